@@ -1,0 +1,537 @@
+//! The rules an event must pass against what the ledger already holds.
+//!
+//! [`validate`] turns a [`Draft`] (what a user asked to record) into an
+//! [`Event`] plus the streams it belongs to, or refuses it with a
+//! [`DomainError`] naming the offending value. It reads the ledger only through
+//! the [`LedgerFacts`] trait, so it does no I/O itself; [`BatchOverlay`] lets a
+//! batch see its own earlier events.
+
+use std::collections::HashMap;
+
+use crate::event::StreamId;
+use crate::{
+    DomainError, Event, EventId, Party, PartyId, Proposition, PropositionId, PropositionResolved,
+    Stance, StatementRecorded, StatementRetracted, When,
+};
+
+/// The longest party name or reason, in characters.
+pub const MAX_SHORT_TEXT: usize = 1_000;
+/// The longest proposition text, criteria, quote, source or note, in characters.
+pub const MAX_LONG_TEXT: usize = 20_000;
+/// The most qualifiers one statement may carry.
+pub const MAX_QUALIFIERS: usize = 32;
+
+/// What validation needs to know about a recorded statement.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatementFacts {
+    /// The proposition it is about.
+    pub proposition: PropositionId,
+    /// Whose position it is.
+    pub party: PartyId,
+    /// Whether it has been retracted.
+    pub retracted: bool,
+}
+
+/// Read access to the facts validation checks against; implemented by the store.
+pub trait LedgerFacts {
+    /// The error a lookup can fail with (an I/O or decoding error of the store).
+    type Error;
+    /// The registered party with this id, if any.
+    fn party(&self, id: &PartyId) -> Result<Option<Party>, Self::Error>;
+    /// `Some(resolved)` when the proposition exists.
+    fn proposition(&self, id: &PropositionId) -> Result<Option<bool>, Self::Error>;
+    /// The statement with this event id, if that event is a statement.
+    fn statement(&self, id: &EventId) -> Result<Option<StatementFacts>, Self::Error>;
+}
+
+/// Why a draft was not turned into an event.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rejection<E> {
+    /// It breaks a domain rule.
+    Invalid(DomainError),
+    /// The ledger could not be read.
+    Lookup(E),
+}
+
+impl<E> From<DomainError> for Rejection<E> {
+    fn from(e: DomainError) -> Self {
+        Rejection::Invalid(e)
+    }
+}
+
+/// A statement as a user gives it: party and speaker may default, credence may be implied.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StatementDraft {
+    /// What the statement is about.
+    pub proposition: PropositionId,
+    /// Whose position it is, if said explicitly.
+    pub party: Option<PartyId>,
+    /// Who said it, if said explicitly.
+    pub speaker: Option<PartyId>,
+    /// The likelihood band stated.
+    pub stance: Stance,
+    /// An explicit credence, which must lie inside the stance's band.
+    pub credence: Option<f64>,
+    /// When it was said.
+    pub said_at: When,
+    /// The words, verbatim.
+    pub quote: Option<String>,
+    /// Where it was reported.
+    pub source: Option<String>,
+    /// Free-form qualifiers.
+    pub qualifiers: Vec<String>,
+}
+
+/// What a user asks to record, before defaults are filled in and rules checked.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Draft {
+    /// Register a party.
+    Party(Party),
+    /// Open a proposition.
+    Proposition(Proposition),
+    /// Record a statement.
+    Statement(StatementDraft),
+    /// Retract a statement.
+    Retraction(StatementRetracted),
+    /// Resolve a proposition.
+    Resolution(PropositionResolved),
+}
+
+/// An event that passed validation, with the streams it is appended to
+/// (the first is the one an expected revision is checked against).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Validated {
+    /// The event to record.
+    pub event: Event,
+    /// Its streams, primary first.
+    pub streams: Vec<StreamId>,
+}
+
+fn check_text(field: &'static str, text: &str, max: usize) -> Result<(), DomainError> {
+    if text.trim().is_empty() {
+        return Err(DomainError::Empty(field));
+    }
+    let len = text.chars().count();
+    if len > max {
+        return Err(DomainError::TooLong { field, len, max });
+    }
+    Ok(())
+}
+
+fn check_optional(field: &'static str, text: &Option<String>) -> Result<(), DomainError> {
+    text.as_deref()
+        .map_or(Ok(()), |t| check_text(field, t, MAX_LONG_TEXT))
+}
+
+fn look<T, E>(r: Result<T, E>) -> Result<T, Rejection<E>> {
+    r.map_err(Rejection::Lookup)
+}
+
+/// Checks a draft against the ledger and returns the event to record.
+pub fn validate<F: LedgerFacts>(draft: Draft, facts: &F) -> Result<Validated, Rejection<F::Error>> {
+    match draft {
+        Draft::Party(party) => {
+            check_text("party name", &party.name, MAX_SHORT_TEXT)?;
+            if look(facts.party(&party.id))?.is_some() {
+                return Err(DomainError::DuplicateParty(party.id).into());
+            }
+            if let Some(boss) = &party.speaks_for {
+                if *boss == party.id {
+                    return Err(DomainError::SpeaksForItself(party.id).into());
+                }
+                if look(facts.party(boss))?.is_none() {
+                    return Err(DomainError::UnknownSpeaksFor(boss.clone()).into());
+                }
+            }
+            let streams = vec![StreamId::Party(party.id.clone())];
+            Ok(Validated {
+                event: Event::PartyRegistered(party),
+                streams,
+            })
+        }
+        Draft::Proposition(prop) => {
+            check_text("proposition text", &prop.text, MAX_LONG_TEXT)?;
+            check_optional("criteria", &prop.criteria)?;
+            if let Some(w) = prop.window {
+                crate::Window::new(w.from, w.to)?;
+            }
+            if look(facts.proposition(&prop.id))?.is_some() {
+                return Err(DomainError::DuplicateProposition(prop.id).into());
+            }
+            let streams = vec![StreamId::Proposition(prop.id.clone())];
+            Ok(Validated {
+                event: Event::PropositionOpened(prop),
+                streams,
+            })
+        }
+        Draft::Statement(d) => {
+            if look(facts.proposition(&d.proposition))?.is_none() {
+                return Err(DomainError::UnknownProposition(d.proposition).into());
+            }
+            let (party, speaker) = match (d.party, d.speaker) {
+                (None, None) => return Err(DomainError::StatementWithoutParty.into()),
+                (Some(party), speaker) => {
+                    if look(facts.party(&party))?.is_none() {
+                        return Err(DomainError::UnknownParty(party).into());
+                    }
+                    let speaker = match speaker {
+                        Some(s) if s != party => {
+                            if look(facts.party(&s))?.is_none() {
+                                return Err(DomainError::UnknownSpeaker(s).into());
+                            }
+                            s
+                        }
+                        _ => party.clone(),
+                    };
+                    (party, speaker)
+                }
+                (None, Some(speaker)) => match look(facts.party(&speaker))? {
+                    None => return Err(DomainError::UnknownSpeaker(speaker).into()),
+                    Some(p) => (p.speaks_for.unwrap_or_else(|| speaker.clone()), speaker),
+                },
+            };
+            let credence = d.stance.credence(d.credence)?;
+            check_optional("quote", &d.quote)?;
+            check_optional("source", &d.source)?;
+            if d.qualifiers.len() > MAX_QUALIFIERS {
+                return Err(DomainError::TooLong {
+                    field: "qualifiers",
+                    len: d.qualifiers.len(),
+                    max: MAX_QUALIFIERS,
+                }
+                .into());
+            }
+            for q in &d.qualifiers {
+                check_text("qualifier", q, MAX_SHORT_TEXT)?;
+            }
+            let streams = vec![
+                StreamId::Proposition(d.proposition.clone()),
+                StreamId::Party(party.clone()),
+            ];
+            let event = Event::StatementRecorded(StatementRecorded {
+                proposition: d.proposition,
+                party,
+                speaker,
+                stance: d.stance,
+                credence,
+                said_at: d.said_at,
+                quote: d.quote,
+                source: d.source,
+                qualifiers: d.qualifiers,
+            });
+            Ok(Validated { event, streams })
+        }
+        Draft::Retraction(r) => {
+            check_text("reason", &r.reason, MAX_SHORT_TEXT)?;
+            let Some(stmt) = look(facts.statement(&r.statement))? else {
+                return Err(DomainError::UnknownStatement(r.statement).into());
+            };
+            if stmt.retracted {
+                return Err(DomainError::AlreadyRetracted(r.statement).into());
+            }
+            let streams = vec![
+                StreamId::Proposition(stmt.proposition),
+                StreamId::Party(stmt.party),
+            ];
+            Ok(Validated {
+                event: Event::StatementRetracted(r),
+                streams,
+            })
+        }
+        Draft::Resolution(r) => {
+            check_optional("source", &r.source)?;
+            check_optional("note", &r.note)?;
+            match look(facts.proposition(&r.proposition))? {
+                None => return Err(DomainError::UnknownProposition(r.proposition).into()),
+                Some(true) => return Err(DomainError::AlreadyResolved(r.proposition).into()),
+                Some(false) => {}
+            }
+            let streams = vec![StreamId::Proposition(r.proposition.clone())];
+            Ok(Validated {
+                event: Event::PropositionResolved(r),
+                streams,
+            })
+        }
+    }
+}
+
+/// The facts a batch has added so far, kept in hash maps so a large batch
+/// validates in linear time.
+#[derive(Debug, Default)]
+pub struct PendingFacts {
+    parties: HashMap<PartyId, Party>,
+    propositions: HashMap<PropositionId, bool>,
+    statements: HashMap<EventId, StatementFacts>,
+}
+
+impl PendingFacts {
+    /// Records the effect of an accepted event so later events of the batch see it.
+    ///
+    /// `base` is consulted for a retracted statement that predates the batch.
+    pub fn absorb<F: LedgerFacts>(
+        &mut self,
+        id: EventId,
+        event: &Event,
+        base: &F,
+    ) -> Result<(), F::Error> {
+        match event {
+            Event::PartyRegistered(p) => {
+                self.parties.insert(p.id.clone(), p.clone());
+            }
+            Event::PropositionOpened(p) => {
+                self.propositions.insert(p.id.clone(), false);
+            }
+            Event::StatementRecorded(s) => {
+                let facts = StatementFacts {
+                    proposition: s.proposition.clone(),
+                    party: s.party.clone(),
+                    retracted: false,
+                };
+                self.statements.insert(id, facts);
+            }
+            Event::StatementRetracted(r) => {
+                if let Some(s) = self.statements.get_mut(&r.statement) {
+                    s.retracted = true;
+                } else if let Some(mut s) = base.statement(&r.statement)? {
+                    s.retracted = true;
+                    self.statements.insert(r.statement, s);
+                }
+            }
+            Event::PropositionResolved(r) => {
+                self.propositions.insert(r.proposition.clone(), true);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The ledger as a batch sees it: the stored facts plus the batch's own earlier events.
+pub struct BatchOverlay<'a, F> {
+    /// What the ledger holds.
+    pub base: &'a F,
+    /// What the batch has added.
+    pub pending: &'a PendingFacts,
+}
+
+impl<F: LedgerFacts> LedgerFacts for BatchOverlay<'_, F> {
+    type Error = F::Error;
+
+    fn party(&self, id: &PartyId) -> Result<Option<Party>, Self::Error> {
+        match self.pending.parties.get(id) {
+            Some(p) => Ok(Some(p.clone())),
+            None => self.base.party(id),
+        }
+    }
+
+    fn proposition(&self, id: &PropositionId) -> Result<Option<bool>, Self::Error> {
+        match self.pending.propositions.get(id) {
+            Some(r) => Ok(Some(*r)),
+            None => self.base.proposition(id),
+        }
+    }
+
+    fn statement(&self, id: &EventId) -> Result<Option<StatementFacts>, Self::Error> {
+        match self.pending.statements.get(id) {
+            Some(s) => Ok(Some(s.clone())),
+            None => self.base.statement(id),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Outcome, PartyKind};
+    use std::convert::Infallible;
+
+    #[derive(Default)]
+    struct Facts(PendingFacts);
+
+    impl LedgerFacts for Facts {
+        type Error = Infallible;
+        fn party(&self, id: &PartyId) -> Result<Option<Party>, Infallible> {
+            Ok(self.0.parties.get(id).cloned())
+        }
+        fn proposition(&self, id: &PropositionId) -> Result<Option<bool>, Infallible> {
+            Ok(self.0.propositions.get(id).copied())
+        }
+        fn statement(&self, id: &EventId) -> Result<Option<StatementFacts>, Infallible> {
+            Ok(self.0.statements.get(id).cloned())
+        }
+    }
+
+    fn pid(s: &str) -> PartyId {
+        PartyId::new(s).unwrap()
+    }
+    fn prop(s: &str) -> PropositionId {
+        PropositionId::new(s).unwrap()
+    }
+
+    fn party(id: &str, speaks_for: Option<&str>) -> Draft {
+        Draft::Party(Party {
+            id: pid(id),
+            name: id.to_uppercase(),
+            kind: PartyKind::Person,
+            speaks_for: speaks_for.map(pid),
+        })
+    }
+
+    fn statement(party: Option<&str>, speaker: Option<&str>) -> Draft {
+        Draft::Statement(StatementDraft {
+            proposition: prop("paris-meeting"),
+            party: party.map(pid),
+            speaker: speaker.map(pid),
+            stance: Stance::AlmostCertain,
+            credence: None,
+            said_at: "2018-11-06".parse().unwrap(),
+            quote: Some("They will certainly meet".into()),
+            source: None,
+            qualifiers: vec!["brief".into()],
+        })
+    }
+
+    /// Validates and absorbs, as a store would.
+    fn record(facts: &mut Facts, draft: Draft) -> Result<(EventId, Event), DomainError> {
+        let v = match validate(draft, facts) {
+            Ok(v) => v,
+            Err(Rejection::Invalid(e)) => return Err(e),
+            Err(Rejection::Lookup(never)) => match never {},
+        };
+        let id = EventId::new_v7();
+        let mut pending = std::mem::take(&mut facts.0);
+        pending.absorb(id, &v.event, &Facts::default()).unwrap();
+        facts.0 = pending;
+        Ok((id, v.event))
+    }
+
+    fn seeded() -> Facts {
+        let mut f = Facts::default();
+        record(&mut f, party("kremlin", None)).unwrap();
+        record(&mut f, party("peskov", Some("kremlin"))).unwrap();
+        record(&mut f, party("trump", None)).unwrap();
+        let p = Proposition {
+            id: prop("paris-meeting"),
+            text: "They meet".into(),
+            criteria: None,
+            window: None,
+        };
+        record(&mut f, Draft::Proposition(p)).unwrap();
+        f
+    }
+
+    #[test]
+    fn a_speaker_who_speaks_for_a_party_states_that_partys_position() {
+        let mut f = seeded();
+        let (_, ev) = record(&mut f, statement(None, Some("peskov"))).unwrap();
+        let Event::StatementRecorded(s) = ev else {
+            panic!("not a statement")
+        };
+        assert_eq!(
+            (s.party.as_str(), s.speaker.as_str()),
+            ("kremlin", "peskov")
+        );
+        assert_eq!(s.credence, Some(0.97));
+    }
+
+    #[test]
+    fn a_party_alone_is_its_own_speaker() {
+        let mut f = seeded();
+        let (_, ev) = record(&mut f, statement(Some("trump"), None)).unwrap();
+        let Event::StatementRecorded(s) = ev else {
+            panic!("not a statement")
+        };
+        assert_eq!((s.party.as_str(), s.speaker.as_str()), ("trump", "trump"));
+    }
+
+    #[test]
+    fn unknown_references_are_named() {
+        let mut f = seeded();
+        let cases = [
+            (
+                statement(Some("putin"), None),
+                DomainError::UnknownParty(pid("putin")),
+            ),
+            (
+                statement(None, Some("lavrov")),
+                DomainError::UnknownSpeaker(pid("lavrov")),
+            ),
+            (statement(None, None), DomainError::StatementWithoutParty),
+            (
+                party("bolton", Some("potus")),
+                DomainError::UnknownSpeaksFor(pid("potus")),
+            ),
+            (
+                party("trump", None),
+                DomainError::DuplicateParty(pid("trump")),
+            ),
+            (
+                party("solo", Some("solo")),
+                DomainError::SpeaksForItself(pid("solo")),
+            ),
+        ];
+        for (draft, expected) in cases {
+            assert_eq!(record(&mut f, draft).unwrap_err(), expected);
+        }
+        let ghost = EventId::new_v7();
+        let retract = Draft::Retraction(StatementRetracted {
+            statement: ghost,
+            reason: "typo".into(),
+        });
+        assert_eq!(
+            record(&mut f, retract).unwrap_err(),
+            DomainError::UnknownStatement(ghost)
+        );
+    }
+
+    #[test]
+    fn retractions_and_resolutions_happen_once() {
+        let mut f = seeded();
+        let (id, _) = record(&mut f, statement(Some("trump"), None)).unwrap();
+        let retract = || {
+            Draft::Retraction(StatementRetracted {
+                statement: id,
+                reason: "misquoted".into(),
+            })
+        };
+        record(&mut f, retract()).unwrap();
+        assert_eq!(
+            record(&mut f, retract()).unwrap_err(),
+            DomainError::AlreadyRetracted(id)
+        );
+        let resolve = || {
+            Draft::Resolution(PropositionResolved {
+                proposition: prop("paris-meeting"),
+                outcome: Outcome::Happened,
+                resolved_at: "2018-11-11".parse().unwrap(),
+                source: None,
+                note: None,
+            })
+        };
+        record(&mut f, resolve()).unwrap();
+        assert_eq!(
+            record(&mut f, resolve()).unwrap_err(),
+            DomainError::AlreadyResolved(prop("paris-meeting"))
+        );
+    }
+
+    #[test]
+    fn texts_must_not_be_empty_and_credence_must_fit_the_band() {
+        let mut f = seeded();
+        let mut d = party("nobody", None);
+        if let Draft::Party(p) = &mut d {
+            p.name = "  ".into();
+        }
+        assert_eq!(
+            record(&mut f, d).unwrap_err(),
+            DomainError::Empty("party name")
+        );
+        let mut s = statement(Some("trump"), None);
+        if let Draft::Statement(st) = &mut s {
+            st.credence = Some(0.5);
+        }
+        assert!(matches!(
+            record(&mut f, s).unwrap_err(),
+            DomainError::CredenceOutOfBand { .. }
+        ));
+    }
+}
