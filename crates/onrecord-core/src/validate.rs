@@ -107,6 +107,33 @@ pub struct Validated {
     pub streams: Vec<StreamId>,
 }
 
+impl Draft {
+    /// Whether `event` is what this draft records once defaults are filled in:
+    /// how a re-sent event id is recognised as the same event (an idempotent
+    /// no-op) rather than a conflict.
+    pub fn matches(&self, event: &Event) -> bool {
+        match (self, event) {
+            (Draft::Party(d), Event::PartyRegistered(e)) => d == e,
+            (Draft::Proposition(d), Event::PropositionOpened(e)) => d == e,
+            (Draft::Retraction(d), Event::StatementRetracted(e)) => d == e,
+            (Draft::Resolution(d), Event::PropositionResolved(e)) => d == e,
+            (Draft::Statement(d), Event::StatementRecorded(e)) => {
+                (d.party.is_some() || d.speaker.is_some())
+                    && d.party.as_ref().is_none_or(|p| *p == e.party)
+                    && d.speaker.as_ref().is_none_or(|s| *s == e.speaker)
+                    && d.proposition == e.proposition
+                    && d.stance == e.stance
+                    && d.stance.credence(d.credence).ok() == Some(e.credence)
+                    && d.said_at == e.said_at
+                    && d.quote == e.quote
+                    && d.source == e.source
+                    && d.qualifiers == e.qualifiers
+            }
+            _ => false,
+        }
+    }
+}
+
 fn check_text(field: &'static str, text: &str, max: usize) -> Result<(), DomainError> {
     if text.trim().is_empty() {
         return Err(DomainError::Empty(field));
@@ -512,6 +539,21 @@ mod tests {
             record(&mut f, resolve()).unwrap_err(),
             DomainError::AlreadyResolved(prop("paris-meeting"))
         );
+    }
+
+    #[test]
+    fn a_draft_matches_the_event_it_recorded_and_nothing_else() {
+        let mut f = seeded();
+        let draft = statement(None, Some("peskov"));
+        let (_, ev) = record(&mut f, draft.clone()).unwrap();
+        assert!(draft.matches(&ev));
+        assert!(statement(Some("kremlin"), Some("peskov")).matches(&ev));
+        assert!(!statement(Some("trump"), Some("peskov")).matches(&ev));
+        let mut other = draft.clone();
+        if let Draft::Statement(s) = &mut other {
+            s.quote = Some("They might meet".into());
+        }
+        assert!(!other.matches(&ev));
     }
 
     #[test]

@@ -1,1 +1,20 @@
-//! placeholder
+//! onrecord's append-only log, in sled: the only crate that touches sled.
+//!
+//! A [`Ledger`] is a directory holding one sled database with a single tree
+//! whose keyspace is split by prefix ([`keys`]): hash-chained records by seq,
+//! the event-id and stream indexes, stream heads, the head, and the kept views.
+//! Appends are atomic (one `apply_batch`) and durable (flush + fdatasync)
+//! before they return; reads stream; [`Ledger::verify`] proves the chain.
+
+pub mod envelope;
+mod error;
+pub mod keys;
+mod ledger;
+mod verify;
+mod views;
+
+pub use error::{Damage, StoreError};
+pub use ledger::{
+    AppendOutcome, AppendRequest, ExpectedRevision, Head, Ledger, LedgerOptions, Records,
+    VerifyReport, hex, system_clock,
+};

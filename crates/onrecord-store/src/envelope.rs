@@ -1,0 +1,368 @@
+//! The stored form of a record: a versioned, hash-chained envelope around a
+//! bincode payload. These types are the on-disk format: they are separate from
+//! the domain types and from the JSON interchange, converted explicitly, and
+//! must never change meaning. A new format is a new version, read beside the old.
+//!
+//! Layout of a stored record (format version 1):
+//!
+//! ```text
+//! [0..2]  format version, u16 big-endian (= 1)
+//! [2..]   bincode(EnvelopeV1), standard config: little-endian, varint integers
+//! ```
+//!
+//! The record's hash is SHA-256 over all of those bytes. `EnvelopeV1.prev_hash`
+//! is the previous record's hash (32 zero bytes before seq 1).
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use onrecord_core::{
+    Event, EventId, EventType, Outcome, Party, PartyId, PartyKind, Precision, Proposition,
+    PropositionId, PropositionResolved, Recorded, Stance, StatementRecorded, StatementRetracted,
+    When, Window,
+};
+
+use crate::StoreError;
+
+/// The format version this build writes and reads.
+pub const FORMAT_VERSION: u16 = 1;
+
+/// A SHA-256 digest.
+pub type Hash = [u8; 32];
+
+/// The hash the chain starts from.
+pub const GENESIS_HASH: Hash = [0; 32];
+
+/// The bincode configuration of every stored value. Changing it changes the format.
+pub fn bincode_config() -> bincode::config::Configuration {
+    bincode::config::standard()
+}
+
+/// Envelope version 1: ledger metadata around one event's payload.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EnvelopeV1 {
+    /// Global sequence number, from 1.
+    pub seq: u64,
+    /// The event's id (UUID bytes).
+    pub event_id: [u8; 16],
+    /// The event type's code ([`EventType::code`]).
+    pub event_type: u8,
+    /// Transaction time: microseconds since the Unix epoch.
+    pub recorded_at: i64,
+    /// The previous record's hash.
+    pub prev_hash: Hash,
+    /// bincode([`StoredEventV1`]).
+    pub payload: Vec<u8>,
+}
+
+/// A stored time: microseconds plus precision (0 day, 1 instant).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct StoredWhen {
+    /// Microseconds since the Unix epoch.
+    pub micros: i64,
+    /// 0 = day, 1 = instant.
+    pub precision: u8,
+}
+
+/// The stored payload of an event, version 1. Variant order is part of the format: append only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum StoredEventV1 {
+    /// See [`Event::PartyRegistered`]. `kind`: 0 person, 1 organization, 2 government.
+    PartyRegistered {
+        /// Party id.
+        id: String,
+        /// Display name.
+        name: String,
+        /// Kind code.
+        kind: u8,
+        /// Party spoken for.
+        speaks_for: Option<String>,
+    },
+    /// See [`Event::PropositionOpened`].
+    PropositionOpened {
+        /// Proposition id.
+        id: String,
+        /// Text.
+        text: String,
+        /// What counts as it happening.
+        criteria: Option<String>,
+        /// (from, to).
+        window: Option<(StoredWhen, StoredWhen)>,
+    },
+    /// See [`Event::StatementRecorded`]. `stance`: index in [`Stance::ALL`].
+    StatementRecorded {
+        /// Proposition id.
+        proposition: String,
+        /// Whose position.
+        party: String,
+        /// Who said it.
+        speaker: String,
+        /// Stance code.
+        stance: u8,
+        /// Credence (none for declined).
+        credence: Option<f64>,
+        /// When it was said.
+        said_at: StoredWhen,
+        /// Verbatim words.
+        quote: Option<String>,
+        /// Where reported.
+        source: Option<String>,
+        /// Qualifiers.
+        qualifiers: Vec<String>,
+    },
+    /// See [`Event::StatementRetracted`].
+    StatementRetracted {
+        /// The retracted statement's event id.
+        statement: [u8; 16],
+        /// Why.
+        reason: String,
+    },
+    /// See [`Event::PropositionResolved`]. `outcome`: 1 happened, 0 did not.
+    PropositionResolved {
+        /// Proposition id.
+        proposition: String,
+        /// Outcome code.
+        outcome: u8,
+        /// When it resolved.
+        resolved_at: StoredWhen,
+        /// Where reported.
+        source: Option<String>,
+        /// A note.
+        note: Option<String>,
+    },
+}
+
+fn store_when(w: When) -> StoredWhen {
+    StoredWhen {
+        micros: w.micros(),
+        precision: match w.precision() {
+            Precision::Day => 0,
+            Precision::Instant => 1,
+        },
+    }
+}
+
+fn kind_code(kind: PartyKind) -> u8 {
+    match kind {
+        PartyKind::Person => 0,
+        PartyKind::Organization => 1,
+        PartyKind::Government => 2,
+    }
+}
+
+fn stance_code(stance: Stance) -> u8 {
+    Stance::ALL.iter().position(|s| *s == stance).unwrap_or(0) as u8
+}
+
+impl StoredEventV1 {
+    /// The stored form of a domain event.
+    pub fn from_event(event: &Event) -> Self {
+        match event {
+            Event::PartyRegistered(p) => StoredEventV1::PartyRegistered {
+                id: p.id.to_string(),
+                name: p.name.clone(),
+                kind: kind_code(p.kind),
+                speaks_for: p.speaks_for.as_ref().map(|s| s.to_string()),
+            },
+            Event::PropositionOpened(p) => StoredEventV1::PropositionOpened {
+                id: p.id.to_string(),
+                text: p.text.clone(),
+                criteria: p.criteria.clone(),
+                window: p.window.map(|w| (store_when(w.from), store_when(w.to))),
+            },
+            Event::StatementRecorded(s) => StoredEventV1::StatementRecorded {
+                proposition: s.proposition.to_string(),
+                party: s.party.to_string(),
+                speaker: s.speaker.to_string(),
+                stance: stance_code(s.stance),
+                credence: s.credence,
+                said_at: store_when(s.said_at),
+                quote: s.quote.clone(),
+                source: s.source.clone(),
+                qualifiers: s.qualifiers.clone(),
+            },
+            Event::StatementRetracted(r) => StoredEventV1::StatementRetracted {
+                statement: *r.statement.as_bytes(),
+                reason: r.reason.clone(),
+            },
+            Event::PropositionResolved(r) => StoredEventV1::PropositionResolved {
+                proposition: r.proposition.to_string(),
+                outcome: match r.outcome {
+                    Outcome::Happened => 1,
+                    Outcome::DidNotHappen => 0,
+                },
+                resolved_at: store_when(r.resolved_at),
+                source: r.source.clone(),
+                note: r.note.clone(),
+            },
+        }
+    }
+
+    /// The event type this payload holds.
+    pub fn event_type(&self) -> EventType {
+        match self {
+            StoredEventV1::PartyRegistered { .. } => EventType::PartyRegistered,
+            StoredEventV1::PropositionOpened { .. } => EventType::PropositionOpened,
+            StoredEventV1::StatementRecorded { .. } => EventType::StatementRecorded,
+            StoredEventV1::StatementRetracted { .. } => EventType::StatementRetracted,
+            StoredEventV1::PropositionResolved { .. } => EventType::PropositionResolved,
+        }
+    }
+
+    /// The domain event, or what is wrong with the stored values.
+    pub fn into_event(self) -> Result<Event, String> {
+        let when = |w: StoredWhen| match w.precision {
+            0 => Ok(When::from_parts(w.micros, Precision::Day)),
+            1 => Ok(When::from_parts(w.micros, Precision::Instant)),
+            p => Err(format!("unknown time precision {p}")),
+        };
+        let party = |s: &str| PartyId::new(s).map_err(|e| e.to_string());
+        let prop = |s: &str| PropositionId::new(s).map_err(|e| e.to_string());
+        Ok(match self {
+            StoredEventV1::PartyRegistered { id, name, kind, speaks_for } => {
+                Event::PartyRegistered(Party {
+                    id: party(&id)?,
+                    name,
+                    kind: match kind {
+                        0 => PartyKind::Person,
+                        1 => PartyKind::Organization,
+                        2 => PartyKind::Government,
+                        k => return Err(format!("unknown party kind code {k}")),
+                    },
+                    speaks_for: speaks_for.as_deref().map(party).transpose()?,
+                })
+            }
+            StoredEventV1::PropositionOpened { id, text, criteria, window } => {
+                Event::PropositionOpened(Proposition {
+                    id: prop(&id)?,
+                    text,
+                    criteria,
+                    window: match window {
+                        Some((from, to)) => Some(Window { from: when(from)?, to: when(to)? }),
+                        None => None,
+                    },
+                })
+            }
+            StoredEventV1::StatementRecorded {
+                proposition,
+                party: p,
+                speaker,
+                stance,
+                credence,
+                said_at,
+                quote,
+                source,
+                qualifiers,
+            } => Event::StatementRecorded(StatementRecorded {
+                proposition: prop(&proposition)?,
+                party: party(&p)?,
+                speaker: party(&speaker)?,
+                stance: *Stance::ALL
+                    .get(stance as usize)
+                    .ok_or_else(|| format!("unknown stance code {stance}"))?,
+                credence,
+                said_at: when(said_at)?,
+                quote,
+                source,
+                qualifiers,
+            }),
+            StoredEventV1::StatementRetracted { statement, reason } => {
+                Event::StatementRetracted(StatementRetracted {
+                    statement: EventId::from_bytes(statement),
+                    reason,
+                })
+            }
+            StoredEventV1::PropositionResolved {
+                proposition,
+                outcome,
+                resolved_at,
+                source,
+                note,
+            } => Event::PropositionResolved(PropositionResolved {
+                proposition: prop(&proposition)?,
+                outcome: match outcome {
+                    1 => Outcome::Happened,
+                    0 => Outcome::DidNotHappen,
+                    o => return Err(format!("unknown outcome code {o}")),
+                },
+                resolved_at: when(resolved_at)?,
+                source,
+                note,
+            }),
+        })
+    }
+}
+
+/// Encodes a payload. Infallible for these types; the unreachable error is reported, not unwrapped.
+pub fn encode_payload(event: &Event) -> Vec<u8> {
+    bincode::serde::encode_to_vec(StoredEventV1::from_event(event), bincode_config())
+        .unwrap_or_default()
+}
+
+/// Encodes an envelope into stored record bytes (version prefix included).
+pub fn encode_record(env: &EnvelopeV1) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + env.payload.len());
+    out.extend_from_slice(&FORMAT_VERSION.to_be_bytes());
+    // Writing into a Vec cannot fail for these plain types.
+    let _ = bincode::serde::encode_into_std_write(env, &mut out, bincode_config());
+    out
+}
+
+/// The hash of stored record bytes.
+pub fn hash_record(bytes: &[u8]) -> Hash {
+    Sha256::digest(bytes).into()
+}
+
+fn decode_exact<T: serde::de::DeserializeOwned>(bytes: &[u8], seq: u64, what: &str) -> Result<T, StoreError> {
+    let (value, used) = bincode::serde::decode_from_slice(bytes, bincode_config())
+        .map_err(|e| StoreError::Corrupt { seq, detail: format!("{what}: {e}") })?;
+    if used != bytes.len() {
+        return Err(StoreError::Corrupt {
+            seq,
+            detail: format!("{what}: {} trailing bytes", bytes.len() - used),
+        });
+    }
+    Ok(value)
+}
+
+/// Decodes stored record bytes into its envelope; `seq` (from the key) names the record in errors.
+pub fn decode_envelope(bytes: &[u8], seq: u64) -> Result<EnvelopeV1, StoreError> {
+    let Some((version, body)) = bytes.split_first_chunk::<2>() else {
+        return Err(StoreError::Corrupt { seq, detail: "shorter than its version prefix".into() });
+    };
+    let version = u16::from_be_bytes(*version);
+    if version != FORMAT_VERSION {
+        return Err(StoreError::UnknownFormat { seq, version, supported: FORMAT_VERSION });
+    }
+    decode_exact(body, seq, "envelope")
+}
+
+/// Decodes an envelope's payload into the domain event, checking it matches the envelope's type.
+pub fn decode_event(env: &EnvelopeV1) -> Result<Event, StoreError> {
+    let stored: StoredEventV1 = decode_exact(&env.payload, env.seq, "payload")?;
+    if stored.event_type().code() != env.event_type {
+        return Err(StoreError::Corrupt {
+            seq: env.seq,
+            detail: format!(
+                "envelope says type {} but payload holds {}",
+                env.event_type,
+                stored.event_type()
+            ),
+        });
+    }
+    stored
+        .into_event()
+        .map_err(|detail| StoreError::Corrupt { seq: env.seq, detail })
+}
+
+/// Decodes stored record bytes all the way to a [`Recorded`] event.
+pub fn decode_recorded(bytes: &[u8], seq: u64) -> Result<Recorded, StoreError> {
+    let env = decode_envelope(bytes, seq)?;
+    let event = decode_event(&env)?;
+    Ok(Recorded {
+        seq: env.seq,
+        event_id: EventId::from_bytes(env.event_id),
+        recorded_at: env.recorded_at,
+        event,
+    })
+}

@@ -1,0 +1,93 @@
+//! The store's typed errors. The binary maps each to a message and an exit code.
+
+use std::path::PathBuf;
+
+use onrecord_core::{DomainError, EventId, StreamId};
+
+/// Everything that can go wrong opening, appending to or reading a ledger.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// No ledger exists at the path.
+    #[error("no ledger at {0}")]
+    NoLedger(PathBuf),
+    /// `create` found a ledger already there.
+    #[error("a ledger already exists at {0}")]
+    LedgerExists(PathBuf),
+    /// Another process holds the ledger's lock and did not let go within the wait.
+    #[error("ledger {0} is in use by another process")]
+    LedgerBusy(PathBuf),
+    /// The path exists but is not an onrecord ledger.
+    #[error("{0} is not an onrecord ledger")]
+    NotALedger(PathBuf),
+    /// A draft broke a domain rule; nothing was written.
+    #[error("{0}")]
+    Invalid(#[from] DomainError),
+    /// The stream was not at the revision the caller expected; nothing was written.
+    #[error("wrong expected revision on stream {stream}: expected {expected}, actual {actual}")]
+    WrongExpectedRevision {
+        /// The stream checked.
+        stream: StreamId,
+        /// What the caller expected, as given (`any`, `no-stream`, `stream-exists` or a number).
+        expected: String,
+        /// What the stream is at (`no-stream` or its last revision).
+        actual: String,
+    },
+    /// The event id is already recorded with a different payload; nothing was written.
+    #[error("event {0} is already recorded with a different payload")]
+    EventIdConflict(EventId),
+    /// Some events of a batch were refused; nothing of the batch was written.
+    #[error("{} event(s) of the batch were refused; nothing was written", .0.len())]
+    BatchRejected(Vec<(usize, StoreError)>),
+    /// A stored record could not be read back (damage or a bug).
+    #[error("record at seq {seq} is unreadable: {detail}")]
+    Corrupt {
+        /// The record's sequence number.
+        seq: u64,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A stored record was written by a newer (or unknown) format version.
+    #[error("record at seq {seq} has unknown format version {version}; this onrecord reads version {supported}")]
+    UnknownFormat {
+        /// The record's sequence number.
+        seq: u64,
+        /// The version found.
+        version: u16,
+        /// The version this build reads.
+        supported: u16,
+    },
+    /// The ledger's head does not match its last record; appending is refused until repaired.
+    #[error("the ledger head fails its check ({0}); refusing to append (run `onrecord verify`)")]
+    DamagedHead(String),
+    /// sled or the file system failed.
+    #[error("storage error at {path}: {detail}")]
+    Storage {
+        /// The ledger path.
+        path: PathBuf,
+        /// The underlying error, as text.
+        detail: String,
+    },
+}
+
+impl StoreError {
+    /// Whether this is a conflict (expected revision or event id), which scripts may retry.
+    pub fn is_conflict(&self) -> bool {
+        match self {
+            StoreError::WrongExpectedRevision { .. } | StoreError::EventIdConflict(_) => true,
+            StoreError::BatchRejected(errors) => {
+                !errors.is_empty() && errors.iter().all(|(_, e)| e.is_conflict())
+            }
+            _ => false,
+        }
+    }
+}
+
+/// What `verify` found wrong, at the first bad seq.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("seq {seq}: {problem}")]
+pub struct Damage {
+    /// The first sequence number at which the ledger is not as it should be.
+    pub seq: u64,
+    /// What is wrong there.
+    pub problem: String,
+}

@@ -1,0 +1,701 @@
+//! The ledger: opening (with the process lock), durable atomic appends with
+//! expected revisions and idempotent event ids, and streaming reads.
+//!
+//! Every append or batch becomes ONE sled `apply_batch` holding the records,
+//! their indexes, the kept views and the new head, followed by `flush()` and an
+//! fdatasync of sled's data file before it is acknowledged.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use onrecord_core::validate::{BatchOverlay, PendingFacts};
+use onrecord_core::{
+    Draft, Event, EventId, LedgerFacts, Party, PartyId, PropositionId, Recorded, Rejection,
+    StatementFacts, StreamId, validate,
+};
+
+use crate::envelope::{self, EnvelopeV1, GENESIS_HASH, Hash};
+use crate::keys::{self, MetaKey};
+use crate::views::ViewUpdate;
+use crate::{Damage, StoreError};
+
+/// How a ledger is opened.
+#[derive(Debug, Clone)]
+pub struct LedgerOptions {
+    /// sled's page cache, in bytes.
+    pub cache_capacity: u64,
+    /// How long to keep retrying while another process holds the ledger.
+    pub busy_wait: Duration,
+    /// The clock giving transaction time, in microseconds since the epoch.
+    pub clock: fn() -> i64,
+}
+
+/// Microseconds since the Unix epoch, from the system clock.
+pub fn system_clock() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as i64)
+        .unwrap_or(0)
+}
+
+impl Default for LedgerOptions {
+    fn default() -> Self {
+        Self {
+            cache_capacity: 64 * 1024 * 1024,
+            busy_wait: Duration::from_secs(10),
+            clock: system_clock,
+        }
+    }
+}
+
+/// The stream revision an append expects, checked against its primary stream.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ExpectedRevision {
+    /// No check.
+    #[default]
+    Any,
+    /// The stream must not exist yet.
+    NoStream,
+    /// The stream must exist.
+    StreamExists,
+    /// The stream's last revision must be exactly this (revisions count from 0).
+    Exact(u64),
+}
+
+impl FromStr for ExpectedRevision {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "any" => Ok(Self::Any),
+            "no-stream" => Ok(Self::NoStream),
+            "stream-exists" => Ok(Self::StreamExists),
+            n => n.parse().map(Self::Exact).map_err(|_| {
+                format!("invalid expected revision `{n}`: expected any, no-stream, stream-exists or a number")
+            }),
+        }
+    }
+}
+
+impl fmt::Display for ExpectedRevision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Any => f.write_str("any"),
+            Self::NoStream => f.write_str("no-stream"),
+            Self::StreamExists => f.write_str("stream-exists"),
+            Self::Exact(n) => write!(f, "{n}"),
+        }
+    }
+}
+
+impl ExpectedRevision {
+    fn admits(self, actual: Option<u64>) -> bool {
+        match self {
+            Self::Any => true,
+            Self::NoStream => actual.is_none(),
+            Self::StreamExists => actual.is_some(),
+            Self::Exact(n) => actual == Some(n),
+        }
+    }
+}
+
+/// One event to append: what to record, optionally under a chosen id and revision check.
+#[derive(Debug, Clone)]
+pub struct AppendRequest {
+    /// The id to record it under; a fresh v7 id when `None`. A known id makes the append idempotent.
+    pub event_id: Option<EventId>,
+    /// What to record.
+    pub draft: Draft,
+    /// The revision its primary stream must be at.
+    pub expected: ExpectedRevision,
+}
+
+impl AppendRequest {
+    /// A request with a fresh id and no revision check.
+    pub fn new(draft: Draft) -> Self {
+        Self { event_id: None, draft, expected: ExpectedRevision::Any }
+    }
+}
+
+/// What an acknowledged append did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AppendOutcome {
+    /// The event was written at `seq`.
+    Appended {
+        /// Its sequence number.
+        seq: u64,
+        /// Its id.
+        event_id: EventId,
+    },
+    /// The same event was already in the ledger at `seq`; nothing was written.
+    AlreadyRecorded {
+        /// The original sequence number.
+        seq: u64,
+        /// Its id.
+        event_id: EventId,
+    },
+}
+
+impl AppendOutcome {
+    /// The seq the event holds in the ledger.
+    pub fn seq(&self) -> u64 {
+        match self {
+            Self::Appended { seq, .. } | Self::AlreadyRecorded { seq, .. } => *seq,
+        }
+    }
+
+    /// The event's id.
+    pub fn event_id(&self) -> EventId {
+        match self {
+            Self::Appended { event_id, .. } | Self::AlreadyRecorded { event_id, .. } => *event_id,
+        }
+    }
+}
+
+/// The ledger's head: its last seq (0 when empty) and that record's hash.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Head {
+    /// The last sequence number.
+    pub seq: u64,
+    /// The hash of the record at `seq` (zeros when empty).
+    pub hash: Hash,
+}
+
+impl Head {
+    fn encode(&self) -> [u8; 40] {
+        let mut v = [0u8; 40];
+        v[..8].copy_from_slice(&self.seq.to_be_bytes());
+        v[8..].copy_from_slice(&self.hash);
+        v
+    }
+
+    fn decode(bytes: &[u8]) -> Option<Self> {
+        let seq = u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
+        let hash = bytes.get(8..40)?.try_into().ok()?;
+        Some(Self { seq, hash })
+    }
+
+    /// The hash as lower-case hex.
+    pub fn hash_hex(&self) -> String {
+        hex(&self.hash)
+    }
+}
+
+/// Lower-case hex of some bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+struct WriterState {
+    head: Head,
+    last_recorded_at: i64,
+    damaged: Option<String>,
+}
+
+/// An open ledger. One process at a time; within it, appends are serialised by a mutex.
+pub struct Ledger {
+    path: PathBuf,
+    db: sled::Db,
+    data_file: File,
+    clock: fn() -> i64,
+    writer: Mutex<WriterState>,
+}
+
+impl fmt::Debug for Ledger {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Ledger").field("path", &self.path).finish()
+    }
+}
+
+/// Maps a sled or io error at `path` to a [`StoreError::Storage`].
+pub(crate) fn storage(path: &Path, e: impl fmt::Display) -> StoreError {
+    StoreError::Storage { path: path.to_owned(), detail: e.to_string() }
+}
+
+fn is_lock_error(e: &sled::Error) -> bool {
+    matches!(e, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
+}
+
+impl Ledger {
+    /// Creates a new, empty ledger at `path` (a directory); refuses if one is there.
+    pub fn create(path: &Path, options: &LedgerOptions) -> Result<Self, StoreError> {
+        if path.join("db").exists() {
+            return Err(StoreError::LedgerExists(path.to_owned()));
+        }
+        if path.is_file()
+            || (path.is_dir()
+                && std::fs::read_dir(path).map_err(|e| storage(path, e))?.next().is_some())
+        {
+            return Err(StoreError::NotALedger(path.to_owned()));
+        }
+        let ledger = Self::open_sled(path, options)?;
+        let format = envelope::FORMAT_VERSION.to_be_bytes();
+        ledger
+            .db
+            .insert(keys::meta(MetaKey::Format), &format)
+            .map_err(|e| storage(path, e))?;
+        ledger.make_durable()?;
+        Ok(ledger)
+    }
+
+    /// Opens the ledger at `path`; fails with [`StoreError::NoLedger`] when there is none.
+    pub fn open(path: &Path, options: &LedgerOptions) -> Result<Self, StoreError> {
+        if !path.join("db").exists() {
+            return Err(StoreError::NoLedger(path.to_owned()));
+        }
+        let ledger = Self::open_sled(path, options)?;
+        let format = ledger.db.get(keys::meta(MetaKey::Format)).map_err(|e| storage(path, e))?;
+        match format.as_deref() {
+            Some(v) if v == envelope::FORMAT_VERSION.to_be_bytes() => Ok(ledger),
+            Some(v) if v.len() == 2 => Err(StoreError::UnknownFormat {
+                seq: 0,
+                version: u16::from_be_bytes([v[0], v[1]]),
+                supported: envelope::FORMAT_VERSION,
+            }),
+            _ => Err(StoreError::NotALedger(path.to_owned())),
+        }
+    }
+
+    /// Opens the ledger at `path`, creating it when there is none.
+    pub fn open_or_create(path: &Path, options: &LedgerOptions) -> Result<Self, StoreError> {
+        match Self::open(path, options) {
+            Err(StoreError::NoLedger(_)) => Self::create(path, options),
+            other => other,
+        }
+    }
+
+    fn open_sled(path: &Path, options: &LedgerOptions) -> Result<Self, StoreError> {
+        let config = sled::Config::new()
+            .path(path)
+            .cache_capacity(options.cache_capacity)
+            .mode(sled::Mode::HighThroughput);
+        let started = Instant::now();
+        let db = loop {
+            match config.open() {
+                Ok(db) => break db,
+                Err(e) if is_lock_error(&e) => {
+                    if started.elapsed() >= options.busy_wait {
+                        return Err(StoreError::LedgerBusy(path.to_owned()));
+                    }
+                    std::thread::sleep(Duration::from_millis(10));
+                }
+                Err(e) => return Err(storage(path, e)),
+            }
+        };
+        let data_file = File::open(path.join("db")).map_err(|e| storage(path, e))?;
+        let state = Self::read_writer_state(&db, path)?;
+        Ok(Self {
+            path: path.to_owned(),
+            db,
+            data_file,
+            clock: options.clock,
+            writer: Mutex::new(state),
+        })
+    }
+
+    /// Reads the head and checks it against the last record: two keyed lookups, no scan.
+    fn read_writer_state(db: &sled::Db, path: &Path) -> Result<WriterState, StoreError> {
+        let stored = db.get(keys::meta(MetaKey::Head)).map_err(|e| storage(path, e))?;
+        let last = db
+            .range(keys::record(0)..=keys::record(u64::MAX))
+            .next_back()
+            .transpose()
+            .map_err(|e| storage(path, e))?;
+        let head = match &stored {
+            Some(bytes) => Head::decode(bytes),
+            None => Some(Head { seq: 0, hash: GENESIS_HASH }),
+        };
+        let mut state = WriterState {
+            head: head.unwrap_or(Head { seq: 0, hash: GENESIS_HASH }),
+            last_recorded_at: i64::MIN,
+            damaged: None,
+        };
+        let Some(head) = head else {
+            state.damaged = Some("the stored head is unreadable".into());
+            return Ok(state);
+        };
+        match last {
+            None if head.seq == 0 => {}
+            None => {
+                state.damaged =
+                    Some(format!("the head names seq {} but the ledger holds no record", head.seq))
+            }
+            Some((key, bytes)) => {
+                let seq = keys::record_seq(&key).unwrap_or(0);
+                if seq != head.seq {
+                    state.damaged = Some(format!(
+                        "the head names seq {} but the last record is seq {seq}",
+                        head.seq
+                    ));
+                } else if envelope::hash_record(&bytes) != head.hash {
+                    state.damaged = Some(format!("the hash of seq {seq} does not match the head"));
+                } else {
+                    match envelope::decode_envelope(&bytes, seq) {
+                        Ok(env) => state.last_recorded_at = env.recorded_at,
+                        Err(e) => state.damaged = Some(e.to_string()),
+                    }
+                }
+            }
+        }
+        Ok(state)
+    }
+
+    /// The directory the ledger lives in.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The ledger's head (last seq and hash).
+    pub fn head(&self) -> Head {
+        self.lock_writer().head
+    }
+
+    fn lock_writer(&self) -> std::sync::MutexGuard<'_, WriterState> {
+        // A panic while holding the lock cannot leave half a batch in sled (the
+        // batch is applied whole or not at all), so a poisoned lock is still usable.
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub(crate) fn tree(&self) -> &sled::Db {
+        &self.db
+    }
+
+    pub(crate) fn storage_err(&self, e: impl fmt::Display) -> StoreError {
+        storage(&self.path, e)
+    }
+
+    /// sled `flush()` then fdatasync of the data file: only then is a write durable.
+    fn make_durable(&self) -> Result<(), StoreError> {
+        self.db.flush().map_err(|e| self.storage_err(e))?;
+        self.data_file.sync_data().map_err(|e| self.storage_err(e))
+    }
+
+    /// Appends one event durably; see [`Ledger::append_batch`] for the rules.
+    pub fn append(&self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        match self.append_batch(vec![request]) {
+            Ok(mut outcomes) => Ok(outcomes.remove(0)),
+            Err(StoreError::BatchRejected(mut errors)) if errors.len() == 1 => {
+                Err(errors.remove(0).1)
+            }
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Appends a batch atomically and durably: all of its events or none.
+    ///
+    /// Each event is validated against the ledger plus the batch's earlier
+    /// events; an event id already recorded with the same content is a no-op
+    /// (its outcome is [`AppendOutcome::AlreadyRecorded`]), with other content a
+    /// conflict. When any event is refused, nothing is written and
+    /// [`StoreError::BatchRejected`] lists every refusal by index.
+    pub fn append_batch(&self, requests: Vec<AppendRequest>) -> Result<Vec<AppendOutcome>, StoreError> {
+        let mut state = self.lock_writer();
+        if let Some(why) = &state.damaged {
+            return Err(StoreError::DamagedHead(why.clone()));
+        }
+        let mut batch = BatchBuilder::new(self, &state);
+        let mut outcomes = Vec::with_capacity(requests.len());
+        let mut errors = Vec::new();
+        for (index, request) in requests.into_iter().enumerate() {
+            match batch.add(request) {
+                Ok(outcome) => outcomes.push(outcome),
+                Err(e) => errors.push((index, e)),
+            }
+        }
+        if !errors.is_empty() {
+            return Err(StoreError::BatchRejected(errors));
+        }
+        if batch.appended == 0 {
+            return Ok(outcomes);
+        }
+        let (writes, head, recorded_at) = batch.finish()?;
+        self.db.apply_batch(writes).map_err(|e| self.storage_err(e))?;
+        self.make_durable()?;
+        state.head = head;
+        state.last_recorded_at = recorded_at;
+        Ok(outcomes)
+    }
+
+    /// The record at `seq`, if any.
+    pub fn get(&self, seq: u64) -> Result<Option<Recorded>, StoreError> {
+        match self.db.get(keys::record(seq)).map_err(|e| self.storage_err(e))? {
+            Some(bytes) => envelope::decode_recorded(&bytes, seq).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    /// The record with event id `id`, if any.
+    pub fn get_by_id(&self, id: &EventId) -> Result<Option<Recorded>, StoreError> {
+        match self.db.get(keys::event(id)).map_err(|e| self.storage_err(e))? {
+            Some(seq) => self.get(keys::be_u64(&seq)),
+            None => Ok(None),
+        }
+    }
+
+    /// Streams the records with `from <= seq <= to`, in seq order, one at a time.
+    pub fn records(&self, from: u64, to: u64) -> Records<'_> {
+        Records {
+            ledger: self,
+            inner: self.db.range(keys::record(from)..=keys::record(to)),
+        }
+    }
+
+    /// Streams every record from `from` to the end.
+    pub fn records_from(&self, from: u64) -> Records<'_> {
+        self.records(from, u64::MAX)
+    }
+
+    /// The last revision of `stream`, or `None` when it does not exist.
+    pub fn stream_revision(&self, stream: &StreamId) -> Result<Option<u64>, StoreError> {
+        let v = self.db.get(keys::stream_head(stream)).map_err(|e| self.storage_err(e))?;
+        Ok(v.map(|b| keys::be_u64(&b)))
+    }
+
+    /// Streams the events of one stream in revision order.
+    pub fn stream(&self, stream: &StreamId) -> impl Iterator<Item = Result<Recorded, StoreError>> + '_ {
+        let prefix = keys::stream_prefix(stream);
+        self.db.scan_prefix(prefix).map(move |kv| {
+            let (_, seq) = kv.map_err(|e| self.storage_err(e))?;
+            let seq = keys::be_u64(&seq);
+            self.get(seq)?.ok_or_else(|| StoreError::Corrupt {
+                seq,
+                detail: "the stream index names a missing record".into(),
+            })
+        })
+    }
+
+    /// Every registered party, in id order (reads the party stream heads, not the log).
+    pub fn parties(&self) -> Result<Vec<Party>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.db.scan_prefix([keys::STREAM_HEAD, b'p']) {
+            let (key, _) = kv.map_err(|e| self.storage_err(e))?;
+            let id = std::str::from_utf8(&key[2..]).ok().and_then(|s| PartyId::new(s).ok());
+            if let Some(party) = id.map(|id| self.party(&id)).transpose()?.flatten() {
+                out.push(party);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every proposition id, in order (reads the stream heads, not the log).
+    pub fn proposition_ids(&self) -> Result<Vec<PropositionId>, StoreError> {
+        let mut out = Vec::new();
+        for kv in self.db.scan_prefix([keys::STREAM_HEAD, b'q']) {
+            let (key, _) = kv.map_err(|e| self.storage_err(e))?;
+            if let Some(id) = std::str::from_utf8(&key[2..]).ok().and_then(|s| PropositionId::new(s).ok()) {
+                out.push(id);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The event at revision 0 of `stream`: the party's registration or the proposition's opening.
+    fn stream_origin(&self, stream: &StreamId) -> Result<Option<Event>, StoreError> {
+        match self.db.get(keys::stream_entry(stream, 0)).map_err(|e| self.storage_err(e))? {
+            Some(seq) => Ok(self.get(keys::be_u64(&seq))?.map(|r| r.event)),
+            None => Ok(None),
+        }
+    }
+
+    /// The proposition with this id, as opened.
+    pub fn proposition_opened(&self, id: &PropositionId) -> Result<Option<onrecord_core::Proposition>, StoreError> {
+        match self.stream_origin(&StreamId::Proposition(id.clone()))? {
+            Some(Event::PropositionOpened(p)) => Ok(Some(p)),
+            _ => Ok(None),
+        }
+    }
+
+    /// The resolution of proposition `id`, if it has resolved.
+    pub fn resolution(&self, id: &PropositionId) -> Result<Option<Recorded>, StoreError> {
+        match self.db.get(keys::resolved(id)).map_err(|e| self.storage_err(e))? {
+            Some(seq) => self.get(keys::be_u64(&seq)),
+            None => Ok(None),
+        }
+    }
+
+    /// Bytes the ledger's files take on disk.
+    pub fn size_on_disk(&self) -> Result<u64, StoreError> {
+        self.db.size_on_disk().map_err(|e| self.storage_err(e))
+    }
+
+    /// Checks the whole ledger: hash chain, gapless sequence, indexes and head.
+    pub fn verify(&self, on_progress: &mut dyn FnMut(u64, u64)) -> Result<VerifyReport, StoreError> {
+        crate::verify::verify(self, on_progress)
+    }
+}
+
+/// What `verify` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VerifyReport {
+    /// How many records were checked.
+    pub records: u64,
+    /// How many streams were checked.
+    pub streams: u64,
+    /// The head it checked against.
+    pub head: Head,
+    /// The first damage found, if any.
+    pub damage: Option<Damage>,
+}
+
+/// A streaming iterator over records in seq order.
+pub struct Records<'a> {
+    ledger: &'a Ledger,
+    inner: sled::Iter,
+}
+
+impl Iterator for Records<'_> {
+    type Item = Result<Recorded, StoreError>;
+    fn next(&mut self) -> Option<Self::Item> {
+        let item = self.inner.next()?;
+        Some(item.map_err(|e| self.ledger.storage_err(e)).and_then(|(key, bytes)| {
+            envelope::decode_recorded(&bytes, keys::record_seq(&key).unwrap_or(0))
+        }))
+    }
+}
+
+impl LedgerFacts for Ledger {
+    type Error = StoreError;
+
+    fn party(&self, id: &PartyId) -> Result<Option<Party>, StoreError> {
+        match self.stream_origin(&StreamId::Party(id.clone()))? {
+            Some(Event::PartyRegistered(p)) => Ok(Some(p)),
+            _ => Ok(None),
+        }
+    }
+
+    fn proposition(&self, id: &PropositionId) -> Result<Option<bool>, StoreError> {
+        if self.stream_revision(&StreamId::Proposition(id.clone()))?.is_none() {
+            return Ok(None);
+        }
+        let resolved = self.db.contains_key(keys::resolved(id)).map_err(|e| self.storage_err(e))?;
+        Ok(Some(resolved))
+    }
+
+    fn statement(&self, id: &EventId) -> Result<Option<StatementFacts>, StoreError> {
+        let Some(rec) = self.get_by_id(id)? else { return Ok(None) };
+        let Event::StatementRecorded(s) = rec.event else { return Ok(None) };
+        let retracted = self.db.contains_key(keys::retracted(id)).map_err(|e| self.storage_err(e))?;
+        Ok(Some(StatementFacts { proposition: s.proposition, party: s.party, retracted }))
+    }
+}
+
+/// Builds one batch's writes, seeing the ledger plus the batch's earlier events.
+struct BatchBuilder<'a> {
+    ledger: &'a Ledger,
+    writes: sled::Batch,
+    pending: PendingFacts,
+    explicit_ids: HashMap<EventId, (u64, Event)>,
+    stream_heads: HashMap<StreamId, Option<u64>>,
+    head: Head,
+    recorded_at: i64,
+    appended: u64,
+    views: ViewUpdate,
+}
+
+impl<'a> BatchBuilder<'a> {
+    fn new(ledger: &'a Ledger, state: &WriterState) -> Self {
+        Self {
+            ledger,
+            writes: sled::Batch::default(),
+            pending: PendingFacts::default(),
+            explicit_ids: HashMap::new(),
+            stream_heads: HashMap::new(),
+            head: state.head,
+            // Transaction time never goes backwards, even if the clock does.
+            recorded_at: (ledger.clock)().max(state.last_recorded_at),
+            appended: 0,
+            views: ViewUpdate::default(),
+        }
+    }
+
+    fn stream_head(&mut self, stream: &StreamId) -> Result<Option<u64>, StoreError> {
+        if let Some(rev) = self.stream_heads.get(stream) {
+            return Ok(*rev);
+        }
+        let rev = self.ledger.stream_revision(stream)?;
+        self.stream_heads.insert(stream.clone(), rev);
+        Ok(rev)
+    }
+
+    fn add(&mut self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+        if let Some(id) = request.event_id {
+            if let Some((seq, event)) = self.explicit_ids.get(&id) {
+                return if request.draft.matches(event) {
+                    Ok(AppendOutcome::AlreadyRecorded { seq: *seq, event_id: id })
+                } else {
+                    Err(StoreError::EventIdConflict(id))
+                };
+            }
+            if let Some(rec) = self.ledger.get_by_id(&id)? {
+                return if request.draft.matches(&rec.event) {
+                    Ok(AppendOutcome::AlreadyRecorded { seq: rec.seq, event_id: id })
+                } else {
+                    Err(StoreError::EventIdConflict(id))
+                };
+            }
+        }
+        let overlay = BatchOverlay { base: self.ledger, pending: &self.pending };
+        let validated = validate(request.draft, &overlay).map_err(|r| match r {
+            Rejection::Invalid(e) => StoreError::Invalid(e),
+            Rejection::Lookup(e) => e,
+        })?;
+        let primary = &validated.streams[0];
+        let actual = self.stream_head(primary)?;
+        if !request.expected.admits(actual) {
+            return Err(StoreError::WrongExpectedRevision {
+                stream: primary.clone(),
+                expected: request.expected.to_string(),
+                actual: actual.map_or_else(|| "no-stream".to_owned(), |r| r.to_string()),
+            });
+        }
+
+        let seq = self.head.seq + 1;
+        let event_id = request.event_id.unwrap_or_else(EventId::new_v7);
+        let env = EnvelopeV1 {
+            seq,
+            event_id: *event_id.as_bytes(),
+            event_type: validated.event.event_type().code(),
+            recorded_at: self.recorded_at,
+            prev_hash: self.head.hash,
+            payload: envelope::encode_payload(&validated.event),
+        };
+        let bytes = envelope::encode_record(&env);
+        let seq_bytes = seq.to_be_bytes();
+        self.head = Head { seq, hash: envelope::hash_record(&bytes) };
+        self.writes.insert(&keys::record(seq)[..], bytes);
+        self.writes.insert(&keys::event(&event_id)[..], &seq_bytes[..]);
+        for stream in &validated.streams {
+            let revision = self.stream_head(stream)?.map_or(0, |r| r + 1);
+            self.stream_heads.insert(stream.clone(), Some(revision));
+            self.writes.insert(keys::stream_entry(stream, revision), &seq_bytes[..]);
+            self.writes.insert(keys::stream_head(stream), &revision.to_be_bytes()[..]);
+        }
+        match &validated.event {
+            Event::StatementRetracted(r) => {
+                self.writes.insert(&keys::retracted(&r.statement)[..], &seq_bytes[..])
+            }
+            Event::PropositionResolved(r) => {
+                self.writes.insert(keys::resolved(&r.proposition), &seq_bytes[..])
+            }
+            _ => {}
+        }
+        self.views.on_event(self.ledger, seq, event_id, &validated.event)?;
+        self.pending.absorb(event_id, &validated.event, self.ledger)?;
+        if request.event_id.is_some() {
+            self.explicit_ids.insert(event_id, (seq, validated.event));
+        }
+        self.appended += 1;
+        Ok(AppendOutcome::Appended { seq, event_id })
+    }
+
+    fn finish(mut self) -> Result<(sled::Batch, Head, i64), StoreError> {
+        self.views.write(self.ledger, &mut self.writes)?;
+        self.writes.insert(keys::meta(MetaKey::Views), &self.head.seq.to_be_bytes()[..]);
+        self.writes.insert(keys::meta(MetaKey::Head), &self.head.encode()[..]);
+        Ok((self.writes, self.head, self.recorded_at))
+    }
+}

@@ -1,0 +1,178 @@
+//! `verify`: walks every record once, in seq order, and proves the hash chain,
+//! the gapless sequence, the event-id and stream indexes, the retraction and
+//! resolution markers and the head. It reports the first failure by seq.
+
+use std::collections::HashMap;
+
+use onrecord_core::{Event, LedgerFacts, StreamId};
+
+use crate::envelope::{self, GENESIS_HASH};
+use crate::keys;
+use crate::ledger::{Head, VerifyReport};
+use crate::{Damage, Ledger, StoreError};
+
+fn damage(seq: u64, problem: impl Into<String>) -> Option<Damage> {
+    Some(Damage { seq, problem: problem.into() })
+}
+
+/// Walks the ledger; see the module docs. Storage failures are errors, damage is reported.
+pub(crate) fn verify(ledger: &Ledger, on_progress: &mut dyn FnMut(u64, u64)) -> Result<VerifyReport, StoreError> {
+    let db = ledger.tree();
+    let stored_head = db
+        .get(keys::meta(keys::MetaKey::Head))
+        .map_err(|e| ledger.storage_err(e))?;
+    let head = match stored_head.as_deref() {
+        None => Head { seq: 0, hash: GENESIS_HASH },
+        Some(b) if b.len() == 40 => Head {
+            seq: keys::be_u64(b),
+            hash: b[8..40].try_into().unwrap_or(GENESIS_HASH),
+        },
+        Some(_) => {
+            return Ok(VerifyReport {
+                records: 0,
+                streams: 0,
+                head: Head { seq: 0, hash: GENESIS_HASH },
+                damage: damage(0, "the stored head is unreadable"),
+            });
+        }
+    };
+    let mut report = VerifyReport { records: 0, streams: 0, head, damage: None };
+    let mut revisions: HashMap<StreamId, u64> = HashMap::new();
+    let mut prev_hash = GENESIS_HASH;
+    let mut expected_seq = 1u64;
+    let range = db.range(keys::record(0)..=keys::record(u64::MAX));
+    for kv in range {
+        let (key, bytes) = kv.map_err(|e| ledger.storage_err(e))?;
+        let Some(seq) = keys::record_seq(&key) else { continue };
+        if seq != expected_seq {
+            report.damage = damage(expected_seq, format!("missing record (the next one is seq {seq})"));
+            return Ok(report);
+        }
+        let env = match envelope::decode_envelope(&bytes, seq) {
+            Ok(env) => env,
+            Err(e) => {
+                report.damage = damage(seq, e.to_string());
+                return Ok(report);
+            }
+        };
+        if env.seq != seq {
+            report.damage = damage(seq, format!("the record stored here says it is seq {}", env.seq));
+            return Ok(report);
+        }
+        if env.prev_hash != prev_hash {
+            // Either the record before was altered, or this one's link was.
+            // The record whose own hash no longer matches what its successor
+            // (or the head) chained to it is the damaged one.
+            let this_hash = envelope::hash_record(&bytes);
+            let successor_link = if seq == head.seq {
+                Some(head.hash)
+            } else {
+                db.get(keys::record(seq + 1))
+                    .map_err(|e| ledger.storage_err(e))?
+                    .and_then(|b| envelope::decode_envelope(&b, seq + 1).ok())
+                    .map(|e| e.prev_hash)
+            };
+            report.damage = if successor_link == Some(this_hash) {
+                damage(seq - 1, format!("its content does not match the hash seq {seq} chained to it"))
+            } else {
+                damage(seq, "its previous-hash does not match the record before it")
+            };
+            return Ok(report);
+        }
+        let event = match envelope::decode_event(&env) {
+            Ok(ev) => ev,
+            Err(e) => {
+                report.damage = damage(seq, e.to_string());
+                return Ok(report);
+            }
+        };
+        prev_hash = envelope::hash_record(&bytes);
+        let event_id = onrecord_core::EventId::from_bytes(env.event_id);
+        let indexed = db.get(keys::event(&event_id)).map_err(|e| ledger.storage_err(e))?;
+        if indexed.as_deref().map(keys::be_u64) != Some(seq) {
+            report.damage = damage(seq, format!("the event-id index does not point at event {event_id}"));
+            return Ok(report);
+        }
+        let streams = match streams_of(ledger, &event)? {
+            Some(s) => s,
+            None => {
+                report.damage = damage(seq, "it retracts a statement the ledger does not hold");
+                return Ok(report);
+            }
+        };
+        for stream in streams {
+            let revision = revisions.entry(stream.clone()).or_insert(u64::MAX);
+            *revision = revision.wrapping_add(1);
+            let at = db
+                .get(keys::stream_entry(&stream, *revision))
+                .map_err(|e| ledger.storage_err(e))?;
+            if at.as_deref().map(keys::be_u64) != Some(seq) {
+                report.damage = damage(seq, format!("stream {stream} revision {revision} does not point here"));
+                return Ok(report);
+            }
+        }
+        let marker = match &event {
+            Event::StatementRetracted(r) => Some(keys::retracted(&r.statement).to_vec()),
+            Event::PropositionResolved(r) => Some(keys::resolved(&r.proposition)),
+            _ => None,
+        };
+        if let Some(marker) = marker {
+            let at = db.get(marker).map_err(|e| ledger.storage_err(e))?;
+            if at.as_deref().map(keys::be_u64) != Some(seq) {
+                report.damage = damage(seq, "its retraction or resolution marker does not point here");
+                return Ok(report);
+            }
+        }
+        report.records += 1;
+        expected_seq += 1;
+        if report.records % 10_000 == 0 {
+            on_progress(report.records, head.seq);
+        }
+    }
+    on_progress(report.records, head.seq);
+    let last = expected_seq - 1;
+    if last != head.seq {
+        let seq = last.min(head.seq) + 1;
+        report.damage = damage(seq, format!("the head names seq {} but the last record is seq {last}", head.seq));
+        return Ok(report);
+    }
+    if prev_hash != head.hash {
+        report.damage = damage(last, "its content does not match the hash the head holds");
+        return Ok(report);
+    }
+    // Stream heads and index entries beyond what the records account for.
+    let mut heads = 0u64;
+    for kv in db.scan_prefix([keys::STREAM_HEAD]) {
+        let (key, value) = kv.map_err(|e| ledger.storage_err(e))?;
+        heads += 1;
+        let known = revisions.iter().any(|(s, rev)| keys::stream_head(s) == key.as_ref() && *rev == keys::be_u64(&value));
+        if !known {
+            report.damage = damage(last + 1, format!("a stream head ({}) no record accounts for", String::from_utf8_lossy(&key[1..])));
+            return Ok(report);
+        }
+    }
+    if heads != revisions.len() as u64 {
+        report.damage = damage(last + 1, "some streams have no head");
+        return Ok(report);
+    }
+    report.streams = heads;
+    Ok(report)
+}
+
+/// The streams an event belongs to, as the append recorded them; `None` if a
+/// retraction names a statement that is not there.
+fn streams_of(ledger: &Ledger, event: &Event) -> Result<Option<Vec<StreamId>>, StoreError> {
+    Ok(Some(match event {
+        Event::PartyRegistered(p) => vec![StreamId::Party(p.id.clone())],
+        Event::PropositionOpened(p) => vec![StreamId::Proposition(p.id.clone())],
+        Event::StatementRecorded(s) => vec![
+            StreamId::Proposition(s.proposition.clone()),
+            StreamId::Party(s.party.clone()),
+        ],
+        Event::StatementRetracted(r) => match ledger.statement(&r.statement)? {
+            Some(s) => vec![StreamId::Proposition(s.proposition), StreamId::Party(s.party)],
+            None => return Ok(None),
+        },
+        Event::PropositionResolved(r) => vec![StreamId::Proposition(r.proposition.clone())],
+    }))
+}

@@ -1,0 +1,109 @@
+//! Damage through the raw sled API is found by `verify`, named by seq, and
+//! stored bytes of an unknown format give a clear error, never a panic.
+
+mod common;
+
+use common::*;
+use onrecord_core::Stance;
+use onrecord_store::{Ledger, StoreError, keys};
+
+/// A ledger of 6 records, closed, with its path.
+fn closed_ledger() -> (tempfile::TempDir, std::path::PathBuf) {
+    let (dir, ledger) = temp_ledger();
+    seed(&ledger);
+    ledger.append(req(statement("paris-meeting", "trump", Stance::Unlikely, "2018-11-05"))).unwrap();
+    ledger.append(req(statement("paris-meeting", "kremlin", Stance::AlmostCertain, "2018-11-06"))).unwrap();
+    let path = ledger.path().to_owned();
+    drop(ledger);
+    (dir, path)
+}
+
+fn with_raw(path: &std::path::Path, f: impl FnOnce(&sled::Db)) {
+    let db = sled::open(path).unwrap();
+    f(&db);
+    db.flush().unwrap();
+}
+
+fn first_damage(path: &std::path::Path) -> Option<onrecord_store::Damage> {
+    let ledger = Ledger::open(path, &options()).unwrap();
+    ledger.verify(&mut |_, _| {}).unwrap().damage
+}
+
+#[test]
+fn one_changed_byte_in_any_record_is_named_by_its_seq() {
+    for target in 1..=6u64 {
+        let (_dir, path) = closed_ledger();
+        with_raw(&path, |db| {
+            let key = keys::record(target);
+            let mut bytes = db.get(key).unwrap().unwrap().to_vec();
+            // The last byte lies in the payload's last field: it decodes, but hashes differently.
+            let last = bytes.len() - 1;
+            bytes[last] ^= 0x01;
+            db.insert(key, bytes).unwrap();
+        });
+        let damage = first_damage(&path).expect("damage must be found");
+        assert_eq!(damage.seq, target, "{damage}");
+    }
+}
+
+#[test]
+fn a_deleted_record_is_reported_as_missing() {
+    let (_dir, path) = closed_ledger();
+    with_raw(&path, |db| {
+        db.remove(keys::record(3)).unwrap();
+    });
+    let damage = first_damage(&path).unwrap();
+    assert_eq!(damage.seq, 3);
+    assert!(damage.problem.contains("missing"), "{damage}");
+}
+
+#[test]
+fn two_swapped_records_are_found_at_the_first_of_them() {
+    let (_dir, path) = closed_ledger();
+    with_raw(&path, |db| {
+        let a = db.get(keys::record(2)).unwrap().unwrap();
+        let b = db.get(keys::record(4)).unwrap().unwrap();
+        db.insert(keys::record(2), b).unwrap();
+        db.insert(keys::record(4), a).unwrap();
+    });
+    assert_eq!(first_damage(&path).unwrap().seq, 2);
+}
+
+#[test]
+fn a_damaged_head_refuses_appends_with_a_clear_message() {
+    let (_dir, path) = closed_ledger();
+    with_raw(&path, |db| {
+        db.remove(keys::record(6)).unwrap();
+    });
+    let ledger = Ledger::open(&path, &options()).unwrap();
+    let err = ledger.append(req(party("putin", None))).unwrap_err();
+    assert!(matches!(err, StoreError::DamagedHead(_)), "{err}");
+    assert!(err.to_string().contains("refusing to append"), "{err}");
+    assert_eq!(ledger.verify(&mut |_, _| {}).unwrap().damage.unwrap().seq, 6);
+}
+
+#[test]
+fn a_record_of_an_unknown_format_version_is_a_clear_error() {
+    let (_dir, path) = closed_ledger();
+    with_raw(&path, |db| {
+        let mut bytes = db.get(keys::record(3)).unwrap().unwrap().to_vec();
+        bytes[..2].copy_from_slice(&7u16.to_be_bytes());
+        db.insert(keys::record(3), bytes).unwrap();
+    });
+    let ledger = Ledger::open(&path, &options()).unwrap();
+    let err = ledger.get(3).unwrap_err();
+    assert!(matches!(err, StoreError::UnknownFormat { seq: 3, version: 7, supported: 1 }), "{err}");
+    assert_eq!(err.to_string(), "record at seq 3 has unknown format version 7; this onrecord reads version 1");
+    let damage = ledger.verify(&mut |_, _| {}).unwrap().damage.unwrap();
+    assert_eq!(damage.seq, 3);
+}
+
+#[test]
+fn garbage_bytes_in_a_record_decode_to_an_error_not_a_panic() {
+    let (_dir, path) = closed_ledger();
+    for garbage in [&b""[..], &b"\x00"[..], &b"\x00\x01"[..], &b"\x00\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff"[..]] {
+        let err = onrecord_store::envelope::decode_recorded(garbage, 9).unwrap_err();
+        assert!(matches!(err, StoreError::Corrupt { seq: 9, .. }), "{err}");
+    }
+    drop(path);
+}
