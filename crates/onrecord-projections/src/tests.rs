@@ -6,6 +6,8 @@ use onrecord_core::{Outcome, Stance, TimeBound};
 use crate::test_support::{Log, St, pid, prop, st};
 use crate::*;
 
+mod proptests;
+
 fn all(log: &Log) -> Vec<Position> {
     positions(log.records(), Filter::default(), None)
 }
