@@ -219,30 +219,39 @@ impl StoredEventV1 {
         let party = |s: &str| PartyId::new(s).map_err(|e| e.to_string());
         let prop = |s: &str| PropositionId::new(s).map_err(|e| e.to_string());
         Ok(match self {
-            StoredEventV1::PartyRegistered { id, name, kind, speaks_for } => {
-                Event::PartyRegistered(Party {
-                    id: party(&id)?,
-                    name,
-                    kind: match kind {
-                        0 => PartyKind::Person,
-                        1 => PartyKind::Organization,
-                        2 => PartyKind::Government,
-                        k => return Err(format!("unknown party kind code {k}")),
-                    },
-                    speaks_for: speaks_for.as_deref().map(party).transpose()?,
-                })
-            }
-            StoredEventV1::PropositionOpened { id, text, criteria, window } => {
-                Event::PropositionOpened(Proposition {
-                    id: prop(&id)?,
-                    text,
-                    criteria,
-                    window: match window {
-                        Some((from, to)) => Some(Window { from: when(from)?, to: when(to)? }),
-                        None => None,
-                    },
-                })
-            }
+            StoredEventV1::PartyRegistered {
+                id,
+                name,
+                kind,
+                speaks_for,
+            } => Event::PartyRegistered(Party {
+                id: party(&id)?,
+                name,
+                kind: match kind {
+                    0 => PartyKind::Person,
+                    1 => PartyKind::Organization,
+                    2 => PartyKind::Government,
+                    k => return Err(format!("unknown party kind code {k}")),
+                },
+                speaks_for: speaks_for.as_deref().map(party).transpose()?,
+            }),
+            StoredEventV1::PropositionOpened {
+                id,
+                text,
+                criteria,
+                window,
+            } => Event::PropositionOpened(Proposition {
+                id: prop(&id)?,
+                text,
+                criteria,
+                window: match window {
+                    Some((from, to)) => Some(Window {
+                        from: when(from)?,
+                        to: when(to)?,
+                    }),
+                    None => None,
+                },
+            }),
             StoredEventV1::StatementRecorded {
                 proposition,
                 party: p,
@@ -313,9 +322,18 @@ pub fn hash_record(bytes: &[u8]) -> Hash {
     Sha256::digest(bytes).into()
 }
 
-fn decode_exact<T: serde::de::DeserializeOwned>(bytes: &[u8], seq: u64, what: &str) -> Result<T, StoreError> {
-    let (value, used) = bincode::serde::decode_from_slice(bytes, bincode_config())
-        .map_err(|e| StoreError::Corrupt { seq, detail: format!("{what}: {e}") })?;
+fn decode_exact<T: serde::de::DeserializeOwned>(
+    bytes: &[u8],
+    seq: u64,
+    what: &str,
+) -> Result<T, StoreError> {
+    let (value, used) =
+        bincode::serde::decode_from_slice(bytes, bincode_config()).map_err(|e| {
+            StoreError::Corrupt {
+                seq,
+                detail: format!("{what}: {e}"),
+            }
+        })?;
     if used != bytes.len() {
         return Err(StoreError::Corrupt {
             seq,
@@ -328,11 +346,18 @@ fn decode_exact<T: serde::de::DeserializeOwned>(bytes: &[u8], seq: u64, what: &s
 /// Decodes stored record bytes into its envelope; `seq` (from the key) names the record in errors.
 pub fn decode_envelope(bytes: &[u8], seq: u64) -> Result<EnvelopeV1, StoreError> {
     let Some((version, body)) = bytes.split_first_chunk::<2>() else {
-        return Err(StoreError::Corrupt { seq, detail: "shorter than its version prefix".into() });
+        return Err(StoreError::Corrupt {
+            seq,
+            detail: "shorter than its version prefix".into(),
+        });
     };
     let version = u16::from_be_bytes(*version);
     if version != FORMAT_VERSION {
-        return Err(StoreError::UnknownFormat { seq, version, supported: FORMAT_VERSION });
+        return Err(StoreError::UnknownFormat {
+            seq,
+            version,
+            supported: FORMAT_VERSION,
+        });
     }
     decode_exact(body, seq, "envelope")
 }
@@ -350,9 +375,10 @@ pub fn decode_event(env: &EnvelopeV1) -> Result<Event, StoreError> {
             ),
         });
     }
-    stored
-        .into_event()
-        .map_err(|detail| StoreError::Corrupt { seq: env.seq, detail })
+    stored.into_event().map_err(|detail| StoreError::Corrupt {
+        seq: env.seq,
+        detail,
+    })
 }
 
 /// Decodes stored record bytes all the way to a [`Recorded`] event.

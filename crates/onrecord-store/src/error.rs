@@ -47,7 +47,9 @@ pub enum StoreError {
         detail: String,
     },
     /// A stored record was written by a newer (or unknown) format version.
-    #[error("record at seq {seq} has unknown format version {version}; this onrecord reads version {supported}")]
+    #[error(
+        "record at seq {seq} has unknown format version {version}; this onrecord reads version {supported}"
+    )]
     UnknownFormat {
         /// The record's sequence number.
         seq: u64,
@@ -59,6 +61,9 @@ pub enum StoreError {
     /// The ledger's head does not match its last record; appending is refused until repaired.
     #[error("the ledger head fails its check ({0}); refusing to append (run `onrecord verify`)")]
     DamagedHead(String),
+    /// The kept views do not reflect the log (an interrupted rebuild, or an older view format).
+    #[error("the kept views of {0} are behind the log; run `onrecord replay --rebuild`")]
+    StaleViews(PathBuf),
     /// sled or the file system failed.
     #[error("storage error at {path}: {detail}")]
     Storage {

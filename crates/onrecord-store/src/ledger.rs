@@ -117,7 +117,11 @@ pub struct AppendRequest {
 impl AppendRequest {
     /// A request with a fresh id and no revision check.
     pub fn new(draft: Draft) -> Self {
-        Self { event_id: None, draft, expected: ExpectedRevision::Any }
+        Self {
+            event_id: None,
+            draft,
+            expected: ExpectedRevision::Any,
+        }
     }
 }
 
@@ -190,8 +194,8 @@ pub fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-struct WriterState {
-    head: Head,
+pub(crate) struct WriterState {
+    pub(crate) head: Head,
     last_recorded_at: i64,
     damaged: Option<String>,
 }
@@ -213,7 +217,10 @@ impl fmt::Debug for Ledger {
 
 /// Maps a sled or io error at `path` to a [`StoreError::Storage`].
 pub(crate) fn storage(path: &Path, e: impl fmt::Display) -> StoreError {
-    StoreError::Storage { path: path.to_owned(), detail: e.to_string() }
+    StoreError::Storage {
+        path: path.to_owned(),
+        detail: e.to_string(),
+    }
 }
 
 fn is_lock_error(e: &sled::Error) -> bool {
@@ -228,7 +235,10 @@ impl Ledger {
         }
         if path.is_file()
             || (path.is_dir()
-                && std::fs::read_dir(path).map_err(|e| storage(path, e))?.next().is_some())
+                && std::fs::read_dir(path)
+                    .map_err(|e| storage(path, e))?
+                    .next()
+                    .is_some())
         {
             return Err(StoreError::NotALedger(path.to_owned()));
         }
@@ -248,7 +258,10 @@ impl Ledger {
             return Err(StoreError::NoLedger(path.to_owned()));
         }
         let ledger = Self::open_sled(path, options)?;
-        let format = ledger.db.get(keys::meta(MetaKey::Format)).map_err(|e| storage(path, e))?;
+        let format = ledger
+            .db
+            .get(keys::meta(MetaKey::Format))
+            .map_err(|e| storage(path, e))?;
         match format.as_deref() {
             Some(v) if v == envelope::FORMAT_VERSION.to_be_bytes() => Ok(ledger),
             Some(v) if v.len() == 2 => Err(StoreError::UnknownFormat {
@@ -299,7 +312,9 @@ impl Ledger {
 
     /// Reads the head and checks it against the last record: two keyed lookups, no scan.
     fn read_writer_state(db: &sled::Db, path: &Path) -> Result<WriterState, StoreError> {
-        let stored = db.get(keys::meta(MetaKey::Head)).map_err(|e| storage(path, e))?;
+        let stored = db
+            .get(keys::meta(MetaKey::Head))
+            .map_err(|e| storage(path, e))?;
         let last = db
             .range(keys::record(0)..=keys::record(u64::MAX))
             .next_back()
@@ -307,10 +322,16 @@ impl Ledger {
             .map_err(|e| storage(path, e))?;
         let head = match &stored {
             Some(bytes) => Head::decode(bytes),
-            None => Some(Head { seq: 0, hash: GENESIS_HASH }),
+            None => Some(Head {
+                seq: 0,
+                hash: GENESIS_HASH,
+            }),
         };
         let mut state = WriterState {
-            head: head.unwrap_or(Head { seq: 0, hash: GENESIS_HASH }),
+            head: head.unwrap_or(Head {
+                seq: 0,
+                hash: GENESIS_HASH,
+            }),
             last_recorded_at: i64::MIN,
             damaged: None,
         };
@@ -321,8 +342,10 @@ impl Ledger {
         match last {
             None if head.seq == 0 => {}
             None => {
-                state.damaged =
-                    Some(format!("the head names seq {} but the ledger holds no record", head.seq))
+                state.damaged = Some(format!(
+                    "the head names seq {} but the ledger holds no record",
+                    head.seq
+                ))
             }
             Some((key, bytes)) => {
                 let seq = keys::record_seq(&key).unwrap_or(0);
@@ -354,7 +377,7 @@ impl Ledger {
         self.lock_writer().head
     }
 
-    fn lock_writer(&self) -> std::sync::MutexGuard<'_, WriterState> {
+    pub(crate) fn lock_writer(&self) -> std::sync::MutexGuard<'_, WriterState> {
         // A panic while holding the lock cannot leave half a batch in sled (the
         // batch is applied whole or not at all), so a poisoned lock is still usable.
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
@@ -369,7 +392,7 @@ impl Ledger {
     }
 
     /// sled `flush()` then fdatasync of the data file: only then is a write durable.
-    fn make_durable(&self) -> Result<(), StoreError> {
+    pub(crate) fn make_durable(&self) -> Result<(), StoreError> {
         self.db.flush().map_err(|e| self.storage_err(e))?;
         self.data_file.sync_data().map_err(|e| self.storage_err(e))
     }
@@ -392,7 +415,10 @@ impl Ledger {
     /// (its outcome is [`AppendOutcome::AlreadyRecorded`]), with other content a
     /// conflict. When any event is refused, nothing is written and
     /// [`StoreError::BatchRejected`] lists every refusal by index.
-    pub fn append_batch(&self, requests: Vec<AppendRequest>) -> Result<Vec<AppendOutcome>, StoreError> {
+    pub fn append_batch(
+        &self,
+        requests: Vec<AppendRequest>,
+    ) -> Result<Vec<AppendOutcome>, StoreError> {
         let mut state = self.lock_writer();
         if let Some(why) = &state.damaged {
             return Err(StoreError::DamagedHead(why.clone()));
@@ -413,7 +439,9 @@ impl Ledger {
             return Ok(outcomes);
         }
         let (writes, head, recorded_at) = batch.finish()?;
-        self.db.apply_batch(writes).map_err(|e| self.storage_err(e))?;
+        self.db
+            .apply_batch(writes)
+            .map_err(|e| self.storage_err(e))?;
         self.make_durable()?;
         state.head = head;
         state.last_recorded_at = recorded_at;
@@ -422,7 +450,11 @@ impl Ledger {
 
     /// The record at `seq`, if any.
     pub fn get(&self, seq: u64) -> Result<Option<Recorded>, StoreError> {
-        match self.db.get(keys::record(seq)).map_err(|e| self.storage_err(e))? {
+        match self
+            .db
+            .get(keys::record(seq))
+            .map_err(|e| self.storage_err(e))?
+        {
             Some(bytes) => envelope::decode_recorded(&bytes, seq).map(Some),
             None => Ok(None),
         }
@@ -430,7 +462,11 @@ impl Ledger {
 
     /// The record with event id `id`, if any.
     pub fn get_by_id(&self, id: &EventId) -> Result<Option<Recorded>, StoreError> {
-        match self.db.get(keys::event(id)).map_err(|e| self.storage_err(e))? {
+        match self
+            .db
+            .get(keys::event(id))
+            .map_err(|e| self.storage_err(e))?
+        {
             Some(seq) => self.get(keys::be_u64(&seq)),
             None => Ok(None),
         }
@@ -451,12 +487,18 @@ impl Ledger {
 
     /// The last revision of `stream`, or `None` when it does not exist.
     pub fn stream_revision(&self, stream: &StreamId) -> Result<Option<u64>, StoreError> {
-        let v = self.db.get(keys::stream_head(stream)).map_err(|e| self.storage_err(e))?;
+        let v = self
+            .db
+            .get(keys::stream_head(stream))
+            .map_err(|e| self.storage_err(e))?;
         Ok(v.map(|b| keys::be_u64(&b)))
     }
 
     /// Streams the events of one stream in revision order.
-    pub fn stream(&self, stream: &StreamId) -> impl Iterator<Item = Result<Recorded, StoreError>> + '_ {
+    pub fn stream(
+        &self,
+        stream: &StreamId,
+    ) -> impl Iterator<Item = Result<Recorded, StoreError>> + '_ {
         let prefix = keys::stream_prefix(stream);
         self.db.scan_prefix(prefix).map(move |kv| {
             let (_, seq) = kv.map_err(|e| self.storage_err(e))?;
@@ -473,7 +515,9 @@ impl Ledger {
         let mut out = Vec::new();
         for kv in self.db.scan_prefix([keys::STREAM_HEAD, b'p']) {
             let (key, _) = kv.map_err(|e| self.storage_err(e))?;
-            let id = std::str::from_utf8(&key[2..]).ok().and_then(|s| PartyId::new(s).ok());
+            let id = std::str::from_utf8(&key[2..])
+                .ok()
+                .and_then(|s| PartyId::new(s).ok());
             if let Some(party) = id.map(|id| self.party(&id)).transpose()?.flatten() {
                 out.push(party);
             }
@@ -486,7 +530,10 @@ impl Ledger {
         let mut out = Vec::new();
         for kv in self.db.scan_prefix([keys::STREAM_HEAD, b'q']) {
             let (key, _) = kv.map_err(|e| self.storage_err(e))?;
-            if let Some(id) = std::str::from_utf8(&key[2..]).ok().and_then(|s| PropositionId::new(s).ok()) {
+            if let Some(id) = std::str::from_utf8(&key[2..])
+                .ok()
+                .and_then(|s| PropositionId::new(s).ok())
+            {
                 out.push(id);
             }
         }
@@ -495,14 +542,21 @@ impl Ledger {
 
     /// The event at revision 0 of `stream`: the party's registration or the proposition's opening.
     fn stream_origin(&self, stream: &StreamId) -> Result<Option<Event>, StoreError> {
-        match self.db.get(keys::stream_entry(stream, 0)).map_err(|e| self.storage_err(e))? {
+        match self
+            .db
+            .get(keys::stream_entry(stream, 0))
+            .map_err(|e| self.storage_err(e))?
+        {
             Some(seq) => Ok(self.get(keys::be_u64(&seq))?.map(|r| r.event)),
             None => Ok(None),
         }
     }
 
     /// The proposition with this id, as opened.
-    pub fn proposition_opened(&self, id: &PropositionId) -> Result<Option<onrecord_core::Proposition>, StoreError> {
+    pub fn proposition_opened(
+        &self,
+        id: &PropositionId,
+    ) -> Result<Option<onrecord_core::Proposition>, StoreError> {
         match self.stream_origin(&StreamId::Proposition(id.clone()))? {
             Some(Event::PropositionOpened(p)) => Ok(Some(p)),
             _ => Ok(None),
@@ -511,7 +565,11 @@ impl Ledger {
 
     /// The resolution of proposition `id`, if it has resolved.
     pub fn resolution(&self, id: &PropositionId) -> Result<Option<Recorded>, StoreError> {
-        match self.db.get(keys::resolved(id)).map_err(|e| self.storage_err(e))? {
+        match self
+            .db
+            .get(keys::resolved(id))
+            .map_err(|e| self.storage_err(e))?
+        {
             Some(seq) => self.get(keys::be_u64(&seq)),
             None => Ok(None),
         }
@@ -523,7 +581,10 @@ impl Ledger {
     }
 
     /// Checks the whole ledger: hash chain, gapless sequence, indexes and head.
-    pub fn verify(&self, on_progress: &mut dyn FnMut(u64, u64)) -> Result<VerifyReport, StoreError> {
+    pub fn verify(
+        &self,
+        on_progress: &mut dyn FnMut(u64, u64),
+    ) -> Result<VerifyReport, StoreError> {
         crate::verify::verify(self, on_progress)
     }
 }
@@ -551,9 +612,12 @@ impl Iterator for Records<'_> {
     type Item = Result<Recorded, StoreError>;
     fn next(&mut self) -> Option<Self::Item> {
         let item = self.inner.next()?;
-        Some(item.map_err(|e| self.ledger.storage_err(e)).and_then(|(key, bytes)| {
-            envelope::decode_recorded(&bytes, keys::record_seq(&key).unwrap_or(0))
-        }))
+        Some(
+            item.map_err(|e| self.ledger.storage_err(e))
+                .and_then(|(key, bytes)| {
+                    envelope::decode_recorded(&bytes, keys::record_seq(&key).unwrap_or(0))
+                }),
+        )
     }
 }
 
@@ -568,18 +632,35 @@ impl LedgerFacts for Ledger {
     }
 
     fn proposition(&self, id: &PropositionId) -> Result<Option<bool>, StoreError> {
-        if self.stream_revision(&StreamId::Proposition(id.clone()))?.is_none() {
+        if self
+            .stream_revision(&StreamId::Proposition(id.clone()))?
+            .is_none()
+        {
             return Ok(None);
         }
-        let resolved = self.db.contains_key(keys::resolved(id)).map_err(|e| self.storage_err(e))?;
+        let resolved = self
+            .db
+            .contains_key(keys::resolved(id))
+            .map_err(|e| self.storage_err(e))?;
         Ok(Some(resolved))
     }
 
     fn statement(&self, id: &EventId) -> Result<Option<StatementFacts>, StoreError> {
-        let Some(rec) = self.get_by_id(id)? else { return Ok(None) };
-        let Event::StatementRecorded(s) = rec.event else { return Ok(None) };
-        let retracted = self.db.contains_key(keys::retracted(id)).map_err(|e| self.storage_err(e))?;
-        Ok(Some(StatementFacts { proposition: s.proposition, party: s.party, retracted }))
+        let Some(rec) = self.get_by_id(id)? else {
+            return Ok(None);
+        };
+        let Event::StatementRecorded(s) = rec.event else {
+            return Ok(None);
+        };
+        let retracted = self
+            .db
+            .contains_key(keys::retracted(id))
+            .map_err(|e| self.storage_err(e))?;
+        Ok(Some(StatementFacts {
+            proposition: s.proposition,
+            party: s.party,
+            retracted,
+        }))
     }
 }
 
@@ -590,7 +671,7 @@ struct BatchBuilder<'a> {
     pending: PendingFacts,
     explicit_ids: HashMap<EventId, (u64, Event)>,
     stream_heads: HashMap<StreamId, Option<u64>>,
-    head: Head,
+    pub(crate) head: Head,
     recorded_at: i64,
     appended: u64,
     views: ViewUpdate,
@@ -625,20 +706,29 @@ impl<'a> BatchBuilder<'a> {
         if let Some(id) = request.event_id {
             if let Some((seq, event)) = self.explicit_ids.get(&id) {
                 return if request.draft.matches(event) {
-                    Ok(AppendOutcome::AlreadyRecorded { seq: *seq, event_id: id })
+                    Ok(AppendOutcome::AlreadyRecorded {
+                        seq: *seq,
+                        event_id: id,
+                    })
                 } else {
                     Err(StoreError::EventIdConflict(id))
                 };
             }
             if let Some(rec) = self.ledger.get_by_id(&id)? {
                 return if request.draft.matches(&rec.event) {
-                    Ok(AppendOutcome::AlreadyRecorded { seq: rec.seq, event_id: id })
+                    Ok(AppendOutcome::AlreadyRecorded {
+                        seq: rec.seq,
+                        event_id: id,
+                    })
                 } else {
                     Err(StoreError::EventIdConflict(id))
                 };
             }
         }
-        let overlay = BatchOverlay { base: self.ledger, pending: &self.pending };
+        let overlay = BatchOverlay {
+            base: self.ledger,
+            pending: &self.pending,
+        };
         let validated = validate(request.draft, &overlay).map_err(|r| match r {
             Rejection::Invalid(e) => StoreError::Invalid(e),
             Rejection::Lookup(e) => e,
@@ -665,26 +755,34 @@ impl<'a> BatchBuilder<'a> {
         };
         let bytes = envelope::encode_record(&env);
         let seq_bytes = seq.to_be_bytes();
-        self.head = Head { seq, hash: envelope::hash_record(&bytes) };
+        self.head = Head {
+            seq,
+            hash: envelope::hash_record(&bytes),
+        };
         self.writes.insert(&keys::record(seq)[..], bytes);
-        self.writes.insert(&keys::event(&event_id)[..], &seq_bytes[..]);
+        self.writes
+            .insert(&keys::event(&event_id)[..], &seq_bytes[..]);
         for stream in &validated.streams {
             let revision = self.stream_head(stream)?.map_or(0, |r| r + 1);
             self.stream_heads.insert(stream.clone(), Some(revision));
-            self.writes.insert(keys::stream_entry(stream, revision), &seq_bytes[..]);
-            self.writes.insert(keys::stream_head(stream), &revision.to_be_bytes()[..]);
+            self.writes
+                .insert(keys::stream_entry(stream, revision), &seq_bytes[..]);
+            self.writes
+                .insert(keys::stream_head(stream), &revision.to_be_bytes()[..]);
         }
         match &validated.event {
-            Event::StatementRetracted(r) => {
-                self.writes.insert(&keys::retracted(&r.statement)[..], &seq_bytes[..])
-            }
-            Event::PropositionResolved(r) => {
-                self.writes.insert(keys::resolved(&r.proposition), &seq_bytes[..])
-            }
+            Event::StatementRetracted(r) => self
+                .writes
+                .insert(&keys::retracted(&r.statement)[..], &seq_bytes[..]),
+            Event::PropositionResolved(r) => self
+                .writes
+                .insert(keys::resolved(&r.proposition), &seq_bytes[..]),
             _ => {}
         }
-        self.views.on_event(self.ledger, seq, event_id, &validated.event)?;
-        self.pending.absorb(event_id, &validated.event, self.ledger)?;
+        self.views
+            .on_event(self.ledger, seq, event_id, &validated.event)?;
+        self.pending
+            .absorb(event_id, &validated.event, self.ledger)?;
         if request.event_id.is_some() {
             self.explicit_ids.insert(event_id, (seq, validated.event));
         }
@@ -694,8 +792,12 @@ impl<'a> BatchBuilder<'a> {
 
     fn finish(mut self) -> Result<(sled::Batch, Head, i64), StoreError> {
         self.views.write(self.ledger, &mut self.writes)?;
-        self.writes.insert(keys::meta(MetaKey::Views), &self.head.seq.to_be_bytes()[..]);
-        self.writes.insert(keys::meta(MetaKey::Head), &self.head.encode()[..]);
+        self.writes.insert(
+            keys::meta(MetaKey::Views),
+            &crate::views::views_marker(self.head.seq)[..],
+        );
+        self.writes
+            .insert(keys::meta(MetaKey::Head), &self.head.encode()[..]);
         Ok((self.writes, self.head, self.recorded_at))
     }
 }

@@ -12,17 +12,26 @@ use crate::ledger::{Head, VerifyReport};
 use crate::{Damage, Ledger, StoreError};
 
 fn damage(seq: u64, problem: impl Into<String>) -> Option<Damage> {
-    Some(Damage { seq, problem: problem.into() })
+    Some(Damage {
+        seq,
+        problem: problem.into(),
+    })
 }
 
 /// Walks the ledger; see the module docs. Storage failures are errors, damage is reported.
-pub(crate) fn verify(ledger: &Ledger, on_progress: &mut dyn FnMut(u64, u64)) -> Result<VerifyReport, StoreError> {
+pub(crate) fn verify(
+    ledger: &Ledger,
+    on_progress: &mut dyn FnMut(u64, u64),
+) -> Result<VerifyReport, StoreError> {
     let db = ledger.tree();
     let stored_head = db
         .get(keys::meta(keys::MetaKey::Head))
         .map_err(|e| ledger.storage_err(e))?;
     let head = match stored_head.as_deref() {
-        None => Head { seq: 0, hash: GENESIS_HASH },
+        None => Head {
+            seq: 0,
+            hash: GENESIS_HASH,
+        },
         Some(b) if b.len() == 40 => Head {
             seq: keys::be_u64(b),
             hash: b[8..40].try_into().unwrap_or(GENESIS_HASH),
@@ -31,21 +40,34 @@ pub(crate) fn verify(ledger: &Ledger, on_progress: &mut dyn FnMut(u64, u64)) -> 
             return Ok(VerifyReport {
                 records: 0,
                 streams: 0,
-                head: Head { seq: 0, hash: GENESIS_HASH },
+                head: Head {
+                    seq: 0,
+                    hash: GENESIS_HASH,
+                },
                 damage: damage(0, "the stored head is unreadable"),
             });
         }
     };
-    let mut report = VerifyReport { records: 0, streams: 0, head, damage: None };
+    let mut report = VerifyReport {
+        records: 0,
+        streams: 0,
+        head,
+        damage: None,
+    };
     let mut revisions: HashMap<StreamId, u64> = HashMap::new();
     let mut prev_hash = GENESIS_HASH;
     let mut expected_seq = 1u64;
     let range = db.range(keys::record(0)..=keys::record(u64::MAX));
     for kv in range {
         let (key, bytes) = kv.map_err(|e| ledger.storage_err(e))?;
-        let Some(seq) = keys::record_seq(&key) else { continue };
+        let Some(seq) = keys::record_seq(&key) else {
+            continue;
+        };
         if seq != expected_seq {
-            report.damage = damage(expected_seq, format!("missing record (the next one is seq {seq})"));
+            report.damage = damage(
+                expected_seq,
+                format!("missing record (the next one is seq {seq})"),
+            );
             return Ok(report);
         }
         let env = match envelope::decode_envelope(&bytes, seq) {
@@ -56,7 +78,10 @@ pub(crate) fn verify(ledger: &Ledger, on_progress: &mut dyn FnMut(u64, u64)) -> 
             }
         };
         if env.seq != seq {
-            report.damage = damage(seq, format!("the record stored here says it is seq {}", env.seq));
+            report.damage = damage(
+                seq,
+                format!("the record stored here says it is seq {}", env.seq),
+            );
             return Ok(report);
         }
         if env.prev_hash != prev_hash {
@@ -73,7 +98,10 @@ pub(crate) fn verify(ledger: &Ledger, on_progress: &mut dyn FnMut(u64, u64)) -> 
                     .map(|e| e.prev_hash)
             };
             report.damage = if successor_link == Some(this_hash) {
-                damage(seq - 1, format!("its content does not match the hash seq {seq} chained to it"))
+                damage(
+                    seq - 1,
+                    format!("its content does not match the hash seq {seq} chained to it"),
+                )
             } else {
                 damage(seq, "its previous-hash does not match the record before it")
             };
@@ -88,9 +116,14 @@ pub(crate) fn verify(ledger: &Ledger, on_progress: &mut dyn FnMut(u64, u64)) -> 
         };
         prev_hash = envelope::hash_record(&bytes);
         let event_id = onrecord_core::EventId::from_bytes(env.event_id);
-        let indexed = db.get(keys::event(&event_id)).map_err(|e| ledger.storage_err(e))?;
+        let indexed = db
+            .get(keys::event(&event_id))
+            .map_err(|e| ledger.storage_err(e))?;
         if indexed.as_deref().map(keys::be_u64) != Some(seq) {
-            report.damage = damage(seq, format!("the event-id index does not point at event {event_id}"));
+            report.damage = damage(
+                seq,
+                format!("the event-id index does not point at event {event_id}"),
+            );
             return Ok(report);
         }
         let streams = match streams_of(ledger, &event)? {
@@ -107,7 +140,10 @@ pub(crate) fn verify(ledger: &Ledger, on_progress: &mut dyn FnMut(u64, u64)) -> 
                 .get(keys::stream_entry(&stream, *revision))
                 .map_err(|e| ledger.storage_err(e))?;
             if at.as_deref().map(keys::be_u64) != Some(seq) {
-                report.damage = damage(seq, format!("stream {stream} revision {revision} does not point here"));
+                report.damage = damage(
+                    seq,
+                    format!("stream {stream} revision {revision} does not point here"),
+                );
                 return Ok(report);
             }
         }
@@ -119,7 +155,10 @@ pub(crate) fn verify(ledger: &Ledger, on_progress: &mut dyn FnMut(u64, u64)) -> 
         if let Some(marker) = marker {
             let at = db.get(marker).map_err(|e| ledger.storage_err(e))?;
             if at.as_deref().map(keys::be_u64) != Some(seq) {
-                report.damage = damage(seq, "its retraction or resolution marker does not point here");
+                report.damage = damage(
+                    seq,
+                    "its retraction or resolution marker does not point here",
+                );
                 return Ok(report);
             }
         }
@@ -133,7 +172,13 @@ pub(crate) fn verify(ledger: &Ledger, on_progress: &mut dyn FnMut(u64, u64)) -> 
     let last = expected_seq - 1;
     if last != head.seq {
         let seq = last.min(head.seq) + 1;
-        report.damage = damage(seq, format!("the head names seq {} but the last record is seq {last}", head.seq));
+        report.damage = damage(
+            seq,
+            format!(
+                "the head names seq {} but the last record is seq {last}",
+                head.seq
+            ),
+        );
         return Ok(report);
     }
     if prev_hash != head.hash {
@@ -145,9 +190,17 @@ pub(crate) fn verify(ledger: &Ledger, on_progress: &mut dyn FnMut(u64, u64)) -> 
     for kv in db.scan_prefix([keys::STREAM_HEAD]) {
         let (key, value) = kv.map_err(|e| ledger.storage_err(e))?;
         heads += 1;
-        let known = revisions.iter().any(|(s, rev)| keys::stream_head(s) == key.as_ref() && *rev == keys::be_u64(&value));
+        let known = revisions
+            .iter()
+            .any(|(s, rev)| keys::stream_head(s) == key.as_ref() && *rev == keys::be_u64(&value));
         if !known {
-            report.damage = damage(last + 1, format!("a stream head ({}) no record accounts for", String::from_utf8_lossy(&key[1..])));
+            report.damage = damage(
+                last + 1,
+                format!(
+                    "a stream head ({}) no record accounts for",
+                    String::from_utf8_lossy(&key[1..])
+                ),
+            );
             return Ok(report);
         }
     }
@@ -170,7 +223,10 @@ fn streams_of(ledger: &Ledger, event: &Event) -> Result<Option<Vec<StreamId>>, S
             StreamId::Party(s.party.clone()),
         ],
         Event::StatementRetracted(r) => match ledger.statement(&r.statement)? {
-            Some(s) => vec![StreamId::Proposition(s.proposition), StreamId::Party(s.party)],
+            Some(s) => vec![
+                StreamId::Proposition(s.proposition),
+                StreamId::Party(s.party),
+            ],
             None => return Ok(None),
         },
         Event::PropositionResolved(r) => vec![StreamId::Proposition(r.proposition.clone())],

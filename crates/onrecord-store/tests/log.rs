@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use onrecord_core::{DomainError, EventId, Outcome, Stance, StreamId};
-use onrecord_store::{AppendOutcome, AppendRequest, ExpectedRevision, Ledger, LedgerOptions, StoreError};
+use onrecord_store::{
+    AppendOutcome, AppendRequest, ExpectedRevision, Ledger, LedgerOptions, StoreError,
+};
 
 #[test]
 fn sequence_is_gapless_from_one_across_appends_batches_and_reopen() {
@@ -17,7 +19,14 @@ fn sequence_is_gapless_from_one_across_appends_batches_and_reopen() {
         let ledger = Ledger::create(&path, &options()).unwrap();
         assert_eq!(ledger.head().seq, 0);
         seed(&ledger);
-        let out = ledger.append(req(statement("paris-meeting", "trump", Stance::Unlikely, "2018-11-05"))).unwrap();
+        let out = ledger
+            .append(req(statement(
+                "paris-meeting",
+                "trump",
+                Stance::Unlikely,
+                "2018-11-05",
+            )))
+            .unwrap();
         assert_eq!(out.seq(), 5);
     }
     let ledger = Ledger::open(&path, &options()).unwrap();
@@ -36,9 +45,15 @@ fn create_refuses_an_existing_ledger_and_open_refuses_a_missing_one() {
     let path = dir.path().join("l");
     assert!(matches!(Ledger::open(&path, &options()), Err(StoreError::NoLedger(p)) if p == path));
     drop(Ledger::create(&path, &options()).unwrap());
-    assert!(matches!(Ledger::create(&path, &options()), Err(StoreError::LedgerExists(_))));
+    assert!(matches!(
+        Ledger::create(&path, &options()),
+        Err(StoreError::LedgerExists(_))
+    ));
     std::fs::write(dir.path().join("file"), b"x").unwrap();
-    assert!(matches!(Ledger::create(&dir.path().join("file"), &options()), Err(StoreError::NotALedger(_))));
+    assert!(matches!(
+        Ledger::create(&dir.path().join("file"), &options()),
+        Err(StoreError::NotALedger(_))
+    ));
 }
 
 #[test]
@@ -47,7 +62,7 @@ fn each_record_chains_to_the_previous_hash_and_the_head_holds_the_last() {
     seed(&ledger);
     let head = ledger.head();
     drop(ledger);
-    let db = sled::open(dir.path().join("l")).unwrap();
+    let db = open_raw(&dir.path().join("l"));
     let mut prev = [0u8; 32];
     let mut seen = 0;
     for kv in db.scan_prefix([onrecord_store::keys::RECORD]) {
@@ -70,11 +85,20 @@ fn expected_revision_is_checked_on_the_primary_stream_and_a_mismatch_writes_noth
     assert_eq!(ledger.stream_revision(&stream).unwrap(), Some(0));
     let with = |expected| AppendRequest {
         expected,
-        ..req(statement("paris-meeting", "trump", Stance::Unlikely, "2018-11-05"))
+        ..req(statement(
+            "paris-meeting",
+            "trump",
+            Stance::Unlikely,
+            "2018-11-05",
+        ))
     };
     for bad in [ExpectedRevision::NoStream, ExpectedRevision::Exact(3)] {
         match ledger.append(with(bad)) {
-            Err(StoreError::WrongExpectedRevision { stream: s, expected, actual }) => {
+            Err(StoreError::WrongExpectedRevision {
+                stream: s,
+                expected,
+                actual,
+            }) => {
                 assert_eq!(s, stream);
                 assert_eq!(expected, bad.to_string());
                 assert_eq!(actual, "0");
@@ -86,10 +110,16 @@ fn expected_revision_is_checked_on_the_primary_stream_and_a_mismatch_writes_noth
     ledger.append(with(ExpectedRevision::Exact(0))).unwrap();
     ledger.append(with(ExpectedRevision::StreamExists)).unwrap();
     assert_eq!(ledger.stream_revision(&stream).unwrap(), Some(2));
-    let new_party = AppendRequest { expected: ExpectedRevision::NoStream, ..req(party("putin", Some("kremlin"))) };
+    let new_party = AppendRequest {
+        expected: ExpectedRevision::NoStream,
+        ..req(party("putin", Some("kremlin")))
+    };
     ledger.append(new_party).unwrap();
     let err = ledger
-        .append(AppendRequest { expected: ExpectedRevision::StreamExists, ..req(proposition("g20-meeting")) })
+        .append(AppendRequest {
+            expected: ExpectedRevision::StreamExists,
+            ..req(proposition("g20-meeting"))
+        })
         .unwrap_err();
     assert!(err.to_string().contains("actual no-stream"), "{err}");
     assert!(err.is_conflict());
@@ -99,8 +129,18 @@ fn expected_revision_is_checked_on_the_primary_stream_and_a_mismatch_writes_noth
 fn a_statement_belongs_to_its_proposition_and_party_streams() {
     let (_dir, ledger) = temp_ledger();
     seed(&ledger);
-    let out = ledger.append(req(statement("paris-meeting", "kremlin", Stance::AlmostCertain, "2018-11-06"))).unwrap();
-    let by_party: Vec<u64> = ledger.stream(&StreamId::Party(pid("kremlin"))).map(|r| r.unwrap().seq).collect();
+    let out = ledger
+        .append(req(statement(
+            "paris-meeting",
+            "kremlin",
+            Stance::AlmostCertain,
+            "2018-11-06",
+        )))
+        .unwrap();
+    let by_party: Vec<u64> = ledger
+        .stream(&StreamId::Party(pid("kremlin")))
+        .map(|r| r.unwrap().seq)
+        .collect();
     assert_eq!(by_party, vec![2, out.seq()]);
     let by_prop: Vec<u64> = ledger
         .stream(&StreamId::Proposition(prop_id("paris-meeting")))
@@ -115,18 +155,48 @@ fn a_known_event_id_with_the_same_payload_is_a_no_op_and_with_another_a_conflict
     seed(&ledger);
     let id = EventId::new_v7();
     let draft = statement("paris-meeting", "trump", Stance::Unlikely, "2018-11-05");
-    let first = ledger.append(AppendRequest { event_id: Some(id), ..req(draft.clone()) }).unwrap();
-    assert_eq!(first, AppendOutcome::Appended { seq: 5, event_id: id });
-    let again = ledger.append(AppendRequest { event_id: Some(id), ..req(draft) }).unwrap();
-    assert_eq!(again, AppendOutcome::AlreadyRecorded { seq: 5, event_id: id });
+    let first = ledger
+        .append(AppendRequest {
+            event_id: Some(id),
+            ..req(draft.clone())
+        })
+        .unwrap();
+    assert_eq!(
+        first,
+        AppendOutcome::Appended {
+            seq: 5,
+            event_id: id
+        }
+    );
+    let again = ledger
+        .append(AppendRequest {
+            event_id: Some(id),
+            ..req(draft)
+        })
+        .unwrap();
+    assert_eq!(
+        again,
+        AppendOutcome::AlreadyRecorded {
+            seq: 5,
+            event_id: id
+        }
+    );
     let head = ledger.head();
     let other = statement("paris-meeting", "trump", Stance::Likely, "2018-11-05");
-    let err = ledger.append(AppendRequest { event_id: Some(id), ..req(other) }).unwrap_err();
+    let err = ledger
+        .append(AppendRequest {
+            event_id: Some(id),
+            ..req(other)
+        })
+        .unwrap_err();
     assert!(matches!(err, StoreError::EventIdConflict(e) if e == id));
     assert_eq!(ledger.head(), head);
     // Registering a party twice under the same id is idempotent, not a duplicate.
     let pid_event = EventId::new_v7();
-    let p = || AppendRequest { event_id: Some(pid_event), ..req(party("putin", None)) };
+    let p = || AppendRequest {
+        event_id: Some(pid_event),
+        ..req(party("putin", None))
+    };
     let a = ledger.append(p()).unwrap();
     let b = ledger.append(p()).unwrap();
     assert_eq!(a.seq(), b.seq());
@@ -141,18 +211,37 @@ fn a_batch_is_all_or_nothing_and_names_every_refused_event() {
     let err = ledger
         .append_batch(vec![
             req(party("putin", Some("kremlin"))),
-            req(statement("paris-meeting", "putin", Stance::Likely, "2018-10-23")),
-            req(statement("paris-meeting", "nobody", Stance::Likely, "2018-10-23")),
+            req(statement(
+                "paris-meeting",
+                "putin",
+                Stance::Likely,
+                "2018-10-23",
+            )),
+            req(statement(
+                "paris-meeting",
+                "nobody",
+                Stance::Likely,
+                "2018-10-23",
+            )),
             req(proposition("paris-meeting")),
         ])
         .unwrap_err();
-    let StoreError::BatchRejected(errors) = err else { panic!("not a batch rejection") };
+    let StoreError::BatchRejected(errors) = err else {
+        panic!("not a batch rejection")
+    };
     let indexes: Vec<usize> = errors.iter().map(|(i, _)| *i).collect();
     assert_eq!(indexes, vec![2, 3]);
-    assert!(matches!(&errors[0].1, StoreError::Invalid(DomainError::UnknownParty(p)) if p.as_str() == "nobody"));
+    assert!(
+        matches!(&errors[0].1, StoreError::Invalid(DomainError::UnknownParty(p)) if p.as_str() == "nobody")
+    );
     assert_eq!(ledger.head(), head);
     assert!(ledger.records_from(head.seq + 1).next().is_none());
-    assert_eq!(ledger.stream_revision(&StreamId::Party(pid("putin"))).unwrap(), None);
+    assert_eq!(
+        ledger
+            .stream_revision(&StreamId::Party(pid("putin")))
+            .unwrap(),
+        None
+    );
 }
 
 #[test]
@@ -164,16 +253,40 @@ fn a_batch_sees_its_own_earlier_events() {
         .append_batch(vec![
             req(party("putin", Some("kremlin"))),
             req(proposition("g20-meeting")),
-            AppendRequest { event_id: Some(stmt), ..req(statement("g20-meeting", "putin", Stance::VeryLikely, "2018-11-02")) },
+            AppendRequest {
+                event_id: Some(stmt),
+                ..req(statement(
+                    "g20-meeting",
+                    "putin",
+                    Stance::VeryLikely,
+                    "2018-11-02",
+                ))
+            },
             req(retraction(stmt)),
-            req(resolution("g20-meeting", Outcome::DidNotHappen, "2018-12-01")),
+            req(resolution(
+                "g20-meeting",
+                Outcome::DidNotHappen,
+                "2018-12-01",
+            )),
         ])
         .unwrap();
-    assert_eq!(out.iter().map(|o| o.seq()).collect::<Vec<_>>(), vec![5, 6, 7, 8, 9]);
+    assert_eq!(
+        out.iter().map(|o| o.seq()).collect::<Vec<_>>(),
+        vec![5, 6, 7, 8, 9]
+    );
     let err = ledger.append(req(retraction(stmt))).unwrap_err();
     assert!(matches!(err, StoreError::Invalid(DomainError::AlreadyRetracted(id)) if id == stmt));
-    let err = ledger.append(req(resolution("g20-meeting", Outcome::Happened, "2018-12-02"))).unwrap_err();
-    assert!(matches!(err, StoreError::Invalid(DomainError::AlreadyResolved(_))));
+    let err = ledger
+        .append(req(resolution(
+            "g20-meeting",
+            Outcome::Happened,
+            "2018-12-02",
+        )))
+        .unwrap_err();
+    assert!(matches!(
+        err,
+        StoreError::Invalid(DomainError::AlreadyResolved(_))
+    ));
     assert!(ledger.verify(&mut |_, _| {}).unwrap().damage.is_none());
 }
 
@@ -184,10 +297,14 @@ fn transaction_time_never_goes_backwards() {
         NOW.fetch_sub(1_000, std::sync::atomic::Ordering::SeqCst)
     }
     let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::create(&dir.path().join("l"), &LedgerOptions { clock, ..options() }).unwrap();
+    let ledger =
+        Ledger::create(&dir.path().join("l"), &LedgerOptions { clock, ..options() }).unwrap();
     seed(&ledger);
     ledger.append(req(party("putin", None))).unwrap();
-    let times: Vec<i64> = ledger.records_from(1).map(|r| r.unwrap().recorded_at).collect();
+    let times: Vec<i64> = ledger
+        .records_from(1)
+        .map(|r| r.unwrap().recorded_at)
+        .collect();
     assert!(times.windows(2).all(|w| w[0] <= w[1]), "{times:?}");
 }
 
@@ -196,10 +313,23 @@ fn a_ledger_held_by_another_handle_is_busy_after_the_wait() {
     let (dir, ledger) = temp_ledger();
     let wait = Duration::from_millis(200);
     let started = Instant::now();
-    let err = Ledger::open(&dir.path().join("l"), &LedgerOptions { busy_wait: wait, ..options() }).unwrap_err();
+    let err = Ledger::open(
+        &dir.path().join("l"),
+        &LedgerOptions {
+            busy_wait: wait,
+            ..options()
+        },
+    )
+    .unwrap_err();
     assert!(started.elapsed() >= wait);
     assert!(matches!(err, StoreError::LedgerBusy(_)));
-    assert_eq!(err.to_string(), format!("ledger {} is in use by another process", dir.path().join("l").display()));
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "ledger {} is in use by another process",
+            dir.path().join("l").display()
+        )
+    );
     drop(ledger);
     Ledger::open(&dir.path().join("l"), &options()).unwrap();
 }
@@ -208,7 +338,14 @@ fn a_ledger_held_by_another_handle_is_busy_after_the_wait() {
 fn reads_find_events_by_id_by_seq_and_by_range() {
     let (_dir, ledger) = temp_ledger();
     seed(&ledger);
-    let out = ledger.append(req(statement("paris-meeting", "trump", Stance::Unlikely, "2018-11-05"))).unwrap();
+    let out = ledger
+        .append(req(statement(
+            "paris-meeting",
+            "trump",
+            Stance::Unlikely,
+            "2018-11-05",
+        )))
+        .unwrap();
     let rec = ledger.get_by_id(&out.event_id()).unwrap().unwrap();
     assert_eq!(rec.seq, out.seq());
     assert_eq!(ledger.get(out.seq()).unwrap().unwrap(), rec);

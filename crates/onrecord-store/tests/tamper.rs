@@ -11,15 +11,29 @@ use onrecord_store::{Ledger, StoreError, keys};
 fn closed_ledger() -> (tempfile::TempDir, std::path::PathBuf) {
     let (dir, ledger) = temp_ledger();
     seed(&ledger);
-    ledger.append(req(statement("paris-meeting", "trump", Stance::Unlikely, "2018-11-05"))).unwrap();
-    ledger.append(req(statement("paris-meeting", "kremlin", Stance::AlmostCertain, "2018-11-06"))).unwrap();
+    ledger
+        .append(req(statement(
+            "paris-meeting",
+            "trump",
+            Stance::Unlikely,
+            "2018-11-05",
+        )))
+        .unwrap();
+    ledger
+        .append(req(statement(
+            "paris-meeting",
+            "kremlin",
+            Stance::AlmostCertain,
+            "2018-11-06",
+        )))
+        .unwrap();
     let path = ledger.path().to_owned();
     drop(ledger);
     (dir, path)
 }
 
 fn with_raw(path: &std::path::Path, f: impl FnOnce(&sled::Db)) {
-    let db = sled::open(path).unwrap();
+    let db = open_raw(path);
     f(&db);
     db.flush().unwrap();
 }
@@ -79,7 +93,10 @@ fn a_damaged_head_refuses_appends_with_a_clear_message() {
     let err = ledger.append(req(party("putin", None))).unwrap_err();
     assert!(matches!(err, StoreError::DamagedHead(_)), "{err}");
     assert!(err.to_string().contains("refusing to append"), "{err}");
-    assert_eq!(ledger.verify(&mut |_, _| {}).unwrap().damage.unwrap().seq, 6);
+    assert_eq!(
+        ledger.verify(&mut |_, _| {}).unwrap().damage.unwrap().seq,
+        6
+    );
 }
 
 #[test]
@@ -92,8 +109,21 @@ fn a_record_of_an_unknown_format_version_is_a_clear_error() {
     });
     let ledger = Ledger::open(&path, &options()).unwrap();
     let err = ledger.get(3).unwrap_err();
-    assert!(matches!(err, StoreError::UnknownFormat { seq: 3, version: 7, supported: 1 }), "{err}");
-    assert_eq!(err.to_string(), "record at seq 3 has unknown format version 7; this onrecord reads version 1");
+    assert!(
+        matches!(
+            err,
+            StoreError::UnknownFormat {
+                seq: 3,
+                version: 7,
+                supported: 1
+            }
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        err.to_string(),
+        "record at seq 3 has unknown format version 7; this onrecord reads version 1"
+    );
     let damage = ledger.verify(&mut |_, _| {}).unwrap().damage.unwrap();
     assert_eq!(damage.seq, 3);
 }
@@ -101,7 +131,12 @@ fn a_record_of_an_unknown_format_version_is_a_clear_error() {
 #[test]
 fn garbage_bytes_in_a_record_decode_to_an_error_not_a_panic() {
     let (_dir, path) = closed_ledger();
-    for garbage in [&b""[..], &b"\x00"[..], &b"\x00\x01"[..], &b"\x00\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff"[..]] {
+    for garbage in [
+        &b""[..],
+        &b"\x00"[..],
+        &b"\x00\x01"[..],
+        &b"\x00\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff"[..],
+    ] {
         let err = onrecord_store::envelope::decode_recorded(garbage, 9).unwrap_err();
         assert!(matches!(err, StoreError::Corrupt { seq: 9, .. }), "{err}");
     }

@@ -48,7 +48,10 @@ pub fn statement(prop: &str, party: &str, stance: Stance, day: &str) -> Draft {
 }
 
 pub fn retraction(statement: EventId) -> Draft {
-    Draft::Retraction(StatementRetracted { statement, reason: "misquoted".into() })
+    Draft::Retraction(StatementRetracted {
+        statement,
+        reason: "misquoted".into(),
+    })
 }
 
 pub fn resolution(prop: &str, outcome: Outcome, day: &str) -> Draft {
@@ -66,7 +69,10 @@ pub fn req(draft: Draft) -> AppendRequest {
 }
 
 pub fn options() -> LedgerOptions {
-    LedgerOptions { cache_capacity: 8 * 1024 * 1024, ..LedgerOptions::default() }
+    LedgerOptions {
+        cache_capacity: 8 * 1024 * 1024,
+        ..LedgerOptions::default()
+    }
 }
 
 /// A fresh ledger in a temp dir (the dir lives as long as the returned guard).
@@ -86,4 +92,21 @@ pub fn seed(ledger: &Ledger) {
             req(proposition("paris-meeting")),
         ])
         .unwrap();
+}
+
+/// Opens the ledger's sled database directly, for tests that damage it on purpose.
+/// sled's background flusher can hold the lock for a moment after a handle is
+/// dropped, so this retries briefly, as `Ledger::open` does.
+pub fn open_raw(path: &std::path::Path) -> sled::Db {
+    let started = std::time::Instant::now();
+    loop {
+        match sled::open(path) {
+            Ok(db) => return db,
+            Err(e) if started.elapsed() < std::time::Duration::from_secs(10) => {
+                let _ = e;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => panic!("cannot open {}: {e}", path.display()),
+        }
+    }
 }
