@@ -769,6 +769,16 @@ mod tests {
     }
 
     #[test]
+    fn every_example_line_in_the_schema_doc_parses() {
+        let doc = include_str!("../../../docs/event-schema.md");
+        let lines: Vec<&str> = doc.lines().filter(|l| l.starts_with("{\"type\"")).collect();
+        assert!(lines.len() >= 8, "found {}", lines.len());
+        for line in lines {
+            parse(line);
+        }
+    }
+
+    #[test]
     fn credences_read_back_bit_for_bit() {
         // Without serde_json's `float_roundtrip` this one reads back one ulp low.
         let c = 0.12161984804808465_f64;
