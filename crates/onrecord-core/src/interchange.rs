@@ -181,6 +181,19 @@ impl<'de> Deserialize<'de> for Entries {
     }
 }
 
+/// A name from the input, with control characters escaped so an error message stays one line.
+fn one_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
 /// A short, one-line rendering of a JSON value for error messages.
 fn describe(v: &Value) -> String {
     match v {
@@ -231,14 +244,14 @@ impl Fields {
             if !allowed.contains(&key.as_str()) {
                 return Err(InterchangeError::UnknownField {
                     place,
-                    field: key.clone(),
+                    field: one_line(key),
                     allowed,
                 });
             }
             if !seen.insert(key.as_str()) {
                 return Err(InterchangeError::DuplicateField {
                     place,
-                    field: key.clone(),
+                    field: one_line(key),
                 });
             }
         }
@@ -342,7 +355,7 @@ pub fn parse_line(line: &str) -> Result<InputEvent, InterchangeError> {
         "statement" => ("a statement line", STATEMENT_FIELDS),
         "retraction" => ("a retraction line", RETRACTION_FIELDS),
         "resolution" => ("a resolution line", RESOLUTION_FIELDS),
-        _ => return Err(InterchangeError::UnknownType(ty)),
+        _ => return Err(InterchangeError::UnknownType(one_line(&ty))),
     };
     let mut f = Fields::new(place, entries, allowed)?;
     f.opt("type");
@@ -816,6 +829,15 @@ mod tests {
             "unknown field `till` in a window: allowed are from, to"
         );
         assert!(!msg.contains('\n'));
+    }
+
+    #[test]
+    fn names_from_the_input_stay_on_one_line_in_errors() {
+        assert_eq!(
+            err(r#"{"type":"party","id":"a","name":"A","na\nme":1}"#),
+            "unknown field `na\\nme` in a party line: allowed are type, seq, event_id, recorded_at, id, name, kind, speaks_for"
+        );
+        assert!(err(r#"{"type":"spe\u0007ech"}"#).starts_with("unknown type `spe\\u{7}ech`"));
     }
 
     #[test]
