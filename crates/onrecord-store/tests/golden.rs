@@ -12,7 +12,8 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 use onrecord_core::{
-    Draft, EventId, Outcome, Party, PartyKind, Proposition, Stance, StatementDraft, StatementRetracted, interchange,
+    Draft, EventId, Outcome, Party, PartyKind, Proposition, Stance, StatementDraft,
+    StatementRetracted, interchange,
 };
 use onrecord_store::{AppendRequest, Ledger, LedgerOptions};
 
@@ -41,14 +42,29 @@ fn the_golden_v1_ledger_still_opens_verifies_and_decodes() {
     let ledger = Ledger::open(&path, &options()).unwrap();
     let report = ledger.verify(&mut |_, _| {}).unwrap();
     assert_eq!(report.damage, None);
-    let exported: Vec<String> = ledger.records_from(1).map(|r| interchange::write_line(&r.unwrap())).collect();
+    let exported: Vec<String> = ledger
+        .records_from(1)
+        .map(|r| interchange::write_line(&r.unwrap()))
+        .collect();
     let expected = std::fs::read_to_string(fixture().join("expected.jsonl")).unwrap();
     assert_eq!(exported, expected.lines().collect::<Vec<_>>());
     let head = std::fs::read_to_string(fixture().join("head.txt")).unwrap();
-    assert_eq!(format!("{} {}", ledger.head().seq, ledger.head().hash_hex()), head.trim());
+    assert_eq!(
+        format!("{} {}", ledger.head().seq, ledger.head().hash_hex()),
+        head.trim()
+    );
     // Every event type is present, so every stored variant is covered.
-    for ty in ["party", "proposition", "statement", "retraction", "resolution"] {
-        assert!(expected.contains(&format!("{{\"type\":\"{ty}\"")), "no {ty} in the golden ledger");
+    for ty in [
+        "party",
+        "proposition",
+        "statement",
+        "retraction",
+        "resolution",
+    ] {
+        assert!(
+            expected.contains(&format!("{{\"type\":\"{ty}\"")),
+            "no {ty} in the golden ledger"
+        );
     }
 }
 
@@ -61,10 +77,23 @@ fn fixed_clock() -> i64 {
 #[ignore = "writes the committed fixture; run only when adding a new format version"]
 fn make_golden_v1() {
     let out = fixture();
-    assert!(!out.join("ledger").exists(), "the golden fixture exists; never overwrite it");
-    let ledger = Ledger::create(&out.join("ledger"), &LedgerOptions { clock: fixed_clock, ..options() }).unwrap();
+    assert!(
+        !out.join("ledger").exists(),
+        "the golden fixture exists; never overwrite it"
+    );
+    let ledger = Ledger::create(
+        &out.join("ledger"),
+        &LedgerOptions {
+            clock: fixed_clock,
+            ..options()
+        },
+    )
+    .unwrap();
     let id = |n: u128| EventId::from_bytes(n.to_be_bytes());
-    let with_id = |n: u128, draft: Draft| AppendRequest { event_id: Some(id(n)), ..req(draft) };
+    let with_id = |n: u128, draft: Draft| AppendRequest {
+        event_id: Some(id(n)),
+        ..req(draft)
+    };
     let demo = include_str!("../../../examples/armistice-2018.jsonl");
     let mut requests: Vec<AppendRequest> = demo
         .lines()
@@ -87,7 +116,11 @@ fn make_golden_v1() {
             id: prop_id("lunch-seating"),
             text: "Trump and Putin sit at the same table at the Élysée lunch".into(),
             criteria: None,
-            window: Some("2018-11-11T11:00:00Z..2018-11-11T15:30:00+01:00".parse().unwrap()),
+            window: Some(
+                "2018-11-11T11:00:00Z..2018-11-11T15:30:00+01:00"
+                    .parse()
+                    .unwrap(),
+            ),
         }),
     ));
     requests.push(with_id(
@@ -118,10 +151,30 @@ fn make_golden_v1() {
             qualifiers: vec!["informal".into(), "brief".into()],
         }),
     ));
-    requests.push(with_id(104, Draft::Retraction(StatementRetracted { statement: id(103), reason: "misattributed".into() })));
-    requests.push(with_id(105, resolution("lunch-seating", Outcome::DidNotHappen, "2018-11-11T14:00:00Z")));
+    requests.push(with_id(
+        104,
+        Draft::Retraction(StatementRetracted {
+            statement: id(103),
+            reason: "misattributed".into(),
+        }),
+    ));
+    requests.push(with_id(
+        105,
+        resolution(
+            "lunch-seating",
+            Outcome::DidNotHappen,
+            "2018-11-11T14:00:00Z",
+        ),
+    ));
     ledger.append_batch(requests).unwrap();
-    let lines: Vec<String> = ledger.records_from(1).map(|r| interchange::write_line(&r.unwrap())).collect();
+    let lines: Vec<String> = ledger
+        .records_from(1)
+        .map(|r| interchange::write_line(&r.unwrap()))
+        .collect();
     std::fs::write(out.join("expected.jsonl"), lines.join("\n") + "\n").unwrap();
-    std::fs::write(out.join("head.txt"), format!("{} {}\n", ledger.head().seq, ledger.head().hash_hex())).unwrap();
+    std::fs::write(
+        out.join("head.txt"),
+        format!("{} {}\n", ledger.head().seq, ledger.head().hash_hex()),
+    )
+    .unwrap();
 }

@@ -15,7 +15,13 @@ use proptest::prelude::*;
 enum Op {
     Party(u8, Option<u8>),
     Proposition(u8),
-    Statement { prop: u8, party: u8, stance: u8, day: u8, explicit_id: bool },
+    Statement {
+        prop: u8,
+        party: u8,
+        stance: u8,
+        day: u8,
+        explicit_id: bool,
+    },
     Retract(u8),
     Resolve(u8),
     /// Re-send an earlier explicitly-identified event, same content.
@@ -28,12 +34,28 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         (0u8..4, proptest::option::of(0u8..4)).prop_map(|(a, b)| Op::Party(a, b)),
         (0u8..3).prop_map(Op::Proposition),
-        (0u8..3, 0u8..4, 0u8..8, 0u8..20, any::<bool>()).prop_map(|(prop, party, stance, day, explicit_id)| {
-            Op::Statement { prop, party, stance, day, explicit_id }
-        }),
-        (0u8..3, 0u8..4, 0u8..8, 0u8..20, any::<bool>()).prop_map(|(prop, party, stance, day, explicit_id)| {
-            Op::Statement { prop, party, stance, day, explicit_id }
-        }),
+        (0u8..3, 0u8..4, 0u8..8, 0u8..20, any::<bool>()).prop_map(
+            |(prop, party, stance, day, explicit_id)| {
+                Op::Statement {
+                    prop,
+                    party,
+                    stance,
+                    day,
+                    explicit_id,
+                }
+            }
+        ),
+        (0u8..3, 0u8..4, 0u8..8, 0u8..20, any::<bool>()).prop_map(
+            |(prop, party, stance, day, explicit_id)| {
+                Op::Statement {
+                    prop,
+                    party,
+                    stance,
+                    day,
+                    explicit_id,
+                }
+            }
+        ),
         any::<u8>().prop_map(Op::Retract),
         (0u8..3).prop_map(Op::Resolve),
         any::<u8>().prop_map(Op::Resend),
@@ -53,23 +75,50 @@ fn request(op: &Op, mem: &Memory) -> AppendRequest {
     match op {
         Op::Party(i, boss) => req(party(&party_name(*i), boss.map(party_name).as_deref())),
         Op::Proposition(i) => req(proposition(&format!("q{i}"))),
-        Op::Statement { prop, party: p, stance, day, explicit_id } => {
+        Op::Statement {
+            prop,
+            party: p,
+            stance,
+            day,
+            explicit_id,
+        } => {
             let d = format!("2018-11-{:02}", day + 1);
-            let draft = statement(&format!("q{prop}"), &party_name(*p), Stance::ALL[*stance as usize], &d);
-            AppendRequest { event_id: explicit_id.then(EventId::new_v7), ..req(draft) }
+            let draft = statement(
+                &format!("q{prop}"),
+                &party_name(*p),
+                Stance::ALL[*stance as usize],
+                &d,
+            );
+            AppendRequest {
+                event_id: explicit_id.then(EventId::new_v7),
+                ..req(draft)
+            }
         }
         Op::Retract(i) => match mem.statements.get(*i as usize % (mem.statements.len() + 1)) {
             Some(id) => req(retraction(*id)),
             None => req(retraction(EventId::new_v7())),
         },
-        Op::Resolve(i) => req(resolution(&format!("q{i}"), Outcome::Happened, "2018-11-30")),
-        Op::Resend(i) | Op::Clash(i) => match mem.explicit.get(*i as usize % (mem.explicit.len() + 1)) {
-            Some((id, draft)) => {
-                let draft = if matches!(op, Op::Clash(_)) { proposition("clash") } else { draft.clone() };
-                AppendRequest { event_id: Some(*id), ..req(draft) }
+        Op::Resolve(i) => req(resolution(
+            &format!("q{i}"),
+            Outcome::Happened,
+            "2018-11-30",
+        )),
+        Op::Resend(i) | Op::Clash(i) => {
+            match mem.explicit.get(*i as usize % (mem.explicit.len() + 1)) {
+                Some((id, draft)) => {
+                    let draft = if matches!(op, Op::Clash(_)) {
+                        proposition("clash")
+                    } else {
+                        draft.clone()
+                    };
+                    AppendRequest {
+                        event_id: Some(*id),
+                        ..req(draft)
+                    }
+                }
+                None => req(party("p0", None)),
             }
-            None => req(party("p0", None)),
-        },
+        }
     }
 }
 
@@ -95,10 +144,18 @@ fn folded_positions(ledger: &Ledger) -> Vec<onrecord_projections::Position> {
 fn check(ledger: &Ledger, expected_seq: u64) {
     assert_eq!(ledger.head().seq, expected_seq);
     let seqs: Vec<u64> = ledger.records_from(1).map(|r| r.unwrap().seq).collect();
-    assert_eq!(seqs, (1..=expected_seq).collect::<Vec<_>>(), "the sequence must be gapless");
+    assert_eq!(
+        seqs,
+        (1..=expected_seq).collect::<Vec<_>>(),
+        "the sequence must be gapless"
+    );
     let report = ledger.verify(&mut |_, _| {}).unwrap();
     assert_eq!(report.damage, None);
-    assert_eq!(ledger.positions(None).unwrap(), folded_positions(ledger), "kept views must equal a full fold");
+    assert_eq!(
+        ledger.positions(None).unwrap(),
+        folded_positions(ledger),
+        "kept views must equal a full fold"
+    );
 }
 
 proptest! {
