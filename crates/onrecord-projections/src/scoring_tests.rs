@@ -306,6 +306,24 @@ fn time_travel_by_seq_known_at_and_as_of() {
 }
 
 #[test]
+fn paris_meeting_calibration_as_documented() {
+    let rows = calibration(paris().records(), Filter::default());
+    let got: Vec<_> = rows
+        .iter()
+        .filter(|r| r.statements > 0)
+        .map(|r| (r.stance, r.statements, r.happened, r.share))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (Stance::Unlikely, 1, 1, Some(1.0)),
+            (Stance::Likely, 2, 2, Some(1.0)),
+            (Stance::AlmostCertain, 1, 1, Some(1.0)),
+        ]
+    );
+}
+
+#[test]
 fn calibration_counts_bands_of_counted_statements_on_resolved_propositions() {
     let mut log = paris();
     let gone = log.statement(
