@@ -35,8 +35,8 @@ pub struct Cli {
     /// The ledger directory [default: $ONRECORD_LEDGER, else ./onrecord.ledger]
     #[arg(long, global = true, value_name = "PATH")]
     pub ledger: Option<PathBuf>,
-    /// How long to wait for a ledger another process holds, in milliseconds [default: 10000]
-    #[arg(long, global = true, value_name = "MS", env = "ONRECORD_BUSY_WAIT_MS")]
+    /// How long to wait for a ledger another process holds, in milliseconds [default: $ONRECORD_BUSY_WAIT_MS, else 10000]
+    #[arg(long, global = true, value_name = "MS")]
     pub busy_wait: Option<u64>,
     /// The command to run.
     #[command(subcommand)]
