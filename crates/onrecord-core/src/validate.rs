@@ -108,6 +108,18 @@ pub struct Validated {
 }
 
 impl Draft {
+    /// The stream an expected revision is checked against, when the draft alone
+    /// names it (a retraction's stream is known only once its statement is looked up).
+    pub fn primary_stream(&self) -> Option<StreamId> {
+        match self {
+            Draft::Party(p) => Some(StreamId::Party(p.id.clone())),
+            Draft::Proposition(p) => Some(StreamId::Proposition(p.id.clone())),
+            Draft::Statement(s) => Some(StreamId::Proposition(s.proposition.clone())),
+            Draft::Resolution(r) => Some(StreamId::Proposition(r.proposition.clone())),
+            Draft::Retraction(_) => None,
+        }
+    }
+
     /// Whether `event` is what this draft records once defaults are filled in:
     /// how a re-sent event id is recognised as the same event (an idempotent
     /// no-op) rather than a conflict.

@@ -67,16 +67,22 @@ pub enum ExpectedRevision {
     Exact(u64),
 }
 
+/// A text that is not an expected revision.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid expected revision `{0}`: expected any, no-stream, stream-exists or a number")]
+pub struct InvalidExpectedRevision(pub String);
+
 impl FromStr for ExpectedRevision {
-    type Err = String;
+    type Err = InvalidExpectedRevision;
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         match s {
             "any" => Ok(Self::Any),
             "no-stream" => Ok(Self::NoStream),
             "stream-exists" => Ok(Self::StreamExists),
-            n => n.parse().map(Self::Exact).map_err(|_| {
-                format!("invalid expected revision `{n}`: expected any, no-stream, stream-exists or a number")
-            }),
+            n => n
+                .parse()
+                .map(Self::Exact)
+                .map_err(|_| InvalidExpectedRevision(n.to_owned())),
         }
     }
 }
@@ -702,6 +708,22 @@ impl<'a> BatchBuilder<'a> {
         Ok(rev)
     }
 
+    fn check_revision(
+        &mut self,
+        stream: &StreamId,
+        expected: ExpectedRevision,
+    ) -> Result<(), StoreError> {
+        let actual = self.stream_head(stream)?;
+        if expected.admits(actual) {
+            return Ok(());
+        }
+        Err(StoreError::WrongExpectedRevision {
+            stream: stream.clone(),
+            expected: expected.to_string(),
+            actual: actual.map_or_else(|| "no-stream".to_owned(), |r| r.to_string()),
+        })
+    }
+
     fn add(&mut self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
         if let Some(id) = request.event_id {
             if let Some((seq, event)) = self.explicit_ids.get(&id) {
@@ -725,6 +747,13 @@ impl<'a> BatchBuilder<'a> {
                 };
             }
         }
+        // The revision is checked before the content where the draft names its
+        // stream, so `no-stream` on an existing party is a conflict, as callers
+        // retrying on conflicts expect, not a duplicate-party error.
+        let early = request.draft.primary_stream();
+        if let Some(stream) = &early {
+            self.check_revision(stream, request.expected)?;
+        }
         let overlay = BatchOverlay {
             base: self.ledger,
             pending: &self.pending,
@@ -733,14 +762,8 @@ impl<'a> BatchBuilder<'a> {
             Rejection::Invalid(e) => StoreError::Invalid(e),
             Rejection::Lookup(e) => e,
         })?;
-        let primary = &validated.streams[0];
-        let actual = self.stream_head(primary)?;
-        if !request.expected.admits(actual) {
-            return Err(StoreError::WrongExpectedRevision {
-                stream: primary.clone(),
-                expected: request.expected.to_string(),
-                actual: actual.map_or_else(|| "no-stream".to_owned(), |r| r.to_string()),
-            });
+        if early.is_none() {
+            self.check_revision(&validated.streams[0], request.expected)?;
         }
 
         let seq = self.head.seq + 1;

@@ -16,7 +16,7 @@ mod views;
 
 pub use error::{Damage, StoreError};
 pub use ledger::{
-    AppendOutcome, AppendRequest, ExpectedRevision, Head, Ledger, LedgerOptions, Records,
-    VerifyReport, hex, system_clock,
+    AppendOutcome, AppendRequest, ExpectedRevision, Head, InvalidExpectedRevision, Ledger,
+    LedgerOptions, Records, VerifyReport, hex, system_clock,
 };
 pub use stats::LedgerStats;

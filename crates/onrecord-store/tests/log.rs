@@ -399,3 +399,22 @@ fn stats_count_what_the_ledger_holds() {
     );
     assert!(s.bytes_on_disk > 0);
 }
+
+#[test]
+fn no_stream_on_an_existing_party_is_a_conflict_not_a_duplicate() {
+    let (_dir, ledger) = temp_ledger();
+    seed(&ledger);
+    let err = ledger
+        .append(AppendRequest {
+            expected: ExpectedRevision::NoStream,
+            ..req(party("trump", None))
+        })
+        .unwrap_err();
+    assert!(err.is_conflict(), "{err}");
+    assert!(
+        "7x".parse::<ExpectedRevision>()
+            .unwrap_err()
+            .to_string()
+            .contains("`7x`")
+    );
+}

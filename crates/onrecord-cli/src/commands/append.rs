@@ -168,7 +168,9 @@ fn single(ctx: &Context, kind: AppendKind, json: bool) -> Result<(), CliError> {
         .map(str::parse::<EventId>)
         .transpose()?;
     let expected = match opts.expect_revision.as_deref() {
-        Some(s) => s.parse::<ExpectedRevision>().map_err(CliError::invalid)?,
+        Some(s) => s
+            .parse::<ExpectedRevision>()
+            .map_err(|e| CliError::invalid(e.to_string()))?,
         None => ExpectedRevision::Any,
     };
     let ledger = ctx.open_or_create()?;
