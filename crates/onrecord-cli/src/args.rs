@@ -64,6 +64,14 @@ pub enum Command {
     Export,
     /// Load the 2018 Armistice story into a fresh ledger and show it
     Demo,
+    /// Scores of resolved propositions per party, and the leaderboard
+    Scores(crate::args_report::ScoresArgs),
+    /// Per stance band, how often what was said happened
+    Calibration(crate::args_report::CalibrationArgs),
+    /// Write one proposition's credence chart as SVG
+    Chart(crate::args_report::ChartArgs),
+    /// Write a static HTML report (DIR/index.html) of the whole ledger
+    Report(crate::args_report::ReportArgs),
 }
 
 /// `append`: one event via a subcommand, or a JSON Lines file via `--jsonl`.
@@ -215,7 +223,7 @@ pub struct ReplayArgs {
     pub rebuild: bool,
 }
 
-/// The time-travel flags shared by `positions` and `contradictions`.
+/// The time-travel flags shared by the reading commands.
 #[derive(Debug, Args, Clone, Default)]
 pub struct TimeArgs {
     /// Count only statements said at or before WHEN (a date means the end of that day UTC)

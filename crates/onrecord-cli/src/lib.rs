@@ -10,6 +10,7 @@
 #![warn(missing_docs)]
 
 pub mod args;
+pub mod args_report;
 pub mod commands;
 pub mod context;
 pub mod error;

@@ -7,6 +7,8 @@ pub mod append;
 pub mod demo;
 pub mod init;
 pub mod log;
+pub mod report;
+pub mod scores;
 pub mod verify;
 pub mod views;
 
@@ -27,5 +29,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Contradictions(args) => views::contradictions_cmd(&ctx, &args),
         Command::Verify => verify::run(&ctx),
         Command::Demo => demo::run(&ctx),
+        Command::Scores(args) => scores::scores(&ctx, &args),
+        Command::Calibration(args) => scores::calibration(&ctx, &args),
+        Command::Chart(args) => report::chart(&ctx, &args),
+        Command::Report(args) => report::report(&ctx, &args),
     }
 }

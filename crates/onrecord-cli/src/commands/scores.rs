@@ -1,0 +1,255 @@
+//! `scores` and `calibration`: how well parties anticipated the outcomes of
+//! resolved propositions, as tables or JSON, folded from the log as a stream
+//! (`ScoresFold`, `CalibrationFold`) under the time-travel flags.
+//!
+//! The JSON shapes are part of the CLI contract (docs/event-schema.md,
+//! "Output formats"); change them only by adding fields. This module reads
+//! the ledger only through `onrecord-store`'s record stream and never writes.
+
+use onrecord_projections::{
+    CalibrationFold, CalibrationRow, Filter, PartyScore, PartyTotals, PropositionScores,
+    ScoreReport, ScoresFold,
+};
+use onrecord_store::Ledger;
+use serde::Serialize;
+
+use crate::args_report::{CalibrationArgs, ScoresArgs};
+use crate::context::Context;
+use crate::error::CliError;
+use crate::output::{Out, Table, percent, round6};
+
+use super::views::filter_of;
+
+/// Folds the log once (up to `--at-seq`, if given) into scores and calibration.
+pub fn score_log(
+    ledger: &Ledger,
+    filter: Filter,
+) -> Result<(ScoreReport, Vec<CalibrationRow>), CliError> {
+    let mut scores = ScoresFold::new(filter);
+    let mut calibration = CalibrationFold::new(filter);
+    for rec in ledger.records(1, filter.at_seq.unwrap_or(u64::MAX)) {
+        let rec = rec?;
+        scores.apply(&rec);
+        calibration.apply(&rec);
+    }
+    Ok((scores.finish(), calibration.finish()))
+}
+
+#[derive(Serialize)]
+struct ReportJson {
+    propositions: Vec<PropositionJson>,
+    parties: Vec<TotalsJson>,
+}
+
+#[derive(Serialize)]
+struct PropositionJson {
+    proposition: String,
+    outcome: &'static str,
+    resolved_at: String,
+    parties: Vec<PartyJson>,
+}
+
+#[derive(Serialize)]
+struct PartyJson {
+    party: String,
+    final_credence: f64,
+    final_brier: f64,
+    mean_daily_brier: f64,
+    final_log: f64,
+    statements: u64,
+}
+
+#[derive(Serialize)]
+struct TotalsJson {
+    party: String,
+    propositions: u64,
+    mean_final_brier: f64,
+    mean_daily_brier: f64,
+    mean_final_log: f64,
+}
+
+#[derive(Serialize)]
+struct CalibrationJson {
+    stance: &'static str,
+    low: f64,
+    high: f64,
+    statements: u64,
+    happened: u64,
+    share: Option<f64>,
+}
+
+fn party_json(s: &PartyScore) -> PartyJson {
+    PartyJson {
+        party: s.party.to_string(),
+        final_credence: round6(s.final_credence),
+        final_brier: round6(s.final_brier),
+        mean_daily_brier: round6(s.mean_daily_brier),
+        final_log: round6(s.final_log),
+        statements: s.statements,
+    }
+}
+
+fn proposition_json(p: &PropositionScores) -> PropositionJson {
+    PropositionJson {
+        proposition: p.proposition.to_string(),
+        outcome: p.outcome.name(),
+        resolved_at: p.resolved_at.to_rfc3339(),
+        parties: p.parties.iter().map(party_json).collect(),
+    }
+}
+
+fn totals_json(t: &PartyTotals) -> TotalsJson {
+    TotalsJson {
+        party: t.party.to_string(),
+        propositions: t.propositions,
+        mean_final_brier: round6(t.mean_final_brier),
+        mean_daily_brier: round6(t.mean_daily_brier),
+        mean_final_log: round6(t.mean_final_log),
+    }
+}
+
+/// The score report in the contract's JSON shape (keys in contract order), every score rounded to 6 decimals.
+pub fn scores_json(report: &ScoreReport) -> impl Serialize + use<> {
+    ReportJson {
+        propositions: report.propositions.iter().map(proposition_json).collect(),
+        parties: report.parties.iter().map(totals_json).collect(),
+    }
+}
+
+/// The calibration rows in the contract's JSON shape (keys in contract order).
+pub fn calibration_json(rows: &[CalibrationRow]) -> impl Serialize + use<> {
+    rows.iter()
+        .map(|r| CalibrationJson {
+            stance: r.stance.name(),
+            low: round6(r.low),
+            high: round6(r.high),
+            statements: r.statements,
+            happened: r.happened,
+            share: r.share.map(round6),
+        })
+        .collect::<Vec<CalibrationJson>>()
+}
+
+/// A score with 6 decimals, as in docs/scoring.md.
+pub fn score(x: f64) -> String {
+    format!("{:.6}", round6(x))
+}
+
+/// The scores table of one resolved proposition (one row per party).
+pub fn proposition_table(p: &PropositionScores) -> Table {
+    let mut t = Table::new(&[
+        "PARTY",
+        "CREDENCE",
+        "FINAL BRIER",
+        "DAILY BRIER",
+        "FINAL LOG",
+        "STMTS",
+    ]);
+    for s in &p.parties {
+        t.row(vec![
+            s.party.to_string().into(),
+            percent(Some(s.final_credence)).into(),
+            score(s.final_brier).into(),
+            score(s.mean_daily_brier).into(),
+            score(s.final_log).into(),
+            s.statements.to_string().into(),
+        ]);
+    }
+    t
+}
+
+/// The leaderboard table, in rank order (best mean daily Brier first).
+pub fn leaderboard_table(parties: &[PartyTotals]) -> Table {
+    let mut t = Table::new(&[
+        "RANK",
+        "PARTY",
+        "PROPS",
+        "DAILY BRIER",
+        "FINAL BRIER",
+        "FINAL LOG",
+    ]);
+    for (i, p) in parties.iter().enumerate() {
+        t.row(vec![
+            (i + 1).to_string().into(),
+            p.party.to_string().into(),
+            p.propositions.to_string().into(),
+            score(p.mean_daily_brier).into(),
+            score(p.mean_final_brier).into(),
+            score(p.mean_final_log).into(),
+        ]);
+    }
+    t
+}
+
+/// The calibration table (one row per band).
+pub fn calibration_table(rows: &[CalibrationRow]) -> Table {
+    let mut t = Table::new(&["STANCE", "BAND", "STMTS", "HAPPENED", "SHARE"]);
+    for r in rows {
+        t.row(vec![
+            r.stance.name().into(),
+            format!("{}-{}", percent(Some(r.low)), percent(Some(r.high))).into(),
+            r.statements.to_string().into(),
+            r.happened.to_string().into(),
+            percent(r.share).into(),
+        ]);
+    }
+    t
+}
+
+/// Prints the per-proposition tables, then the leaderboard.
+pub fn print_scores(out: &mut Out, report: &ScoreReport) -> Result<(), CliError> {
+    if report.propositions.is_empty() {
+        return out.line("no resolved propositions");
+    }
+    for (i, p) in report.propositions.iter().enumerate() {
+        if i > 0 {
+            out.line("")?;
+        }
+        out.heading(&format!(
+            "{}: {} on {}",
+            p.proposition,
+            p.outcome.name(),
+            p.resolved_at.date_string()
+        ))?;
+        if p.parties.is_empty() {
+            out.line("no party spoke before the resolution")?;
+        } else {
+            out.table(&proposition_table(p))?;
+        }
+    }
+    out.line("")?;
+    out.heading("Leaderboard (by mean daily Brier; lower is better, 0 is perfect):")?;
+    if report.parties.is_empty() {
+        out.line("no scored parties")
+    } else {
+        out.table(&leaderboard_table(&report.parties))
+    }
+}
+
+/// `scores`.
+pub fn scores(ctx: &Context, args: &ScoresArgs) -> Result<(), CliError> {
+    let filter = filter_of(&args.time)?;
+    let ledger = ctx.open()?;
+    let (report, _) = score_log(&ledger, filter)?;
+    let mut out = Out::new();
+    if args.json {
+        out.json(&scores_json(&report))?;
+    } else {
+        print_scores(&mut out, &report)?;
+    }
+    out.flush()
+}
+
+/// `calibration`.
+pub fn calibration(ctx: &Context, args: &CalibrationArgs) -> Result<(), CliError> {
+    let filter = filter_of(&args.time)?;
+    let ledger = ctx.open()?;
+    let (_, rows) = score_log(&ledger, filter)?;
+    let mut out = Out::new();
+    if args.json {
+        out.json(&calibration_json(&rows))?;
+    } else {
+        out.table(&calibration_table(&rows))?;
+    }
+    out.flush()
+}
