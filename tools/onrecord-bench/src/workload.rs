@@ -197,8 +197,10 @@ fn words(rng: &mut Rng, len: usize) -> String {
         s.push_str(WORDS[rng.below(WORDS.len() as u64) as usize]);
     }
     s.truncate(len);
-    let trimmed = s.trim_end().len();
-    s.truncate(trimmed);
+    if s.ends_with(' ') {
+        s.pop();
+        s.push('.');
+    }
     s
 }
 
@@ -471,5 +473,113 @@ impl Workload {
             hot_proposition: props[hot].clone(),
             as_of_midpoint: day(FIRST_DAY + SPAN_DAYS / 2),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::{HashMap, HashSet};
+
+    fn cfg(seed: u64, events: usize) -> WorkloadConfig {
+        WorkloadConfig {
+            seed,
+            events,
+            singles: 50,
+        }
+    }
+
+    #[test]
+    fn the_same_seed_gives_the_same_workload_and_another_seed_another() {
+        let a = Workload::generate(cfg(7, 5_000));
+        let b = Workload::generate(cfg(7, 5_000));
+        let c = Workload::generate(cfg(8, 5_000));
+        assert_eq!(a, b);
+        assert_ne!(a.events, c.events);
+        assert_eq!(a.events.len(), 5_000);
+        assert_eq!(a.singles.len(), 50);
+        assert_eq!(
+            a.parties + a.propositions + a.statements + a.retractions + a.resolutions,
+            5_000
+        );
+    }
+
+    #[test]
+    fn propositions_and_parties_are_zipf_skewed() {
+        let w = Workload::generate(cfg(1, 50_000));
+        let mut per_prop: HashMap<&PropositionId, usize> = HashMap::new();
+        let mut per_speaker: HashMap<&PartyId, usize> = HashMap::new();
+        for ev in &w.events {
+            if let Draft::Statement(s) = &ev.draft {
+                *per_prop.entry(&s.proposition).or_default() += 1;
+                let who = s.speaker.as_ref().or(s.party.as_ref()).unwrap();
+                *per_speaker.entry(who).or_default() += 1;
+            }
+        }
+        let top_share = |mut v: Vec<usize>, n: usize| {
+            v.sort_unstable_by(|a, b| b.cmp(a));
+            v.iter().take(n).sum::<usize>() as f64 / w.statements as f64
+        };
+        // 500 propositions: uniform would give the top 10 % a tenth; Zipf(1) about 55 %.
+        assert_eq!(w.propositions, 500);
+        let share = top_share(per_prop.values().copied().collect(), 50);
+        assert!(share > 0.45, "top 10 % of propositions hold {share}");
+        // The hottest proposition is the one the queries ask about.
+        let hottest = per_prop.iter().max_by_key(|(_, n)| **n).unwrap().0;
+        assert_eq!(**hottest, w.hot_proposition);
+        // 25 parties: the top 3 speak far more than 3/25 of the time.
+        let share = top_share(per_speaker.values().copied().collect(), 3);
+        assert!(share > 0.3, "top 3 speakers hold {share}");
+    }
+
+    #[test]
+    fn retractions_name_earlier_statements_once_each_and_are_about_one_percent() {
+        let w = Workload::generate(cfg(3, 50_000));
+        let mut seen = HashSet::new();
+        for (i, ev) in w.events.iter().enumerate() {
+            let Draft::Retraction(r) = &ev.draft else {
+                assert!(ev.retracts.is_none());
+                continue;
+            };
+            let target = ev.retracts.expect("a retraction knows its statement");
+            assert!(
+                target + RETRACT_MIN_DISTANCE <= i,
+                "{target} is too close to {i}"
+            );
+            assert!(matches!(w.events[target].draft, Draft::Statement(_)));
+            assert_eq!(r.statement, w.events[target].id);
+            assert!(seen.insert(target), "statement {target} retracted twice");
+        }
+        assert_eq!(seen.len(), w.retractions);
+        let rate = w.retractions as f64 / w.events.len() as f64;
+        assert!((0.005..0.015).contains(&rate), "retraction rate {rate}");
+    }
+
+    #[test]
+    fn quotes_are_20_to_300_characters_and_resolutions_come_last() {
+        let w = Workload::generate(cfg(5, 20_000));
+        let mut lens = Vec::new();
+        for ev in w.events.iter().chain(&w.singles) {
+            if let Draft::Statement(s) = &ev.draft {
+                if let Some(q) = &s.quote {
+                    lens.push(q.chars().count());
+                }
+            }
+        }
+        assert!(lens.iter().all(|l| (QUOTE_MIN..=QUOTE_MAX).contains(l)));
+        let mean = lens.iter().sum::<usize>() as f64 / lens.len() as f64;
+        assert!((80.0..160.0).contains(&mean), "mean quote length {mean}");
+        assert!(lens.iter().any(|l| *l > 250));
+        let first_resolution = w
+            .events
+            .iter()
+            .position(|e| matches!(e.draft, Draft::Resolution(_)))
+            .unwrap();
+        assert_eq!(first_resolution, w.events.len() - w.resolutions);
+        assert!(
+            w.events[first_resolution..]
+                .iter()
+                .all(|e| matches!(e.draft, Draft::Resolution(_)))
+        );
     }
 }
