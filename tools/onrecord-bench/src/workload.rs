@@ -560,10 +560,8 @@ mod tests {
         let w = Workload::generate(cfg(5, 20_000));
         let mut lens = Vec::new();
         for ev in w.events.iter().chain(&w.singles) {
-            if let Draft::Statement(s) = &ev.draft {
-                if let Some(q) = &s.quote {
-                    lens.push(q.chars().count());
-                }
+            if let Draft::Statement(StatementDraft { quote: Some(q), .. }) = &ev.draft {
+                lens.push(q.chars().count());
             }
         }
         assert!(lens.iter().all(|l| (QUOTE_MIN..=QUOTE_MAX).contains(l)));
