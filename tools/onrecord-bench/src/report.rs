@@ -472,9 +472,14 @@ pub fn compare(old: &[Row], new: &[Row]) -> String {
             _ => "-".into(),
         };
         let ratio = |x: Option<f64>| x.map_or("-".into(), |x| format!("{x:.2}x"));
+        let name = if r.baseline.is_some() && r.baseline_name != "-" {
+            format!("{} vs {}", r.scenario, r.baseline_name)
+        } else {
+            r.scenario.clone()
+        };
         out.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} |\n",
-            r.scenario,
+            name,
             show(o.value, o.unit),
             show(r.value, r.unit),
             change,
