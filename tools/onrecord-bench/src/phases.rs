@@ -1,0 +1,472 @@
+//! The scenarios, one phase each. The bench runs every phase in a child
+//! process of its own (`onrecord-bench --phase NAME ...`) so that each phase's
+//! peak RSS (`VmHWM`) is its own. A phase returns its figures as JSON and
+//! fails (non-zero exit) when a count is wrong: counts are asserted, timings never.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail, ensure};
+use onrecord_core::{PropositionId, When};
+use onrecord_projections::Filter;
+use onrecord_store::{AppendRequest, Ledger, system_clock};
+use serde_json::{Value, json};
+
+use crate::baselines::{PlainFile, RawSled, Sqlite};
+use crate::encode::encode_workload;
+use crate::ops::{self, BATCH};
+use crate::workload::{Workload, WorkloadConfig};
+
+/// What every phase is told.
+#[derive(Debug, Clone)]
+pub struct PhaseArgs {
+    /// The directory holding every store of this run.
+    pub dir: PathBuf,
+    /// The workload.
+    pub config: WorkloadConfig,
+    /// The proposition the queries ask about.
+    pub proposition: Option<String>,
+    /// The valid time the `as_of` query uses.
+    pub as_of: Option<String>,
+    /// The `onrecord` binary for the end-to-end query, if found.
+    pub onrecord_bin: Option<PathBuf>,
+    /// Samples for the in-process kept-view query.
+    pub query_samples: usize,
+    /// Samples for the full-fold query.
+    pub slow_samples: usize,
+    /// Samples for the end-to-end query.
+    pub cli_samples: usize,
+}
+
+/// Where each store lives inside the run directory.
+pub fn ledger_dir(dir: &Path) -> PathBuf {
+    dir.join("onrecord")
+}
+fn sled_dir(dir: &Path) -> PathBuf {
+    dir.join("sled")
+}
+fn sqlite_path(dir: &Path) -> PathBuf {
+    dir.join("sqlite.db")
+}
+fn file_path(dir: &Path) -> PathBuf {
+    dir.join("plain.log")
+}
+
+/// This process's peak resident set size in KiB (`VmHWM`), if readable.
+pub fn vm_hwm_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+}
+
+/// Bytes allocated on disk under `path` (like `du`): blocks, not apparent length.
+pub fn disk_bytes(path: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = std::fs::symlink_metadata(path) else {
+        return 0;
+    };
+    if meta.is_dir() {
+        std::fs::read_dir(path)
+            .map(|rd| rd.flatten().map(|e| disk_bytes(&e.path())).sum())
+            .unwrap_or(0)
+    } else {
+        meta.blocks() * 512
+    }
+}
+
+fn rate(events: u64, d: Duration) -> f64 {
+    events as f64 / d.as_secs_f64().max(1e-9)
+}
+
+/// The `p`-quantile (0..=1) of some samples, nearest rank.
+pub fn quantile(samples: &mut [f64], p: f64) -> f64 {
+    if samples.is_empty() {
+        return f64::NAN;
+    }
+    samples.sort_by(f64::total_cmp);
+    let rank = ((p * samples.len() as f64).ceil() as usize).clamp(1, samples.len());
+    samples[rank - 1]
+}
+
+fn timed<T>(f: impl FnOnce() -> Result<T>) -> Result<(T, Duration)> {
+    let t = Instant::now();
+    let v = f()?;
+    Ok((v, t.elapsed()))
+}
+
+fn progress(msg: &str) {
+    eprintln!("[onrecord-bench] {msg}");
+}
+
+/// Runs the phase called `name`.
+pub fn run(name: &str, args: &PhaseArgs) -> Result<Value> {
+    match name {
+        "bulk" => bulk(args),
+        "verify" => verify(args),
+        "replay-onrecord" => replay_onrecord(args),
+        "replay-sled" => replay_sled(args),
+        "replay-sqlite" => replay_sqlite(args),
+        "query" => query(args),
+        "single" => single(args),
+        other => bail!("unknown phase `{other}`"),
+    }
+}
+
+/// The phases in the order the bench runs them.
+pub const PHASES: [&str; 7] = [
+    "bulk",
+    "verify",
+    "replay-onrecord",
+    "replay-sled",
+    "replay-sqlite",
+    "query",
+    "single",
+];
+
+fn bulk(args: &PhaseArgs) -> Result<Value> {
+    let dir = &args.dir;
+    let n = args.config.events as u64;
+    let (w, gen_time) = timed(|| Ok(Workload::generate(args.config)))?;
+    let (log, _) = encode_workload(&w, system_clock());
+    let encoded_bytes: u64 = log.iter().map(|r| r.bytes.len() as u64).sum();
+    progress(&format!(
+        "generated {n} events in {:.1}s ({} parties, {} propositions, {} statements, {} retractions, {} resolutions)",
+        gen_time.as_secs_f64(),
+        w.parties,
+        w.propositions,
+        w.statements,
+        w.retractions,
+        w.resolutions
+    ));
+
+    progress("bulk: onrecord append_batch");
+    let ledger = Ledger::create(&ledger_dir(dir), &ops::options())?;
+    let (onrecord_time, _) = ops::append_log(&ledger, &w, BATCH)?;
+    ensure!(
+        ledger.head().seq == n,
+        "onrecord holds {} events after the bulk append; expected {n}",
+        ledger.head().seq
+    );
+    let size_on_disk = ledger.size_on_disk()?;
+    drop(ledger);
+    let onrecord_disk = disk_bytes(&ledger_dir(dir));
+    let (w_parties, w_props, w_statements, w_retractions, w_resolutions) = (
+        w.parties,
+        w.propositions,
+        w.statements,
+        w.retractions,
+        w.resolutions,
+    );
+    let (hot, as_of) = (w.hot_proposition.clone(), w.as_of_midpoint);
+    drop(w);
+
+    progress("bulk: raw sled apply_batch + flush + fdatasync");
+    let raw = RawSled::open(&sled_dir(dir))?;
+    let ((), sled_time) = timed(|| {
+        for chunk in log.chunks(BATCH) {
+            raw.append(chunk)?;
+        }
+        Ok(())
+    })?;
+    ensure!(
+        raw.count() as u64 == n,
+        "raw sled holds {} records",
+        raw.count()
+    );
+    drop(raw);
+
+    progress("bulk: SQLite (WAL, synchronous=FULL), one transaction per batch");
+    let mut sql = Sqlite::open(&sqlite_path(dir))?;
+    let ((), sqlite_time) = timed(|| {
+        for chunk in log.chunks(BATCH) {
+            sql.append(chunk)?;
+        }
+        Ok(())
+    })?;
+    ensure!(sql.count()? == n, "SQLite holds {} events", sql.count()?);
+    drop(sql);
+
+    progress("bulk: plain file, one fdatasync per batch");
+    let mut file = PlainFile::open(&file_path(dir))?;
+    let ((), file_time) = timed(|| {
+        for chunk in log.chunks(BATCH) {
+            file.append(chunk)?;
+        }
+        Ok(())
+    })?;
+    let file_count = PlainFile::count(&file_path(dir))?;
+    ensure!(file_count == n, "the plain file holds {file_count} records");
+
+    let sqlite_disk = disk_bytes(&sqlite_path(dir))
+        + disk_bytes(&dir.join("sqlite.db-wal"))
+        + disk_bytes(&dir.join("sqlite.db-shm"));
+    Ok(json!({
+        "events": n,
+        "batch": BATCH,
+        "generate_secs": gen_time.as_secs_f64(),
+        "onrecord": {"secs": onrecord_time.as_secs_f64(), "eps": rate(n, onrecord_time)},
+        "sled": {"secs": sled_time.as_secs_f64(), "eps": rate(n, sled_time)},
+        "sqlite": {"secs": sqlite_time.as_secs_f64(), "eps": rate(n, sqlite_time)},
+        "file": {"secs": file_time.as_secs_f64(), "eps": rate(n, file_time)},
+        "footprint": {
+            "encoded_bytes": encoded_bytes,
+            "onrecord_disk_bytes": onrecord_disk,
+            "onrecord_size_on_disk": size_on_disk,
+            "sled_disk_bytes": disk_bytes(&sled_dir(dir)),
+            "sqlite_disk_bytes": sqlite_disk,
+            "file_disk_bytes": disk_bytes(&file_path(dir)),
+        },
+        "workload": {
+            "parties": w_parties,
+            "propositions": w_props,
+            "statements": w_statements,
+            "retractions": w_retractions,
+            "resolutions": w_resolutions,
+            "hot_proposition": hot.to_string(),
+            "as_of": as_of.to_string(),
+        },
+        "vm_hwm_kib": vm_hwm_kib(),
+    }))
+}
+
+fn verify(args: &PhaseArgs) -> Result<Value> {
+    let n = args.config.events as u64;
+    let ledger = ops::open_expecting(&ledger_dir(&args.dir), n)?;
+    progress("verify: hash chain, sequence, indexes");
+    let (report, t) = timed(|| Ok(ledger.verify(&mut |_, _| {})?))?;
+    ensure!(
+        report.damage.is_none(),
+        "verify found damage: {:?}",
+        report.damage
+    );
+    ensure!(
+        report.records == n,
+        "verify checked {} records; expected {n}",
+        report.records
+    );
+    Ok(json!({"events": n, "secs": t.as_secs_f64(), "eps": rate(n, t), "vm_hwm_kib": vm_hwm_kib()}))
+}
+
+fn replay_onrecord(args: &PhaseArgs) -> Result<Value> {
+    let n = args.config.events as u64;
+    let ledger = ops::open_expecting(&ledger_dir(&args.dir), n)?;
+    progress("replay: onrecord records_from(1) + PositionsFold");
+    let ((count, positions), t) = timed(|| ops::fold_all(&ledger))?;
+    ensure!(count == n, "replay read {count} records; expected {n}");
+    let fold_hwm = vm_hwm_kib();
+    progress("replay: onrecord rebuild_views");
+    let started = Instant::now();
+    let rebuilt = ops::rebuild_views(&ledger).context("rebuild_views")?;
+    let d = started.elapsed();
+    let rebuild = json!({"secs": d.as_secs_f64(), "eps": rate(n, d), "records": rebuilt});
+    Ok(json!({
+        "events": n,
+        "secs": t.as_secs_f64(),
+        "eps": rate(n, t),
+        "positions": positions,
+        "fold_vm_hwm_kib": fold_hwm,
+        "rebuild_views": rebuild,
+        "vm_hwm_kib": vm_hwm_kib(),
+    }))
+}
+
+fn replay_sled(args: &PhaseArgs) -> Result<Value> {
+    let n = args.config.events as u64;
+    let raw = RawSled::open(&sled_dir(&args.dir))?;
+    progress("replay: raw sled scan + decode");
+    let (count, t) = timed(|| raw.replay())?;
+    ensure!(
+        count == n,
+        "raw sled replay read {count} records; expected {n}"
+    );
+    Ok(json!({"events": n, "secs": t.as_secs_f64(), "eps": rate(n, t), "vm_hwm_kib": vm_hwm_kib()}))
+}
+
+fn replay_sqlite(args: &PhaseArgs) -> Result<Value> {
+    let n = args.config.events as u64;
+    let sql = Sqlite::open(&sqlite_path(&args.dir))?;
+    progress("replay: SQLite SELECT ORDER BY seq + decode");
+    let (count, t) = timed(|| sql.replay())?;
+    ensure!(
+        count == n,
+        "SQLite replay read {count} records; expected {n}"
+    );
+    Ok(json!({"events": n, "secs": t.as_secs_f64(), "eps": rate(n, t), "vm_hwm_kib": vm_hwm_kib()}))
+}
+
+fn micros(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e6
+}
+
+fn summary(mut samples: Vec<f64>) -> Value {
+    let n = samples.len();
+    json!({
+        "samples": n,
+        "p50_us": quantile(&mut samples, 0.50),
+        "p99_us": quantile(&mut samples, 0.99),
+        "max_us": quantile(&mut samples, 1.0),
+    })
+}
+
+fn query(args: &PhaseArgs) -> Result<Value> {
+    let n = args.config.events as u64;
+    let dir = ledger_dir(&args.dir);
+    let prop_text = args.proposition.as_deref().context("--proposition")?;
+    let prop = PropositionId::new(prop_text)?;
+    let as_of_text = args.as_of.as_deref().context("--as-of")?;
+    let as_of: When = as_of_text.parse()?;
+    let mut notes: Vec<String> = Vec::new();
+    let ledger = ops::open_expecting(&dir, n)?;
+
+    progress(&format!("query: kept view of {prop}"));
+    let kept = {
+        let positions = ops::kept_view_positions(&ledger, &prop).context("kept view")?;
+        let mut samples = Vec::with_capacity(args.query_samples);
+        for _ in 0..args.query_samples {
+            let t = Instant::now();
+            let got = ops::kept_view_positions(&ledger, &prop).context("kept view")?;
+            samples.push(micros(t.elapsed()));
+            ensure!(got == positions, "the kept view changed between reads");
+        }
+        let mut v = summary(samples);
+        v["positions"] = json!(positions);
+        v
+    };
+
+    progress(&format!("query: full fold of {prop} as of {as_of_text}"));
+    let filter = Filter {
+        as_of: Some(as_of.as_upper_bound()),
+        ..Filter::default()
+    };
+    let mut samples = Vec::new();
+    let mut positions = 0;
+    for _ in 0..args.slow_samples {
+        let t = Instant::now();
+        positions = ops::fold_positions(&ledger, filter, &prop)?.len();
+        samples.push(micros(t.elapsed()));
+    }
+    let mut fold = summary(samples);
+    fold["positions"] = json!(positions);
+    drop(ledger);
+
+    let cli = match &args.onrecord_bin {
+        None => {
+            notes.push("end to end: no onrecord binary (build it with `cargo build --release` or pass --onrecord-bin); skipped".into());
+            Value::Null
+        }
+        Some(bin) => match cli_query(bin, &dir, prop_text, args.cli_samples) {
+            Ok(v) => v,
+            Err(e) => {
+                notes.push(format!(
+                    "end to end: {} failed: {e:#}; skipped",
+                    bin.display()
+                ));
+                Value::Null
+            }
+        },
+    };
+    Ok(json!({
+        "proposition": prop_text,
+        "as_of": as_of_text,
+        "kept_view": kept,
+        "full_fold_as_of": fold,
+        "cli": cli,
+        "notes": notes,
+        "vm_hwm_kib": vm_hwm_kib(),
+    }))
+}
+
+/// Times `onrecord positions PROP --json --ledger DIR` end to end (process start to exit).
+fn cli_query(bin: &Path, ledger: &Path, prop: &str, samples: usize) -> Result<Value> {
+    let mut times = Vec::with_capacity(samples);
+    let mut bytes = 0;
+    for _ in 0..samples.max(1) {
+        let t = Instant::now();
+        let out = Command::new(bin)
+            .args(["positions", prop, "--json", "--ledger"])
+            .arg(ledger)
+            .output()?;
+        times.push(micros(t.elapsed()));
+        ensure!(
+            out.status.success(),
+            "exit {:?}: {}",
+            out.status.code(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+        serde_json::from_slice::<Value>(&out.stdout).context("its output is not JSON")?;
+        bytes = out.stdout.len();
+    }
+    let mut v = summary(times);
+    v["output_bytes"] = json!(bytes);
+    Ok(v)
+}
+
+fn single(args: &PhaseArgs) -> Result<Value> {
+    let dir = &args.dir;
+    let n = args.config.events as u64;
+    let w = Workload::generate(args.config);
+    let (_, singles) = encode_workload(&w, system_clock());
+    let m = w.singles.len() as u64;
+    let ledger = ops::open_expecting(&ledger_dir(dir), n)?;
+
+    progress(&format!(
+        "single: {m} durable appends each, onrecord then plain file then SQLite"
+    ));
+    let mut on = Vec::with_capacity(w.singles.len());
+    let t_all = Instant::now();
+    for ev in &w.singles {
+        let req = AppendRequest::new(ev.draft.clone());
+        let t = Instant::now();
+        ledger.append(req)?;
+        on.push(micros(t.elapsed()));
+    }
+    let on_total = t_all.elapsed();
+    ensure!(
+        ledger.head().seq == n + m,
+        "onrecord holds {} events after the single appends; expected {}",
+        ledger.head().seq,
+        n + m
+    );
+    drop(ledger);
+
+    let mut file = PlainFile::open(&file_path(dir))?;
+    let mut fl = Vec::with_capacity(singles.len());
+    let t_all = Instant::now();
+    for r in &singles {
+        let t = Instant::now();
+        file.append(std::slice::from_ref(r))?;
+        fl.push(micros(t.elapsed()));
+    }
+    let file_total = t_all.elapsed();
+    ensure!(
+        PlainFile::count(&file_path(dir))? == n + m,
+        "plain file count"
+    );
+
+    let mut sql = Sqlite::open(&sqlite_path(dir))?;
+    let mut sq = Vec::with_capacity(singles.len());
+    let t_all = Instant::now();
+    for r in &singles {
+        let t = Instant::now();
+        sql.append(std::slice::from_ref(r))?;
+        sq.push(micros(t.elapsed()));
+    }
+    let sqlite_total = t_all.elapsed();
+    ensure!(sql.count()? == n + m, "SQLite count");
+
+    let with_rate = |samples: Vec<f64>, total: Duration| {
+        let mut v = summary(samples);
+        v["eps"] = json!(rate(m, total));
+        v
+    };
+    Ok(json!({
+        "appends": m,
+        "onrecord": with_rate(on, on_total),
+        "file": with_rate(fl, file_total),
+        "sqlite": with_rate(sq, sqlite_total),
+        "vm_hwm_kib": vm_hwm_kib(),
+    }))
+}
