@@ -7,6 +7,9 @@ pub mod append;
 pub mod demo;
 pub mod init;
 pub mod log;
+pub mod shell;
+pub mod stance;
+pub mod stats;
 pub mod verify;
 pub mod views;
 
@@ -27,5 +30,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Contradictions(args) => views::contradictions_cmd(&ctx, &args),
         Command::Verify => verify::run(&ctx),
         Command::Demo => demo::run(&ctx),
+        Command::Stats(args) => stats::run(&ctx, &args),
+        Command::Stance(args) => stance::run(&args),
+        Command::Completions(args) => shell::completions(args.shell),
+        Command::Man => shell::man(),
     }
 }
