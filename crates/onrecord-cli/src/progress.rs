@@ -9,7 +9,7 @@
 use std::io::{self, IsTerminal, Read};
 use std::time::{Duration, Instant};
 
-use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressState, ProgressStyle};
 
 /// How long work must run before its bar appears, so quick commands print nothing.
 pub const SHOW_AFTER: Duration = Duration::from_secs(1);
@@ -76,16 +76,19 @@ impl Progress {
     fn make_bar(&self, total: u64) -> ProgressBar {
         let template = match (self.unit, total > 0) {
             (Unit::Records, true) => {
-                "{msg} [{bar:30}] {pos}/{len} records ({per_sec}, ETA {eta})"
+                "{msg} [{bar:30}] {pos}/{len} records ({rate}, ETA {eta})"
             }
             (Unit::Bytes, true) => {
                 "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, ETA {eta})"
             }
-            (Unit::Records, false) => "{msg} {spinner} {pos} records ({per_sec})",
+            (Unit::Records, false) => "{msg} {spinner} {pos} records ({rate})",
             (Unit::Bytes, false) => "{msg} {spinner} {bytes} ({bytes_per_sec})",
         };
         let style = ProgressStyle::with_template(template)
             .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .with_key("rate", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                let _ = write!(w, "{:.0}/s", state.per_sec());
+            })
             .progress_chars("=> ");
         let bar = ProgressBar::with_draw_target(
             (total > 0).then_some(total),
@@ -112,6 +115,48 @@ impl Progress {
 }
 
 impl Drop for Progress {
+    fn drop(&mut self) {
+        self.finish();
+    }
+}
+
+/// A spinner for work that reports no counts (e.g. committing a bulk append):
+/// drawn from a timer thread once the work has taken [`SHOW_AFTER`], removed by [`Busy::finish`] or on drop.
+pub struct Busy {
+    bar: Option<ProgressBar>,
+}
+
+impl Busy {
+    /// Starts the timer for work labelled `label`, if bars are [`wanted`] on this stderr.
+    pub fn start(label: String, quiet: bool, json: bool) -> Self {
+        if !wanted(quiet, json, io::stderr().is_terminal()) {
+            return Self { bar: None };
+        }
+        let style = ProgressStyle::with_template("{msg} {spinner} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner());
+        let bar = ProgressBar::with_draw_target(None, ProgressDrawTarget::hidden())
+            .with_style(style)
+            .with_message(label);
+        let shown = bar.clone();
+        std::thread::spawn(move || {
+            std::thread::sleep(SHOW_AFTER);
+            if !shown.is_finished() {
+                shown.set_draw_target(ProgressDrawTarget::stderr());
+                shown.enable_steady_tick(Duration::from_millis(200));
+            }
+        });
+        Self { bar: Some(bar) }
+    }
+
+    /// Removes the spinner, if it was drawn.
+    pub fn finish(&mut self) {
+        if let Some(bar) = self.bar.take() {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+impl Drop for Busy {
     fn drop(&mut self) {
         self.finish();
     }

@@ -21,7 +21,7 @@ use crate::error::{CONFLICT, CliError, INVALID, code_of, read_error};
 use crate::hints::{self, Known};
 use crate::input::{MAX_REPORTED, abridge, read_events};
 use crate::output::Out;
-use crate::progress::{CountingReader, Progress, Unit};
+use crate::progress::{Busy, CountingReader, Progress, Unit};
 
 /// Runs `append`, single or bulk.
 pub fn run(ctx: &Context, args: AppendArgs) -> Result<(), CliError> {
@@ -244,7 +244,14 @@ fn bulk(ctx: &Context, file: &str, json: bool) -> Result<(), CliError> {
         })
         .collect();
     let ledger = ctx.open_or_create()?;
-    let outcomes = match ledger.append_batch(requests) {
+    let mut busy = Busy::start(
+        format!("appending {} events", lines.len()),
+        ctx.quiet,
+        json,
+    );
+    let batch = ledger.append_batch(requests);
+    busy.finish();
+    let outcomes = match batch {
         Ok(outcomes) => outcomes,
         Err(StoreError::BatchRejected(errors)) => {
             let code = if errors.iter().all(|(_, e)| e.is_conflict()) {
