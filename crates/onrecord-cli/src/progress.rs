@@ -75,9 +75,7 @@ impl Progress {
 
     fn make_bar(&self, total: u64) -> ProgressBar {
         let template = match (self.unit, total > 0) {
-            (Unit::Records, true) => {
-                "{msg} [{bar:30}] {pos}/{len} records ({rate}, ETA {eta})"
-            }
+            (Unit::Records, true) => "{msg} [{bar:30}] {pos}/{len} records ({rate}, ETA {eta})",
             (Unit::Bytes, true) => {
                 "{msg} [{bar:30}] {bytes}/{total_bytes} ({bytes_per_sec}, ETA {eta})"
             }
@@ -86,9 +84,12 @@ impl Progress {
         };
         let style = ProgressStyle::with_template(template)
             .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .with_key("rate", |state: &ProgressState, w: &mut dyn std::fmt::Write| {
-                let _ = write!(w, "{:.0}/s", state.per_sec());
-            })
+            .with_key(
+                "rate",
+                |state: &ProgressState, w: &mut dyn std::fmt::Write| {
+                    let _ = write!(w, "{:.0}/s", state.per_sec());
+                },
+            )
             .progress_chars("=> ");
         let bar = ProgressBar::with_draw_target(
             (total > 0).then_some(total),

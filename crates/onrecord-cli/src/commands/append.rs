@@ -244,11 +244,7 @@ fn bulk(ctx: &Context, file: &str, json: bool) -> Result<(), CliError> {
         })
         .collect();
     let ledger = ctx.open_or_create()?;
-    let mut busy = Busy::start(
-        format!("appending {} events", lines.len()),
-        ctx.quiet,
-        json,
-    );
+    let mut busy = Busy::start(format!("appending {} events", lines.len()), ctx.quiet, json);
     let batch = ledger.append_batch(requests);
     busy.finish();
     let outcomes = match batch {

@@ -80,7 +80,8 @@ pub fn run(args: &StanceArgs) -> Result<(), CliError> {
                 ),
                 _ => " (no credence)".to_owned(),
             };
-            let name = Style::of_stance(s.stance, s.stance.midpoint()).paint(s.stance.name(), out.colour);
+            let name =
+                Style::of_stance(s.stance, s.stance.midpoint()).paint(s.stance.name(), out.colour);
             out.line(format!("{name}{band}"))?;
             let negated = if s.negated { ", negated" } else { "" };
             out.line(format!(
