@@ -30,7 +30,12 @@ Colour is used only when stdout is a terminal and NO_COLOR is not set.";
 
 /// `onrecord`: an event-sourced ledger of what officials say will happen.
 #[derive(Debug, Parser)]
-#[command(name = "onrecord", version, about, after_help = AFTER_HELP)]
+#[command(
+    name = "onrecord",
+    version,
+    about = "An event-sourced ledger of what officials say will happen",
+    after_help = AFTER_HELP
+)]
 pub struct Cli {
     /// The ledger directory [default: $ONRECORD_LEDGER, else ./onrecord.ledger]
     #[arg(long, global = true, value_name = "PATH")]
@@ -38,6 +43,9 @@ pub struct Cli {
     /// How long to wait for a ledger another process holds, in milliseconds [default: $ONRECORD_BUSY_WAIT_MS, else 10000]
     #[arg(long, global = true, value_name = "MS")]
     pub busy_wait: Option<u64>,
+    /// Show no progress bars and no notes on stderr (errors are still printed)
+    #[arg(long, short = 'q', global = true)]
+    pub quiet: bool,
     /// The command to run.
     #[command(subcommand)]
     pub command: Command,
@@ -72,6 +80,41 @@ pub enum Command {
     Chart(crate::args_report::ChartArgs),
     /// Write a static HTML report (DIR/index.html) of the whole ledger
     Report(crate::args_report::ReportArgs),
+    /// Counts of what the ledger holds: events by type, parties, propositions, head, size
+    Stats(StatsArgs),
+    /// Suggest a stance band for a phrase from the lexicon (a suggestion only; needs no ledger)
+    Stance(StanceArgs),
+    /// Print shell completions for bash, zsh, fish or powershell to stdout
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout
+    Man,
+}
+
+/// `stats`.
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `stance`.
+#[derive(Debug, Args)]
+pub struct StanceArgs {
+    /// The phrase, e.g. "we will probably not meet" (several words are joined with spaces)
+    #[arg(required = true, value_name = "PHRASE")]
+    pub phrase: Vec<String>,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to print completions for
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// `append`: one event via a subcommand, or a JSON Lines file via `--jsonl`.
@@ -251,6 +294,9 @@ pub struct PositionsArgs {
     /// Print JSON
     #[arg(long)]
     pub json: bool,
+    /// Print RFC 4180 CSV, one row per position, with a header row
+    #[arg(long, conflicts_with = "json")]
+    pub csv: bool,
 }
 
 /// `history`.
@@ -264,6 +310,9 @@ pub struct HistoryArgs {
     /// Print JSON
     #[arg(long)]
     pub json: bool,
+    /// Print RFC 4180 CSV, one row per statement, with a header row
+    #[arg(long, conflicts_with = "json")]
+    pub csv: bool,
 }
 
 /// `contradictions`.

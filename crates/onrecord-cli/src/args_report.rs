@@ -20,6 +20,9 @@ pub struct ScoresArgs {
     /// Print JSON
     #[arg(long)]
     pub json: bool,
+    /// Print RFC 4180 CSV: one row per resolved proposition and party
+    #[arg(long, conflicts_with = "json")]
+    pub csv: bool,
 }
 
 /// `calibration`.

@@ -23,6 +23,8 @@ pub struct Context {
     pub ledger: PathBuf,
     /// Options for opening it (the busy wait).
     pub options: LedgerOptions,
+    /// `--quiet`: no progress bars or notes on stderr.
+    pub quiet: bool,
 }
 
 impl Context {
@@ -53,6 +55,7 @@ impl Context {
             explicit_ledger: cli.ledger.clone(),
             ledger,
             options,
+            quiet: cli.quiet,
         })
     }
 

@@ -13,9 +13,12 @@ pub mod args;
 pub mod args_report;
 pub mod commands;
 pub mod context;
+pub mod csv_out;
 pub mod error;
+pub mod hints;
 pub mod input;
 pub mod output;
+pub mod progress;
 
 use clap::Parser;
 

@@ -209,6 +209,11 @@ impl Out {
         writeln!(self.inner, "{}", text.as_ref()).map_err(write_error)
     }
 
+    /// Writes bytes as they are (no line end added), e.g. a CSV document.
+    pub fn bytes(&mut self, bytes: &[u8]) -> Result<(), CliError> {
+        self.inner.write_all(bytes).map_err(write_error)
+    }
+
     /// Writes one serialisable value as compact JSON on one line.
     pub fn json<T: serde::Serialize>(&mut self, value: &T) -> Result<(), CliError> {
         let text = serde_json::to_string(value)

@@ -18,8 +18,10 @@ use serde::Serialize;
 use crate::args::{AppendArgs, AppendKind, SingleOpts};
 use crate::context::Context;
 use crate::error::{CONFLICT, CliError, INVALID, code_of, read_error};
-use crate::input::{abridge, read_events};
+use crate::hints::{self, Known};
+use crate::input::{MAX_REPORTED, abridge, read_events};
 use crate::output::Out;
+use crate::progress::{Busy, CountingReader, Progress, Unit};
 
 /// Runs `append`, single or bulk.
 pub fn run(ctx: &Context, args: AppendArgs) -> Result<(), CliError> {
@@ -104,7 +106,7 @@ fn draft_of(kind: AppendKind) -> Result<(Draft, SingleOpts), CliError> {
                 proposition: PropositionId::new(&proposition)?,
                 party: opt_party(party)?,
                 speaker: opt_party(speaker)?,
-                stance: stance.parse()?,
+                stance: hints::parse_stance(&stance)?,
                 credence: c.as_deref().map(credence).transpose()?,
                 said_at: when(&said_at)?,
                 quote,
@@ -174,11 +176,13 @@ fn single(ctx: &Context, kind: AppendKind, json: bool) -> Result<(), CliError> {
         None => ExpectedRevision::Any,
     };
     let ledger = ctx.open_or_create()?;
-    let outcome = ledger.append(AppendRequest {
-        event_id,
-        draft,
-        expected,
-    })?;
+    let outcome = ledger
+        .append(AppendRequest {
+            event_id,
+            draft,
+            expected,
+        })
+        .map_err(|e| hints::store_error(&ledger, e))?;
     let (status, words) = match outcome {
         AppendOutcome::Appended { .. } => ("appended", "appended"),
         AppendOutcome::AlreadyRecorded { .. } => ("already-recorded", "already recorded"),
@@ -201,8 +205,10 @@ fn single(ctx: &Context, kind: AppendKind, json: bool) -> Result<(), CliError> {
 }
 
 fn bulk(ctx: &Context, file: &str, json: bool) -> Result<(), CliError> {
+    let mut progress = Progress::new("reading", Unit::Bytes, ctx.quiet, json);
     let read = if file == "-" {
-        read_events(std::io::stdin().lock()).map_err(|e| read_error(Path::new("stdin"), &e))
+        let stdin = CountingReader::new(std::io::stdin().lock(), 0, &mut progress);
+        read_events(BufReader::new(stdin)).map_err(|e| read_error(Path::new("stdin"), &e))
     } else {
         let path = Path::new(file);
         let f = File::open(path).map_err(|e| read_error(path, &e))?;
@@ -211,12 +217,25 @@ fn bulk(ctx: &Context, file: &str, json: bool) -> Result<(), CliError> {
                 "cannot read {file}: is a directory"
             )));
         }
+        let size = f.metadata().map_or(0, |m| m.len());
+        let f = CountingReader::new(f, size, &mut progress);
         read_events(BufReader::new(f)).map_err(|e| read_error(path, &e))
     }?;
+    progress.finish();
     if !read.errors.is_empty() {
         return Err(refused(INVALID, &read.errors));
     }
     let lines: Vec<usize> = read.events.iter().map(|e| e.line).collect();
+    // Ids each line defines, so a hint for line N may name an id from an earlier line.
+    let defined: Vec<Known> = read
+        .events
+        .iter()
+        .map(|e| {
+            let mut k = Known::default();
+            k.note(&e.event.draft);
+            k
+        })
+        .collect();
     let requests = read
         .events
         .into_iter()
@@ -227,7 +246,10 @@ fn bulk(ctx: &Context, file: &str, json: bool) -> Result<(), CliError> {
         })
         .collect();
     let ledger = ctx.open_or_create()?;
-    let outcomes = match ledger.append_batch(requests) {
+    let mut busy = Busy::start(format!("appending {} events", lines.len()), ctx.quiet, json);
+    let batch = ledger.append_batch(requests);
+    busy.finish();
+    let outcomes = match batch {
         Ok(outcomes) => outcomes,
         Err(StoreError::BatchRejected(errors)) => {
             let code = if errors.iter().all(|(_, e)| e.is_conflict()) {
@@ -239,11 +261,26 @@ fn bulk(ctx: &Context, file: &str, json: bool) -> Result<(), CliError> {
                     .find(|c| *c != CONFLICT)
                     .unwrap_or(INVALID)
             };
+            let in_ledger = Known::from_ledger(&ledger);
             let messages: Vec<String> = errors
                 .iter()
-                .map(|(i, e)| match lines.get(*i) {
-                    Some(n) => format!("line {n}: {e}"),
-                    None => e.to_string(),
+                .enumerate()
+                .map(|(k, (i, e))| {
+                    // Hints only for the lines that will be listed (see `abridge`).
+                    let message = if k < MAX_REPORTED {
+                        let mut known = in_ledger.clone();
+                        for d in defined.iter().take(*i) {
+                            known.parties.extend(d.parties.iter().cloned());
+                            known.propositions.extend(d.propositions.iter().cloned());
+                        }
+                        hints::store_message(e, &known)
+                    } else {
+                        e.to_string()
+                    };
+                    match lines.get(*i) {
+                        Some(n) => format!("line {n}: {message}"),
+                        None => message,
+                    }
                 })
                 .collect();
             return Err(refused(code, &messages));

@@ -7,14 +7,20 @@ use crate::args::ReplayArgs;
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::{Out, percent, shorten};
+use crate::progress::{Progress, Unit};
 
 /// `export`: every event as JSON Lines.
 pub fn export(ctx: &Context) -> Result<(), CliError> {
     let ledger = ctx.open()?;
+    let total = ledger.head().seq;
+    let mut progress = Progress::new("exporting", Unit::Records, ctx.quiet, false);
     let mut out = Out::new();
     for rec in ledger.records_from(1) {
-        out.line(write_line(&rec?))?;
+        let rec = rec?;
+        out.line(write_line(&rec))?;
+        progress.update(rec.seq, total);
     }
+    progress.finish();
     out.flush()
 }
 
@@ -22,8 +28,12 @@ pub fn export(ctx: &Context) -> Result<(), CliError> {
 pub fn replay(ctx: &Context, args: &ReplayArgs) -> Result<(), CliError> {
     let ledger = ctx.open()?;
     if args.rebuild {
-        let n = ledger.rebuild_views(&mut |_, _| {})?;
-        eprintln!("rebuilt the kept views from {n} records");
+        let mut progress = Progress::new("rebuilding", Unit::Records, ctx.quiet, args.json);
+        let n = ledger.rebuild_views(&mut |done, total| progress.update(done, total))?;
+        progress.finish();
+        if !ctx.quiet {
+            eprintln!("rebuilt the kept views from {n} records");
+        }
     }
     let to = args.to.unwrap_or(u64::MAX);
     let mut out = Out::new();

@@ -9,6 +9,9 @@ pub mod init;
 pub mod log;
 pub mod report;
 pub mod scores;
+pub mod shell;
+pub mod stance;
+pub mod stats;
 pub mod verify;
 pub mod views;
 
@@ -33,5 +36,9 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Calibration(args) => scores::calibration(&ctx, &args),
         Command::Chart(args) => report::chart(&ctx, &args),
         Command::Report(args) => report::report(&ctx, &args),
+        Command::Stats(args) => stats::run(&ctx, &args),
+        Command::Stance(args) => stance::run(&args),
+        Command::Completions(args) => shell::completions(args.shell),
+        Command::Man => shell::man(),
     }
 }

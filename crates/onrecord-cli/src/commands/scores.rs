@@ -234,10 +234,46 @@ pub fn scores(ctx: &Context, args: &ScoresArgs) -> Result<(), CliError> {
     let mut out = Out::new();
     if args.json {
         out.json(&scores_json(&report))?;
+    } else if args.csv {
+        crate::csv_out::print_csv(&mut out, &SCORES_CSV_HEADERS, scores_csv_rows(&report))?;
     } else {
         print_scores(&mut out, &report)?;
     }
     out.flush()
+}
+
+/// The columns of `scores --csv`: one row per resolved proposition and party.
+pub const SCORES_CSV_HEADERS: [&str; 9] = [
+    "proposition",
+    "outcome",
+    "resolved_at",
+    "party",
+    "final_credence",
+    "final_brier",
+    "mean_daily_brier",
+    "final_log",
+    "statements",
+];
+
+fn scores_csv_rows(report: &ScoreReport) -> Vec<Vec<String>> {
+    use crate::csv_out::number;
+    let mut rows = Vec::new();
+    for p in &report.propositions {
+        for s in &p.parties {
+            rows.push(vec![
+                p.proposition.to_string(),
+                p.outcome.name().to_owned(),
+                p.resolved_at.to_rfc3339(),
+                s.party.to_string(),
+                number(Some(s.final_credence)),
+                number(Some(s.final_brier)),
+                number(Some(s.mean_daily_brier)),
+                number(Some(s.final_log)),
+                s.statements.to_string(),
+            ]);
+        }
+    }
+    rows
 }
 
 /// `calibration`.

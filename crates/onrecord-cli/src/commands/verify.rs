@@ -4,11 +4,14 @@
 use crate::context::Context;
 use crate::error::{CliError, DAMAGE};
 use crate::output::Out;
+use crate::progress::{Progress, Unit};
 
 /// Verifies the ledger and reports the result.
 pub fn run(ctx: &Context) -> Result<(), CliError> {
     let ledger = ctx.open()?;
-    let report = ledger.verify(&mut |_, _| {})?;
+    let mut progress = Progress::new("verifying", Unit::Records, ctx.quiet, false);
+    let report = ledger.verify(&mut |done, total| progress.update(done, total))?;
+    progress.finish();
     if let Some(d) = report.damage {
         return Err(CliError::new(
             DAMAGE,

@@ -16,7 +16,9 @@ use serde::Serialize;
 
 use crate::args::{ContradictionsArgs, HistoryArgs, PositionsArgs, TimeArgs};
 use crate::context::Context;
+use crate::csv_out;
 use crate::error::CliError;
+use crate::hints;
 use crate::output::{Cell, Out, QUOTE_WIDTH, Style, Table, percent, round6, shorten, styled};
 
 /// One proposition's positions and the contradictions among them.
@@ -47,7 +49,13 @@ pub fn known_proposition(ledger: &Ledger, id: &str) -> Result<PropositionId, Cli
     let id = PropositionId::new(id)?;
     match ledger.proposition_opened(&id)? {
         Some(_) => Ok(id),
-        None => Err(CliError::invalid(format!("unknown proposition `{id}`"))),
+        None => Err(CliError::invalid(format!(
+            "unknown proposition `{id}`{}",
+            hints::did_you_mean(
+                id.as_str(),
+                hints::proposition_ids(ledger).iter().map(String::as_str)
+            )
+        ))),
     }
 }
 
@@ -56,7 +64,13 @@ pub fn known_party(ledger: &Ledger, id: &str) -> Result<PartyId, CliError> {
     let id = PartyId::new(id)?;
     match ledger.party(&id)? {
         Some(_) => Ok(id),
-        None => Err(CliError::invalid(format!("unknown party `{id}`"))),
+        None => Err(CliError::invalid(format!(
+            "unknown party `{id}`{}",
+            hints::did_you_mean(
+                id.as_str(),
+                hints::party_ids(ledger).iter().map(String::as_str)
+            )
+        ))),
     }
 }
 
@@ -310,6 +324,34 @@ pub fn print_positions(out: &mut Out, views: &[PropositionView]) -> Result<(), C
     Ok(())
 }
 
+/// The columns of `positions --csv` (the fields of `positions --json`'s positions, plus the proposition).
+pub const POSITIONS_CSV: [&str; 10] = [
+    "proposition",
+    "party",
+    "stance",
+    "credence",
+    "said_at",
+    "speaker",
+    "statement",
+    "quote",
+    "statements",
+    "flips",
+];
+
+/// The columns of `history --csv` (the fields of `history --json`).
+pub const HISTORY_CSV: [&str; 10] = [
+    "seq",
+    "statement",
+    "party",
+    "speaker",
+    "stance",
+    "credence",
+    "said_at",
+    "quote",
+    "source",
+    "retracted",
+];
+
 /// `positions`.
 pub fn positions(ctx: &Context, args: &PositionsArgs) -> Result<(), CliError> {
     let filter = filter_of(&args.time)?;
@@ -326,7 +368,23 @@ pub fn positions(ctx: &Context, args: &PositionsArgs) -> Result<(), CliError> {
         .transpose()?;
     let views = proposition_views(&ledger, only.as_ref(), party.as_ref(), filter)?;
     let mut out = Out::new();
-    if args.json {
+    if args.csv {
+        let rows = views.iter().flat_map(|v| &v.positions).map(|p| {
+            vec![
+                p.proposition.to_string(),
+                p.party.to_string(),
+                p.stance.name().to_owned(),
+                csv_out::number(p.credence),
+                p.said_at.to_rfc3339(),
+                p.speaker.to_string(),
+                p.statement.to_string(),
+                p.quote.clone().unwrap_or_default(),
+                p.statements.to_string(),
+                p.flips.to_string(),
+            ]
+        });
+        csv_out::print_csv(&mut out, &POSITIONS_CSV, rows)?;
+    } else if args.json {
         match (&only, views.first()) {
             (Some(_), Some(v)) => out.json(&view_json(v))?,
             _ => out.json(&views.iter().map(view_json).collect::<Vec<_>>())?,
@@ -387,7 +445,23 @@ pub fn history(ctx: &Context, args: &HistoryArgs) -> Result<(), CliError> {
         .transpose()?;
     let entries = history_entries(&ledger, &proposition, party.as_ref())?;
     let mut out = Out::new();
-    if args.json {
+    if args.csv {
+        let rows = entries.iter().map(|e| {
+            vec![
+                e.seq.to_string(),
+                e.statement.to_string(),
+                e.party.to_string(),
+                e.speaker.to_string(),
+                e.stance.name().to_owned(),
+                csv_out::number(e.credence),
+                e.said_at.to_rfc3339(),
+                e.quote.clone().unwrap_or_default(),
+                e.source.clone().unwrap_or_default(),
+                e.retracted.to_string(),
+            ]
+        });
+        csv_out::print_csv(&mut out, &HISTORY_CSV, rows)?;
+    } else if args.json {
         let list: Vec<HistoryJson> = entries
             .iter()
             .map(|e| HistoryJson {

@@ -1,0 +1,147 @@
+//! `stats`: what the ledger holds (events by type, parties, propositions open
+//! and resolved, statements, retractions, head, bytes on disk), counted from
+//! the store's indexes by [`onrecord_store::Ledger::stats`].
+//!
+//! The JSON shape is part of the CLI contract (docs/event-schema.md, "Output
+//! formats"); change it only by adding fields. Read-only: never appends.
+
+use serde::Serialize;
+
+use crate::args::StatsArgs;
+use crate::context::Context;
+use crate::error::CliError;
+use crate::output::{Out, Table};
+
+/// Events by type.
+#[derive(Debug, Serialize)]
+struct EventsJson {
+    total: u64,
+    party: u64,
+    proposition: u64,
+    statement: u64,
+    retraction: u64,
+    resolution: u64,
+}
+
+/// Propositions, open and resolved.
+#[derive(Debug, Serialize)]
+struct PropositionsJson {
+    total: u64,
+    open: u64,
+    resolved: u64,
+}
+
+/// The head.
+#[derive(Debug, Serialize)]
+struct HeadJson {
+    seq: u64,
+    hash: String,
+}
+
+/// What `stats --json` prints.
+#[derive(Debug, Serialize)]
+struct StatsJson {
+    events: EventsJson,
+    parties: u64,
+    propositions: PropositionsJson,
+    statements: u64,
+    retractions: u64,
+    head: HeadJson,
+    bytes_on_disk: u64,
+}
+
+/// Prints the ledger's statistics.
+pub fn run(ctx: &Context, args: &StatsArgs) -> Result<(), CliError> {
+    let ledger = ctx.open()?;
+    let s = ledger.stats()?;
+    let json = StatsJson {
+        events: EventsJson {
+            total: s.head.seq,
+            party: s.parties,
+            proposition: s.propositions,
+            statement: s.statements,
+            retraction: s.retractions,
+            resolution: s.resolved,
+        },
+        parties: s.parties,
+        propositions: PropositionsJson {
+            total: s.propositions,
+            open: s.open_propositions(),
+            resolved: s.resolved,
+        },
+        statements: s.statements,
+        retractions: s.retractions,
+        head: HeadJson {
+            seq: s.head.seq,
+            hash: s.head.hash_hex(),
+        },
+        bytes_on_disk: s.bytes_on_disk,
+    };
+    let mut out = Out::new();
+    if args.json {
+        out.json(&json)?;
+        return out.flush();
+    }
+    let e = &json.events;
+    let mut t = Table::new(&["EVENTS", "COUNT"]);
+    for (name, n) in [
+        ("party", e.party),
+        ("proposition", e.proposition),
+        ("statement", e.statement),
+        ("retraction", e.retraction),
+        ("resolution", e.resolution),
+        ("total", e.total),
+    ] {
+        t.row(vec![name.into(), n.to_string().into()]);
+    }
+    out.table(&t)?;
+    out.line("")?;
+    let p = &json.propositions;
+    out.line(format!("parties:       {}", json.parties))?;
+    out.line(format!(
+        "propositions:  {} ({} open, {} resolved)",
+        p.total, p.open, p.resolved
+    ))?;
+    out.line(format!(
+        "statements:    {} ({} retracted)",
+        json.statements, json.retractions
+    ))?;
+    out.line(format!(
+        "head:          seq={} hash={}",
+        json.head.seq, json.head.hash
+    ))?;
+    out.line(format!(
+        "on disk:       {} ({} bytes)",
+        human_bytes(json.bytes_on_disk),
+        json.bytes_on_disk
+    ))?;
+    out.flush()
+}
+
+/// A byte count in binary units, e.g. `1.5 MiB`.
+pub fn human_bytes(n: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut x = n as f64;
+    let mut unit = 0;
+    while x >= 1024.0 && unit < UNITS.len() - 1 {
+        x /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{n} B")
+    } else {
+        format!("{x:.1} {}", UNITS[unit])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_read_in_binary_units() {
+        assert_eq!(human_bytes(512), "512 B");
+        assert_eq!(human_bytes(1536), "1.5 KiB");
+        assert_eq!(human_bytes(3 * 1024 * 1024), "3.0 MiB");
+    }
+}
