@@ -1,4 +1,39 @@
-//! placeholder
+//! The `onrecord` command line: argument parsing ([`args`]), one module per
+//! command group ([`commands`]), printing ([`output`]), JSON Lines input
+//! ([`input`]) and the mapping of failures to messages and exit codes
+//! ([`error`]).
+//!
+//! This crate stays thin: the domain rules live in `onrecord-core`, storage in
+//! `onrecord-store` and the read models in `onrecord-projections`. It never
+//! touches sled directly.
+
+pub mod args;
+pub mod commands;
+pub mod context;
+pub mod error;
+pub mod input;
+pub mod output;
+
+use clap::Parser;
+
+/// Runs the CLI on the process's arguments and returns the exit code.
 pub fn main() -> i32 {
-    0
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help and version to stdout (exit 0), usage errors to stderr (exit 2).
+            let _ = e.print();
+            return e.exit_code();
+        }
+    };
+    match commands::run(cli) {
+        Ok(()) => error::OK,
+        Err(e) if e.code == output::BROKEN_PIPE => error::OK,
+        Err(e) => {
+            for line in &e.lines {
+                eprintln!("error: {line}");
+            }
+            e.code
+        }
+    }
 }

@@ -1,0 +1,263 @@
+//! The command line as clap sees it: every command, flag and help text.
+//!
+//! Only declarations live here: values stay strings where the domain has its
+//! own parser (ids, stances, times), so that a bad value is reported as invalid
+//! input (exit 1) naming the value, not as a usage error. This module may not
+//! open a ledger or print anything.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+const AFTER_HELP: &str = "\
+Ledger path:
+  --ledger PATH, else $ONRECORD_LEDGER, else ./onrecord.ledger (a directory).
+  `append` creates the ledger when it does not exist; other commands need one.
+
+Waiting for a busy ledger:
+  One process at a time may open a ledger. Others wait up to --busy-wait MS
+  (or $ONRECORD_BUSY_WAIT_MS), 10000 ms by default, then fail with exit 4.
+
+Exit codes:
+  0  success
+  1  invalid input, unknown id, or not found (also: no ledger, storage errors)
+  2  usage error (unknown command or flag, missing argument)
+  3  conflict: expected revision not met, or an event id recorded with other content
+  4  the ledger is busy (held by another process)
+  5  damage: `verify` found the ledger damaged, or a damaged record was read
+
+Colour is used only when stdout is a terminal and NO_COLOR is not set.";
+
+/// `onrecord`: an event-sourced ledger of what officials say will happen.
+#[derive(Debug, Parser)]
+#[command(name = "onrecord", version, about, after_help = AFTER_HELP)]
+pub struct Cli {
+    /// The ledger directory [default: $ONRECORD_LEDGER, else ./onrecord.ledger]
+    #[arg(long, global = true, value_name = "PATH")]
+    pub ledger: Option<PathBuf>,
+    /// How long to wait for a ledger another process holds, in milliseconds [default: 10000]
+    #[arg(long, global = true, value_name = "MS", env = "ONRECORD_BUSY_WAIT_MS")]
+    pub busy_wait: Option<u64>,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create an empty ledger (fails if one exists)
+    Init,
+    /// Record events: one with a subcommand, or many with --jsonl
+    Append(AppendArgs),
+    /// Print the log, one line per event (or JSON Lines with --json)
+    Replay(ReplayArgs),
+    /// Current (or past) positions of every party, per proposition
+    Positions(PositionsArgs),
+    /// Every statement on one proposition, in the order said
+    History(HistoryArgs),
+    /// Pairs of parties on opposite sides of even on the same proposition
+    Contradictions(ContradictionsArgs),
+    /// Check the hash chain, sequence and indexes (exit 5 on damage)
+    Verify,
+    /// Write every event as JSON Lines, in seq order, to stdout
+    Export,
+    /// Load the 2018 Armistice story into a fresh ledger and show it
+    Demo,
+}
+
+/// `append`: one event via a subcommand, or a JSON Lines file via `--jsonl`.
+#[derive(Debug, Args)]
+#[command(subcommand_negates_reqs = true)]
+pub struct AppendArgs {
+    /// Append every line of FILE (`-` for stdin) in one atomic batch: all lines or none.
+    /// Blank lines are skipped; a UTF-8 BOM and CRLF line ends are tolerated.
+    #[arg(long, value_name = "FILE|-", required = true)]
+    pub jsonl: Option<String>,
+    /// Print the outcome as JSON
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// The kind of event to append.
+    #[command(subcommand)]
+    pub kind: Option<AppendKind>,
+}
+
+/// Options every single append takes.
+#[derive(Debug, Args)]
+pub struct SingleOpts {
+    /// Record the event under this UUID (appending it again is then a no-op)
+    #[arg(long, value_name = "UUID")]
+    pub event_id: Option<String>,
+    /// Require the event's primary stream to be at this revision
+    #[arg(long, value_name = "any|no-stream|stream-exists|N")]
+    pub expect_revision: Option<String>,
+}
+
+/// The kinds of event `append` can record one at a time.
+#[derive(Debug, Subcommand)]
+pub enum AppendKind {
+    /// Register a party (a person, organization or government)
+    Party {
+        /// The party's id, e.g. `trump`
+        id: String,
+        /// Its display name
+        #[arg(long)]
+        name: String,
+        /// person, organization or government [default: person]
+        #[arg(long)]
+        kind: Option<String>,
+        /// A registered party whose position this party's statements express by default
+        #[arg(long, value_name = "PARTY")]
+        speaks_for: Option<String>,
+        #[command(flatten)]
+        opts: SingleOpts,
+    },
+    /// Open a proposition: something that will or will not happen
+    Proposition {
+        /// The proposition's id, e.g. `paris-meeting`
+        id: String,
+        /// What would happen, in one sentence
+        #[arg(long)]
+        text: String,
+        /// What counts as it happening
+        #[arg(long)]
+        criteria: Option<String>,
+        /// When it can happen, both ends inclusive, e.g. 2018-11-10..2018-11-12
+        #[arg(long, value_name = "FROM..TO")]
+        window: Option<String>,
+        #[command(flatten)]
+        opts: SingleOpts,
+    },
+    /// Record a party's stated position on a proposition
+    Statement {
+        /// The proposition it is about
+        #[arg(long, value_name = "ID")]
+        proposition: String,
+        /// Whose position it is [default: whom the speaker speaks for]
+        #[arg(long, value_name = "ID")]
+        party: Option<String>,
+        /// Who said it [default: the party]
+        #[arg(long, value_name = "ID")]
+        speaker: Option<String>,
+        /// almost-no-chance, very-unlikely, unlikely, even-chance, likely, very-likely, almost-certain or declined
+        #[arg(long)]
+        stance: String,
+        /// When it was said: a date (2018-11-06) or an RFC 3339 instant
+        #[arg(long, value_name = "WHEN")]
+        said_at: String,
+        /// An explicit credence inside the stance's band [default: the band's midpoint]
+        #[arg(long, value_name = "X")]
+        credence: Option<String>,
+        /// The words, verbatim
+        #[arg(long)]
+        quote: Option<String>,
+        /// Where it was reported, usually a URL
+        #[arg(long, value_name = "URL")]
+        source: Option<String>,
+        /// A free-form qualifier, e.g. `brief` (repeatable)
+        #[arg(long = "qualifier", value_name = "Q")]
+        qualifiers: Vec<String>,
+        #[command(flatten)]
+        opts: SingleOpts,
+    },
+    /// Withdraw an earlier statement
+    Retraction {
+        /// The statement's event id
+        #[arg(long, value_name = "UUID")]
+        statement: String,
+        /// Why it is withdrawn
+        #[arg(long)]
+        reason: String,
+        #[command(flatten)]
+        opts: SingleOpts,
+    },
+    /// Record how a proposition turned out
+    Resolution {
+        /// The proposition resolved
+        #[arg(long, value_name = "ID")]
+        proposition: String,
+        /// happened or did-not-happen
+        #[arg(long)]
+        outcome: String,
+        /// When the outcome became fact
+        #[arg(long, value_name = "WHEN")]
+        resolved_at: String,
+        /// Where the outcome was reported
+        #[arg(long, value_name = "URL")]
+        source: Option<String>,
+        /// Anything worth saying about the resolution
+        #[arg(long)]
+        note: Option<String>,
+        #[command(flatten)]
+        opts: SingleOpts,
+    },
+}
+
+/// `replay`: print the log.
+#[derive(Debug, Args)]
+pub struct ReplayArgs {
+    /// First seq to print
+    #[arg(long, value_name = "SEQ", default_value_t = 1)]
+    pub from: u64,
+    /// Last seq to print [default: the head]
+    #[arg(long, value_name = "SEQ")]
+    pub to: Option<u64>,
+    /// Print JSON Lines (as `export` does)
+    #[arg(long)]
+    pub json: bool,
+    /// Rebuild the kept position views from the log first
+    #[arg(long)]
+    pub rebuild: bool,
+}
+
+/// The time-travel flags shared by `positions` and `contradictions`.
+#[derive(Debug, Args, Clone, Default)]
+pub struct TimeArgs {
+    /// Count only statements said at or before WHEN (a date means the end of that day UTC)
+    #[arg(long, value_name = "WHEN")]
+    pub as_of: Option<String>,
+    /// Count only events the ledger had recorded at or before WHEN
+    #[arg(long, value_name = "WHEN")]
+    pub known_at: Option<String>,
+    /// Count only events with seq at most N
+    #[arg(long, value_name = "N")]
+    pub at_seq: Option<u64>,
+}
+
+/// `positions`.
+#[derive(Debug, Args)]
+pub struct PositionsArgs {
+    /// Only this proposition (prints one JSON object instead of an array)
+    pub proposition: Option<String>,
+    /// Only this party's position (contradictions still cover every party)
+    #[arg(long, value_name = "ID")]
+    pub party: Option<String>,
+    #[command(flatten)]
+    pub time: TimeArgs,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `history`.
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// The proposition
+    pub proposition: String,
+    /// Only this party's statements
+    #[arg(long, value_name = "ID")]
+    pub party: Option<String>,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `contradictions`.
+#[derive(Debug, Args)]
+pub struct ContradictionsArgs {
+    #[command(flatten)]
+    pub time: TimeArgs,
+    /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}

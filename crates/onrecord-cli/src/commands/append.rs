@@ -1,0 +1,277 @@
+//! `append`: record one event from flags, or a JSON Lines file in one atomic
+//! batch (all lines or none), and report what was appended.
+//!
+//! Values are parsed with the domain's own parsers so a bad one is invalid
+//! input (exit 1) naming the value; the store validates the event itself.
+
+use std::fs::File;
+use std::io::BufReader;
+use std::path::Path;
+
+use onrecord_core::{
+    Draft, EventId, Party, PartyId, Proposition, PropositionId, PropositionResolved,
+    StatementDraft, StatementRetracted, When,
+};
+use onrecord_store::{AppendOutcome, AppendRequest, ExpectedRevision, StoreError};
+use serde::Serialize;
+
+use crate::args::{AppendArgs, AppendKind, SingleOpts};
+use crate::context::Context;
+use crate::error::{CONFLICT, CliError, INVALID, code_of, read_error};
+use crate::input::{abridge, read_events};
+use crate::output::Out;
+
+/// Runs `append`, single or bulk.
+pub fn run(ctx: &Context, args: AppendArgs) -> Result<(), CliError> {
+    match (args.kind, args.jsonl) {
+        (Some(kind), None) => single(ctx, kind, args.json),
+        (None, Some(file)) => bulk(ctx, &file, args.json),
+        _ => Err(CliError::usage(
+            "append needs either an event kind (party, proposition, statement, retraction, resolution) or --jsonl FILE",
+        )),
+    }
+}
+
+fn party_id(s: &str) -> Result<PartyId, CliError> {
+    Ok(PartyId::new(s)?)
+}
+
+fn opt_party(s: Option<String>) -> Result<Option<PartyId>, CliError> {
+    s.as_deref().map(party_id).transpose()
+}
+
+fn when(s: &str) -> Result<When, CliError> {
+    Ok(s.parse()?)
+}
+
+fn credence(s: &str) -> Result<f64, CliError> {
+    s.trim()
+        .parse::<f64>()
+        .ok()
+        .filter(|c| c.is_finite() && (0.0..=1.0).contains(c))
+        .ok_or_else(|| onrecord_core::DomainError::InvalidCredence(s.to_owned()).into())
+}
+
+/// The draft and the single-append options a subcommand gives.
+fn draft_of(kind: AppendKind) -> Result<(Draft, SingleOpts), CliError> {
+    Ok(match kind {
+        AppendKind::Party {
+            id,
+            name,
+            kind,
+            speaks_for,
+            opts,
+        } => (
+            Draft::Party(Party {
+                id: party_id(&id)?,
+                name,
+                kind: match kind {
+                    Some(k) => k.parse()?,
+                    None => onrecord_core::PartyKind::Person,
+                },
+                speaks_for: opt_party(speaks_for)?,
+            }),
+            opts,
+        ),
+        AppendKind::Proposition {
+            id,
+            text,
+            criteria,
+            window,
+            opts,
+        } => (
+            Draft::Proposition(Proposition {
+                id: PropositionId::new(&id)?,
+                text,
+                criteria,
+                window: window.map(|w| w.parse()).transpose()?,
+            }),
+            opts,
+        ),
+        AppendKind::Statement {
+            proposition,
+            party,
+            speaker,
+            stance,
+            said_at,
+            credence: c,
+            quote,
+            source,
+            qualifiers,
+            opts,
+        } => (
+            Draft::Statement(StatementDraft {
+                proposition: PropositionId::new(&proposition)?,
+                party: opt_party(party)?,
+                speaker: opt_party(speaker)?,
+                stance: stance.parse()?,
+                credence: c.as_deref().map(credence).transpose()?,
+                said_at: when(&said_at)?,
+                quote,
+                source,
+                qualifiers,
+            }),
+            opts,
+        ),
+        AppendKind::Retraction {
+            statement,
+            reason,
+            opts,
+        } => (
+            Draft::Retraction(StatementRetracted {
+                statement: statement.parse::<EventId>()?,
+                reason,
+            }),
+            opts,
+        ),
+        AppendKind::Resolution {
+            proposition,
+            outcome,
+            resolved_at,
+            source,
+            note,
+            opts,
+        } => (
+            Draft::Resolution(PropositionResolved {
+                proposition: PropositionId::new(&proposition)?,
+                outcome: outcome.parse()?,
+                resolved_at: when(&resolved_at)?,
+                source,
+                note,
+            }),
+            opts,
+        ),
+    })
+}
+
+/// The JSON a single append prints with `--json`.
+#[derive(Serialize)]
+struct SingleJson {
+    status: &'static str,
+    seq: u64,
+    event_id: String,
+}
+
+/// The JSON a bulk append prints with `--json`.
+#[derive(Serialize)]
+struct BulkJson {
+    status: &'static str,
+    appended: usize,
+    already_recorded: usize,
+}
+
+fn single(ctx: &Context, kind: AppendKind, json: bool) -> Result<(), CliError> {
+    let (draft, opts) = draft_of(kind)?;
+    let event_id = opts
+        .event_id
+        .as_deref()
+        .map(str::parse::<EventId>)
+        .transpose()?;
+    let expected = match opts.expect_revision.as_deref() {
+        Some(s) => s.parse::<ExpectedRevision>().map_err(CliError::invalid)?,
+        None => ExpectedRevision::Any,
+    };
+    let ledger = ctx.open_or_create()?;
+    let outcome = ledger.append(AppendRequest {
+        event_id,
+        draft,
+        expected,
+    })?;
+    let (status, words) = match outcome {
+        AppendOutcome::Appended { .. } => ("appended", "appended"),
+        AppendOutcome::AlreadyRecorded { .. } => ("already-recorded", "already recorded"),
+    };
+    let mut out = Out::new();
+    if json {
+        out.json(&SingleJson {
+            status,
+            seq: outcome.seq(),
+            event_id: outcome.event_id().to_string(),
+        })?;
+    } else {
+        out.line(format!(
+            "{words} seq={} event={}",
+            outcome.seq(),
+            outcome.event_id()
+        ))?;
+    }
+    out.flush()
+}
+
+fn bulk(ctx: &Context, file: &str, json: bool) -> Result<(), CliError> {
+    let read = if file == "-" {
+        read_events(std::io::stdin().lock()).map_err(|e| read_error(Path::new("stdin"), &e))
+    } else {
+        let path = Path::new(file);
+        let f = File::open(path).map_err(|e| read_error(path, &e))?;
+        if f.metadata().is_ok_and(|m| m.is_dir()) {
+            return Err(CliError::invalid(format!(
+                "cannot read {file}: is a directory"
+            )));
+        }
+        read_events(BufReader::new(f)).map_err(|e| read_error(path, &e))
+    }?;
+    if !read.errors.is_empty() {
+        return Err(refused(INVALID, &read.errors));
+    }
+    let lines: Vec<usize> = read.events.iter().map(|e| e.line).collect();
+    let requests = read
+        .events
+        .into_iter()
+        .map(|e| AppendRequest {
+            event_id: e.event.event_id,
+            draft: e.event.draft,
+            expected: ExpectedRevision::Any,
+        })
+        .collect();
+    let ledger = ctx.open_or_create()?;
+    let outcomes = match ledger.append_batch(requests) {
+        Ok(outcomes) => outcomes,
+        Err(StoreError::BatchRejected(errors)) => {
+            let code = if errors.iter().all(|(_, e)| e.is_conflict()) {
+                CONFLICT
+            } else {
+                errors
+                    .iter()
+                    .map(|(_, e)| code_of(e))
+                    .find(|c| *c != CONFLICT)
+                    .unwrap_or(INVALID)
+            };
+            let messages: Vec<String> = errors
+                .iter()
+                .map(|(i, e)| match lines.get(*i) {
+                    Some(n) => format!("line {n}: {e}"),
+                    None => e.to_string(),
+                })
+                .collect();
+            return Err(refused(code, &messages));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let appended = outcomes
+        .iter()
+        .filter(|o| matches!(o, AppendOutcome::Appended { .. }))
+        .count();
+    let already = outcomes.len() - appended;
+    let mut out = Out::new();
+    if json {
+        out.json(&BulkJson {
+            status: "ok",
+            appended,
+            already_recorded: already,
+        })?;
+    } else {
+        out.line(format!("appended {appended}, already recorded {already}"))?;
+    }
+    out.flush()
+}
+
+/// The error for a refused bulk input: each bad line (abridged), then a summary.
+fn refused(code: i32, messages: &[String]) -> CliError {
+    let mut lines = abridge(messages);
+    lines.push(format!(
+        "{} line(s) refused; nothing was appended",
+        messages.len()
+    ));
+    CliError::with_lines(code, lines)
+}

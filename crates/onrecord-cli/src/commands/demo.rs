@@ -1,0 +1,89 @@
+//! `demo`: load the 2018 Armistice story (embedded from
+//! `examples/armistice-2018.jsonl`) into a fresh ledger and show what onrecord
+//! makes of it: positions as of 6 November 2018 with the Trump-Kremlin
+//! contradiction, the current positions, and Trump's history on the G-20 meeting.
+
+use onrecord_core::{PartyId, PropositionId, parse_line};
+use onrecord_projections::Filter;
+use onrecord_store::{AppendRequest, Ledger};
+
+use crate::context::Context;
+use crate::error::{CliError, io_reason};
+use crate::output::Out;
+
+use super::views::{history_entries, history_table, print_positions, proposition_views};
+
+/// The story, one event per line.
+pub const STORY: &str = include_str!("../../../../examples/armistice-2018.jsonl");
+
+/// Loads the story into `ledger` in one batch; returns how many events were appended.
+pub fn load_story(ledger: &Ledger) -> Result<usize, CliError> {
+    let mut requests = Vec::new();
+    for (n, line) in STORY.lines().enumerate() {
+        let input = parse_line(line)
+            .map_err(|e| CliError::invalid(format!("demo story line {}: {e}", n + 1)))?;
+        requests.push(AppendRequest {
+            event_id: input.event_id,
+            draft: input.draft,
+            expected: Default::default(),
+        });
+    }
+    Ok(ledger.append_batch(requests)?.len())
+}
+
+/// Runs the demo in `--ledger` if given (which must not hold a ledger yet), else in a temporary directory.
+pub fn run(ctx: &Context) -> Result<(), CliError> {
+    let temp;
+    let (ledger, place) = match &ctx.explicit_ledger {
+        Some(path) => (
+            Ledger::create(path, &ctx.options)?,
+            path.display().to_string(),
+        ),
+        None => {
+            temp = tempfile::Builder::new()
+                .prefix("onrecord-demo-")
+                .tempdir()
+                .map_err(|e| {
+                    CliError::invalid(format!(
+                        "cannot create a temporary directory: {}",
+                        io_reason(&e)
+                    ))
+                })?;
+            let path = temp.path().join("ledger");
+            (
+                Ledger::create(&path, &ctx.options)?,
+                "a temporary ledger (removed on exit)".to_owned(),
+            )
+        }
+    };
+    let n = load_story(&ledger)?;
+    let mut out = Out::new();
+    out.line(format!(
+        "Loaded the Armistice 2018 story ({n} events) into {place}."
+    ))?;
+    out.line("")?;
+
+    out.heading("1. Positions as of 2018-11-06: what each party had said by the end of that day")?;
+    out.line("   Trump said \"probably not\" on the 5th; the Kremlin said \"They will certainly meet\" on the 6th.")?;
+    let as_of = Filter {
+        as_of: Some("2018-11-06".parse()?),
+        ..Filter::default()
+    };
+    let views = proposition_views(&ledger, None, None, as_of)?;
+    print_positions(&mut out, &views)?;
+    out.line("")?;
+
+    out.heading("2. Current positions: the latest statement of each party on each proposition")?;
+    let views = proposition_views(&ledger, None, None, Filter::unfiltered())?;
+    print_positions(&mut out, &views)?;
+    out.line("")?;
+
+    out.heading("3. Trump's history on g20-meeting: from \"we will be meeting\" to cancelling it")?;
+    let entries = history_entries(
+        &ledger,
+        &PropositionId::new("g20-meeting")?,
+        Some(&PartyId::new("trump")?),
+    )?;
+    out.table(&history_table(&entries))?;
+    out.flush()
+}

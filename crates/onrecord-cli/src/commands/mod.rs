@@ -1,0 +1,31 @@
+//! One module per command group; [`run`] dispatches the parsed command line.
+//!
+//! Commands call the library crates and the printers in [`crate::output`];
+//! they never touch sled or the file layout of a ledger directly.
+
+pub mod append;
+pub mod demo;
+pub mod init;
+pub mod log;
+pub mod verify;
+pub mod views;
+
+use crate::args::{Cli, Command};
+use crate::context::Context;
+use crate::error::CliError;
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    let ctx = Context::from_cli(&cli);
+    match cli.command {
+        Command::Init => init::run(&ctx),
+        Command::Append(args) => append::run(&ctx, args),
+        Command::Replay(args) => log::replay(&ctx, &args),
+        Command::Export => log::export(&ctx),
+        Command::Positions(args) => views::positions(&ctx, &args),
+        Command::History(args) => views::history(&ctx, &args),
+        Command::Contradictions(args) => views::contradictions_cmd(&ctx, &args),
+        Command::Verify => verify::run(&ctx),
+        Command::Demo => demo::run(&ctx),
+    }
+}

@@ -1,0 +1,136 @@
+//! The CLI's one error type, [`CliError`]: a one-line message and the exit
+//! code it maps to, plus the mapping from store, domain and I/O errors.
+//!
+//! Nothing here prints or exits; `lib.rs` does that once, at the edge.
+
+use std::fmt;
+use std::path::Path;
+
+use onrecord_core::{DomainError, InterchangeError};
+use onrecord_store::StoreError;
+
+/// Exit code: success.
+pub const OK: i32 = 0;
+/// Exit code: invalid input, unknown id or not found.
+pub const INVALID: i32 = 1;
+/// Exit code: usage error (clap's own).
+pub const USAGE: i32 = 2;
+/// Exit code: conflict (expected revision or event id).
+pub const CONFLICT: i32 = 3;
+/// Exit code: the ledger is held by another process.
+pub const BUSY: i32 = 4;
+/// Exit code: the ledger is damaged.
+pub const DAMAGE: i32 = 5;
+
+/// A failure to report: one line (without the `error: ` prefix) and an exit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CliError {
+    /// The process exit code.
+    pub code: i32,
+    /// The message lines; the first is the error itself, any others are details (bulk append).
+    pub lines: Vec<String>,
+}
+
+impl CliError {
+    /// An error with one message line.
+    pub fn new(code: i32, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            lines: vec![one_line(&message.into())],
+        }
+    }
+
+    /// Invalid input (exit 1).
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self::new(INVALID, message)
+    }
+
+    /// Usage error (exit 2).
+    pub fn usage(message: impl Into<String>) -> Self {
+        Self::new(USAGE, message)
+    }
+
+    /// An error reported as several `error:` lines (e.g. one per bad input line).
+    pub fn with_lines(code: i32, lines: Vec<String>) -> Self {
+        Self {
+            code,
+            lines: lines.iter().map(|l| one_line(l)).collect(),
+        }
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.lines.join("; "))
+    }
+}
+
+/// Escapes control characters so a message stays on one line.
+pub fn one_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// The exit code a store error maps to.
+pub fn code_of(e: &StoreError) -> i32 {
+    match e {
+        _ if e.is_conflict() => CONFLICT,
+        StoreError::LedgerBusy(_) => BUSY,
+        StoreError::Corrupt { .. } | StoreError::DamagedHead(_) => DAMAGE,
+        _ => INVALID,
+    }
+}
+
+impl From<StoreError> for CliError {
+    fn from(e: StoreError) -> Self {
+        let message = match &e {
+            StoreError::NoLedger(path) => {
+                format!("no ledger at {} (run `onrecord init`)", path.display())
+            }
+            other => other.to_string(),
+        };
+        CliError::new(code_of(&e), message)
+    }
+}
+
+impl From<DomainError> for CliError {
+    fn from(e: DomainError) -> Self {
+        CliError::invalid(e.to_string())
+    }
+}
+
+impl From<InterchangeError> for CliError {
+    fn from(e: InterchangeError) -> Self {
+        CliError::invalid(e.to_string())
+    }
+}
+
+/// Why an I/O operation failed, in words (never the raw `os error` text).
+pub fn io_reason(e: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        NotFound => "no such file or directory".into(),
+        PermissionDenied => "permission denied".into(),
+        IsADirectory => "is a directory".into(),
+        InvalidData => "invalid data".into(),
+        _ => {
+            let text = e.to_string();
+            match text.find(" (os error") {
+                Some(i) => text[..i].to_owned(),
+                None => text,
+            }
+        }
+    }
+}
+
+/// An error reading `path`.
+pub fn read_error(path: &Path, e: &std::io::Error) -> CliError {
+    CliError::invalid(format!("cannot read {}: {}", path.display(), io_reason(e)))
+}
