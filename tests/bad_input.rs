@@ -107,7 +107,7 @@ fn each_bad_file_is_refused_naming_its_line_and_value_and_writes_nothing() {
         name: "ten-mib-line.jsonl (generated)".into(),
         path: big,
         line: 1,
-        expect: "quote".into(),
+        expect: "longer than".into(),
     });
     let utf8 = dir.path().join("invalid-utf8.jsonl");
     let mut bytes =

@@ -137,7 +137,6 @@ fn eight_workers_of_fifty_sequential_appends_all_succeed_in_order() {
         base + 1,
         started.elapsed().as_secs_f64()
     );
-    eprintln!("{figures}");
     println!("{figures}");
 }
 
@@ -222,6 +221,5 @@ fn with_no_busy_wait_losers_exit_4_and_write_nothing() {
         "concurrency (ONRECORD_BUSY_WAIT_MS=0): held lock: 16/16 refused with exit 4; race: {} won, {losers} lost with exit 4, ledger holds exactly the winners",
         winners.len()
     );
-    eprintln!("{figures}");
     println!("{figures}");
 }
