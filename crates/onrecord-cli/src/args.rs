@@ -35,8 +35,8 @@ pub struct Cli {
     /// The ledger directory [default: $ONRECORD_LEDGER, else ./onrecord.ledger]
     #[arg(long, global = true, value_name = "PATH")]
     pub ledger: Option<PathBuf>,
-    /// How long to wait for a ledger another process holds, in milliseconds [default: 10000]
-    #[arg(long, global = true, value_name = "MS", env = "ONRECORD_BUSY_WAIT_MS")]
+    /// How long to wait for a ledger another process holds, in milliseconds [default: $ONRECORD_BUSY_WAIT_MS, else 10000]
+    #[arg(long, global = true, value_name = "MS")]
     pub busy_wait: Option<u64>,
     /// The command to run.
     #[command(subcommand)]
@@ -109,6 +109,7 @@ pub enum AppendKind {
         /// A registered party whose position this party's statements express by default
         #[arg(long, value_name = "PARTY")]
         speaks_for: Option<String>,
+        /// The options every single append takes.
         #[command(flatten)]
         opts: SingleOpts,
     },
@@ -125,6 +126,7 @@ pub enum AppendKind {
         /// When it can happen, both ends inclusive, e.g. 2018-11-10..2018-11-12
         #[arg(long, value_name = "FROM..TO")]
         window: Option<String>,
+        /// The options every single append takes.
         #[command(flatten)]
         opts: SingleOpts,
     },
@@ -157,6 +159,7 @@ pub enum AppendKind {
         /// A free-form qualifier, e.g. `brief` (repeatable)
         #[arg(long = "qualifier", value_name = "Q")]
         qualifiers: Vec<String>,
+        /// The options every single append takes.
         #[command(flatten)]
         opts: SingleOpts,
     },
@@ -168,6 +171,7 @@ pub enum AppendKind {
         /// Why it is withdrawn
         #[arg(long)]
         reason: String,
+        /// The options every single append takes.
         #[command(flatten)]
         opts: SingleOpts,
     },
@@ -188,6 +192,7 @@ pub enum AppendKind {
         /// Anything worth saying about the resolution
         #[arg(long)]
         note: Option<String>,
+        /// The options every single append takes.
         #[command(flatten)]
         opts: SingleOpts,
     },
@@ -232,6 +237,7 @@ pub struct PositionsArgs {
     /// Only this party's position (contradictions still cover every party)
     #[arg(long, value_name = "ID")]
     pub party: Option<String>,
+    /// The time-travel flags.
     #[command(flatten)]
     pub time: TimeArgs,
     /// Print JSON
@@ -255,6 +261,7 @@ pub struct HistoryArgs {
 /// `contradictions`.
 #[derive(Debug, Args)]
 pub struct ContradictionsArgs {
+    /// The time-travel flags.
     #[command(flatten)]
     pub time: TimeArgs,
     /// Print JSON

@@ -26,8 +26,8 @@ pub struct Context {
 }
 
 impl Context {
-    /// Resolves the path rule and the busy wait from the parsed command line.
-    pub fn from_cli(cli: &Cli) -> Self {
+    /// Resolves the path rule and the busy wait (`--busy-wait`, else a non-empty `$ONRECORD_BUSY_WAIT_MS`).
+    pub fn from_cli(cli: &Cli) -> Result<Self, CliError> {
         let ledger = cli
             .ledger
             .clone()
@@ -38,14 +38,22 @@ impl Context {
             })
             .unwrap_or_else(|| PathBuf::from(DEFAULT_LEDGER));
         let mut options = LedgerOptions::default();
-        if let Some(ms) = cli.busy_wait {
+        let from_env = match std::env::var("ONRECORD_BUSY_WAIT_MS") {
+            Ok(v) if !v.trim().is_empty() => Some(v.trim().parse::<u64>().map_err(|_| {
+                CliError::usage(format!(
+                    "invalid ONRECORD_BUSY_WAIT_MS `{v}`: expected a number of milliseconds"
+                ))
+            })?),
+            _ => None,
+        };
+        if let Some(ms) = cli.busy_wait.or(from_env) {
             options.busy_wait = Duration::from_millis(ms);
         }
-        Self {
+        Ok(Self {
             explicit_ledger: cli.ledger.clone(),
             ledger,
             options,
-        }
+        })
     }
 
     /// Opens an existing ledger (reading commands).

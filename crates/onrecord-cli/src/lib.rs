@@ -7,6 +7,8 @@
 //! `onrecord-store` and the read models in `onrecord-projections`. It never
 //! touches sled directly.
 
+#![warn(missing_docs)]
+
 pub mod args;
 pub mod commands;
 pub mod context;

@@ -16,7 +16,7 @@ use crate::error::CliError;
 
 /// Runs the parsed command line.
 pub fn run(cli: Cli) -> Result<(), CliError> {
-    let ctx = Context::from_cli(&cli);
+    let ctx = Context::from_cli(&cli)?;
     match cli.command {
         Command::Init => init::run(&ctx),
         Command::Append(args) => append::run(&ctx, args),

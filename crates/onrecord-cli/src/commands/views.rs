@@ -7,11 +7,11 @@
 
 use std::collections::BTreeMap;
 
-use onrecord_core::{Event, LedgerFacts, PartyId, PropositionId, TimeBound};
+use onrecord_core::{Event, LedgerFacts, PartyId, PropositionId, Recorded, StreamId, TimeBound};
 use onrecord_projections::{
     Contradiction, Filter, HistoryEntry, HistoryFold, Position, PositionsFold, contradictions,
 };
-use onrecord_store::Ledger;
+use onrecord_store::{Ledger, StoreError};
 use serde::Serialize;
 
 use crate::args::{ContradictionsArgs, HistoryArgs, PositionsArgs, TimeArgs};
@@ -86,8 +86,17 @@ pub fn proposition_views(
         }
         let mut fold = PositionsFold::new(filter, only.cloned());
         let to = filter.at_seq.unwrap_or(u64::MAX);
-        for rec in ledger.records(1, to) {
+        // One proposition's stream holds everything that bears on it (its
+        // statements and their retractions), in seq order: no full scan needed.
+        let records: Box<dyn Iterator<Item = Result<Recorded, StoreError>>> = match only {
+            Some(id) => Box::new(ledger.stream(&StreamId::Proposition(id.clone()))),
+            None => Box::new(ledger.records(1, to)),
+        };
+        for rec in records {
             let rec = rec?;
+            if rec.seq > to {
+                break;
+            }
             if let Event::PropositionOpened(p) = &rec.event
                 && only.is_none()
                 && filter.admits_record(&rec)
@@ -353,14 +362,15 @@ pub fn contradictions_cmd(ctx: &Context, args: &ContradictionsArgs) -> Result<()
     out.flush()
 }
 
-/// The history of one proposition (one party's, if given), folded from the log.
+/// The history of one proposition (one party's, if given), folded from its stream.
 pub fn history_entries(
     ledger: &Ledger,
     proposition: &PropositionId,
     party: Option<&PartyId>,
 ) -> Result<Vec<HistoryEntry>, CliError> {
     let mut fold = HistoryFold::new(proposition.clone(), party.cloned(), Filter::unfiltered());
-    for rec in ledger.records_from(1) {
+    // The proposition's stream holds its statements and their retractions, in seq order.
+    for rec in ledger.stream(&StreamId::Proposition(proposition.clone())) {
         fold.apply(&rec?);
     }
     Ok(fold.finish())
