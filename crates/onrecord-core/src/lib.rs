@@ -12,6 +12,7 @@ pub mod interchange;
 pub mod lexicon;
 pub mod model;
 pub mod record;
+pub mod similar;
 pub mod stance;
 pub mod validate;
 pub mod when;

@@ -1,6 +1,7 @@
 //! Pure folds from recorded onrecord events to read models: current
-//! positions, contradictions and statement histories, with time travel by
-//! valid time, transaction time and log position.
+//! positions, contradictions, statement histories, and the scores and
+//! calibration of resolved propositions, with time travel by valid time,
+//! transaction time and log position.
 //!
 //! Every fold takes the log one [`Recorded`](onrecord_core::Recorded) event at
 //! a time and never needs the whole log in memory. This crate does no I/O: it
@@ -8,19 +9,26 @@
 //! incrementally with the building blocks in [`summary`], so it and
 //! [`PositionsFold`] share one definition of a current position.
 
+pub mod calibration;
 pub mod contradictions;
 pub mod filter;
 pub mod history;
 pub mod positions;
+mod resolved;
+pub mod scores;
 pub mod summary;
 
+#[cfg(test)]
+mod scoring_tests;
 #[cfg(test)]
 mod test_support;
 #[cfg(test)]
 mod tests;
 
+pub use calibration::{CalibrationFold, CalibrationRow, calibration};
 pub use contradictions::{Contradiction, contradictions};
 pub use filter::Filter;
 pub use history::{HistoryEntry, HistoryFold};
 pub use positions::{Position, PositionsFold, positions};
+pub use scores::{PartyScore, PartyTotals, PropositionScores, ScoreReport, ScoresFold, scores};
 pub use summary::{PositionSummary, StatementEntry, extend, summarize};

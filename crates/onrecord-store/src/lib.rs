@@ -10,6 +10,7 @@ pub mod envelope;
 mod error;
 pub mod keys;
 mod ledger;
+mod stats;
 mod verify;
 mod views;
 
@@ -18,3 +19,4 @@ pub use ledger::{
     AppendOutcome, AppendRequest, ExpectedRevision, Head, Ledger, LedgerOptions, Records,
     VerifyReport, hex, system_clock,
 };
+pub use stats::LedgerStats;

@@ -164,7 +164,7 @@ pub(crate) fn verify(
         }
         report.records += 1;
         expected_seq += 1;
-        if report.records % 10_000 == 0 {
+        if report.records.is_multiple_of(10_000) {
             on_progress(report.records, head.seq);
         }
     }

@@ -175,15 +175,15 @@ impl ViewUpdate {
                             e.retracted = true;
                         }
                     }
-                } else if let Some(rec) = ledger.get_by_id(&r.statement)? {
-                    if let Event::StatementRecorded(s) = rec.event {
-                        let key = (s.proposition, s.party);
-                        self.pairs
-                            .entry(key)
-                            .or_default()
-                            .retracted_existing
-                            .push(r.statement);
-                    }
+                } else if let Some(rec) = ledger.get_by_id(&r.statement)?
+                    && let Event::StatementRecorded(s) = rec.event
+                {
+                    let key = (s.proposition, s.party);
+                    self.pairs
+                        .entry(key)
+                        .or_default()
+                        .retracted_existing
+                        .push(r.statement);
                 }
             }
             _ => {}
@@ -258,13 +258,12 @@ fn resummarize(
     entries.extend(change.added.iter().cloned());
     entries.sort_by_key(StatementEntry::order_key);
     let mut summary = summarize(&entries);
-    if let Some(s) = &mut summary {
-        if s.current.quote.is_none() {
-            // Kept entries leave out quotes; the current one's comes from its record.
-            if let Some(Event::StatementRecorded(st)) = ledger.get(s.current.seq)?.map(|r| r.event)
-            {
-                s.current.quote = st.quote;
-            }
+    if let Some(s) = &mut summary
+        && s.current.quote.is_none()
+    {
+        // Kept entries leave out quotes; the current one's comes from its record.
+        if let Some(Event::StatementRecorded(st)) = ledger.get(s.current.seq)?.map(|r| r.event) {
+            s.current.quote = st.quote;
         }
     }
     Ok(summary)

@@ -354,3 +354,48 @@ fn reads_find_events_by_id_by_seq_and_by_range() {
     let middle: Vec<u64> = ledger.records(2, 3).map(|r| r.unwrap().seq).collect();
     assert_eq!(middle, vec![2, 3]);
 }
+
+#[test]
+fn stats_count_what_the_ledger_holds() {
+    let (_dir, ledger) = temp_ledger();
+    seed(&ledger);
+    let a = ledger
+        .append(req(statement(
+            "paris-meeting",
+            "trump",
+            Stance::Unlikely,
+            "2018-11-05",
+        )))
+        .unwrap();
+    ledger
+        .append(req(statement(
+            "paris-meeting",
+            "kremlin",
+            Stance::AlmostCertain,
+            "2018-11-06",
+        )))
+        .unwrap();
+    ledger.append(req(retraction(a.event_id()))).unwrap();
+    ledger
+        .append(req(resolution(
+            "paris-meeting",
+            Outcome::Happened,
+            "2018-11-11",
+        )))
+        .unwrap();
+    ledger.append(req(proposition("g20-meeting"))).unwrap();
+    let s = ledger.stats().unwrap();
+    assert_eq!(
+        (
+            s.parties,
+            s.propositions,
+            s.resolved,
+            s.open_propositions(),
+            s.statements,
+            s.retractions,
+            s.head.seq
+        ),
+        (3, 2, 1, 1, 2, 1, 9)
+    );
+    assert!(s.bytes_on_disk > 0);
+}

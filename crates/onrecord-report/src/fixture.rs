@@ -1,0 +1,230 @@
+//! Test fixture: the founding story (Paris, November 2018) as a recorded log,
+//! folded with the real projections into chart and report inputs. Test-only;
+//! no I/O.
+
+use onrecord_core::{
+    Event, EventId, Outcome, PartyId, Proposition, PropositionId, PropositionResolved, Recorded,
+    Stance, StatementRecorded, StatementRetracted, Window,
+};
+use onrecord_projections::{
+    CalibrationFold, Filter, HistoryFold, PositionsFold, ScoreReport, ScoresFold, contradictions,
+};
+
+use crate::{ChartInput, ChartResolution, PropositionSection, ReportInput};
+
+/// A recorded log plus the propositions it opened.
+pub struct Fixture {
+    pub records: Vec<Recorded>,
+    pub propositions: Vec<Proposition>,
+}
+
+fn pid(s: &str) -> PartyId {
+    s.parse().unwrap()
+}
+
+impl Fixture {
+    fn push(&mut self, event: Event) -> EventId {
+        let seq = self.records.len() as u64 + 1;
+        let mut bytes = [0u8; 16];
+        bytes[8..].copy_from_slice(&seq.to_be_bytes());
+        let event_id = EventId::from_bytes(bytes);
+        self.records.push(Recorded {
+            seq,
+            event_id,
+            recorded_at: 1_577_836_800_000_000 + seq as i64,
+            event,
+        });
+        event_id
+    }
+
+    fn open(&mut self, id: &str, text: &str, criteria: Option<&str>, window: Option<&str>) {
+        let p = Proposition {
+            id: id.parse().unwrap(),
+            text: text.into(),
+            criteria: criteria.map(str::to_owned),
+            window: window.map(|w| w.parse::<Window>().unwrap()),
+        };
+        self.propositions.push(p.clone());
+        self.push(Event::PropositionOpened(p));
+    }
+
+    fn say(
+        &mut self,
+        prop: &str,
+        party: &str,
+        speaker: &str,
+        stance: Stance,
+        said_at: &str,
+        quote: Option<&str>,
+    ) -> EventId {
+        self.push(Event::StatementRecorded(StatementRecorded {
+            proposition: prop.parse().unwrap(),
+            party: pid(party),
+            speaker: pid(speaker),
+            stance,
+            credence: stance.midpoint(),
+            said_at: said_at.parse().unwrap(),
+            quote: quote.map(str::to_owned),
+            source: None,
+            qualifiers: vec![],
+        }))
+    }
+
+    /// The chart of one proposition, built from its history as the CLI will.
+    pub fn chart(&self, prop: &str) -> ChartInput {
+        let p = self.proposition(prop);
+        let mut history = HistoryFold::new(p.id.clone(), None, Filter::default());
+        self.records.iter().for_each(|r| history.apply(r));
+        let resolution = self
+            .scores()
+            .propositions
+            .into_iter()
+            .find(|s| s.proposition == p.id)
+            .map(|s| ChartResolution {
+                resolved_at: s.resolved_at,
+                outcome: s.outcome,
+            });
+        ChartInput::from_history(&p, &history.finish(), resolution)
+    }
+
+    pub fn proposition(&self, prop: &str) -> Proposition {
+        let id: PropositionId = prop.parse().unwrap();
+        self.propositions
+            .iter()
+            .find(|p| p.id == id)
+            .unwrap()
+            .clone()
+    }
+
+    pub fn scores(&self) -> ScoreReport {
+        let mut fold = ScoresFold::new(Filter::default());
+        self.records.iter().for_each(|r| fold.apply(r));
+        fold.finish()
+    }
+
+    /// The whole report input, assembled from the folds as the CLI will.
+    pub fn report(&self) -> ReportInput {
+        let mut positions = PositionsFold::new(Filter::default(), None);
+        let mut calibration = CalibrationFold::new(Filter::default());
+        for r in &self.records {
+            positions.apply(r);
+            calibration.apply(r);
+        }
+        let positions = positions.finish();
+        let contradictions = contradictions(&positions);
+        let scores = self.scores();
+        let propositions = self
+            .propositions
+            .iter()
+            .map(|p| {
+                PropositionSection::new(
+                    p.clone(),
+                    &positions,
+                    &contradictions,
+                    self.chart(p.id.as_str()),
+                    &scores,
+                )
+            })
+            .collect();
+        ReportInput {
+            caption: Some("Demo ledger: Paris, November 2018".into()),
+            propositions,
+            leaderboard: scores.parties,
+            calibration: calibration.finish(),
+        }
+    }
+}
+
+/// Paris, November 2018: bolton (for trump) and putin (for the kremlin) say
+/// `likely`, trump `unlikely`, peskov (for the kremlin) `almost-certain`; a
+/// misattributed statement is retracted and macron declines; they met on
+/// 11 Nov. The G-20 meeting stays open.
+pub fn paris() -> Fixture {
+    let mut f = Fixture {
+        records: Vec::new(),
+        propositions: Vec::new(),
+    };
+    f.open(
+        "paris-meeting",
+        "Trump and Putin meet in Paris during the Armistice centenary",
+        Some("A bilateral meeting or talk, however brief, reported by both sides"),
+        Some("2018-11-10..2018-11-12"),
+    );
+    f.open(
+        "g20-meeting",
+        "Trump and Putin meet at the G-20 in Buenos Aires",
+        None,
+        None,
+    );
+    let m = "paris-meeting";
+    f.say(
+        m,
+        "trump",
+        "bolton",
+        Stance::Likely,
+        "2018-10-23",
+        Some("President Trump would look forward to such a meeting"),
+    );
+    f.say(m, "kremlin", "putin", Stance::Likely, "2018-10-23", None);
+    f.say(
+        m,
+        "trump",
+        "trump",
+        Stance::Unlikely,
+        "2018-11-05",
+        Some("probably not"),
+    );
+    f.say(
+        m,
+        "kremlin",
+        "peskov",
+        Stance::AlmostCertain,
+        "2018-11-06",
+        Some("They will certainly meet"),
+    );
+    let wrong = f.say(
+        m,
+        "trump",
+        "trump",
+        Stance::VeryLikely,
+        "2018-11-07",
+        Some("misattributed"),
+    );
+    f.push(Event::StatementRetracted(StatementRetracted {
+        statement: wrong,
+        reason: "misattributed".into(),
+    }));
+    f.say(
+        m,
+        "macron",
+        "macron",
+        Stance::Declined,
+        "2018-11-07",
+        Some("No comment"),
+    );
+    f.push(Event::PropositionResolved(PropositionResolved {
+        proposition: m.parse().unwrap(),
+        outcome: Outcome::Happened,
+        resolved_at: "2018-11-11".parse().unwrap(),
+        source: None,
+        note: Some("A brief talk at the Armistice lunch".into()),
+    }));
+    let g = "g20-meeting";
+    f.say(
+        g,
+        "trump",
+        "trump",
+        Stance::Likely,
+        "2018-11-05",
+        Some("we will be meeting at the G-20"),
+    );
+    f.say(
+        g,
+        "kremlin",
+        "peskov",
+        Stance::VeryLikely,
+        "2018-11-06",
+        Some("a long and thorough meeting"),
+    );
+    f
+}

@@ -1,0 +1,19 @@
+//! Static views of an onrecord ledger: a step chart of each party's credence
+//! over time as SVG ([`credence_chart_svg`]) and a self-contained HTML report
+//! ([`report_html`]) with positions, contradictions, charts, scores, the
+//! leaderboard and the calibration table.
+//!
+//! Pure string building: every function takes values and returns a `String`.
+//! This crate does no I/O (no files, no network, no clock, no store); the
+//! caller decides where the text goes.
+
+pub mod chart;
+pub mod escape;
+pub mod report;
+
+#[cfg(test)]
+mod fixture;
+
+pub use chart::{ChartInput, ChartPoint, ChartResolution, PartySeries, credence_chart_svg};
+pub use escape::escape;
+pub use report::{PropositionSection, ReportInput, report_html};

@@ -1,0 +1,180 @@
+//! Format stability: a ledger written by format version 1 and committed under
+//! `tests/fixtures/golden-v1/` must always open, verify and decode to exactly
+//! the events in `expected.jsonl`, with the same head hash.
+//!
+//! The fixture was made once by `make_golden_v1` (ignored; it refuses to
+//! overwrite). Never regenerate it to make this test pass: a failure here
+//! means stored bytes stopped being readable.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::*;
+use onrecord_core::{
+    Draft, EventId, Outcome, Party, PartyKind, Proposition, Stance, StatementDraft,
+    StatementRetracted, interchange,
+};
+use onrecord_store::{AppendRequest, Ledger, LedgerOptions};
+
+fn fixture() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/golden-v1")
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+#[test]
+fn the_golden_v1_ledger_still_opens_verifies_and_decodes() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger");
+    copy_dir(&fixture().join("ledger"), &path);
+    let ledger = Ledger::open(&path, &options()).unwrap();
+    let report = ledger.verify(&mut |_, _| {}).unwrap();
+    assert_eq!(report.damage, None);
+    let exported: Vec<String> = ledger
+        .records_from(1)
+        .map(|r| interchange::write_line(&r.unwrap()))
+        .collect();
+    let expected = std::fs::read_to_string(fixture().join("expected.jsonl")).unwrap();
+    assert_eq!(exported, expected.lines().collect::<Vec<_>>());
+    let head = std::fs::read_to_string(fixture().join("head.txt")).unwrap();
+    assert_eq!(
+        format!("{} {}", ledger.head().seq, ledger.head().hash_hex()),
+        head.trim()
+    );
+    // Every event type is present, so every stored variant is covered.
+    for ty in [
+        "party",
+        "proposition",
+        "statement",
+        "retraction",
+        "resolution",
+    ] {
+        assert!(
+            expected.contains(&format!("{{\"type\":\"{ty}\"")),
+            "no {ty} in the golden ledger"
+        );
+    }
+}
+
+fn fixed_clock() -> i64 {
+    // 2018-12-02T00:00:00Z: every record of the fixture carries this transaction time.
+    1_543_708_800_000_000
+}
+
+#[test]
+#[ignore = "writes the committed fixture; run only when adding a new format version"]
+fn make_golden_v1() {
+    let out = fixture();
+    assert!(
+        !out.join("ledger").exists(),
+        "the golden fixture exists; never overwrite it"
+    );
+    let ledger = Ledger::create(
+        &out.join("ledger"),
+        &LedgerOptions {
+            clock: fixed_clock,
+            ..options()
+        },
+    )
+    .unwrap();
+    let id = |n: u128| EventId::from_bytes(n.to_be_bytes());
+    let with_id = |n: u128, draft: Draft| AppendRequest {
+        event_id: Some(id(n)),
+        ..req(draft)
+    };
+    let demo = include_str!("../../../examples/armistice-2018.jsonl");
+    let mut requests: Vec<AppendRequest> = demo
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .enumerate()
+        .map(|(i, l)| with_id(i as u128 + 1, interchange::parse_line(l).unwrap().draft))
+        .collect();
+    requests.push(with_id(
+        100,
+        Draft::Party(Party {
+            id: pid("elysee"),
+            name: "Élysée Palace".into(),
+            kind: PartyKind::Organization,
+            speaks_for: None,
+        }),
+    ));
+    requests.push(with_id(
+        101,
+        Draft::Proposition(Proposition {
+            id: prop_id("lunch-seating"),
+            text: "Trump and Putin sit at the same table at the Élysée lunch".into(),
+            criteria: None,
+            window: Some(
+                "2018-11-11T11:00:00Z..2018-11-11T15:30:00+01:00"
+                    .parse()
+                    .unwrap(),
+            ),
+        }),
+    ));
+    requests.push(with_id(
+        102,
+        Draft::Statement(StatementDraft {
+            proposition: prop_id("lunch-seating"),
+            party: None,
+            speaker: Some(pid("elysee")),
+            stance: Stance::Declined,
+            credence: None,
+            said_at: "2018-11-10T16:45:30.125Z".parse().unwrap(),
+            quote: Some("We do not comment on seating \"plans\"".into()),
+            source: None,
+            qualifiers: vec![],
+        }),
+    ));
+    requests.push(with_id(
+        103,
+        Draft::Statement(StatementDraft {
+            proposition: prop_id("lunch-seating"),
+            party: Some(pid("kremlin")),
+            speaker: Some(pid("peskov")),
+            stance: Stance::Likely,
+            credence: Some(0.61),
+            said_at: "2018-11-10".parse().unwrap(),
+            quote: None,
+            source: Some("https://example.org/peskov".into()),
+            qualifiers: vec!["informal".into(), "brief".into()],
+        }),
+    ));
+    requests.push(with_id(
+        104,
+        Draft::Retraction(StatementRetracted {
+            statement: id(103),
+            reason: "misattributed".into(),
+        }),
+    ));
+    requests.push(with_id(
+        105,
+        resolution(
+            "lunch-seating",
+            Outcome::DidNotHappen,
+            "2018-11-11T14:00:00Z",
+        ),
+    ));
+    ledger.append_batch(requests).unwrap();
+    let lines: Vec<String> = ledger
+        .records_from(1)
+        .map(|r| interchange::write_line(&r.unwrap()))
+        .collect();
+    std::fs::write(out.join("expected.jsonl"), lines.join("\n") + "\n").unwrap();
+    std::fs::write(
+        out.join("head.txt"),
+        format!("{} {}\n", ledger.head().seq, ledger.head().hash_hex()),
+    )
+    .unwrap();
+}
