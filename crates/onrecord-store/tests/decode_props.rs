@@ -91,3 +91,12 @@ proptest! {
         decode_never_panics(&bytes);
     }
 }
+
+/// Found by `cargo fuzz run decode_recorded`: a payload length prefix of
+/// ~2^56 made bincode try to allocate it (an abort, not an error) before the
+/// decode limit was set.
+#[test]
+fn a_huge_length_prefix_is_an_error_not_an_allocation() {
+    let bytes = include_bytes!("fuzz-crash-huge-length.bin");
+    assert!(decode_recorded(bytes, 1).is_err());
+}
