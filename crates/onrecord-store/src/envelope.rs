@@ -27,6 +27,11 @@ use crate::StoreError;
 /// The format version this build writes and reads.
 pub const FORMAT_VERSION: u16 = 1;
 
+/// The most bytes decoding one stored value may claim. Far above any valid
+/// record (texts are capped at 20,000 characters), far below what would
+/// exhaust memory: a corrupt length prefix is an error, not an abort.
+pub const DECODE_LIMIT: usize = 16 * 1024 * 1024;
+
 /// A SHA-256 digest.
 pub type Hash = [u8; 32];
 
@@ -327,12 +332,13 @@ fn decode_exact<T: serde::de::DeserializeOwned>(
     seq: u64,
     what: &str,
 ) -> Result<T, StoreError> {
+    // The limit bounds what a corrupt length prefix can make bincode allocate
+    // before it finds the bytes are not there (found by fuzzing decode_recorded).
+    let config = bincode_config().with_limit::<DECODE_LIMIT>();
     let (value, used) =
-        bincode::serde::decode_from_slice(bytes, bincode_config()).map_err(|e| {
-            StoreError::Corrupt {
-                seq,
-                detail: format!("{what}: {e}"),
-            }
+        bincode::serde::decode_from_slice(bytes, config).map_err(|e| StoreError::Corrupt {
+            seq,
+            detail: format!("{what}: {e}"),
         })?;
     if used != bytes.len() {
         return Err(StoreError::Corrupt {

@@ -1,0 +1,184 @@
+//! Tamper and damage through the CLI: a record altered, deleted or swapped with
+//! another through raw sled, or the data file truncated, is reported by
+//! `onrecord verify` (exit 5, naming the first bad seq), and a ledger whose head
+//! fails its check refuses appends with a clear message, never a panic.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Output;
+
+use common::*;
+use onrecord_store::keys;
+
+/// A closed ledger holding the demo's 17 events.
+fn demo(dir: &Path) -> PathBuf {
+    let ledger = demo_ledger(dir);
+    assert_eq!(head(&ledger).0, 17);
+    ledger
+}
+
+fn with_raw(path: &Path, f: impl FnOnce(&sled::Db)) {
+    let started = std::time::Instant::now();
+    let db = loop {
+        match sled::open(path) {
+            Ok(db) => break db,
+            Err(e) if started.elapsed() < std::time::Duration::from_secs(10) => {
+                let _ = e;
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => panic!("cannot open {}: {e}", path.display()),
+        }
+    };
+    f(&db);
+    db.flush().unwrap();
+}
+
+fn all_output(out: &Output) -> String {
+    format!("{}{}", text(&out.stdout), text(&out.stderr))
+}
+
+/// `verify` must exit 5 and name `seq` as the first bad one.
+fn assert_damage_at(ledger: &Path, seq: u64, what: &str) -> String {
+    let out = run(ledger, &["verify"]);
+    let all = all_output(&out);
+    assert_eq!(out.status.code(), Some(5), "{what}: {all}");
+    assert!(!all.contains("panicked"), "{what}: {all}");
+    assert!(
+        all.contains(&format!("seq {seq}")) || all.contains(&format!("seq={seq}")),
+        "{what}: first bad seq {seq} not named: {all}"
+    );
+    all
+}
+
+#[test]
+fn an_altered_record_is_named_by_its_seq() {
+    for target in [1u64, 9, 17] {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = demo(dir.path());
+        with_raw(&ledger, |db| {
+            let key = keys::record(target);
+            let mut bytes = db.get(key).unwrap().unwrap().to_vec();
+            let last = bytes.len() - 1;
+            bytes[last] ^= 0x01;
+            db.insert(key, bytes).unwrap();
+        });
+        let msg = assert_damage_at(&ledger, target, &format!("altered seq {target}"));
+        println!("altered seq {target}: {}", msg.trim());
+    }
+}
+
+#[test]
+fn a_deleted_record_is_named_by_its_seq() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = demo(dir.path());
+    with_raw(&ledger, |db| {
+        db.remove(keys::record(9)).unwrap();
+    });
+    let msg = assert_damage_at(&ledger, 9, "deleted seq 9");
+    println!("deleted seq 9: {}", msg.trim());
+}
+
+#[test]
+fn two_swapped_records_are_found_at_the_first_of_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = demo(dir.path());
+    with_raw(&ledger, |db| {
+        let a = db.get(keys::record(3)).unwrap().unwrap();
+        let b = db.get(keys::record(7)).unwrap().unwrap();
+        db.insert(keys::record(3), b).unwrap();
+        db.insert(keys::record(7), a).unwrap();
+    });
+    let msg = assert_damage_at(&ledger, 3, "swapped 3 and 7");
+    println!("swapped 3 and 7: {}", msg.trim());
+}
+
+#[test]
+fn a_damaged_head_refuses_appends_with_a_clear_message() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = demo(dir.path());
+    with_raw(&ledger, |db| {
+        db.remove(keys::record(17)).unwrap();
+    });
+    assert_damage_at(&ledger, 17, "last record deleted");
+    let single = run(
+        &ledger,
+        &["append", "party", "macron", "--name", "Emmanuel Macron"],
+    );
+    let file = dir.path().join("one.jsonl");
+    std::fs::write(
+        &file,
+        "{\"type\":\"party\",\"id\":\"merkel\",\"name\":\"Angela Merkel\"}\n",
+    )
+    .unwrap();
+    let bulk = run(&ledger, &["append", "--jsonl", file.to_str().unwrap()]);
+    for (what, out) in [("single", &single), ("bulk", &bulk)] {
+        let err = text(&out.stderr);
+        assert!(!out.status.success(), "{what}: appended on a damaged head");
+        assert!(!err.contains("panicked"), "{what}: {err}");
+        assert!(err.starts_with("error:"), "{what}: {err}");
+        assert!(err.contains("refusing to append"), "{what}: {err}");
+        println!(
+            "damaged head, {what} append: exit {:?}: {}",
+            out.status.code(),
+            err.trim()
+        );
+    }
+    // Nothing was written on top of it.
+    with_raw(&ledger, |db| {
+        assert!(db.get(keys::record(17)).unwrap().is_none());
+        assert!(db.get(keys::record(18)).unwrap().is_none());
+    });
+}
+
+#[test]
+fn a_truncated_data_file_is_damage_or_a_clear_error_never_a_panic() {
+    for percent in [0u64, 10, 50, 90, 99] {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = demo(dir.path());
+        let data = ledger.join("db");
+        // sled preallocates its segments: cut within the bytes actually written.
+        let bytes = std::fs::read(&data).unwrap();
+        let len = bytes
+            .iter()
+            .rposition(|b| *b != 0)
+            .map_or(0, |i| i as u64 + 1);
+        let keep = len * percent / 100;
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&data)
+            .unwrap()
+            .set_len(keep)
+            .unwrap();
+        let out = run(&ledger, &["verify"]);
+        let all = all_output(&out);
+        let code = out.status.code();
+        println!(
+            "truncated db to {percent}% of its written bytes ({keep} of {len}): verify exit {code:?}: {}",
+            all.trim().replace('\n', " / ")
+        );
+        assert!(!all.contains("panicked"), "truncated to {percent}%: {all}");
+        assert_ne!(
+            code,
+            Some(0),
+            "truncated to {percent}%: verify passed: {all}"
+        );
+        if code != Some(5) {
+            assert!(
+                text(&out.stderr).starts_with("error:"),
+                "truncated to {percent}%: unclear failure: {all}"
+            );
+        }
+        // Appending on top of it must not succeed either.
+        let append = run(
+            &ledger,
+            &["append", "party", "macron", "--name", "Emmanuel Macron"],
+        );
+        let all = all_output(&append);
+        assert!(!all.contains("panicked"), "append after truncation: {all}");
+        assert!(
+            !append.status.success(),
+            "appended after truncation to {percent}%: {all}"
+        );
+    }
+}
