@@ -42,7 +42,6 @@ impl Drop for Tmpfs {
 }
 
 #[test]
-#[ignore = "sled 0.34 can leave the ledger unopenable (`Read corrupted data`) after ENOSPC mid-batch: a known failure, see docs/reliability.md; run by tools/soak.sh"]
 fn a_bulk_append_that_fills_the_disk_fails_clearly_and_leaves_the_last_head() {
     let dir = tempfile::tempdir().unwrap();
     let mnt = dir.path().join("mnt");

@@ -83,7 +83,9 @@ pub fn code_of(e: &StoreError) -> i32 {
     match e {
         _ if e.is_conflict() => CONFLICT,
         StoreError::LedgerBusy(_) => BUSY,
-        StoreError::Corrupt { .. } | StoreError::DamagedHead(_) => DAMAGE,
+        StoreError::Corrupt { .. }
+        | StoreError::DamagedHead(_)
+        | StoreError::CorruptStorage { .. } => DAMAGE,
         _ => INVALID,
     }
 }

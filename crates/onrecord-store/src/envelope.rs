@@ -387,9 +387,16 @@ pub fn decode_event(env: &EnvelopeV1) -> Result<Event, StoreError> {
     })
 }
 
-/// Decodes stored record bytes all the way to a [`Recorded`] event.
+/// Decodes stored record bytes all the way to a [`Recorded`] event; `seq` is
+/// the seq of the key it was read under, and a record claiming another is corrupt.
 pub fn decode_recorded(bytes: &[u8], seq: u64) -> Result<Recorded, StoreError> {
     let env = decode_envelope(bytes, seq)?;
+    if env.seq != seq {
+        return Err(StoreError::Corrupt {
+            seq,
+            detail: format!("the record stored at seq {seq} says it is seq {}", env.seq),
+        });
+    }
     let event = decode_event(&env)?;
     Ok(Recorded {
         seq: env.seq,

@@ -64,6 +64,17 @@ pub enum StoreError {
     /// The kept views do not reflect the log (an interrupted rebuild, or an older view format).
     #[error("the kept views of {0} are behind the log; run `onrecord replay --rebuild`")]
     StaleViews(PathBuf),
+    /// The file system is full; the append was not acknowledged and the ledger keeps its last head.
+    #[error("no space left on the device holding {0}; nothing more was appended")]
+    DiskFull(PathBuf),
+    /// sled cannot read its own data file back (truncated or overwritten on disk).
+    #[error("the ledger at {path} is damaged: {detail}")]
+    CorruptStorage {
+        /// The ledger path.
+        path: PathBuf,
+        /// What sled reported.
+        detail: String,
+    },
     /// sled or the file system failed.
     #[error("storage error at {path}: {detail}")]
     Storage {

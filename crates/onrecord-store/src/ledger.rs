@@ -35,6 +35,13 @@ pub struct LedgerOptions {
     pub clock: fn() -> i64,
 }
 
+/// How many times a batch's record bytes must be free on disk before it is
+/// written: room for its indexes, kept views and sled's page rewrites.
+pub const ROOM_FACTOR: u64 = 4;
+/// Free bytes every append leaves on disk beyond its own needs: room for sled
+/// to start new segments (512 KiB each) and flush its metadata.
+pub const ROOM_RESERVE: u64 = 1024 * 1024;
+
 /// Microseconds since the Unix epoch, from the system clock.
 pub fn system_clock() -> i64 {
     std::time::SystemTime::now()
@@ -221,12 +228,54 @@ impl fmt::Debug for Ledger {
     }
 }
 
-/// Maps a sled or io error at `path` to a [`StoreError::Storage`].
-pub(crate) fn storage(path: &Path, e: impl fmt::Display) -> StoreError {
-    StoreError::Storage {
-        path: path.to_owned(),
-        detail: e.to_string(),
+/// A failure of sled or the file system, mapped to the store's own errors.
+pub(crate) trait StorageFailure {
+    /// The store error this failure at `path` means.
+    fn at(self, path: &Path) -> StoreError;
+}
+
+impl StorageFailure for std::io::Error {
+    fn at(self, path: &Path) -> StoreError {
+        // ENOSPC (28) and EDQUOT (122): the disk or the quota is full.
+        if self.kind() == std::io::ErrorKind::StorageFull
+            || matches!(self.raw_os_error(), Some(28 | 122))
+        {
+            return StoreError::DiskFull(path.to_owned());
+        }
+        let text = self.to_string();
+        let detail = match text.find(" (os error") {
+            Some(i) => text[..i].to_owned(),
+            None => text,
+        };
+        StoreError::Storage {
+            path: path.to_owned(),
+            detail,
+        }
     }
+}
+
+impl StorageFailure for sled::Error {
+    fn at(self, path: &Path) -> StoreError {
+        match self {
+            sled::Error::Io(io) => io.at(path),
+            sled::Error::Corruption { at, .. } => StoreError::CorruptStorage {
+                path: path.to_owned(),
+                detail: match at {
+                    Some(ptr) => format!("sled cannot read back its data file (at {ptr:?})"),
+                    None => "sled cannot read back its data file".to_owned(),
+                },
+            },
+            other => StoreError::Storage {
+                path: path.to_owned(),
+                detail: other.to_string(),
+            },
+        }
+    }
+}
+
+/// Maps a sled or io error at `path` to the store's error.
+pub(crate) fn storage(path: &Path, e: impl StorageFailure) -> StoreError {
+    e.at(path)
 }
 
 fn is_lock_error(e: &sled::Error) -> bool {
@@ -393,7 +442,7 @@ impl Ledger {
         &self.db
     }
 
-    pub(crate) fn storage_err(&self, e: impl fmt::Display) -> StoreError {
+    pub(crate) fn storage_err(&self, e: impl StorageFailure) -> StoreError {
         storage(&self.path, e)
     }
 
@@ -401,6 +450,21 @@ impl Ledger {
     pub(crate) fn make_durable(&self) -> Result<(), StoreError> {
         self.db.flush().map_err(|e| self.storage_err(e))?;
         self.data_file.sync_data().map_err(|e| self.storage_err(e))
+    }
+
+    /// Refuses a batch that would leave the disk nearly full. sled 0.34 can
+    /// leave a data file it cannot reopen when it hits ENOSPC in the middle of
+    /// writing (docs/reliability.md), so an append must fail *before* sled
+    /// writes: it needs [`ROOM_FACTOR`] times its record bytes plus
+    /// [`ROOM_RESERVE`] free.
+    fn ensure_room(&self, record_bytes: u64) -> Result<(), StoreError> {
+        let needed = record_bytes
+            .saturating_mul(ROOM_FACTOR)
+            .saturating_add(ROOM_RESERVE);
+        match fs2::available_space(&self.path) {
+            Ok(free) if free < needed => Err(StoreError::DiskFull(self.path.clone())),
+            _ => Ok(()),
+        }
     }
 
     /// Appends one event durably; see [`Ledger::append_batch`] for the rules.
@@ -444,6 +508,7 @@ impl Ledger {
         if batch.appended == 0 {
             return Ok(outcomes);
         }
+        self.ensure_room(batch.bytes)?;
         let (writes, head, recorded_at) = batch.finish()?;
         self.db
             .apply_batch(writes)
@@ -680,6 +745,7 @@ struct BatchBuilder<'a> {
     pub(crate) head: Head,
     recorded_at: i64,
     appended: u64,
+    bytes: u64,
     views: ViewUpdate,
 }
 
@@ -695,6 +761,7 @@ impl<'a> BatchBuilder<'a> {
             // Transaction time never goes backwards, even if the clock does.
             recorded_at: (ledger.clock)().max(state.last_recorded_at),
             appended: 0,
+            bytes: 0,
             views: ViewUpdate::default(),
         }
     }
@@ -777,6 +844,7 @@ impl<'a> BatchBuilder<'a> {
             payload: envelope::encode_payload(&validated.event),
         };
         let bytes = envelope::encode_record(&env);
+        self.bytes += bytes.len() as u64;
         let seq_bytes = seq.to_be_bytes();
         self.head = Head {
             seq,

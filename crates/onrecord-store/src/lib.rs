@@ -17,6 +17,6 @@ mod views;
 pub use error::{Damage, StoreError};
 pub use ledger::{
     AppendOutcome, AppendRequest, ExpectedRevision, Head, InvalidExpectedRevision, Ledger,
-    LedgerOptions, Records, VerifyReport, hex, system_clock,
+    LedgerOptions, ROOM_FACTOR, ROOM_RESERVE, Records, VerifyReport, hex, system_clock,
 };
 pub use stats::LedgerStats;

@@ -81,6 +81,10 @@ fn two_swapped_records_are_found_at_the_first_of_them() {
         db.insert(keys::record(4), a).unwrap();
     });
     assert_eq!(first_damage(&path).unwrap().seq, 2);
+    // Reads refuse a record stored under another seq instead of printing the wrong one.
+    let ledger = Ledger::open(&path, &options()).unwrap();
+    let err = ledger.records_from(1).find_map(Result::err).unwrap();
+    assert!(matches!(err, StoreError::Corrupt { seq: 2, .. }), "{err}");
 }
 
 #[test]
