@@ -220,6 +220,8 @@ pub struct Ledger {
     data_file: File,
     clock: fn() -> i64,
     writer: Mutex<WriterState>,
+    /// Parties read so far (they never change once registered).
+    parties: Mutex<HashMap<PartyId, Party>>,
 }
 
 impl fmt::Debug for Ledger {
@@ -362,6 +364,7 @@ impl Ledger {
             data_file,
             clock: options.clock,
             writer: Mutex::new(state),
+            parties: Mutex::new(HashMap::new()),
         })
     }
 
@@ -696,8 +699,18 @@ impl LedgerFacts for Ledger {
     type Error = StoreError;
 
     fn party(&self, id: &PartyId) -> Result<Option<Party>, StoreError> {
+        // A registered party never changes (append-only), so once read it is
+        // kept: validating a statement then costs a hash lookup, not a read
+        // and decode of the party's registration record.
+        let cache = || self.parties.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(p) = cache().get(id) {
+            return Ok(Some(p.clone()));
+        }
         match self.stream_origin(&StreamId::Party(id.clone()))? {
-            Some(Event::PartyRegistered(p)) => Ok(Some(p)),
+            Some(Event::PartyRegistered(p)) => {
+                cache().insert(id.clone(), p.clone());
+                Ok(Some(p))
+            }
             _ => Ok(None),
         }
     }

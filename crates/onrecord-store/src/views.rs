@@ -11,12 +11,13 @@
 //! This module may read the log only by key (never scan it), and never decides
 //! what a position is by itself.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
+use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
 
 use onrecord_core::{Event, EventId, PartyId, Precision, PropositionId, Side, Stance, When};
-use onrecord_projections::{Position, PositionSummary, StatementEntry, extend, summarize};
+use onrecord_projections::{Position, PositionSummary, StatementEntry, extend};
 
 use crate::envelope::{StoredWhen, bincode_config};
 use crate::keys::{self, MetaKey};
@@ -131,18 +132,20 @@ fn encode_summary(s: &PositionSummary) -> Vec<u8> {
     })
 }
 
-/// What one batch changes for one (proposition, party).
-#[derive(Default)]
-struct PairChange {
-    added: Vec<StatementEntry>,
-    retracted_existing: Vec<EventId>,
+/// One change to a (proposition, party), in the order the batch made them.
+enum PairOp {
+    /// A statement was recorded.
+    Add(StatementEntry),
+    /// The statement at this order key (said_at, seq) was retracted.
+    Retract((i64, u64)),
 }
 
 /// The view writes one batch makes, gathered event by event and written at the end.
 #[derive(Default)]
 pub(crate) struct ViewUpdate {
-    pairs: HashMap<PairKey, PairChange>,
-    added_here: HashMap<EventId, PairKey>,
+    pairs: HashMap<PairKey, Vec<PairOp>>,
+    /// Statements recorded by this batch: where a retraction later in it finds them.
+    added_here: HashMap<EventId, (PairKey, (i64, u64))>,
 }
 
 impl ViewUpdate {
@@ -157,33 +160,31 @@ impl ViewUpdate {
         match event {
             Event::StatementRecorded(s) => {
                 let key = (s.proposition.clone(), s.party.clone());
-                self.pairs
-                    .entry(key.clone())
-                    .or_default()
-                    .added
-                    .push(StatementEntry::from_statement(seq, id, s));
-                self.added_here.insert(id, key);
+                let entry = StatementEntry::from_statement(seq, id, s);
+                self.added_here.insert(id, (key.clone(), entry.order_key()));
+                self.pairs.entry(key).or_default().push(PairOp::Add(entry));
             }
             Event::StatementRetracted(r) => {
-                if let Some(key) = self.added_here.get(&r.statement) {
-                    if let Some(change) = self.pairs.get_mut(key) {
-                        for e in change
-                            .added
-                            .iter_mut()
-                            .filter(|e| e.statement == r.statement)
-                        {
-                            e.retracted = true;
-                        }
-                    }
-                } else if let Some(rec) = ledger.get_by_id(&r.statement)?
-                    && let Event::StatementRecorded(s) = rec.event
-                {
-                    let key = (s.proposition, s.party);
+                // Validation saw the statement, in the ledger or earlier in this
+                // batch; its order key comes from its record or this batch's add.
+                let found = self.added_here.get(&r.statement).cloned();
+                let found = match found {
+                    Some(f) => Some(f),
+                    None => match ledger.get_by_id(&r.statement)? {
+                        Some(rec) => match rec.event {
+                            Event::StatementRecorded(s) => {
+                                Some(((s.proposition, s.party), (s.said_at.micros(), rec.seq)))
+                            }
+                            _ => None,
+                        },
+                        None => None,
+                    },
+                };
+                if let Some((key, order)) = found {
                     self.pairs
                         .entry(key)
                         .or_default()
-                        .retracted_existing
-                        .push(r.statement);
+                        .push(PairOp::Retract(order));
                 }
             }
             _ => {}
@@ -191,40 +192,38 @@ impl ViewUpdate {
         Ok(())
     }
 
-    /// Adds the view writes to `writes`.
+    /// Adds the view writes to `writes`: each touched pair's new and changed
+    /// entries and its summary, updated locally (by neighbours, never a scan
+    /// of the pair) so an append costs the same however long the pair is.
     pub(crate) fn write(self, ledger: &Ledger, writes: &mut sled::Batch) -> Result<(), StoreError> {
-        for ((prop, party), mut change) in self.pairs {
+        for ((prop, party), ops) in self.pairs {
             let vkey = keys::position(&prop, &party);
-            let old = match ledger
+            let stored = ledger
                 .tree()
                 .get(&vkey)
-                .map_err(|e| ledger.storage_err(e))?
-            {
-                Some(bytes) => Some(decode_summary(&vkey, &bytes)?),
-                None => None,
+                .map_err(|e| ledger.storage_err(e))?;
+            let mut pair = PairView {
+                ledger,
+                prefix: keys::entry_prefix(&prop, &party),
+                summary: match stored {
+                    Some(bytes) => Some(decode_summary(&vkey, &bytes)?),
+                    None => None,
+                },
+                overlay: BTreeMap::new(),
             };
-            change.added.sort_by_key(StatementEntry::order_key);
-            let after_current = match (&old, change.added.first()) {
-                (Some(s), Some(first)) => first.order_key() > s.current.order_key(),
-                _ => true,
-            };
-            let fast = change.retracted_existing.is_empty()
-                && after_current
-                && change.added.iter().all(|e| !e.retracted);
-            let summary = if fast {
-                let mut s = old;
-                for e in &change.added {
-                    s = Some(extend(s, e.clone()));
+            for op in ops {
+                match op {
+                    PairOp::Add(e) => pair.add(e)?,
+                    PairOp::Retract(order) => pair.retract(order)?,
                 }
-                s
-            } else {
-                resummarize(ledger, &prop, &party, &change, writes)?
-            };
-            for e in &change.added {
-                let key = keys::entry(&prop, &party, e.said_at.micros(), e.seq);
-                writes.insert(key, encode(&store_entry(e)));
             }
-            match summary {
+            for e in pair.overlay.values() {
+                writes.insert(
+                    keys::entry(&prop, &party, e.said_at.micros(), e.seq),
+                    encode(&store_entry(e)),
+                );
+            }
+            match pair.summary {
                 Some(s) => writes.insert(vkey, encode_summary(&s)),
                 None => writes.remove(vkey),
             }
@@ -233,40 +232,200 @@ impl ViewUpdate {
     }
 }
 
-/// Re-summarises one pair from its kept entries plus this batch's changes,
-/// rewriting the entries a retraction marks.
-fn resummarize(
-    ledger: &Ledger,
-    prop: &PropositionId,
-    party: &PartyId,
-    change: &PairChange,
-    writes: &mut sled::Batch,
-) -> Result<Option<PositionSummary>, StoreError> {
-    let mut entries = Vec::new();
-    for kv in ledger.tree().scan_prefix(keys::entry_prefix(prop, party)) {
-        let (key, bytes) = kv.map_err(|e| ledger.storage_err(e))?;
-        let (stored, _): (StoredEntryV1, usize) =
-            bincode::serde::decode_from_slice(&bytes, bincode_config())
-                .map_err(|_| corrupt_view(&key))?;
-        let mut entry = load_entry(stored, None).ok_or_else(|| corrupt_view(&key))?;
-        if !entry.retracted && change.retracted_existing.contains(&entry.statement) {
-            entry.retracted = true;
-            writes.insert(key, encode(&store_entry(&entry)));
+/// 1 when both sides exist and differ: one flip between two successive sided statements.
+fn flip(a: Option<Side>, b: Option<Side>) -> u64 {
+    u64::from(matches!((a, b), (Some(x), Some(y)) if x != y))
+}
+
+/// Which way to look from an entry.
+#[derive(Clone, Copy, PartialEq)]
+enum Direction {
+    Before,
+    After,
+}
+
+/// One (proposition, party) while a batch changes it: its kept summary, and
+/// the entries this batch added or changed, over the entries sled holds.
+struct PairView<'a> {
+    ledger: &'a Ledger,
+    prefix: Vec<u8>,
+    summary: Option<PositionSummary>,
+    overlay: BTreeMap<(i64, u64), StatementEntry>,
+}
+
+impl PairView<'_> {
+    /// The entry at `order`, from this batch's changes or from sled.
+    fn entry(&self, order: (i64, u64)) -> Result<Option<StatementEntry>, StoreError> {
+        if let Some(e) = self.overlay.get(&order) {
+            return Ok(Some(e.clone()));
         }
-        entries.push(entry);
-    }
-    entries.extend(change.added.iter().cloned());
-    entries.sort_by_key(StatementEntry::order_key);
-    let mut summary = summarize(&entries);
-    if let Some(s) = &mut summary
-        && s.current.quote.is_none()
-    {
-        // Kept entries leave out quotes; the current one's comes from its record.
-        if let Some(Event::StatementRecorded(st)) = ledger.get(s.current.seq)?.map(|r| r.event) {
-            s.current.quote = st.quote;
+        let key = self.key(order);
+        match self
+            .ledger
+            .tree()
+            .get(&key)
+            .map_err(|e| self.ledger.storage_err(e))?
+        {
+            Some(bytes) => decode_entry(&key, &bytes).map(Some),
+            None => Ok(None),
         }
     }
-    Ok(summary)
+
+    fn key(&self, (said_at, seq): (i64, u64)) -> Vec<u8> {
+        let mut k = self.prefix.clone();
+        k.extend_from_slice(&((said_at as u64) ^ (1 << 63)).to_be_bytes());
+        k.extend_from_slice(&seq.to_be_bytes());
+        k
+    }
+
+    /// The nearest counted (not retracted) entry before or after `order`,
+    /// sided only if `sided`. Entries this batch changed override sled's.
+    fn neighbour(
+        &self,
+        order: (i64, u64),
+        dir: Direction,
+        sided: bool,
+    ) -> Result<Option<StatementEntry>, StoreError> {
+        let counts = |e: &StatementEntry| !e.retracted && (!sided || e.side().is_some());
+        let from_overlay = match dir {
+            Direction::Before => self
+                .overlay
+                .range(..order)
+                .rev()
+                .map(|(_, e)| e)
+                .find(|e| counts(e)),
+            Direction::After => self
+                .overlay
+                .range((Bound::Excluded(order), Bound::Unbounded))
+                .map(|(_, e)| e)
+                .find(|e| counts(e)),
+        };
+        let here = self.key(order);
+        let range = match dir {
+            Direction::Before => (Bound::Included(self.prefix.clone()), Bound::Excluded(here)),
+            Direction::After => (
+                Bound::Excluded(here),
+                Bound::Excluded(keys::prefix_end(&self.prefix)),
+            ),
+        };
+        let mut iter = self.ledger.tree().range::<Vec<u8>, _>(range);
+        let mut from_sled = None;
+        loop {
+            let next = match dir {
+                Direction::Before => iter.next_back(),
+                Direction::After => iter.next(),
+            };
+            let Some(kv) = next else { break };
+            let (key, bytes) = kv.map_err(|e| self.ledger.storage_err(e))?;
+            let e = decode_entry(&key, &bytes)?;
+            if self.overlay.contains_key(&e.order_key()) {
+                continue; // the batch's version of this entry was considered above
+            }
+            if counts(&e) {
+                from_sled = Some(e);
+                break;
+            }
+        }
+        Ok(match (from_overlay, from_sled) {
+            (None, s) => s,
+            (Some(o), None) => Some(o.clone()),
+            (Some(o), Some(s)) => {
+                let overlay_nearer = match dir {
+                    Direction::Before => o.order_key() > s.order_key(),
+                    Direction::After => o.order_key() < s.order_key(),
+                };
+                Some(if overlay_nearer { o.clone() } else { s })
+            }
+        })
+    }
+
+    /// A statement was recorded.
+    fn add(&mut self, e: StatementEntry) -> Result<(), StoreError> {
+        let order = e.order_key();
+        let after_current = self
+            .summary
+            .as_ref()
+            .is_none_or(|s| order > s.current.order_key());
+        if after_current {
+            // The common case: the newest statement extends the summary.
+            self.summary = Some(extend(self.summary.take(), e.clone()));
+        } else if let Some(side) = e.side() {
+            // Backdated: it slots between its sided neighbours.
+            let before = self
+                .neighbour(order, Direction::Before, true)?
+                .and_then(|n| n.side());
+            let after = self
+                .neighbour(order, Direction::After, true)?
+                .and_then(|n| n.side());
+            if let Some(s) = &mut self.summary {
+                s.statements += 1;
+                s.flips = (s.flips + flip(before, Some(side)) + flip(Some(side), after))
+                    .saturating_sub(flip(before, after));
+                if after.is_none() {
+                    s.last_side = Some(side);
+                }
+            }
+        } else if let Some(s) = &mut self.summary {
+            s.statements += 1;
+        }
+        self.overlay.insert(order, e);
+        Ok(())
+    }
+
+    /// The statement at `order` was retracted.
+    fn retract(&mut self, order: (i64, u64)) -> Result<(), StoreError> {
+        let Some(mut e) = self.entry(order)? else {
+            return Ok(());
+        };
+        if e.retracted {
+            return Ok(());
+        }
+        e.retracted = true;
+        self.overlay.insert(order, e.clone());
+        let Some(mut s) = self.summary.take() else {
+            return Ok(());
+        };
+        if s.statements <= 1 {
+            return Ok(()); // nothing counts any more: no position
+        }
+        s.statements -= 1;
+        if let Some(side) = e.side() {
+            let before = self
+                .neighbour(order, Direction::Before, true)?
+                .and_then(|n| n.side());
+            let after = self
+                .neighbour(order, Direction::After, true)?
+                .and_then(|n| n.side());
+            s.flips = (s.flips + flip(before, after))
+                .saturating_sub(flip(before, Some(side)) + flip(Some(side), after));
+            if after.is_none() {
+                s.last_side = before;
+            }
+        }
+        if s.current.order_key() == order {
+            let Some(mut previous) = self.neighbour(order, Direction::Before, false)? else {
+                return Err(corrupt_view(&self.key(order)));
+            };
+            if previous.quote.is_none() {
+                // Kept entries leave out quotes; the current one's comes from its record.
+                if let Some(Event::StatementRecorded(st)) =
+                    self.ledger.get(previous.seq)?.map(|r| r.event)
+                {
+                    previous.quote = st.quote;
+                }
+            }
+            s.current = previous;
+        }
+        self.summary = Some(s);
+        Ok(())
+    }
+}
+
+fn decode_entry(key: &[u8], bytes: &[u8]) -> Result<StatementEntry, StoreError> {
+    let (stored, _): (StoredEntryV1, usize) =
+        bincode::serde::decode_from_slice(bytes, bincode_config())
+            .map_err(|_| corrupt_view(key))?;
+    load_entry(stored, None).ok_or_else(|| corrupt_view(key))
 }
 
 impl Ledger {

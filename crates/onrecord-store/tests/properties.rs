@@ -159,7 +159,7 @@ fn check(ledger: &Ledger, expected_seq: u64) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
 
     #[test]
     fn random_appends_and_batches_keep_every_invariant(
