@@ -89,10 +89,13 @@ impl<T: Clone + Eq + Hash + Ord> Interner<T> {
     }
 }
 
-/// One counted statement as the fold keeps it: small and `Copy` (48 bytes).
+/// One counted statement as the fold keeps it: small and `Copy` (32 bytes).
+///
+/// Its event id is not kept here but as the key of [`PositionsFold::index`],
+/// which is looked through once for the current statements when positions
+/// are asked for.
 #[derive(Debug, Clone, Copy)]
 struct Entry {
-    statement: EventId,
     seq: u64,
     /// `said_at` in micros (with `precision`, rebuilds the `When` exactly).
     micros: i64,
@@ -107,6 +110,9 @@ struct Entry {
     side: Option<Side>,
 }
 
+const _: () = assert!(std::mem::size_of::<Entry>() == 32);
+const _: () = assert!(std::mem::size_of::<(EventId, Loc)>() == 28);
+
 impl Entry {
     /// The order of entries within a pair, as [`crate::StatementEntry::order_key`].
     fn key(&self) -> (i64, u64) {
@@ -114,12 +120,25 @@ impl Entry {
     }
 }
 
-/// Where a counted statement is kept, for its retraction.
+/// Where a counted statement is kept: its pair and seq, packed into 12 bytes
+/// (align 4) so an index slot is 28 bytes.
 #[derive(Debug, Clone, Copy)]
 struct Loc {
-    micros: i64,
-    seq: u64,
     pair: u32,
+    seq: [u32; 2],
+}
+
+impl Loc {
+    fn new(pair: u32, seq: u64) -> Self {
+        Self {
+            pair,
+            seq: [seq as u32, (seq >> 32) as u32],
+        }
+    }
+
+    fn seq(&self) -> u64 {
+        u64::from(self.seq[0]) | (u64::from(self.seq[1]) << 32)
+    }
 }
 
 /// One (proposition, party) pair's counted statements, in (said_at, seq) order.
@@ -153,7 +172,11 @@ pub struct PositionsFold {
     parties: Interner<PartyId>,
     pair_of: HashMap<(u32, u32), u32>,
     pairs: Vec<Pair>,
+    /// Every counted statement's id, to where its entry is kept.
     index: HashMap<EventId, Loc>,
+    /// Counted statements whose id a later statement reused (never in a
+    /// ledger, whose ids are unique): the index names only the later one.
+    shadowed: Vec<(EventId, Loc)>,
 }
 
 impl PositionsFold {
@@ -167,6 +190,7 @@ impl PositionsFold {
             pair_of: HashMap::new(),
             pairs: Vec::new(),
             index: HashMap::new(),
+            shadowed: Vec::new(),
         }
     }
 
@@ -196,7 +220,6 @@ impl PositionsFold {
                     i
                 });
                 let entry = Entry {
-                    statement: rec.event_id,
                     seq: rec.seq,
                     micros: s.said_at.micros(),
                     credence: s.credence.unwrap_or(0.0),
@@ -215,21 +238,17 @@ impl PositionsFold {
                     let at = entries.partition_point(|e| e.key() < key);
                     entries.insert(at, entry);
                 }
-                self.index.insert(
-                    rec.event_id,
-                    Loc {
-                        micros: key.0,
-                        seq: key.1,
-                        pair,
-                    },
-                );
+                if let Some(old) = self.index.insert(rec.event_id, Loc::new(pair, rec.seq)) {
+                    self.shadowed.push((rec.event_id, old));
+                }
             }
             Event::StatementRetracted(r) => {
                 let Some(loc) = self.index.remove(&r.statement) else {
                     return;
                 };
                 let entries = &mut self.pairs[loc.pair as usize].entries;
-                if let Ok(at) = entries.binary_search_by_key(&(loc.micros, loc.seq), Entry::key) {
+                // Entries are in (said_at, seq) order, not seq order: find it by seq.
+                if let Some(at) = entries.iter().rposition(|e| e.seq == loc.seq()) {
                     entries.remove(at);
                 }
             }
@@ -244,27 +263,45 @@ impl PositionsFold {
     pub fn positions_with_seqs(&self) -> Vec<(u64, Position)> {
         let proposition_rank = self.propositions.ranks();
         let party_rank = self.parties.ranks();
-        let mut order: Vec<(u32, u32, &Pair)> = self
+        let mut order: Vec<(u32, u32, usize)> = self
             .pairs
             .iter()
-            .filter(|p| !p.entries.is_empty())
-            .map(|p| {
+            .enumerate()
+            .filter(|(_, p)| !p.entries.is_empty())
+            .map(|(i, p)| {
                 (
                     proposition_rank[p.proposition as usize],
                     party_rank[p.party as usize],
-                    p,
+                    i,
                 )
             })
             .collect();
-        order.sort_unstable_by_key(|(a, b, _)| (*a, *b));
+        order.sort_unstable();
+        let ids = self.current_ids();
         order
             .into_iter()
-            .filter_map(|(_, _, p)| self.position(p))
+            .filter_map(|(_, _, i)| self.position(&self.pairs[i], ids[i]))
             .collect()
     }
 
-    /// One pair's position: the summary of [`crate::summarize`] over its entries.
-    fn position(&self, pair: &Pair) -> Option<(u64, Position)> {
+    /// The event id of each pair's current statement, by pair index, looked up in one pass over the index.
+    fn current_ids(&self) -> Vec<EventId> {
+        let mut ids = vec![EventId::from_bytes([0; 16]); self.pairs.len()];
+        for (id, loc) in self
+            .index
+            .iter()
+            .chain(self.shadowed.iter().map(|(i, l)| (i, l)))
+        {
+            let pair = &self.pairs[loc.pair as usize];
+            if pair.entries.last().is_some_and(|e| e.seq == loc.seq()) {
+                ids[loc.pair as usize] = *id;
+            }
+        }
+        ids
+    }
+
+    /// One pair's position (current statement `statement`): the summary of [`crate::summarize`] over its entries.
+    fn position(&self, pair: &Pair, statement: EventId) -> Option<(u64, Position)> {
         let current = pair.entries.last()?;
         let (mut flips, mut last_side) = (0, None);
         for e in &pair.entries {
@@ -279,7 +316,7 @@ impl PositionsFold {
             credence: current.has_credence.then_some(current.credence),
             said_at: When::from_parts(current.micros, current.precision),
             speaker: self.parties.get(current.speaker).clone(),
-            statement: current.statement,
+            statement,
             quote: None,
             statements: pair.entries.len() as u64,
             flips,

@@ -134,6 +134,33 @@ fn the_fold_keeps_no_quotes_and_fills_them_by_seq_from_the_log() {
 }
 
 #[test]
+fn a_reused_event_id_names_the_latest_statement_for_retraction() {
+    // Never in a ledger (ids are unique), but the fold must not lose the
+    // earlier statement's id: a retraction names only the latest one.
+    let mut log = Log::new();
+    log.statement("paris", "trump", Stance::Likely, "2018-11-06");
+    log.statement("paris", "kremlin", Stance::Unlikely, "2018-11-06");
+    let mut records = log.records().to_vec();
+    records[1].event_id = records[0].event_id;
+    let reused = records[0].event_id;
+    let ps = positions(&records, Filter::default(), None);
+    assert_eq!(ps.len(), 2);
+    assert!(ps.iter().all(|p| p.statement == reused));
+    let mut retraction = log.records()[0].clone();
+    retraction.seq = 3;
+    retraction.event =
+        onrecord_core::Event::StatementRetracted(onrecord_core::StatementRetracted {
+            statement: reused,
+            reason: "misquoted".into(),
+        });
+    records.push(retraction);
+    assert_eq!(
+        summary(&positions(&records, Filter::default(), None)),
+        [("paris".into(), "trump".into(), Stance::Likely, 1, 0)]
+    );
+}
+
+#[test]
 fn a_retraction_removes_a_statement_and_the_previous_one_becomes_current() {
     let mut log = Log::new();
     let first = log.statement("paris", "trump", Stance::Unlikely, "2018-11-01");
