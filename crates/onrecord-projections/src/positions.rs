@@ -5,13 +5,22 @@
 //! Pure: the fold sees only the records handed to [`PositionsFold::apply`];
 //! it does no I/O and never reads the store or the clock. "Current" is defined
 //! once, in [`crate::summary`].
+//!
+//! Compact: the fold keeps a small fixed-size entry per counted statement
+//! (ids interned to `u32`, no quote, no strings), so a full replay of a large
+//! log stays fast and small. Quotes are filled afterwards from the log by the
+//! seq of each position's current statement; see [`PositionsFold`].
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
+use std::convert::Infallible;
+use std::hash::Hash;
 
-use onrecord_core::{Event, EventId, PartyId, PropositionId, Recorded, Stance, When};
+use onrecord_core::{
+    Event, EventId, PartyId, Precision, PropositionId, Recorded, Side, Stance, When,
+};
 
 use crate::Filter;
-use crate::summary::{StatementEntry, summarize};
+use crate::summary::step_side;
 
 /// A party's current position on a proposition.
 #[derive(Debug, Clone, PartialEq)]
@@ -30,7 +39,8 @@ pub struct Position {
     pub speaker: PartyId,
     /// The current statement's event id.
     pub statement: EventId,
-    /// The current statement's words, verbatim.
+    /// The current statement's words, verbatim. [`PositionsFold`] leaves it
+    /// `None` unless asked to fill it (see [`PositionsFold::finish_quoted`]).
     pub quote: Option<String>,
     /// How many of the party's statements on the proposition count (not retracted, within the filter).
     pub statements: u64,
@@ -38,20 +48,135 @@ pub struct Position {
     pub flips: u64,
 }
 
-/// The key one (proposition, party) pair is kept under.
-type PairKey = (PropositionId, PartyId);
+/// Ids of one kind, each given a dense `u32` index in order of first sight.
+#[derive(Debug, Clone)]
+struct Interner<T> {
+    ids: Vec<T>,
+    index: HashMap<T, u32>,
+}
+
+impl<T: Clone + Eq + Hash + Ord> Interner<T> {
+    fn new() -> Self {
+        Self {
+            ids: Vec::new(),
+            index: HashMap::new(),
+        }
+    }
+
+    fn intern(&mut self, id: &T) -> u32 {
+        if let Some(&i) = self.index.get(id) {
+            return i;
+        }
+        let i = u32::try_from(self.ids.len()).expect("fewer than 2^32 distinct ids");
+        self.ids.push(id.clone());
+        self.index.insert(id.clone(), i);
+        i
+    }
+
+    fn get(&self, i: u32) -> &T {
+        &self.ids[i as usize]
+    }
+
+    /// For each index, its rank when the ids are sorted (ids are distinct).
+    fn ranks(&self) -> Vec<u32> {
+        let mut by_id: Vec<u32> = (0..self.ids.len() as u32).collect();
+        by_id.sort_unstable_by(|a, b| self.get(*a).cmp(self.get(*b)));
+        let mut rank = vec![0; by_id.len()];
+        for (r, i) in by_id.into_iter().enumerate() {
+            rank[i as usize] = r as u32;
+        }
+        rank
+    }
+}
+
+/// One counted statement as the fold keeps it: small and `Copy` (32 bytes).
+///
+/// Its event id is not kept here but as the key of [`PositionsFold::index`],
+/// which is looked through once for the current statements when positions
+/// are asked for.
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    seq: u64,
+    /// `said_at` in micros (with `precision`, rebuilds the `When` exactly).
+    micros: i64,
+    /// The credence; meaningful only when `has_credence`.
+    credence: f64,
+    /// The speaker's index in the party interner.
+    speaker: u32,
+    stance: Stance,
+    precision: Precision,
+    has_credence: bool,
+    /// `stance.side(credence)`, worked out once.
+    side: Option<Side>,
+}
+
+const _: () = assert!(std::mem::size_of::<Entry>() == 32);
+const _: () = assert!(std::mem::size_of::<(EventId, Loc)>() == 28);
+
+impl Entry {
+    /// The order of entries within a pair, as [`crate::StatementEntry::order_key`].
+    fn key(&self) -> (i64, u64) {
+        (self.micros, self.seq)
+    }
+}
+
+/// Where a counted statement is kept: its pair and seq, packed into 12 bytes
+/// (align 4) so an index slot is 28 bytes.
+#[derive(Debug, Clone, Copy)]
+struct Loc {
+    pair: u32,
+    seq: [u32; 2],
+}
+
+impl Loc {
+    fn new(pair: u32, seq: u64) -> Self {
+        Self {
+            pair,
+            seq: [seq as u32, (seq >> 32) as u32],
+        }
+    }
+
+    fn seq(&self) -> u64 {
+        u64::from(self.seq[0]) | (u64::from(self.seq[1]) << 32)
+    }
+}
+
+/// One (proposition, party) pair's counted statements, in (said_at, seq) order.
+#[derive(Debug, Clone)]
+struct Pair {
+    proposition: u32,
+    party: u32,
+    entries: Vec<Entry>,
+}
 
 /// Folds records into current positions; see [`Filter`] for time travel.
 ///
 /// Keeps, per (proposition, party), only the counted statements (retracted
-/// ones are dropped when their retraction is applied), plus an index from
-/// statement id to its pair for retractions.
+/// ones are dropped when their retraction is applied) as small fixed-size
+/// entries with interned ids, plus an index from statement id to where its
+/// entry is kept, for retractions.
+///
+/// The fold does not keep quotes: [`positions`](Self::positions) and
+/// [`finish`](Self::finish) give every [`Position`] with `quote: None`.
+/// Callers that show quotes fill them from the log by the seq of each
+/// position's current statement: [`positions_with_seqs`](Self::positions_with_seqs)
+/// gives those seqs, and [`finish_quoted`](Self::finish_quoted) /
+/// [`positions_quoted`](Self::positions_quoted) read the records through a
+/// caller-supplied lookup (e.g. `|seq| ledger.get(seq)`), so the fold itself
+/// stays pure.
 #[derive(Debug, Clone)]
 pub struct PositionsFold {
     filter: Filter,
     only: Option<PropositionId>,
-    pairs: BTreeMap<PairKey, BTreeMap<(i64, u64), StatementEntry>>,
-    index: HashMap<EventId, (PairKey, (i64, u64))>,
+    propositions: Interner<PropositionId>,
+    parties: Interner<PartyId>,
+    pair_of: HashMap<(u32, u32), u32>,
+    pairs: Vec<Pair>,
+    /// Every counted statement's id, to where its entry is kept.
+    index: HashMap<EventId, Loc>,
+    /// Counted statements whose id a later statement reused (never in a
+    /// ledger, whose ids are unique): the index names only the later one.
+    shadowed: Vec<(EventId, Loc)>,
 }
 
 impl PositionsFold {
@@ -60,8 +185,12 @@ impl PositionsFold {
         Self {
             filter,
             only,
-            pairs: BTreeMap::new(),
+            propositions: Interner::new(),
+            parties: Interner::new(),
+            pair_of: HashMap::new(),
+            pairs: Vec::new(),
             index: HashMap::new(),
+            shadowed: Vec::new(),
         }
     }
 
@@ -77,21 +206,50 @@ impl PositionsFold {
                 {
                     return;
                 }
-                let entry = StatementEntry::from_statement(rec.seq, rec.event_id, s);
-                let key = entry.order_key();
-                let pair = (s.proposition.clone(), s.party.clone());
-                self.index.insert(rec.event_id, (pair.clone(), key));
-                self.pairs.entry(pair).or_default().insert(key, entry);
+                let proposition = self.propositions.intern(&s.proposition);
+                let party = self.parties.intern(&s.party);
+                let speaker = self.parties.intern(&s.speaker);
+                let pairs = &mut self.pairs;
+                let pair = *self.pair_of.entry((proposition, party)).or_insert_with(|| {
+                    let i = u32::try_from(pairs.len()).expect("fewer than 2^32 pairs");
+                    pairs.push(Pair {
+                        proposition,
+                        party,
+                        entries: Vec::new(),
+                    });
+                    i
+                });
+                let entry = Entry {
+                    seq: rec.seq,
+                    micros: s.said_at.micros(),
+                    credence: s.credence.unwrap_or(0.0),
+                    speaker,
+                    stance: s.stance,
+                    precision: s.said_at.precision(),
+                    has_credence: s.credence.is_some(),
+                    side: s.stance.side(s.credence),
+                };
+                let entries = &mut self.pairs[pair as usize].entries;
+                let key = entry.key();
+                // Appends almost always sort last; a backdated one is inserted in place.
+                if entries.last().is_none_or(|e| e.key() < key) {
+                    entries.push(entry);
+                } else {
+                    let at = entries.partition_point(|e| e.key() < key);
+                    entries.insert(at, entry);
+                }
+                if let Some(old) = self.index.insert(rec.event_id, Loc::new(pair, rec.seq)) {
+                    self.shadowed.push((rec.event_id, old));
+                }
             }
             Event::StatementRetracted(r) => {
-                let Some((pair, key)) = self.index.remove(&r.statement) else {
+                let Some(loc) = self.index.remove(&r.statement) else {
                     return;
                 };
-                if let Some(entries) = self.pairs.get_mut(&pair) {
-                    entries.remove(&key);
-                    if entries.is_empty() {
-                        self.pairs.remove(&pair);
-                    }
+                let entries = &mut self.pairs[loc.pair as usize].entries;
+                // Entries are in (said_at, seq) order, not seq order: find it by seq.
+                if let Some(at) = entries.iter().rposition(|e| e.seq == loc.seq()) {
+                    entries.remove(at);
                 }
             }
             Event::PartyRegistered(_)
@@ -100,29 +258,152 @@ impl PositionsFold {
         }
     }
 
-    /// The positions so far, ordered by (proposition, party).
-    pub fn positions(&self) -> Vec<Position> {
-        self.pairs
+    /// The positions so far, each with the seq of its current statement (where
+    /// its quote is in the log), ordered by (proposition, party); quotes are `None`.
+    pub fn positions_with_seqs(&self) -> Vec<(u64, Position)> {
+        let proposition_rank = self.propositions.ranks();
+        let party_rank = self.parties.ranks();
+        let mut order: Vec<(u32, u32, usize)> = self
+            .pairs
             .iter()
-            .filter_map(|((prop, party), entries)| {
-                summarize(entries.values()).map(|s| s.to_position(prop.clone(), party.clone()))
+            .enumerate()
+            .filter(|(_, p)| !p.entries.is_empty())
+            .map(|(i, p)| {
+                (
+                    proposition_rank[p.proposition as usize],
+                    party_rank[p.party as usize],
+                    i,
+                )
             })
+            .collect();
+        order.sort_unstable();
+        let ids = self.current_ids();
+        order
+            .into_iter()
+            .filter_map(|(_, _, i)| self.position(&self.pairs[i], ids[i]))
             .collect()
     }
 
-    /// The positions after every record, ordered by (proposition, party).
+    /// The event id of each pair's current statement, by pair index, looked up in one pass over the index.
+    fn current_ids(&self) -> Vec<EventId> {
+        let mut ids = vec![EventId::from_bytes([0; 16]); self.pairs.len()];
+        for (id, loc) in self
+            .index
+            .iter()
+            .chain(self.shadowed.iter().map(|(i, l)| (i, l)))
+        {
+            let pair = &self.pairs[loc.pair as usize];
+            if pair.entries.last().is_some_and(|e| e.seq == loc.seq()) {
+                ids[loc.pair as usize] = *id;
+            }
+        }
+        ids
+    }
+
+    /// One pair's position (current statement `statement`): the summary of [`crate::summarize`] over its entries.
+    fn position(&self, pair: &Pair, statement: EventId) -> Option<(u64, Position)> {
+        let current = pair.entries.last()?;
+        let (mut flips, mut last_side) = (0, None);
+        for e in &pair.entries {
+            let (flipped, side) = step_side(last_side, e.side);
+            flips += u64::from(flipped);
+            last_side = side;
+        }
+        let position = Position {
+            proposition: self.propositions.get(pair.proposition).clone(),
+            party: self.parties.get(pair.party).clone(),
+            stance: current.stance,
+            credence: current.has_credence.then_some(current.credence),
+            said_at: When::from_parts(current.micros, current.precision),
+            speaker: self.parties.get(current.speaker).clone(),
+            statement,
+            quote: None,
+            statements: pair.entries.len() as u64,
+            flips,
+        };
+        Some((current.seq, position))
+    }
+
+    /// The positions so far, ordered by (proposition, party), with `quote: None`.
+    pub fn positions(&self) -> Vec<Position> {
+        self.positions_with_seqs()
+            .into_iter()
+            .map(|(_, p)| p)
+            .collect()
+    }
+
+    /// The positions after every record, ordered by (proposition, party), with `quote: None`.
     pub fn finish(self) -> Vec<Position> {
         self.positions()
     }
+
+    /// The positions so far with quotes filled from `record_at(seq)`, the log's record at a seq.
+    ///
+    /// Called once per position with the seq of its current statement; a
+    /// missing record, or one that is not that statement, leaves the quote
+    /// `None`. The first error is returned as is.
+    pub fn positions_quoted<E>(
+        &self,
+        mut record_at: impl FnMut(u64) -> Result<Option<Recorded>, E>,
+    ) -> Result<Vec<Position>, E> {
+        self.fill_quotes(|seq, statement| {
+            Ok(record_at(seq)?.and_then(|rec| match rec.event {
+                Event::StatementRecorded(s) if rec.event_id == *statement => s.quote,
+                _ => None,
+            }))
+        })
+    }
+
+    /// The positions after every record with quotes filled from `record_at(seq)`; see [`positions_quoted`](Self::positions_quoted).
+    pub fn finish_quoted<E>(
+        self,
+        record_at: impl FnMut(u64) -> Result<Option<Recorded>, E>,
+    ) -> Result<Vec<Position>, E> {
+        self.positions_quoted(record_at)
+    }
+
+    fn fill_quotes<E>(
+        &self,
+        mut quote_at: impl FnMut(u64, &EventId) -> Result<Option<String>, E>,
+    ) -> Result<Vec<Position>, E> {
+        self.positions_with_seqs()
+            .into_iter()
+            .map(|(seq, mut p)| {
+                p.quote = quote_at(seq, &p.statement)?;
+                Ok(p)
+            })
+            .collect()
+    }
 }
 
-/// Folds `records` into positions in one go (a convenience over [`PositionsFold`]).
+/// Folds `records` into positions in one go, quotes included (a convenience over [`PositionsFold`]).
 pub fn positions<'a>(
     records: impl IntoIterator<Item = &'a Recorded>,
     filter: Filter,
     only: Option<PropositionId>,
 ) -> Vec<Position> {
     let mut fold = PositionsFold::new(filter, only);
-    records.into_iter().for_each(|r| fold.apply(r));
-    fold.finish()
+    // The records are the caller's; keep a reference to each quoted statement
+    // to fill the quotes from at the end.
+    let mut quoted: Vec<(u64, EventId, &'a str)> = Vec::new();
+    for r in records {
+        fold.apply(r);
+        if let Event::StatementRecorded(s) = &r.event
+            && let Some(q) = &s.quote
+        {
+            quoted.push((r.seq, r.event_id, q));
+        }
+    }
+    if !quoted.is_sorted_by_key(|(seq, id, _)| (*seq, *id)) {
+        quoted.sort_unstable_by_key(|(seq, id, _)| (*seq, *id));
+    }
+    let Ok(positions) = fold.fill_quotes(|seq, statement| {
+        Ok::<_, Infallible>(
+            quoted
+                .binary_search_by_key(&(seq, *statement), |(seq, id, _)| (*seq, *id))
+                .ok()
+                .map(|i| quoted[i].2.to_owned()),
+        )
+    });
+    positions
 }

@@ -118,15 +118,23 @@ pub fn extend(summary: Option<PositionSummary>, entry: StatementEntry) -> Positi
                 s.current.order_key() < entry.order_key(),
                 "extend needs an entry that sorts last"
             );
-            let flipped = matches!((s.last_side, side), (Some(a), Some(b)) if a != b);
+            let (flipped, last_side) = step_side(s.last_side, side);
             PositionSummary {
                 current: entry,
                 statements: s.statements + 1,
                 flips: s.flips + u64::from(flipped),
-                last_side: side.or(s.last_side),
+                last_side,
             }
         }
     }
+}
+
+/// One counted statement's effect on the flip count: whether a statement on
+/// `side` flips from `last_side`, and the last side after it. Shared by
+/// [`extend`] and [`PositionsFold`](crate::PositionsFold) so both count flips alike.
+pub(crate) fn step_side(last_side: Option<Side>, side: Option<Side>) -> (bool, Option<Side>) {
+    let flipped = matches!((last_side, side), (Some(a), Some(b)) if a != b);
+    (flipped, side.or(last_side))
 }
 
 #[cfg(test)]

@@ -1,7 +1,7 @@
 //! Behaviour tests of the folds over small hand-written logs, and property
 //! tests tying the store's building blocks to the full fold. Test-only; no I/O.
 
-use onrecord_core::{Outcome, Stance, TimeBound};
+use onrecord_core::{Outcome, Recorded, Stance, TimeBound};
 
 use crate::test_support::{Log, St, pid, prop, st};
 use crate::*;
@@ -87,6 +87,76 @@ fn a_position_reports_the_current_statement_in_full() {
             statements: 1,
             flips: 0,
         }
+    );
+}
+
+#[test]
+fn the_fold_keeps_no_quotes_and_fills_them_by_seq_from_the_log() {
+    let mut log = Log::new();
+    let quoted = |q| St {
+        quote: Some(q),
+        ..st("paris", "trump", Stance::Likely, "2018-11-06")
+    };
+    log.say(quoted("first"));
+    let second = log.say(quoted("second"));
+    log.say(St {
+        quote: Some("other"),
+        ..st("paris", "kremlin", Stance::Unlikely, "2018-11-01")
+    });
+    let last = log.say(quoted("third"));
+    log.retract(last);
+    let mut fold = PositionsFold::new(Filter::default(), None);
+    log.records().iter().for_each(|r| fold.apply(r));
+    assert!(fold.positions().iter().all(|p| p.quote.is_none()));
+    let seqs: Vec<(u64, String)> = fold
+        .positions_with_seqs()
+        .into_iter()
+        .map(|(seq, p)| (seq, p.party.to_string()))
+        .collect();
+    assert_eq!(seqs, [(3, "kremlin".into()), (2, "trump".into())]);
+    let mut asked = Vec::new();
+    let record_at = |seq: u64| {
+        asked.push(seq);
+        Ok::<_, ()>(log.records().get(seq as usize - 1).cloned())
+    };
+    let filled = fold.clone().finish_quoted(record_at).unwrap();
+    assert_eq!(asked, [3, 2]);
+    assert_eq!(filled, all(&log));
+    assert_eq!(filled[1].statement, second);
+    assert_eq!(filled[1].quote.as_deref(), Some("second"));
+    // A lookup that hands back some other record leaves the quote empty; errors pass through.
+    let wrong = fold.positions_quoted(|_| Ok::<_, ()>(log.records().first().cloned()));
+    assert!(wrong.unwrap().iter().all(|p| p.quote.is_none()));
+    assert_eq!(
+        fold.finish_quoted(|_| Err::<Option<Recorded>, _>("down")),
+        Err("down")
+    );
+}
+
+#[test]
+fn a_reused_event_id_names_the_latest_statement_for_retraction() {
+    // Never in a ledger (ids are unique), but the fold must not lose the
+    // earlier statement's id: a retraction names only the latest one.
+    let mut log = Log::new();
+    log.statement("paris", "trump", Stance::Likely, "2018-11-06");
+    log.statement("paris", "kremlin", Stance::Unlikely, "2018-11-06");
+    let mut records = log.records().to_vec();
+    records[1].event_id = records[0].event_id;
+    let reused = records[0].event_id;
+    let ps = positions(&records, Filter::default(), None);
+    assert_eq!(ps.len(), 2);
+    assert!(ps.iter().all(|p| p.statement == reused));
+    let mut retraction = log.records()[0].clone();
+    retraction.seq = 3;
+    retraction.event =
+        onrecord_core::Event::StatementRetracted(onrecord_core::StatementRetracted {
+            statement: reused,
+            reason: "misquoted".into(),
+        });
+    records.push(retraction);
+    assert_eq!(
+        summary(&positions(&records, Filter::default(), None)),
+        [("paris".into(), "trump".into(), Stance::Likely, 1, 0)]
     );
 }
 

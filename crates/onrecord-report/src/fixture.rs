@@ -110,7 +110,9 @@ impl Fixture {
             positions.apply(r);
             calibration.apply(r);
         }
-        let positions = positions.finish();
+        let Ok(positions) = positions.finish_quoted(|seq| {
+            Ok::<_, std::convert::Infallible>(self.records.iter().find(|r| r.seq == seq).cloned())
+        });
         let contradictions = contradictions(&positions);
         let scores = self.scores();
         let propositions = self

@@ -138,7 +138,8 @@ fn folded_positions(ledger: &Ledger) -> Vec<onrecord_projections::Position> {
     for rec in ledger.records_from(1) {
         fold.apply(&rec.unwrap());
     }
-    fold.finish()
+    // The fold keeps no quotes; fill them from the log as its callers do.
+    fold.finish_quoted(|seq| ledger.get(seq)).unwrap()
 }
 
 fn check(ledger: &Ledger, expected_seq: u64) {

@@ -119,7 +119,9 @@ pub fn proposition_views(
             }
             fold.apply(&rec);
         }
-        fold.finish()
+        // The fold keeps no quotes: read each current statement's by its seq
+        // (one keyed read per position).
+        fold.finish_quoted(|seq| ledger.get(seq))?
     };
     for p in all {
         groups.entry(p.proposition.clone()).or_default().push(p);
