@@ -453,3 +453,45 @@ fn scores_csv_has_one_row_per_resolved_proposition_and_party() {
     assert_eq!(trump_paris[5..7], ["0.455625", "0.216151"]);
     env.fails(2, &["scores", "--csv", "--json"]);
 }
+
+#[test]
+fn a_mistyped_statement_id_suggests_the_recorded_one() {
+    let env = story();
+    let out = env.ok(&[
+        "append",
+        "statement",
+        "--proposition",
+        "paris-meeting",
+        "--party",
+        "trump",
+        "--stance",
+        "unlikely",
+        "--said-at",
+        "2018-11-07",
+        "--json",
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let id = v["event_id"].as_str().unwrap().to_owned();
+    // The last hex digit mistyped: the id sorts right next to the real one.
+    let last = id.chars().last().unwrap();
+    let typo = format!(
+        "{}{}",
+        &id[..id.len() - 1],
+        if last == '0' { '1' } else { '0' }
+    );
+    let err = env.fails(
+        1,
+        &[
+            "append",
+            "retraction",
+            "--statement",
+            &typo,
+            "--reason",
+            "misquoted",
+        ],
+    );
+    assert_eq!(
+        err,
+        format!("error: unknown statement `{typo}` (did you mean `{id}`?)\n")
+    );
+}

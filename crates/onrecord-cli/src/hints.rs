@@ -1,6 +1,7 @@
 //! Errors that help: "did you mean" hints for unknown party and proposition
-//! ids (from the ids the ledger, or an earlier line of a bulk input, has) and
-//! for unknown stance names.
+//! ids (from the ids the ledger, or an earlier line of a bulk input, has), for
+//! unknown statement ids (the recorded statements whose ids sort next to it)
+//! and for unknown stance names.
 //!
 //! It only reads ids (party and proposition lists) to build messages; it never
 //! appends, and it leaves exit codes to [`crate::error`].
@@ -91,6 +92,15 @@ pub fn store_message(e: &StoreError, known: &Known) -> String {
     }
 }
 
+/// The hint for an unknown statement id: the recorded statements whose ids are closest.
+pub fn statement_hint(ledger: &Ledger, id: &onrecord_core::EventId) -> String {
+    let near: Vec<String> = ledger
+        .statements_near(id)
+        .map(|ids| ids.iter().map(ToString::to_string).collect())
+        .unwrap_or_default();
+    did_you_mean(&id.to_string(), near.iter().map(String::as_str))
+}
+
 /// A store error as a [`CliError`], with a hint (from the ledger's ids) when it names an unknown id.
 pub fn store_error(ledger: &Ledger, e: StoreError) -> CliError {
     let names_an_id = matches!(
@@ -107,7 +117,10 @@ pub fn store_error(ledger: &Ledger, e: StoreError) -> CliError {
     } else {
         Known::default()
     };
-    let message = store_message(&e, &known);
+    let mut message = store_message(&e, &known);
+    if let StoreError::Invalid(DomainError::UnknownStatement(id)) = &e {
+        message.push_str(&statement_hint(ledger, id));
+    }
     let mut err = CliError::from(e);
     if let Some(first) = err.lines.first_mut() {
         *first = crate::error::one_line(&message);

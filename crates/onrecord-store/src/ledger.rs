@@ -522,6 +522,30 @@ impl Ledger {
         Ok(outcomes)
     }
 
+    /// The recorded statements whose ids sort right before and after `id`: two
+    /// keyed lookups in the event-id index, so a mistyped statement id can be
+    /// answered with the ids it is closest to (a typo late in a UUID keeps its
+    /// place in the order).
+    pub fn statements_near(&self, id: &EventId) -> Result<Vec<EventId>, StoreError> {
+        let key = keys::event(id);
+        let start = [keys::EVENT];
+        let end = keys::prefix_end(&start);
+        let before = self.db.range(&start[..]..&key[..]).next_back();
+        let after = self.db.range(&key[..]..&end[..]).next();
+        let mut out = Vec::new();
+        for kv in [before, after].into_iter().flatten() {
+            let (k, _) = kv.map_err(|e| self.storage_err(e))?;
+            let Ok(bytes) = <[u8; 16]>::try_from(&k[1..]) else {
+                continue;
+            };
+            let near = EventId::from_bytes(bytes);
+            if near != *id && self.statement(&near)?.is_some() {
+                out.push(near);
+            }
+        }
+        Ok(out)
+    }
+
     /// The record at `seq`, if any.
     pub fn get(&self, seq: u64) -> Result<Option<Recorded>, StoreError> {
         match self
