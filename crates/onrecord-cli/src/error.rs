@@ -65,18 +65,7 @@ impl fmt::Display for CliError {
     }
 }
 
-/// Escapes control characters so a message stays on one line.
-pub fn one_line(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+pub use onrecord_core::error::one_line;
 
 /// The exit code a store error maps to.
 pub fn code_of(e: &StoreError) -> i32 {

@@ -110,3 +110,16 @@ pub enum DomainError {
         max: usize,
     },
 }
+
+/// Escapes control characters so a message stays on one line.
+pub fn one_line(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}

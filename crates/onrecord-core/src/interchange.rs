@@ -181,18 +181,7 @@ impl<'de> Deserialize<'de> for Entries {
     }
 }
 
-/// A name from the input, with control characters escaped so an error message stays one line.
-fn one_line(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
-}
+use crate::error::one_line;
 
 /// A short, one-line rendering of a JSON value for error messages.
 fn describe(v: &Value) -> String {
