@@ -10,6 +10,7 @@ pub mod envelope;
 mod error;
 pub mod keys;
 mod ledger;
+mod queries;
 mod stats;
 mod verify;
 mod views;
@@ -19,4 +20,5 @@ pub use ledger::{
     AppendOutcome, AppendRequest, ExpectedRevision, Head, InvalidExpectedRevision, Ledger,
     LedgerOptions, ROOM_FACTOR, ROOM_RESERVE, Records, VerifyReport, hex, system_clock,
 };
+pub use queries::PositionsAt;
 pub use stats::LedgerStats;

@@ -11,8 +11,8 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use onrecord_core::{Event, Proposition, PropositionId, StreamId};
-use onrecord_projections::{Filter, HistoryFold};
+use onrecord_core::{Event, Proposition, PropositionId};
+use onrecord_projections::Filter;
 use onrecord_report::{
     ChartInput, ChartResolution, PropositionSection, ReportInput, credence_chart_svg, report_html,
 };
@@ -68,17 +68,9 @@ pub fn chart_input(
     filter: Filter,
 ) -> Result<ChartInput, CliError> {
     let id = &proposition.id;
-    let mut fold = HistoryFold::new(id.clone(), None, filter);
-    // The proposition's stream holds its statements and their retractions, in seq order.
-    for rec in ledger.stream(&StreamId::Proposition(id.clone())) {
-        fold.apply(&rec?);
-    }
+    let history = ledger.history(id, None, filter)?;
     let resolution = known_resolution(ledger, id, &filter)?;
-    Ok(ChartInput::from_history(
-        proposition,
-        &fold.finish(),
-        resolution,
-    ))
+    Ok(ChartInput::from_history(proposition, &history, resolution))
 }
 
 /// Writes `text` to `path`, naming the path on failure.

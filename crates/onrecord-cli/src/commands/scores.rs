@@ -27,11 +27,10 @@ pub fn score_log(
 ) -> Result<(ScoreReport, Vec<CalibrationRow>), CliError> {
     let mut scores = ScoresFold::new(filter);
     let mut calibration = CalibrationFold::new(filter);
-    for rec in ledger.records(1, filter.at_seq.unwrap_or(u64::MAX)) {
-        let rec = rec?;
-        scores.apply(&rec);
-        calibration.apply(&rec);
-    }
+    ledger.for_each_bearing_on(None, filter, |rec| {
+        scores.apply(rec);
+        calibration.apply(rec);
+    })?;
     Ok((scores.finish(), calibration.finish()))
 }
 

@@ -7,11 +7,9 @@
 
 use std::collections::BTreeMap;
 
-use onrecord_core::{Event, LedgerFacts, PartyId, PropositionId, Recorded, StreamId, TimeBound};
-use onrecord_projections::{
-    Contradiction, Filter, HistoryEntry, HistoryFold, Position, PositionsFold, contradictions,
-};
-use onrecord_store::{Ledger, StoreError};
+use onrecord_core::{LedgerFacts, PartyId, PropositionId, TimeBound};
+use onrecord_projections::{Contradiction, Filter, HistoryEntry, Position, contradictions};
+use onrecord_store::Ledger;
 use serde::Serialize;
 
 use crate::args::{ContradictionsArgs, HistoryArgs, PositionsArgs, TimeArgs};
@@ -81,48 +79,13 @@ pub fn proposition_views(
     party: Option<&PartyId>,
     filter: Filter,
 ) -> Result<Vec<PropositionView>, CliError> {
-    let mut groups: BTreeMap<PropositionId, Vec<Position>> = BTreeMap::new();
-    let all = if filter.is_unfiltered() {
-        match only {
-            Some(id) => {
-                groups.insert(id.clone(), Vec::new());
-            }
-            None => {
-                for id in ledger.proposition_ids()? {
-                    groups.insert(id, Vec::new());
-                }
-            }
-        }
-        ledger.positions(only)?
-    } else {
-        if let Some(id) = only {
-            groups.insert(id.clone(), Vec::new());
-        }
-        let mut fold = PositionsFold::new(filter, only.cloned());
-        let to = filter.at_seq.unwrap_or(u64::MAX);
-        // One proposition's stream holds everything that bears on it (its
-        // statements and their retractions), in seq order: no full scan needed.
-        let records: Box<dyn Iterator<Item = Result<Recorded, StoreError>>> = match only {
-            Some(id) => Box::new(ledger.stream(&StreamId::Proposition(id.clone()))),
-            None => Box::new(ledger.records(1, to)),
-        };
-        for rec in records {
-            let rec = rec?;
-            if rec.seq > to {
-                break;
-            }
-            if let Event::PropositionOpened(p) = &rec.event
-                && only.is_none()
-                && filter.admits_record(&rec)
-            {
-                groups.entry(p.id.clone()).or_default();
-            }
-            fold.apply(&rec);
-        }
-        // The fold keeps no quotes: read each current statement's by its seq
-        // (one keyed read per position).
-        fold.finish_quoted(|seq| ledger.get(seq))?
-    };
+    let at = ledger.positions_at(only, filter)?;
+    let mut groups: BTreeMap<PropositionId, Vec<Position>> = at
+        .propositions
+        .into_iter()
+        .map(|id| (id, Vec::new()))
+        .collect();
+    let all = at.positions;
     for p in all {
         groups.entry(p.proposition.clone()).or_default().push(p);
     }
@@ -428,12 +391,7 @@ pub fn history_entries(
     proposition: &PropositionId,
     party: Option<&PartyId>,
 ) -> Result<Vec<HistoryEntry>, CliError> {
-    let mut fold = HistoryFold::new(proposition.clone(), party.cloned(), Filter::unfiltered());
-    // The proposition's stream holds its statements and their retractions, in seq order.
-    for rec in ledger.stream(&StreamId::Proposition(proposition.clone())) {
-        fold.apply(&rec?);
-    }
-    Ok(fold.finish())
+    Ok(ledger.history(proposition, party, Filter::unfiltered())?)
 }
 
 /// `history`.
