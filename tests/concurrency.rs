@@ -3,7 +3,7 @@
 //! gapless and each worker's events keep their order; with no wait the losers
 //! fail cleanly with exit code 4 and leave nothing behind.
 //!
-//! The lock wait is a poll (sled's try-lock every 10 ms), which is not fair:
+//! The lock wait is a poll (sled's try-lock every 1-8 ms, varied), which is not fair:
 //! on a loaded machine one process can lose every poll for the whole default
 //! wait. Such a process fails with exit 4 like any loser; the test counts it,
 //! prints it and retries it under the same event id (idempotent), so the

@@ -280,6 +280,19 @@ pub(crate) fn storage(path: &Path, e: impl StorageFailure) -> StoreError {
     e.at(path)
 }
 
+/// How long to wait before trying sled's lock again: 1-8 ms, varied per try
+/// (from the clock's nanoseconds and the process id) so that waiting
+/// processes do not poll in step and one of them cannot keep missing the
+/// moment the lock is free.
+fn lock_retry_pause() -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let spread = (nanos ^ std::process::id().wrapping_mul(2_654_435_761)) % 8;
+    Duration::from_millis(1 + u64::from(spread))
+}
+
 fn is_lock_error(e: &sled::Error) -> bool {
     matches!(e, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
 }
@@ -351,7 +364,7 @@ impl Ledger {
                     if started.elapsed() >= options.busy_wait {
                         return Err(StoreError::LedgerBusy(path.to_owned()));
                     }
-                    std::thread::sleep(Duration::from_millis(10));
+                    std::thread::sleep(lock_retry_pause());
                 }
                 Err(e) => return Err(storage(path, e)),
             }
