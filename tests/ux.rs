@@ -495,3 +495,16 @@ fn a_mistyped_statement_id_suggests_the_recorded_one() {
         format!("error: unknown statement `{typo}` (did you mean `{id}`?)\n")
     );
 }
+
+#[test]
+fn the_cache_size_comes_from_the_environment_and_a_bad_one_is_named() {
+    let env = Env::new();
+    let ok = Env::exec(env.cmd(&["init"]).env("ONRECORD_CACHE_MB", "16"));
+    assert_eq!(ok.code, 0, "{}", ok.stderr);
+    let bad = Env::exec(env.cmd(&["stats"]).env("ONRECORD_CACHE_MB", "lots"));
+    assert_eq!(bad.code, 2);
+    assert_eq!(
+        bad.stderr,
+        "error: invalid ONRECORD_CACHE_MB `lots`: expected a number of mebibytes\n"
+    );
+}

@@ -18,6 +18,10 @@ Waiting for a busy ledger:
   One process at a time may open a ledger. Others wait up to --busy-wait MS
   (or $ONRECORD_BUSY_WAIT_MS), 10000 ms by default, then fail with exit 4.
 
+Memory:
+  $ONRECORD_CACHE_MB sets sled's page cache (64 MiB by default); a larger one
+  speeds up bulk imports into large ledgers.
+
 Exit codes:
   0  success
   1  invalid input, unknown id, or not found (also: no ledger, storage errors)

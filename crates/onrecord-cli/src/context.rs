@@ -1,5 +1,6 @@
 //! Where the ledger is and how to open it: the path rule (`--ledger`, else
-//! `$ONRECORD_LEDGER`, else `./onrecord.ledger`) and the busy wait.
+//! `$ONRECORD_LEDGER`, else `./onrecord.ledger`), the busy wait and sled's
+//! cache size (`$ONRECORD_CACHE_MB`, 64 by default).
 //!
 //! Only opening lives here; commands decide what to do with the ledger.
 
@@ -40,16 +41,15 @@ impl Context {
             })
             .unwrap_or_else(|| PathBuf::from(DEFAULT_LEDGER));
         let mut options = LedgerOptions::default();
-        let from_env = match std::env::var("ONRECORD_BUSY_WAIT_MS") {
-            Ok(v) if !v.trim().is_empty() => Some(v.trim().parse::<u64>().map_err(|_| {
-                CliError::usage(format!(
-                    "invalid ONRECORD_BUSY_WAIT_MS `{v}`: expected a number of milliseconds"
-                ))
-            })?),
-            _ => None,
-        };
-        if let Some(ms) = cli.busy_wait.or(from_env) {
+        if let Some(ms) = cli
+            .busy_wait
+            .or(env_number("ONRECORD_BUSY_WAIT_MS", "milliseconds")?)
+        {
             options.busy_wait = Duration::from_millis(ms);
+        }
+        if let Some(mib) = env_number("ONRECORD_CACHE_MB", "mebibytes")? {
+            // sled's page cache: more memory, fewer reads on a large ledger (bulk imports).
+            options.cache_capacity = mib.max(1) * 1024 * 1024;
         }
         Ok(Self {
             explicit_ledger: cli.ledger.clone(),
@@ -58,7 +58,19 @@ impl Context {
             quiet: cli.quiet,
         })
     }
+}
 
+/// A non-empty environment variable read as a whole number; an unreadable one is a usage error naming it.
+fn env_number(name: &str, unit: &str) -> Result<Option<u64>, CliError> {
+    match std::env::var(name) {
+        Ok(v) if !v.trim().is_empty() => v.trim().parse::<u64>().map(Some).map_err(|_| {
+            CliError::usage(format!("invalid {name} `{v}`: expected a number of {unit}"))
+        }),
+        _ => Ok(None),
+    }
+}
+
+impl Context {
     /// Opens an existing ledger (reading commands).
     pub fn open(&self) -> Result<Ledger, CliError> {
         Ok(Ledger::open(&self.ledger, &self.options)?)
