@@ -19,8 +19,7 @@ Waiting for a busy ledger:
   (or $ONRECORD_BUSY_WAIT_MS), 10000 ms by default, then fail with exit 4.
 
 Memory:
-  $ONRECORD_CACHE_MB sets sled's page cache (64 MiB by default); a larger one
-  speeds up bulk imports into large ledgers.
+  $ONRECORD_CACHE_MB sets sled's page cache (64 MiB by default).
 
 Exit codes:
   0  success

@@ -48,7 +48,6 @@ impl Context {
             options.busy_wait = Duration::from_millis(ms);
         }
         if let Some(mib) = env_number("ONRECORD_CACHE_MB", "mebibytes")? {
-            // sled's page cache: more memory, fewer reads on a large ledger (bulk imports).
             options.cache_capacity = mib.max(1) * 1024 * 1024;
         }
         Ok(Self {

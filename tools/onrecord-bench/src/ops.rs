@@ -14,9 +14,17 @@ use crate::workload::{GenEvent, Workload};
 /// Events per durable batch in the bulk scenario.
 pub const BATCH: usize = 1_000;
 
-/// The options the bench opens ledgers with: the defaults, as the CLI uses them.
+/// The options the bench opens ledgers with: the CLI's defaults, with
+/// `ONRECORD_CACHE_MB` honoured as the CLI honours it.
 pub fn options() -> LedgerOptions {
-    LedgerOptions::default()
+    let mut options = LedgerOptions::default();
+    if let Some(mib) = std::env::var("ONRECORD_CACHE_MB")
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+    {
+        options.cache_capacity = mib.max(1) * 1024 * 1024;
+    }
+    options
 }
 
 /// The request for a generated event; a retraction names the id the ledger gave its statement.
