@@ -1062,19 +1062,6 @@ mod tests {
 
     #[test]
     fn the_example_story_parses_and_validates_in_file_order() {
-        struct Empty;
-        impl LedgerFacts for Empty {
-            type Error = Infallible;
-            fn party(&self, _: &PartyId) -> Result<Option<Party>, Infallible> {
-                Ok(None)
-            }
-            fn proposition(&self, _: &PropositionId) -> Result<Option<bool>, Infallible> {
-                Ok(None)
-            }
-            fn statement(&self, _: &EventId) -> Result<Option<StatementFacts>, Infallible> {
-                Ok(None)
-            }
-        }
         let mut counts = [0usize; 5];
         let mut pending = PendingFacts::default();
         let mut trump_on_paris = Vec::new();
@@ -1082,7 +1069,7 @@ mod tests {
             let input = parse_line(line).unwrap_or_else(|e| panic!("line {}: {e}", n + 1));
             assert_eq!(input.event_id, None);
             let facts = BatchOverlay {
-                base: &Empty,
+                base: &crate::validate::EmptyLedger,
                 pending: &pending,
             };
             let v = match validate(input.draft, &facts) {
@@ -1098,7 +1085,9 @@ mod tests {
                 }
             }
             let event_id = EventId::new_v7();
-            pending.absorb(event_id, &v.event, &Empty).unwrap();
+            pending
+                .absorb(event_id, &v.event, &crate::validate::EmptyLedger)
+                .unwrap();
             // Every event also survives export and re-import.
             assert_round_trip(&Recorded {
                 seq: n as u64 + 1,

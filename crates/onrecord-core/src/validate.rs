@@ -344,6 +344,27 @@ impl PendingFacts {
     }
 }
 
+/// A ledger that holds nothing: what the first batch of a new ledger (or a
+/// file checked on its own) is validated against.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EmptyLedger;
+
+impl LedgerFacts for EmptyLedger {
+    type Error = std::convert::Infallible;
+
+    fn party(&self, _: &PartyId) -> Result<Option<Party>, Self::Error> {
+        Ok(None)
+    }
+
+    fn proposition(&self, _: &PropositionId) -> Result<Option<bool>, Self::Error> {
+        Ok(None)
+    }
+
+    fn statement(&self, _: &EventId) -> Result<Option<StatementFacts>, Self::Error> {
+        Ok(None)
+    }
+}
+
 /// The ledger as a batch sees it: the stored facts plus the batch's own earlier events.
 pub struct BatchOverlay<'a, F> {
     /// What the ledger holds.

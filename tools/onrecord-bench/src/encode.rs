@@ -2,13 +2,8 @@
 //! exactly as onrecord stores them (`envelope::encode_record`, hash-chained),
 //! so every store is handed the same bytes. Done before any timing starts.
 
-use std::convert::Infallible;
-
 use onrecord_core::validate::{BatchOverlay, PendingFacts};
-use onrecord_core::{
-    EventId, LedgerFacts, Party, PartyId, PropositionId, Rejection, StatementFacts, StreamId,
-    validate,
-};
+use onrecord_core::{EventId, Rejection, StreamId, validate};
 use onrecord_store::envelope::{self, EnvelopeV1, GENESIS_HASH, Hash};
 
 use crate::workload::{GenEvent, Workload};
@@ -26,22 +21,6 @@ pub struct EncodedRecord {
     pub streams: Vec<String>,
     /// The stored record bytes: version prefix plus bincode envelope.
     pub bytes: Vec<u8>,
-}
-
-/// The facts of an empty ledger.
-struct Nothing;
-
-impl LedgerFacts for Nothing {
-    type Error = Infallible;
-    fn party(&self, _: &PartyId) -> Result<Option<Party>, Infallible> {
-        Ok(None)
-    }
-    fn proposition(&self, _: &PropositionId) -> Result<Option<bool>, Infallible> {
-        Ok(None)
-    }
-    fn statement(&self, _: &EventId) -> Result<Option<StatementFacts>, Infallible> {
-        Ok(None)
-    }
 }
 
 /// Encodes records for the baselines, continuing one hash chain.
@@ -64,7 +43,7 @@ impl Encoder {
     /// Validates and encodes the next event; panics if the workload breaks a domain rule (a generator bug).
     pub fn encode(&mut self, ev: &GenEvent) -> EncodedRecord {
         let overlay = BatchOverlay {
-            base: &Nothing,
+            base: &onrecord_core::validate::EmptyLedger,
             pending: &self.pending,
         };
         let validated = match validate(ev.draft.clone(), &overlay) {
@@ -83,7 +62,11 @@ impl Encoder {
         };
         let bytes = envelope::encode_record(&env);
         self.head = (seq, envelope::hash_record(&bytes));
-        let Ok(()) = self.pending.absorb(ev.id, &validated.event, &Nothing);
+        let Ok(()) = self.pending.absorb(
+            ev.id,
+            &validated.event,
+            &onrecord_core::validate::EmptyLedger,
+        );
         EncodedRecord {
             seq,
             event_id: ev.id,
