@@ -34,6 +34,15 @@ macro_rules! slug_id {
                 }
             }
 
+            /// As [`Self::new`], taking an owned string so a valid id costs no copy.
+            pub fn from_string(s: String) -> Result<Self, DomainError> {
+                if is_valid_slug(&s) {
+                    Ok(Self(s))
+                } else {
+                    Err(DomainError::InvalidId { kind: $kind, value: s })
+                }
+            }
+
             /// The id as text.
             pub fn as_str(&self) -> &str {
                 &self.0

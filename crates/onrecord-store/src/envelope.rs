@@ -57,7 +57,48 @@ pub struct EnvelopeV1 {
     /// The previous record's hash.
     pub prev_hash: Hash,
     /// bincode([`StoredEventV1`]).
+    #[serde(with = "payload_bytes")]
     pub payload: Vec<u8>,
+}
+
+/// [`EnvelopeV1`] read in place: the same fields and bytes, with the payload
+/// borrowed from the stored record instead of copied out of it.
+#[derive(Debug, Deserialize)]
+struct EnvelopeV1Ref<'a> {
+    seq: u64,
+    event_id: [u8; 16],
+    event_type: u8,
+    recorded_at: i64,
+    prev_hash: Hash,
+    payload: &'a [u8],
+}
+
+/// The payload as one byte string, not a sequence of `u8` elements: bincode
+/// writes both as a varint length and the raw bytes (so the format is the
+/// same), but reading a sequence goes through serde once per byte.
+mod payload_bytes {
+    use serde::{Deserializer, Serializer, de};
+
+    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_bytes(bytes)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
+        struct Bytes;
+        impl<'de> de::Visitor<'de> for Bytes {
+            type Value = Vec<u8>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a byte string")
+            }
+            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
+                Ok(v.to_vec())
+            }
+            fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
+                Ok(v)
+            }
+        }
+        d.deserialize_byte_buf(Bytes)
+    }
 }
 
 /// A stored time: microseconds plus precision (0 day, 1 instant).
@@ -221,8 +262,8 @@ impl StoredEventV1 {
             1 => Ok(When::from_parts(w.micros, Precision::Instant)),
             p => Err(format!("unknown time precision {p}")),
         };
-        let party = |s: &str| PartyId::new(s).map_err(|e| e.to_string());
-        let prop = |s: &str| PropositionId::new(s).map_err(|e| e.to_string());
+        let party = |s: String| PartyId::from_string(s).map_err(|e| e.to_string());
+        let prop = |s: String| PropositionId::from_string(s).map_err(|e| e.to_string());
         Ok(match self {
             StoredEventV1::PartyRegistered {
                 id,
@@ -230,7 +271,7 @@ impl StoredEventV1 {
                 kind,
                 speaks_for,
             } => Event::PartyRegistered(Party {
-                id: party(&id)?,
+                id: party(id)?,
                 name,
                 kind: match kind {
                     0 => PartyKind::Person,
@@ -238,7 +279,7 @@ impl StoredEventV1 {
                     2 => PartyKind::Government,
                     k => return Err(format!("unknown party kind code {k}")),
                 },
-                speaks_for: speaks_for.as_deref().map(party).transpose()?,
+                speaks_for: speaks_for.map(party).transpose()?,
             }),
             StoredEventV1::PropositionOpened {
                 id,
@@ -246,7 +287,7 @@ impl StoredEventV1 {
                 criteria,
                 window,
             } => Event::PropositionOpened(Proposition {
-                id: prop(&id)?,
+                id: prop(id)?,
                 text,
                 criteria,
                 window: match window {
@@ -268,9 +309,9 @@ impl StoredEventV1 {
                 source,
                 qualifiers,
             } => Event::StatementRecorded(StatementRecorded {
-                proposition: prop(&proposition)?,
-                party: party(&p)?,
-                speaker: party(&speaker)?,
+                proposition: prop(proposition)?,
+                party: party(p)?,
+                speaker: party(speaker)?,
                 stance: *Stance::ALL
                     .get(stance as usize)
                     .ok_or_else(|| format!("unknown stance code {stance}"))?,
@@ -293,7 +334,7 @@ impl StoredEventV1 {
                 source,
                 note,
             } => Event::PropositionResolved(PropositionResolved {
-                proposition: prop(&proposition)?,
+                proposition: prop(proposition)?,
                 outcome: match outcome {
                     1 => Outcome::Happened,
                     0 => Outcome::DidNotHappen,
@@ -327,19 +368,20 @@ pub fn hash_record(bytes: &[u8]) -> Hash {
     Sha256::digest(bytes).into()
 }
 
-fn decode_exact<T: serde::de::DeserializeOwned>(
-    bytes: &[u8],
+fn decode_exact<'de, T: serde::Deserialize<'de>>(
+    bytes: &'de [u8],
     seq: u64,
     what: &str,
 ) -> Result<T, StoreError> {
     // The limit bounds what a corrupt length prefix can make bincode allocate
     // before it finds the bytes are not there (found by fuzzing decode_recorded).
     let config = bincode_config().with_limit::<DECODE_LIMIT>();
-    let (value, used) =
-        bincode::serde::decode_from_slice(bytes, config).map_err(|e| StoreError::Corrupt {
+    let (value, used) = bincode::serde::borrow_decode_from_slice(bytes, config).map_err(|e| {
+        StoreError::Corrupt {
             seq,
             detail: format!("{what}: {e}"),
-        })?;
+        }
+    })?;
     if used != bytes.len() {
         return Err(StoreError::Corrupt {
             seq,
@@ -349,8 +391,8 @@ fn decode_exact<T: serde::de::DeserializeOwned>(
     Ok(value)
 }
 
-/// Decodes stored record bytes into its envelope; `seq` (from the key) names the record in errors.
-pub fn decode_envelope(bytes: &[u8], seq: u64) -> Result<EnvelopeV1, StoreError> {
+/// The envelope of stored record bytes, its payload still in place.
+fn decode_envelope_ref(bytes: &[u8], seq: u64) -> Result<EnvelopeV1Ref<'_>, StoreError> {
     let Some((version, body)) = bytes.split_first_chunk::<2>() else {
         return Err(StoreError::Corrupt {
             seq,
@@ -368,36 +410,53 @@ pub fn decode_envelope(bytes: &[u8], seq: u64) -> Result<EnvelopeV1, StoreError>
     decode_exact(body, seq, "envelope")
 }
 
+/// Decodes stored record bytes into its envelope; `seq` (from the key) names the record in errors.
+pub fn decode_envelope(bytes: &[u8], seq: u64) -> Result<EnvelopeV1, StoreError> {
+    let env = decode_envelope_ref(bytes, seq)?;
+    Ok(EnvelopeV1 {
+        seq: env.seq,
+        event_id: env.event_id,
+        event_type: env.event_type,
+        recorded_at: env.recorded_at,
+        prev_hash: env.prev_hash,
+        payload: env.payload.to_vec(),
+    })
+}
+
 /// Decodes an envelope's payload into the domain event, checking it matches the envelope's type.
 pub fn decode_event(env: &EnvelopeV1) -> Result<Event, StoreError> {
-    let stored: StoredEventV1 = decode_exact(&env.payload, env.seq, "payload")?;
-    if stored.event_type().code() != env.event_type {
+    decode_payload(&env.payload, env.event_type, env.seq)
+}
+
+/// Decodes a payload of type `event_type` (the record at `seq`) into the domain event.
+fn decode_payload(payload: &[u8], event_type: u8, seq: u64) -> Result<Event, StoreError> {
+    let stored: StoredEventV1 = decode_exact(payload, seq, "payload")?;
+    if stored.event_type().code() != event_type {
         return Err(StoreError::Corrupt {
-            seq: env.seq,
+            seq,
             detail: format!(
                 "envelope says type {} but payload holds {}",
-                env.event_type,
+                event_type,
                 stored.event_type()
             ),
         });
     }
-    stored.into_event().map_err(|detail| StoreError::Corrupt {
-        seq: env.seq,
-        detail,
-    })
+    stored
+        .into_event()
+        .map_err(|detail| StoreError::Corrupt { seq, detail })
 }
 
 /// Decodes stored record bytes all the way to a [`Recorded`] event; `seq` is
 /// the seq of the key it was read under, and a record claiming another is corrupt.
 pub fn decode_recorded(bytes: &[u8], seq: u64) -> Result<Recorded, StoreError> {
-    let env = decode_envelope(bytes, seq)?;
+    let env = decode_envelope_ref(bytes, seq)?;
     if env.seq != seq {
         return Err(StoreError::Corrupt {
             seq,
             detail: format!("the record stored at seq {seq} says it is seq {}", env.seq),
         });
     }
-    let event = decode_event(&env)?;
+    let event = decode_payload(env.payload, env.event_type, env.seq)?;
     Ok(Recorded {
         seq: env.seq,
         event_id: EventId::from_bytes(env.event_id),

@@ -15,7 +15,7 @@ use onrecord_core::{
     Draft, EventId, Outcome, Party, PartyKind, Proposition, Stance, StatementDraft,
     StatementRetracted, interchange,
 };
-use onrecord_store::{AppendRequest, Ledger, LedgerOptions};
+use onrecord_store::{AppendRequest, Ledger, LedgerOptions, envelope};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/golden-v1")
@@ -66,6 +66,38 @@ fn the_golden_v1_ledger_still_opens_verifies_and_decodes() {
             "no {ty} in the golden ledger"
         );
     }
+}
+
+#[test]
+fn this_build_encodes_the_golden_events_to_the_same_bytes() {
+    // Reading old bytes is not enough: a writer that encodes the same events
+    // differently would fork the hash chain between old and new ledgers.
+    // Re-encoding every decoded event and chaining the hashes must land on
+    // the fixture's head hash, which covers every stored byte.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("ledger");
+    copy_dir(&fixture().join("ledger"), &path);
+    let ledger = Ledger::open(&path, &options()).unwrap();
+    let mut prev_hash = envelope::GENESIS_HASH;
+    for rec in ledger.records_from(1) {
+        let rec = rec.unwrap();
+        let bytes = envelope::encode_record(&envelope::EnvelopeV1 {
+            seq: rec.seq,
+            event_id: *rec.event_id.as_bytes(),
+            event_type: rec.event.event_type().code(),
+            recorded_at: rec.recorded_at,
+            prev_hash,
+            payload: envelope::encode_payload(&rec.event),
+        });
+        assert_eq!(
+            envelope::decode_envelope(&bytes, rec.seq).unwrap().seq,
+            rec.seq
+        );
+        prev_hash = envelope::hash_record(&bytes);
+    }
+    let head = std::fs::read_to_string(fixture().join("head.txt")).unwrap();
+    let hex: String = prev_hash.iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(format!("{} {hex}", ledger.head().seq), head.trim());
 }
 
 fn fixed_clock() -> i64 {
