@@ -34,12 +34,18 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-#[test]
-fn the_golden_v1_ledger_still_opens_verifies_and_decodes() {
+/// Opens a copy of the fixture (opening writes sled's files; the committed one stays untouched).
+fn open_golden_copy() -> (tempfile::TempDir, Ledger) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger");
     copy_dir(&fixture().join("ledger"), &path);
     let ledger = Ledger::open(&path, &options()).unwrap();
+    (dir, ledger)
+}
+
+#[test]
+fn the_golden_v1_ledger_still_opens_verifies_and_decodes() {
+    let (_dir, ledger) = open_golden_copy();
     let report = ledger.verify(&mut |_, _| {}).unwrap();
     assert_eq!(report.damage, None);
     let exported: Vec<String> = ledger
@@ -74,10 +80,7 @@ fn this_build_encodes_the_golden_events_to_the_same_bytes() {
     // differently would fork the hash chain between old and new ledgers.
     // Re-encoding every decoded event and chaining the hashes must land on
     // the fixture's head hash, which covers every stored byte.
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ledger");
-    copy_dir(&fixture().join("ledger"), &path);
-    let ledger = Ledger::open(&path, &options()).unwrap();
+    let (_dir, ledger) = open_golden_copy();
     let mut prev_hash = envelope::GENESIS_HASH;
     for rec in ledger.records_from(1) {
         let rec = rec.unwrap();
