@@ -139,6 +139,69 @@ impl Loc {
     fn seq(&self) -> u64 {
         u64::from(self.seq[0]) | (u64::from(self.seq[1]) << 32)
     }
+
+    /// A slot of [`StatementIndex::in_order`] whose statement was removed.
+    const REMOVED: Loc = Loc {
+        pair: u32::MAX,
+        seq: [0; 2],
+    };
+
+    fn is_removed(&self) -> bool {
+        self.pair == u32::MAX
+    }
+}
+
+/// Counted statements by id, to where each entry is kept.
+///
+/// The ledger gives statements UUID v7 ids, which rise with time, so nearly
+/// every id is greater than the last one seen: those are appended to a
+/// sorted vector (no hashing, no rehashing as it grows, and memory touched in
+/// order) and found again by binary search, which only retractions need. An
+/// id out of order (imported with its own id) goes to a hash map beside it.
+#[derive(Debug, Clone, Default)]
+struct StatementIndex {
+    /// Ids in increasing order; a removed statement keeps its slot as [`Loc::REMOVED`].
+    in_order: Vec<(EventId, Loc)>,
+    /// Ids that arrived out of order.
+    others: HashMap<EventId, Loc>,
+}
+
+impl StatementIndex {
+    /// Where `id` is kept in `in_order`, if it is there and not removed.
+    fn find_in_order(&self, id: &EventId) -> Option<usize> {
+        let at = self.in_order.binary_search_by(|(i, _)| i.cmp(id)).ok()?;
+        (!self.in_order[at].1.is_removed()).then_some(at)
+    }
+
+    /// Keeps `id` at `loc`; returns where an earlier statement with the same id was kept.
+    fn insert(&mut self, id: EventId, loc: Loc) -> Option<Loc> {
+        if self.in_order.last().is_none_or(|(last, _)| *last < id) {
+            self.in_order.push((id, loc));
+            return None;
+        }
+        let earlier = self
+            .find_in_order(&id)
+            .map(|at| std::mem::replace(&mut self.in_order[at].1, Loc::REMOVED));
+        self.others.insert(id, loc).or(earlier)
+    }
+
+    /// Forgets `id`; returns where it was kept.
+    fn remove(&mut self, id: &EventId) -> Option<Loc> {
+        if let Some(loc) = self.others.remove(id) {
+            return Some(loc);
+        }
+        let at = self.find_in_order(id)?;
+        Some(std::mem::replace(&mut self.in_order[at].1, Loc::REMOVED))
+    }
+
+    /// Every kept statement's id and place, in no particular order.
+    fn iter(&self) -> impl Iterator<Item = (&EventId, &Loc)> {
+        self.in_order
+            .iter()
+            .filter(|(_, loc)| !loc.is_removed())
+            .map(|(id, loc)| (id, loc))
+            .chain(self.others.iter())
+    }
 }
 
 /// One (proposition, party) pair's counted statements, in (said_at, seq) order.
@@ -147,6 +210,45 @@ struct Pair {
     proposition: u32,
     party: u32,
     entries: Vec<Entry>,
+    /// The last entry's order key (or below every key when there is none),
+    /// kept here so that deciding where a new statement goes reads this
+    /// struct, not the entries' separate allocation.
+    last_key: (i64, u64),
+}
+
+impl Pair {
+    const NO_KEY: (i64, u64) = (i64::MIN, 0);
+
+    fn new(proposition: u32, party: u32) -> Self {
+        Self {
+            proposition,
+            party,
+            entries: Vec::new(),
+            last_key: Self::NO_KEY,
+        }
+    }
+
+    /// Counts a statement, keeping the entries in (said_at, seq) order.
+    fn add(&mut self, entry: Entry) {
+        let key = entry.key();
+        // Appends almost always sort last; a backdated one is inserted in place.
+        if self.entries.is_empty() || self.last_key < key {
+            self.entries.push(entry);
+            self.last_key = key;
+        } else {
+            let at = self.entries.partition_point(|e| e.key() < key);
+            self.entries.insert(at, entry);
+        }
+    }
+
+    /// Stops counting the statement recorded at `seq`.
+    fn remove(&mut self, seq: u64) {
+        // Entries are in (said_at, seq) order, not seq order: find it by seq.
+        if let Some(at) = self.entries.iter().rposition(|e| e.seq == seq) {
+            self.entries.remove(at);
+            self.last_key = self.entries.last().map_or(Self::NO_KEY, Entry::key);
+        }
+    }
 }
 
 /// Folds records into current positions; see [`Filter`] for time travel.
@@ -173,7 +275,7 @@ pub struct PositionsFold {
     pair_of: HashMap<(u32, u32), u32>,
     pairs: Vec<Pair>,
     /// Every counted statement's id, to where its entry is kept.
-    index: HashMap<EventId, Loc>,
+    index: StatementIndex,
     /// Counted statements whose id a later statement reused (never in a
     /// ledger, whose ids are unique): the index names only the later one.
     shadowed: Vec<(EventId, Loc)>,
@@ -189,7 +291,7 @@ impl PositionsFold {
             parties: Interner::new(),
             pair_of: HashMap::new(),
             pairs: Vec::new(),
-            index: HashMap::new(),
+            index: StatementIndex::default(),
             shadowed: Vec::new(),
         }
     }
@@ -211,12 +313,12 @@ impl PositionsFold {
                 let speaker = self.parties.intern(&s.speaker);
                 let pairs = &mut self.pairs;
                 let pair = *self.pair_of.entry((proposition, party)).or_insert_with(|| {
-                    let i = u32::try_from(pairs.len()).expect("fewer than 2^32 pairs");
-                    pairs.push(Pair {
-                        proposition,
-                        party,
-                        entries: Vec::new(),
-                    });
+                    // u32::MAX marks a removed index slot (`Loc::REMOVED`), never a pair.
+                    let i = u32::try_from(pairs.len())
+                        .ok()
+                        .filter(|i| *i != u32::MAX)
+                        .expect("fewer than 2^32 - 1 pairs");
+                    pairs.push(Pair::new(proposition, party));
                     i
                 });
                 let entry = Entry {
@@ -229,15 +331,7 @@ impl PositionsFold {
                     has_credence: s.credence.is_some(),
                     side: s.stance.side(s.credence),
                 };
-                let entries = &mut self.pairs[pair as usize].entries;
-                let key = entry.key();
-                // Appends almost always sort last; a backdated one is inserted in place.
-                if entries.last().is_none_or(|e| e.key() < key) {
-                    entries.push(entry);
-                } else {
-                    let at = entries.partition_point(|e| e.key() < key);
-                    entries.insert(at, entry);
-                }
+                self.pairs[pair as usize].add(entry);
                 if let Some(old) = self.index.insert(rec.event_id, Loc::new(pair, rec.seq)) {
                     self.shadowed.push((rec.event_id, old));
                 }
@@ -246,11 +340,7 @@ impl PositionsFold {
                 let Some(loc) = self.index.remove(&r.statement) else {
                     return;
                 };
-                let entries = &mut self.pairs[loc.pair as usize].entries;
-                // Entries are in (said_at, seq) order, not seq order: find it by seq.
-                if let Some(at) = entries.iter().rposition(|e| e.seq == loc.seq()) {
-                    entries.remove(at);
-                }
+                self.pairs[loc.pair as usize].remove(loc.seq());
             }
             Event::PartyRegistered(_)
             | Event::PropositionOpened(_)
