@@ -310,7 +310,12 @@ impl PositionsFold {
                 }
                 let proposition = self.propositions.intern(&s.proposition);
                 let party = self.parties.intern(&s.party);
-                let speaker = self.parties.intern(&s.speaker);
+                // Most statements are said by the party itself: no second lookup.
+                let speaker = if s.speaker == s.party {
+                    party
+                } else {
+                    self.parties.intern(&s.speaker)
+                };
                 let pairs = &mut self.pairs;
                 let pair = *self.pair_of.entry((proposition, party)).or_insert_with(|| {
                     // u32::MAX marks a removed index slot (`Loc::REMOVED`), never a pair.
@@ -382,8 +387,9 @@ impl PositionsFold {
             .iter()
             .chain(self.shadowed.iter().map(|(i, l)| (i, l)))
         {
-            let pair = &self.pairs[loc.pair as usize];
-            if pair.entries.last().is_some_and(|e| e.seq == loc.seq()) {
+            // The pair's inline last key says whether this is its current
+            // statement without reading the entries' own allocation.
+            if self.pairs[loc.pair as usize].last_key.1 == loc.seq() {
                 ids[loc.pair as usize] = *id;
             }
         }
