@@ -27,11 +27,7 @@ macro_rules! slug_id {
         impl $name {
             /// Checks `s` against `^[a-z0-9][a-z0-9-]{0,62}$` and wraps it.
             pub fn new(s: &str) -> Result<Self, DomainError> {
-                if is_valid_slug(s) {
-                    Ok(Self(s.to_owned()))
-                } else {
-                    Err(DomainError::InvalidId { kind: $kind, value: s.to_owned() })
-                }
+                Self::from_string(s.to_owned())
             }
 
             /// As [`Self::new`], taking an owned string so a valid id costs no copy.

@@ -43,8 +43,9 @@ pub fn bincode_config() -> bincode::config::Configuration {
     bincode::config::standard()
 }
 
-/// Envelope version 1: ledger metadata around one event's payload.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// Envelope version 1: ledger metadata around one event's payload. Written
+/// with serde; read through [`EnvelopeV1Ref`] (see [`decode_envelope`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EnvelopeV1 {
     /// Global sequence number, from 1.
     pub seq: u64,
@@ -57,7 +58,7 @@ pub struct EnvelopeV1 {
     /// The previous record's hash.
     pub prev_hash: Hash,
     /// bincode([`StoredEventV1`]).
-    #[serde(with = "payload_bytes")]
+    #[serde(serialize_with = "serialize_payload")]
     pub payload: Vec<u8>,
 }
 
@@ -73,32 +74,11 @@ struct EnvelopeV1Ref<'a> {
     payload: &'a [u8],
 }
 
-/// The payload as one byte string, not a sequence of `u8` elements: bincode
-/// writes both as a varint length and the raw bytes (so the format is the
-/// same), but reading a sequence goes through serde once per byte.
-mod payload_bytes {
-    use serde::{Deserializer, Serializer, de};
-
-    pub fn serialize<S: Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_bytes(bytes)
-    }
-
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<u8>, D::Error> {
-        struct Bytes;
-        impl<'de> de::Visitor<'de> for Bytes {
-            type Value = Vec<u8>;
-            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
-                f.write_str("a byte string")
-            }
-            fn visit_bytes<E: de::Error>(self, v: &[u8]) -> Result<Vec<u8>, E> {
-                Ok(v.to_vec())
-            }
-            fn visit_byte_buf<E: de::Error>(self, v: Vec<u8>) -> Result<Vec<u8>, E> {
-                Ok(v)
-            }
-        }
-        d.deserialize_byte_buf(Bytes)
-    }
+/// Writes the payload as one byte string, not a sequence of `u8` elements:
+/// bincode writes both as a varint length and the raw bytes (so the format
+/// is the same), and [`EnvelopeV1Ref`] reads it back in one step, borrowed.
+fn serialize_payload<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_bytes(bytes)
 }
 
 /// A stored time: microseconds plus precision (0 day, 1 instant).

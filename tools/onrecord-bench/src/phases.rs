@@ -100,24 +100,22 @@ fn timed<T>(f: impl FnOnce() -> Result<T>) -> Result<(T, Duration)> {
 }
 
 /// Runs `f` `runs` times (at least once); returns the last result, the median
-/// duration and every run's seconds. One replay on a shared VM can be 10-20 %
-/// off; the median of a few is what the ratio should rest on.
+/// duration ([`quantile`] 0.5) and every run's seconds. One replay on a shared
+/// VM can be 10-20 % off; the median of a few is what the ratio should rest on.
 fn timed_median<T>(
     runs: usize,
     mut f: impl FnMut() -> Result<T>,
 ) -> Result<(T, Duration, Vec<f64>)> {
-    let mut durations = Vec::with_capacity(runs.max(1));
-    let mut last = None;
-    for _ in 0..runs.max(1) {
+    let mut secs = Vec::with_capacity(runs.max(1));
+    let (mut last, d) = timed(&mut f)?;
+    secs.push(d.as_secs_f64());
+    for _ in 1..runs {
         let (v, d) = timed(&mut f)?;
-        durations.push(d);
-        last = Some(v);
+        secs.push(d.as_secs_f64());
+        last = v;
     }
-    let mut sorted = durations.clone();
-    sorted.sort();
-    let median = sorted[sorted.len() / 2];
-    let secs = durations.iter().map(Duration::as_secs_f64).collect();
-    Ok((last.expect("at least one run"), median, secs))
+    let median = quantile(&mut secs.clone(), 0.5);
+    Ok((last, Duration::from_secs_f64(median), secs))
 }
 
 fn progress(msg: &str) {
