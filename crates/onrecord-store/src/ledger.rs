@@ -19,6 +19,7 @@ use onrecord_core::{
     StatementFacts, StreamId, validate,
 };
 
+use crate::anchor::{Anchor, AnchorState};
 use crate::envelope::{self, EnvelopeV1, GENESIS_HASH, Hash};
 use crate::keys::{self, MetaKey};
 use crate::views::ViewUpdate;
@@ -190,7 +191,7 @@ impl Head {
         v
     }
 
-    fn decode(bytes: &[u8]) -> Option<Self> {
+    pub(crate) fn decode(bytes: &[u8]) -> Option<Self> {
         let seq = u64::from_be_bytes(bytes.get(..8)?.try_into().ok()?);
         let hash = bytes.get(8..40)?.try_into().ok()?;
         Some(Self { seq, hash })
@@ -218,6 +219,10 @@ pub struct Ledger {
     path: PathBuf,
     db: sled::Db,
     data_file: File,
+    /// The head anchor outside sled (see [`crate::anchor`]).
+    anchor: Anchor,
+    /// What the anchor held when the ledger was opened.
+    anchored: AnchorState,
     clock: fn() -> i64,
     writer: Mutex<WriterState>,
     /// Parties read so far (they never change once registered).
@@ -370,19 +375,43 @@ impl Ledger {
             }
         };
         let data_file = File::open(path.join("db")).map_err(|e| storage(path, e))?;
-        let state = Self::read_writer_state(&db, path)?;
-        Ok(Self {
+        let (anchor, anchored) = Anchor::open(path).map_err(|e| storage(path, e))?;
+        let state = Self::read_writer_state(&db, path, anchored)?;
+        let ledger = Self {
             path: path.to_owned(),
             db,
             data_file,
+            anchor,
+            anchored,
             clock: options.clock,
             writer: Mutex::new(state),
             parties: Mutex::new(HashMap::new()),
-        })
+        };
+        if anchored == AnchorState::Missing && ledger.lock_writer().damaged.is_none() {
+            // A ledger from before anchors: from now on its head is anchored.
+            ledger.record_anchor(&ledger.head());
+        }
+        Ok(ledger)
     }
 
-    /// Reads the head and checks it against the last record: two keyed lookups, no scan.
-    fn read_writer_state(db: &sled::Db, path: &Path) -> Result<WriterState, StoreError> {
+    /// Records `head` in the anchor. A failed write is not an error: the
+    /// append is already durable, and a stale anchor only lags behind.
+    fn record_anchor(&self, head: &Head) {
+        let _ = self.anchor.record(head);
+    }
+
+    /// What the anchor held when the ledger was opened.
+    pub(crate) fn anchored(&self) -> AnchorState {
+        self.anchored
+    }
+
+    /// Reads the head and checks it against the last record and the anchor:
+    /// at most three keyed lookups, no scan.
+    fn read_writer_state(
+        db: &sled::Db,
+        path: &Path,
+        anchored: AnchorState,
+    ) -> Result<WriterState, StoreError> {
         let stored = db
             .get(keys::meta(MetaKey::Head))
             .map_err(|e| storage(path, e))?;
@@ -435,7 +464,60 @@ impl Ledger {
                 }
             }
         }
+        if state.damaged.is_none() {
+            state.damaged = Self::check_anchor(db, path, head, anchored)?;
+        }
         Ok(state)
+    }
+
+    /// Why the ledger falls short of its anchor, if it does: the anchored seq
+    /// must be held, with the anchored hash.
+    fn check_anchor(
+        db: &sled::Db,
+        path: &Path,
+        head: Head,
+        anchored: AnchorState,
+    ) -> Result<Option<String>, StoreError> {
+        let anchor = match anchored {
+            AnchorState::Missing => return Ok(None),
+            AnchorState::Unreadable => {
+                return Ok(Some(format!(
+                    "its anchor file ({}) is unreadable",
+                    crate::anchor::ANCHOR_FILE
+                )));
+            }
+            AnchorState::At(anchor) => anchor,
+        };
+        if anchor.seq > head.seq {
+            return Ok(Some(format!(
+                "seq {} was acknowledged but the ledger ends at seq {}: records were lost",
+                anchor.seq, head.seq
+            )));
+        }
+        let hash = if anchor.seq == head.seq {
+            head.hash
+        } else if anchor.seq == 0 {
+            GENESIS_HASH
+        } else {
+            match db
+                .get(keys::record(anchor.seq))
+                .map_err(|e| storage(path, e))?
+            {
+                Some(bytes) => envelope::hash_record(&bytes),
+                None => {
+                    return Ok(Some(format!(
+                        "the acknowledged seq {} is missing",
+                        anchor.seq
+                    )));
+                }
+            }
+        };
+        Ok((hash != anchor.hash).then(|| {
+            format!(
+                "the hash of seq {} does not match the one acknowledged for it",
+                anchor.seq
+            )
+        }))
     }
 
     /// The directory the ledger lives in.
@@ -530,6 +612,7 @@ impl Ledger {
             .apply_batch(writes)
             .map_err(|e| self.storage_err(e))?;
         self.make_durable()?;
+        self.record_anchor(&head);
         state.head = head;
         state.last_recorded_at = recorded_at;
         Ok(outcomes)

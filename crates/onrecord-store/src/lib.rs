@@ -6,6 +6,7 @@
 //! Appends are atomic (one `apply_batch`) and durable (flush + fdatasync)
 //! before they return; reads stream; [`Ledger::verify`] proves the chain.
 
+mod anchor;
 pub mod envelope;
 mod error;
 pub mod keys;
@@ -15,6 +16,7 @@ mod stats;
 mod verify;
 mod views;
 
+pub use anchor::ANCHOR_FILE;
 pub use error::{Damage, StoreError};
 pub use ledger::{
     AppendOutcome, AppendRequest, ExpectedRevision, Head, InvalidExpectedRevision, Ledger,

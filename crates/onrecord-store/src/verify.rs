@@ -1,11 +1,13 @@
 //! `verify`: walks every record once, in seq order, and proves the hash chain,
 //! the gapless sequence, the event-id and stream indexes, the retraction and
-//! resolution markers and the head. It reports the first failure by seq.
+//! resolution markers, the head and the head anchor (a ledger shorter than its
+//! anchor lost acknowledged records). It reports the first failure by seq.
 
 use std::collections::HashMap;
 
 use onrecord_core::{Event, LedgerFacts, StreamId};
 
+use crate::anchor::AnchorState;
 use crate::envelope::{self, GENESIS_HASH};
 use crate::keys;
 use crate::ledger::{Head, VerifyReport};
@@ -45,6 +47,21 @@ pub(crate) fn verify(
                     hash: GENESIS_HASH,
                 },
                 damage: damage(0, "the stored head is unreadable"),
+            });
+        }
+    };
+    let anchored = match ledger.anchored() {
+        AnchorState::Missing => None,
+        AnchorState::At(anchor) => Some(anchor),
+        AnchorState::Unreadable => {
+            return Ok(VerifyReport {
+                records: 0,
+                streams: 0,
+                head,
+                damage: damage(
+                    0,
+                    format!("its anchor file ({}) is unreadable", crate::ANCHOR_FILE),
+                ),
             });
         }
     };
@@ -115,6 +132,13 @@ pub(crate) fn verify(
             }
         };
         prev_hash = envelope::hash_record(&bytes);
+        if let Some(anchor) = anchored.filter(|a| a.seq == seq && a.hash != prev_hash) {
+            report.damage = damage(
+                anchor.seq,
+                "its hash does not match the one recorded in the anchor when it was acknowledged",
+            );
+            return Ok(report);
+        }
         let event_id = onrecord_core::EventId::from_bytes(env.event_id);
         let indexed = db
             .get(keys::event(&event_id))
@@ -170,6 +194,16 @@ pub(crate) fn verify(
     }
     on_progress(report.records, head.seq);
     let last = expected_seq - 1;
+    if let Some(anchor) = anchored.filter(|a| a.seq > last) {
+        report.damage = damage(
+            last + 1,
+            format!(
+                "missing record: seq {} was acknowledged (the anchor file says so) but the ledger ends at seq {last}",
+                anchor.seq
+            ),
+        );
+        return Ok(report);
+    }
     if last != head.seq {
         let seq = last.min(head.seq) + 1;
         report.damage = damage(

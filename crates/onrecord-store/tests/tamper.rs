@@ -5,7 +5,7 @@ mod common;
 
 use common::*;
 use onrecord_core::Stance;
-use onrecord_store::{Ledger, StoreError, keys};
+use onrecord_store::{ANCHOR_FILE, Ledger, StoreError, keys};
 
 /// A ledger of 6 records, closed, with its path.
 fn closed_ledger() -> (tempfile::TempDir, std::path::PathBuf) {
@@ -145,4 +145,118 @@ fn garbage_bytes_in_a_record_decode_to_an_error_not_a_panic() {
         assert!(matches!(err, StoreError::Corrupt { seq: 9, .. }), "{err}");
     }
     drop(path);
+}
+
+/// Copies a closed ledger directory (sled's files and the anchor) to `to`.
+fn copy_ledger(from: &std::path::Path, to: &std::path::Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_ledger(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), target).unwrap();
+        }
+    }
+}
+
+/// Appends two more statements to the closed ledger at `path`.
+fn append_two_more(path: &std::path::Path) {
+    let ledger = Ledger::open(path, &options()).unwrap();
+    for day in ["2018-11-07", "2018-11-08"] {
+        ledger
+            .append(req(statement(
+                "paris-meeting",
+                "trump",
+                Stance::Likely,
+                day,
+            )))
+            .unwrap();
+    }
+}
+
+// sled takes a damaged tail of its data file for a write torn by a crash and
+// recovers, silently, to an older state whose chain still checks out. A copy
+// of the ledger from before the last appends, under the anchor written after
+// them, is exactly that state, made deterministically.
+#[test]
+fn a_ledger_that_lost_acknowledged_records_is_found_by_its_anchor() {
+    let (dir, path) = closed_ledger();
+    let older = dir.path().join("older");
+    copy_ledger(&path, &older);
+    append_two_more(&path);
+    std::fs::copy(path.join(ANCHOR_FILE), older.join(ANCHOR_FILE)).unwrap();
+
+    let ledger = Ledger::open(&older, &options()).unwrap();
+    assert_eq!(
+        ledger.head().seq,
+        6,
+        "the older state is a consistent ledger"
+    );
+    let damage = ledger.verify(&mut |_, _| {}).unwrap().damage.unwrap();
+    assert_eq!(damage.seq, 7, "{damage}");
+    assert!(
+        damage.problem.contains("seq 8 was acknowledged"),
+        "{damage}"
+    );
+    let err = ledger.append(req(party("putin", None))).unwrap_err();
+    assert!(matches!(err, StoreError::DamagedHead(_)), "{err}");
+    assert!(err.to_string().contains("records were lost"), "{err}");
+}
+
+#[test]
+fn an_anchor_naming_another_record_at_its_seq_is_damage_there() {
+    let (_dir, a) = closed_ledger();
+    let (_other, b) = closed_ledger();
+    // Same seq, different events (fresh ids): b's anchor does not fit a.
+    std::fs::copy(b.join(ANCHOR_FILE), a.join(ANCHOR_FILE)).unwrap();
+    let damage = first_damage(&a).unwrap();
+    assert_eq!(damage.seq, 6, "{damage}");
+    assert!(damage.problem.contains("anchor"), "{damage}");
+    let ledger = Ledger::open(&a, &options()).unwrap();
+    let err = ledger.append(req(party("putin", None))).unwrap_err();
+    assert!(matches!(err, StoreError::DamagedHead(_)), "{err}");
+}
+
+#[test]
+fn an_unreadable_anchor_is_damage_and_refuses_appends() {
+    let (_dir, path) = closed_ledger();
+    std::fs::write(path.join(ANCHOR_FILE), b"not an anchor").unwrap();
+    let ledger = Ledger::open(&path, &options()).unwrap();
+    let damage = ledger.verify(&mut |_, _| {}).unwrap().damage.unwrap();
+    assert!(damage.problem.contains("anchor file"), "{damage}");
+    let err = ledger.append(req(party("putin", None))).unwrap_err();
+    assert!(err.to_string().contains("anchor file"), "{err}");
+}
+
+// After a power loss the unsynced anchor may name an earlier head than the
+// one sled made durable; that is not damage.
+#[test]
+fn an_anchor_lagging_behind_the_head_is_not_damage() {
+    let (dir, path) = closed_ledger();
+    let lagging = dir.path().join("anchor-at-6");
+    std::fs::copy(path.join(ANCHOR_FILE), &lagging).unwrap();
+    append_two_more(&path);
+    std::fs::copy(&lagging, path.join(ANCHOR_FILE)).unwrap();
+    assert_eq!(first_damage(&path), None);
+    let ledger = Ledger::open(&path, &options()).unwrap();
+    ledger.append(req(party("putin", None))).unwrap();
+    assert_eq!(ledger.head().seq, 9);
+}
+
+// Ledgers written before anchors existed get one when first opened.
+#[test]
+fn a_ledger_without_an_anchor_is_anchored_at_its_head_when_opened() {
+    let (dir, path) = closed_ledger();
+    std::fs::remove_file(path.join(ANCHOR_FILE)).unwrap();
+    assert_eq!(first_damage(&path), None);
+    // The anchor written on that open now guards the head: roll the ledger back
+    // under it and the loss is found.
+    let older = dir.path().join("older");
+    copy_ledger(&path, &older);
+    std::fs::remove_file(older.join(ANCHOR_FILE)).unwrap();
+    append_two_more(&path);
+    std::fs::copy(path.join(ANCHOR_FILE), older.join(ANCHOR_FILE)).unwrap();
+    assert_eq!(first_damage(&older).unwrap().seq, 7);
 }
