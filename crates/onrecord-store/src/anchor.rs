@@ -13,7 +13,7 @@
 //! reads or writes the file; it never touches sled.
 
 use std::fs::{File, OpenOptions};
-use std::io::{self, Read, Seek, SeekFrom, Write};
+use std::io::{self, Read};
 use std::path::Path;
 
 use sha2::{Digest, Sha256};
@@ -94,9 +94,18 @@ impl Anchor {
 
     /// Records `head` as acknowledged: one 64-byte write in place, no fsync.
     pub(crate) fn record(&self, head: &Head) -> io::Result<()> {
-        let mut file = &self.file;
-        file.seek(SeekFrom::Start(0))?;
-        file.write_all(&encode(head))
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::FileExt;
+            self.file.write_all_at(&encode(head), 0)
+        }
+        #[cfg(not(unix))]
+        {
+            use std::io::{Seek, SeekFrom, Write};
+            let mut file = &self.file;
+            file.seek(SeekFrom::Start(0))?;
+            file.write_all(&encode(head))
+        }
     }
 }
 
