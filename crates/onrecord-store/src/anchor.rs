@@ -14,7 +14,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
@@ -37,10 +37,11 @@ pub(crate) enum AnchorState {
     At(Head),
 }
 
-/// The open anchor file of a ledger.
+/// The anchor file of a ledger; created by its first [`Anchor::record`].
 #[derive(Debug)]
 pub(crate) struct Anchor {
-    file: File,
+    path: PathBuf,
+    file: Option<File>,
 }
 
 fn encode(head: &Head) -> [u8; LEN] {
@@ -67,14 +68,16 @@ fn decode(bytes: &[u8]) -> Option<Head> {
 }
 
 impl Anchor {
-    /// Opens (creating when absent) the anchor of the ledger at `dir`, and says what it held.
+    /// Opens the anchor of the ledger at `dir`, if there is one, and says what it held.
     pub(crate) fn open(dir: &Path) -> io::Result<(Self, AnchorState)> {
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(dir.join(ANCHOR_FILE))?;
+        let path = dir.join(ANCHOR_FILE);
+        let file = match OpenOptions::new().read(true).write(true).open(&path) {
+            Ok(file) => file,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Ok((Self { path, file: None }, AnchorState::Missing));
+            }
+            Err(e) => return Err(e),
+        };
         let len = file.metadata()?.len();
         let state = if len == 0 {
             AnchorState::Missing
@@ -89,20 +92,36 @@ impl Anchor {
                 Err(e) => return Err(e),
             }
         };
-        Ok((Self { file }, state))
+        Ok((
+            Self {
+                path,
+                file: Some(file),
+            },
+            state,
+        ))
     }
 
     /// Records `head` as acknowledged: one 64-byte write in place, no fsync.
-    pub(crate) fn record(&self, head: &Head) -> io::Result<()> {
+    pub(crate) fn record(&mut self, head: &Head) -> io::Result<()> {
+        let file = match &mut self.file {
+            Some(file) => file,
+            None => self.file.insert(
+                OpenOptions::new()
+                    .read(true)
+                    .write(true)
+                    .create(true)
+                    .truncate(false)
+                    .open(&self.path)?,
+            ),
+        };
         #[cfg(unix)]
         {
             use std::os::unix::fs::FileExt;
-            self.file.write_all_at(&encode(head), 0)
+            file.write_all_at(&encode(head), 0)
         }
         #[cfg(not(unix))]
         {
             use std::io::{Seek, SeekFrom, Write};
-            let mut file = &self.file;
             file.seek(SeekFrom::Start(0))?;
             file.write_all(&encode(head))
         }
@@ -123,8 +142,12 @@ mod tests {
     #[test]
     fn an_anchor_reads_back_what_was_recorded_and_the_last_write_wins() {
         let dir = tempfile::tempdir().unwrap();
-        let (anchor, state) = Anchor::open(dir.path()).unwrap();
+        let (mut anchor, state) = Anchor::open(dir.path()).unwrap();
         assert_eq!(state, AnchorState::Missing);
+        assert!(
+            !dir.path().join(ANCHOR_FILE).exists(),
+            "opening creates nothing"
+        );
         anchor.record(&head(7)).unwrap();
         anchor.record(&head(8)).unwrap();
         drop(anchor);

@@ -212,6 +212,16 @@ pub(crate) struct WriterState {
     pub(crate) head: Head,
     last_recorded_at: i64,
     damaged: Option<String>,
+    /// The head anchor outside sled (see [`crate::anchor`]); written only under this lock.
+    anchor: Anchor,
+}
+
+impl WriterState {
+    /// Records `head` in the anchor. A failed write is not an error: the
+    /// append is already durable, and a stale anchor only lags behind.
+    fn record_anchor(&mut self, head: &Head) {
+        let _ = self.anchor.record(head);
+    }
 }
 
 /// An open ledger. One process at a time; within it, appends are serialised by a mutex.
@@ -219,8 +229,6 @@ pub struct Ledger {
     path: PathBuf,
     db: sled::Db,
     data_file: File,
-    /// The head anchor outside sled (see [`crate::anchor`]).
-    anchor: Anchor,
     /// What the anchor held when the ledger was opened.
     anchored: AnchorState,
     clock: fn() -> i64,
@@ -324,6 +332,7 @@ impl Ledger {
             .insert(keys::meta(MetaKey::Format), &format)
             .map_err(|e| storage(path, e))?;
         ledger.make_durable()?;
+        ledger.anchor_if_missing();
         Ok(ledger)
     }
 
@@ -338,7 +347,10 @@ impl Ledger {
             .get(keys::meta(MetaKey::Format))
             .map_err(|e| storage(path, e))?;
         match format.as_deref() {
-            Some(v) if v == envelope::FORMAT_VERSION.to_be_bytes() => Ok(ledger),
+            Some(v) if v == envelope::FORMAT_VERSION.to_be_bytes() => {
+                ledger.anchor_if_missing();
+                Ok(ledger)
+            }
             Some(v) if v.len() == 2 => Err(StoreError::UnknownFormat {
                 seq: 0,
                 version: u16::from_be_bytes([v[0], v[1]]),
@@ -376,28 +388,28 @@ impl Ledger {
         };
         let data_file = File::open(path.join("db")).map_err(|e| storage(path, e))?;
         let (anchor, anchored) = Anchor::open(path).map_err(|e| storage(path, e))?;
-        let state = Self::read_writer_state(&db, path, anchored)?;
-        let ledger = Self {
+        let state = Self::read_writer_state(&db, path, anchor, anchored)?;
+        Ok(Self {
             path: path.to_owned(),
             db,
             data_file,
-            anchor,
             anchored,
             clock: options.clock,
             writer: Mutex::new(state),
             parties: Mutex::new(HashMap::new()),
-        };
-        if anchored == AnchorState::Missing && ledger.lock_writer().damaged.is_none() {
-            // A ledger from before anchors: from now on its head is anchored.
-            ledger.record_anchor(&ledger.head());
-        }
-        Ok(ledger)
+        })
     }
 
-    /// Records `head` in the anchor. A failed write is not an error: the
-    /// append is already durable, and a stale anchor only lags behind.
-    fn record_anchor(&self, head: &Head) {
-        let _ = self.anchor.record(head);
+    /// Anchors a ledger that has no anchor yet (a new one, or one written
+    /// before anchors) at its head, unless that head fails its check.
+    fn anchor_if_missing(&self) {
+        if self.anchored == AnchorState::Missing {
+            let mut state = self.lock_writer();
+            if state.damaged.is_none() {
+                let head = state.head;
+                state.record_anchor(&head);
+            }
+        }
     }
 
     /// What the anchor held when the ledger was opened.
@@ -410,6 +422,7 @@ impl Ledger {
     fn read_writer_state(
         db: &sled::Db,
         path: &Path,
+        anchor: Anchor,
         anchored: AnchorState,
     ) -> Result<WriterState, StoreError> {
         let stored = db
@@ -434,6 +447,7 @@ impl Ledger {
             }),
             last_recorded_at: i64::MIN,
             damaged: None,
+            anchor,
         };
         let Some(head) = head else {
             state.damaged = Some("the stored head is unreadable".into());
@@ -612,7 +626,7 @@ impl Ledger {
             .apply_batch(writes)
             .map_err(|e| self.storage_err(e))?;
         self.make_durable()?;
-        self.record_anchor(&head);
+        state.record_anchor(&head);
         state.head = head;
         state.last_recorded_at = recorded_at;
         Ok(outcomes)

@@ -57,6 +57,25 @@ fn create_refuses_an_existing_ledger_and_open_refuses_a_missing_one() {
 }
 
 #[test]
+fn opening_a_sled_database_that_is_not_a_ledger_refuses_and_leaves_no_anchor() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("other");
+    let db = sled::open(&path).unwrap();
+    db.insert(b"someone else's", &b"data"[..]).unwrap();
+    db.flush().unwrap();
+    drop(db);
+    let opened = (0..500).find_map(|_| match Ledger::open(&path, &options()) {
+        Err(StoreError::LedgerBusy(_)) => None,
+        other => Some(other),
+    });
+    assert!(
+        matches!(opened, Some(Err(StoreError::NotALedger(_)))),
+        "{opened:?}"
+    );
+    assert!(!path.join(onrecord_store::ANCHOR_FILE).exists());
+}
+
+#[test]
 fn each_record_chains_to_the_previous_hash_and_the_head_holds_the_last() {
     let (dir, ledger) = temp_ledger();
     seed(&ledger);
