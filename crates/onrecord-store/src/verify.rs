@@ -51,19 +51,8 @@ pub(crate) fn verify(
         }
     };
     let anchored = match ledger.anchored() {
-        AnchorState::Missing => None,
         AnchorState::At(anchor) => Some(anchor),
-        AnchorState::Unreadable => {
-            return Ok(VerifyReport {
-                records: 0,
-                streams: 0,
-                head,
-                damage: damage(
-                    0,
-                    format!("its anchor file ({}) is unreadable", crate::ANCHOR_FILE),
-                ),
-            });
-        }
+        AnchorState::Missing | AnchorState::Unreadable => None,
     };
     let mut report = VerifyReport {
         records: 0,
@@ -243,6 +232,18 @@ pub(crate) fn verify(
         return Ok(report);
     }
     report.streams = heads;
+    if ledger.anchored() == AnchorState::Unreadable {
+        // Reported last, so that it is the only damage when it is reported:
+        // then the records prove themselves and only the anchor is lost.
+        report.damage = damage(
+            0,
+            format!(
+                "its anchor file is unreadable, though the records, chain and indexes verify; \
+                 if you trust them, delete {} and the next open anchors the ledger at its head",
+                ledger.path().join(crate::ANCHOR_FILE).display()
+            ),
+        );
+    }
     Ok(report)
 }
 

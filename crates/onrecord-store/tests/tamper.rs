@@ -225,9 +225,29 @@ fn an_unreadable_anchor_is_damage_and_refuses_appends() {
     std::fs::write(path.join(ANCHOR_FILE), b"not an anchor").unwrap();
     let ledger = Ledger::open(&path, &options()).unwrap();
     let damage = ledger.verify(&mut |_, _| {}).unwrap().damage.unwrap();
-    assert!(damage.problem.contains("anchor file"), "{damage}");
+    assert_eq!(damage.seq, 0, "{damage}");
+    assert!(
+        damage.problem.contains("anchor file is unreadable"),
+        "{damage}"
+    );
     let err = ledger.append(req(party("putin", None))).unwrap_err();
     assert!(err.to_string().contains("anchor file"), "{err}");
+    drop(ledger);
+    // The way out the message names: delete it, and the head is anchored again.
+    std::fs::remove_file(path.join(ANCHOR_FILE)).unwrap();
+    let ledger = Ledger::open(&path, &options()).unwrap();
+    assert_eq!(ledger.verify(&mut |_, _| {}).unwrap().damage, None);
+    ledger.append(req(party("putin", None))).unwrap();
+}
+
+#[test]
+fn damage_to_the_records_is_named_before_an_unreadable_anchor() {
+    let (_dir, path) = closed_ledger();
+    std::fs::write(path.join(ANCHOR_FILE), b"not an anchor").unwrap();
+    with_raw(&path, |db| {
+        db.remove(keys::record(3)).unwrap();
+    });
+    assert_eq!(first_damage(&path).unwrap().seq, 3);
 }
 
 // After a power loss the unsynced anchor may name an earlier head than the
