@@ -228,3 +228,28 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+#[test]
+fn an_unreadable_anchor_is_reported_with_the_way_out_and_refuses_appends() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = demo_ledger(dir.path());
+    std::fs::write(ledger.join(onrecord_store::ANCHOR_FILE), b"garbage").unwrap();
+    let out = run(&ledger, &["verify"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(
+        err.starts_with("error: damage at seq 0: its anchor file is unreadable"),
+        "{err}"
+    );
+    assert!(err.contains("delete"), "{err}");
+    assert_eq!(err.lines().count(), 1, "one line: {err}");
+    let append = run(
+        &ledger,
+        &["append", "party", "macron", "--name", "Emmanuel Macron"],
+    );
+    assert_eq!(append.status.code(), Some(5), "{}", all_output(&append));
+    assert!(text(&append.stderr).contains("refusing to append"));
+    std::fs::remove_file(ledger.join(onrecord_store::ANCHOR_FILE)).unwrap();
+    let again = run(&ledger, &["verify"]);
+    assert_eq!(again.status.code(), Some(0), "{}", all_output(&again));
+}
