@@ -69,7 +69,7 @@ pub enum Command {
     History(HistoryArgs),
     /// Pairs of parties on opposite sides of even on the same proposition
     Contradictions(ContradictionsArgs),
-    /// Check the hash chain, sequence and indexes (exit 5 on damage)
+    /// Check the hash chain, sequence, indexes and head anchor (exit 5 on damage)
     Verify,
     /// Write every event as JSON Lines, in seq order, to stdout
     Export,
