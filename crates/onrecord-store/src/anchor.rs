@@ -76,6 +76,8 @@ impl Anchor {
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
                 return Ok((Self { path, file: None }, AnchorState::Missing));
             }
+            // Still checked; left as it is (it will lag, which the check allows).
+            Err(e) if e.kind() == io::ErrorKind::PermissionDenied => File::open(&path)?,
             Err(e) => return Err(e),
         };
         let len = file.metadata()?.len();
