@@ -7,13 +7,14 @@
 //! |--------|---------------------------------------|-------------------------------|
 //! | `R`    | seq                                   | encoded envelope              |
 //! | `E`    | event id (16 bytes)                   | seq                           |
-//! | `S`    | stream, 0x00, revision                | seq                           |
+//! | `S`    | stream, 0x00, revision                | seq (layout 1 ledgers)        |
+//! | `C`    | stream, 0x00, revision / 16           | up to 16 seqs (layout 2)      |
 //! | `H`    | stream                                | last revision                 |
 //! | `X`    | retracted statement's event id        | seq of the retraction         |
 //! | `Q`    | resolved proposition id               | seq of the resolution         |
 //! | `V`    | proposition, 0x00, party              | kept position summary         |
 //! | `W`    | proposition, 0x00, party, 0x00, said_at, seq | kept statement entry   |
-//! | `M`    | `head` / `format` / `views`           | see [`MetaKey`]               |
+//! | `M`    | `head` / `format` / `views` / `layout` | see [`MetaKey`]              |
 //!
 //! A stream is written as a kind byte (`p` party, `q` proposition) then its id.
 
@@ -25,6 +26,8 @@ pub const RECORD: u8 = b'R';
 pub const EVENT: u8 = b'E';
 /// Prefix of the stream index.
 pub const STREAM: u8 = b'S';
+/// Prefix of the chunked stream index (layout 2).
+pub const STREAM_CHUNK: u8 = b'C';
 /// Prefix of stream heads.
 pub const STREAM_HEAD: u8 = b'H';
 /// Prefix of retraction markers.
@@ -47,6 +50,9 @@ pub enum MetaKey {
     Format,
     /// The seq the kept views reflect (8 bytes).
     Views,
+    /// The keyspace layout (2 bytes): absent in layout 1 ledgers (one `S` key
+    /// per stream revision), 2 where the stream index is chunked (`C`).
+    Layout,
 }
 
 /// The key of a metadata entry.
@@ -55,6 +61,7 @@ pub fn meta(key: MetaKey) -> Vec<u8> {
         MetaKey::Head => b"head",
         MetaKey::Format => b"format",
         MetaKey::Views => b"views",
+        MetaKey::Layout => b"layout",
     };
     [&[META][..], name].concat()
 }
@@ -104,6 +111,22 @@ pub fn stream_prefix(stream: &StreamId) -> Vec<u8> {
 pub fn stream_entry(stream: &StreamId, revision: u64) -> Vec<u8> {
     let mut k = stream_prefix(stream);
     k.extend_from_slice(&revision.to_be_bytes());
+    k
+}
+
+/// The prefix of every chunk key of `stream` (layout 2).
+pub fn stream_chunk_prefix(stream: &StreamId) -> Vec<u8> {
+    let mut k = Vec::with_capacity(72);
+    k.push(STREAM_CHUNK);
+    push_stream(&mut k, stream);
+    k.push(0);
+    k
+}
+
+/// The key of `stream`'s chunk number `chunk` (revisions `chunk * 16 ..`; layout 2).
+pub fn stream_chunk(stream: &StreamId, chunk: u64) -> Vec<u8> {
+    let mut k = stream_chunk_prefix(stream);
+    k.extend_from_slice(&chunk.to_be_bytes());
     k
 }
 

@@ -22,6 +22,7 @@ use onrecord_core::{
 use crate::anchor::{Anchor, AnchorState};
 use crate::envelope::{self, EnvelopeV1, GENESIS_HASH, Hash};
 use crate::keys::{self, MetaKey};
+use crate::stream_index::{LAYOUT_2, PendingIndex, StageError, StreamLayout};
 use crate::views::ViewUpdate;
 use crate::{Damage, StoreError};
 
@@ -229,6 +230,8 @@ pub struct Ledger {
     path: PathBuf,
     db: sled::Db,
     data_file: File,
+    /// How the stream index is keyed (see [`crate::stream_index`]).
+    layout: StreamLayout,
     /// What the anchor held when the ledger was opened.
     anchored: AnchorState,
     clock: fn() -> i64,
@@ -325,12 +328,13 @@ impl Ledger {
         {
             return Err(StoreError::NotALedger(path.to_owned()));
         }
-        let ledger = Self::open_sled(path, options)?;
+        let mut ledger = Self::open_sled(path, options)?;
         let format = envelope::FORMAT_VERSION.to_be_bytes();
-        ledger
-            .db
-            .insert(keys::meta(MetaKey::Format), &format)
-            .map_err(|e| storage(path, e))?;
+        let mut marks = sled::Batch::default();
+        marks.insert(keys::meta(MetaKey::Format), &format[..]);
+        marks.insert(keys::meta(MetaKey::Layout), &LAYOUT_2[..]);
+        ledger.db.apply_batch(marks).map_err(|e| storage(path, e))?;
+        ledger.layout = StreamLayout::Chunked;
         ledger.make_durable()?;
         ledger.anchor_if_missing();
         Ok(ledger)
@@ -388,11 +392,13 @@ impl Ledger {
         };
         let data_file = File::open(path.join("db")).map_err(|e| storage(path, e))?;
         let (anchor, anchored) = Anchor::open(path).map_err(|e| storage(path, e))?;
+        let layout = StreamLayout::of(&db).map_err(|e| storage(path, e))?;
         let state = Self::read_writer_state(&db, path, anchor, anchored)?;
         Ok(Self {
             path: path.to_owned(),
             db,
             data_file,
+            layout,
             anchored,
             clock: options.clock,
             writer: Mutex::new(state),
@@ -554,6 +560,11 @@ impl Ledger {
         &self.db
     }
 
+    /// How this ledger's stream index is keyed.
+    pub(crate) fn layout(&self) -> StreamLayout {
+        self.layout
+    }
+
     pub(crate) fn storage_err(&self, e: impl StorageFailure) -> StoreError {
         storage(&self.path, e)
     }
@@ -707,10 +718,8 @@ impl Ledger {
         &self,
         stream: &StreamId,
     ) -> impl Iterator<Item = Result<Recorded, StoreError>> + '_ {
-        let prefix = keys::stream_prefix(stream);
-        self.db.scan_prefix(prefix).map(move |kv| {
-            let (_, seq) = kv.map_err(|e| self.storage_err(e))?;
-            let seq = keys::be_u64(&seq);
+        self.layout.seqs(&self.db, stream).map(move |seq| {
+            let seq = seq.map_err(|e| self.storage_err(e))?;
             self.get(seq)?.ok_or_else(|| StoreError::Corrupt {
                 seq,
                 detail: "the stream index names a missing record".into(),
@@ -751,11 +760,11 @@ impl Ledger {
     /// The event at revision 0 of `stream`: the party's registration or the proposition's opening.
     fn stream_origin(&self, stream: &StreamId) -> Result<Option<Event>, StoreError> {
         match self
-            .db
-            .get(keys::stream_entry(stream, 0))
+            .layout
+            .seq_at(&self.db, stream, 0)
             .map_err(|e| self.storage_err(e))?
         {
-            Some(seq) => Ok(self.get(keys::be_u64(&seq))?.map(|r| r.event)),
+            Some(seq) => Ok(self.get(seq)?.map(|r| r.event)),
             None => Ok(None),
         }
     }
@@ -888,7 +897,10 @@ struct BatchBuilder<'a> {
     writes: sled::Batch,
     pending: PendingFacts,
     explicit_ids: HashMap<EventId, (u64, Event)>,
-    stream_heads: HashMap<StreamId, Option<u64>>,
+    /// Each stream's last revision as of the batch so far, and whether the batch moved it.
+    stream_heads: HashMap<StreamId, (Option<u64>, bool)>,
+    /// The batch's stream-index entries.
+    index: PendingIndex,
     pub(crate) head: Head,
     recorded_at: i64,
     appended: u64,
@@ -904,6 +916,7 @@ impl<'a> BatchBuilder<'a> {
             pending: PendingFacts::default(),
             explicit_ids: HashMap::new(),
             stream_heads: HashMap::new(),
+            index: PendingIndex::default(),
             head: state.head,
             // Transaction time never goes backwards, even if the clock does.
             recorded_at: (ledger.clock)().max(state.last_recorded_at),
@@ -914,11 +927,11 @@ impl<'a> BatchBuilder<'a> {
     }
 
     fn stream_head(&mut self, stream: &StreamId) -> Result<Option<u64>, StoreError> {
-        if let Some(rev) = self.stream_heads.get(stream) {
+        if let Some((rev, _)) = self.stream_heads.get(stream) {
             return Ok(*rev);
         }
         let rev = self.ledger.stream_revision(stream)?;
-        self.stream_heads.insert(stream.clone(), rev);
+        self.stream_heads.insert(stream.clone(), (rev, false));
         Ok(rev)
     }
 
@@ -1002,11 +1015,24 @@ impl<'a> BatchBuilder<'a> {
             .insert(&keys::event(&event_id)[..], &seq_bytes[..]);
         for stream in &validated.streams {
             let revision = self.stream_head(stream)?.map_or(0, |r| r + 1);
-            self.stream_heads.insert(stream.clone(), Some(revision));
-            self.writes
-                .insert(keys::stream_entry(stream, revision), &seq_bytes[..]);
-            self.writes
-                .insert(keys::stream_head(stream), &revision.to_be_bytes()[..]);
+            if let Some(head) = self.stream_heads.get_mut(stream) {
+                *head = (Some(revision), true);
+            }
+            self.index
+                .stage(
+                    self.ledger.layout,
+                    &self.ledger.db,
+                    &mut self.writes,
+                    stream,
+                    revision,
+                    seq,
+                )
+                .map_err(|e| match e {
+                    StageError::Storage(e) => self.ledger.storage_err(e),
+                    StageError::Damaged { stream, revision } => StoreError::DamagedHead(format!(
+                        "the stream index of {stream} does not hold the revisions before {revision}"
+                    )),
+                })?;
         }
         match &validated.event {
             Event::StatementRetracted(r) => self
@@ -1029,6 +1055,15 @@ impl<'a> BatchBuilder<'a> {
     }
 
     fn finish(mut self) -> Result<(sled::Batch, Head, i64), StoreError> {
+        // Stream heads and index chunks are written once per batch, at their
+        // last value, however many of the batch's events they took.
+        for (stream, (revision, moved)) in &self.stream_heads {
+            if let (Some(revision), true) = (revision, moved) {
+                self.writes
+                    .insert(keys::stream_head(stream), &revision.to_be_bytes()[..]);
+            }
+        }
+        self.index.write(&mut self.writes);
         self.views.write(self.ledger, &mut self.writes)?;
         self.writes.insert(
             keys::meta(MetaKey::Views),

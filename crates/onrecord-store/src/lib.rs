@@ -13,6 +13,7 @@ pub mod keys;
 mod ledger;
 mod queries;
 mod stats;
+mod stream_index;
 mod verify;
 mod views;
 

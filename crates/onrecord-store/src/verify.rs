@@ -11,6 +11,7 @@ use crate::anchor::AnchorState;
 use crate::envelope::{self, GENESIS_HASH};
 use crate::keys;
 use crate::ledger::{Head, VerifyReport};
+use crate::stream_index::{CHUNK, StreamLayout};
 use crate::{Damage, Ledger, StoreError};
 
 fn damage(seq: u64, problem: impl Into<String>) -> Option<Damage> {
@@ -149,10 +150,11 @@ pub(crate) fn verify(
         for stream in streams {
             let revision = revisions.entry(stream.clone()).or_insert(u64::MAX);
             *revision = revision.wrapping_add(1);
-            let at = db
-                .get(keys::stream_entry(&stream, *revision))
+            let at = ledger
+                .layout()
+                .seq_at(db, &stream, *revision)
                 .map_err(|e| ledger.storage_err(e))?;
-            if at.as_deref().map(keys::be_u64) != Some(seq) {
+            if at != Some(seq) {
                 report.damage = damage(
                     seq,
                     format!("stream {stream} revision {revision} does not point here"),
@@ -209,14 +211,15 @@ pub(crate) fn verify(
         return Ok(report);
     }
     // Stream heads and index entries beyond what the records account for.
+    let expected_heads: HashMap<Vec<u8>, u64> = revisions
+        .iter()
+        .map(|(stream, rev)| (keys::stream_head(stream), *rev))
+        .collect();
     let mut heads = 0u64;
     for kv in db.scan_prefix([keys::STREAM_HEAD]) {
         let (key, value) = kv.map_err(|e| ledger.storage_err(e))?;
         heads += 1;
-        let known = revisions
-            .iter()
-            .any(|(s, rev)| keys::stream_head(s) == key.as_ref() && *rev == keys::be_u64(&value));
-        if !known {
+        if expected_heads.get(key.as_ref()) != Some(&keys::be_u64(&value)) {
             report.damage = damage(
                 last + 1,
                 format!(
@@ -230,6 +233,12 @@ pub(crate) fn verify(
     if heads != revisions.len() as u64 {
         report.damage = damage(last + 1, "some streams have no head");
         return Ok(report);
+    }
+    for (stream, revision) in &revisions {
+        if let Some(problem) = index_beyond(ledger, stream, *revision)? {
+            report.damage = damage(last + 1, problem);
+            return Ok(report);
+        }
     }
     report.streams = heads;
     if ledger.anchored() == AnchorState::Unreadable {
@@ -245,6 +254,47 @@ pub(crate) fn verify(
         );
     }
     Ok(report)
+}
+
+/// What the stream index of `stream` holds past its last revision, if anything:
+/// its last key must be the one holding `revision`, and in layout 2 that chunk
+/// must end there.
+fn index_beyond(
+    ledger: &Ledger,
+    stream: &StreamId,
+    revision: u64,
+) -> Result<Option<String>, StoreError> {
+    let db = ledger.tree();
+    let (prefix, last_key) = match ledger.layout() {
+        StreamLayout::PerRevision => (
+            keys::stream_prefix(stream),
+            keys::stream_entry(stream, revision),
+        ),
+        StreamLayout::Chunked => (
+            keys::stream_chunk_prefix(stream),
+            keys::stream_chunk(stream, revision / CHUNK),
+        ),
+    };
+    let last = db
+        .scan_prefix(prefix)
+        .next_back()
+        .transpose()
+        .map_err(|e| ledger.storage_err(e))?;
+    Ok(match last {
+        Some((key, _)) if key.as_ref() != last_key.as_slice() => Some(format!(
+            "the stream index of {stream} holds entries past its revision {revision}"
+        )),
+        Some((_, chunk))
+            if ledger.layout() == StreamLayout::Chunked
+                && chunk.len() as u64 != (revision % CHUNK + 1) * 8 =>
+        {
+            Some(format!(
+                "the stream index of {stream} holds {} entries in the chunk of revision {revision}",
+                chunk.len() / 8
+            ))
+        }
+        _ => None,
+    })
 }
 
 /// The streams an event belongs to, as the append recorded them; `None` if a

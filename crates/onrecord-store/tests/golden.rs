@@ -1,24 +1,33 @@
 //! Format stability: a ledger written by format version 1 and committed under
 //! `tests/fixtures/golden-v1/` must always open, verify and decode to exactly
-//! the events in `expected.jsonl`, with the same head hash.
+//! the events in `expected.jsonl`, with the same head hash. Its keyspace is
+//! layout 1 (one stream-index key per revision). `tests/fixtures/golden-layout2/`
+//! holds the same events written in keyspace layout 2 (chunked stream index,
+//! docs/adr/0003) and must decode to the same lines and head.
 //!
-//! The fixture was made once by `make_golden_v1` (ignored; it refuses to
-//! overwrite). Never regenerate it to make this test pass: a failure here
-//! means stored bytes stopped being readable.
+//! Each fixture was made once by `make_golden_fixture` (ignored; it refuses
+//! to overwrite; golden-v1 by its earlier version, before layout 2). Never
+//! regenerate one to make this test pass: a failure here means stored bytes
+//! stopped being readable.
 
 mod common;
 
 use std::path::{Path, PathBuf};
 
 use common::*;
+use onrecord_core::StreamId;
 use onrecord_core::{
     Draft, EventId, Outcome, Party, PartyKind, Proposition, Stance, StatementDraft,
     StatementRetracted, interchange,
 };
-use onrecord_store::{AppendRequest, Ledger, LedgerOptions, envelope};
+use onrecord_store::{AppendRequest, Ledger, LedgerOptions, envelope, keys};
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/golden-v1")
+}
+
+fn fixture_layout2() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/golden-layout2")
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -36,11 +45,52 @@ fn copy_dir(from: &Path, to: &Path) {
 
 /// Opens a copy of the fixture (opening writes sled's files; the committed one stays untouched).
 fn open_golden_copy() -> (tempfile::TempDir, Ledger) {
+    open_copy_of(&fixture())
+}
+
+fn open_copy_of(fixture: &Path) -> (tempfile::TempDir, Ledger) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger");
-    copy_dir(&fixture().join("ledger"), &path);
+    copy_dir(&fixture.join("ledger"), &path);
     let ledger = Ledger::open(&path, &options()).unwrap();
     (dir, ledger)
+}
+
+#[test]
+fn the_golden_layout_2_ledger_decodes_to_the_same_events_and_head() {
+    let (dir, ledger) = open_copy_of(&fixture_layout2());
+    assert_eq!(ledger.verify(&mut |_, _| {}).unwrap().damage, None);
+    let exported: Vec<String> = ledger
+        .records_from(1)
+        .map(|r| interchange::write_line(&r.unwrap()))
+        .collect();
+    let read = |fixture: PathBuf, name: &str| std::fs::read_to_string(fixture.join(name)).unwrap();
+    let expected = read(fixture_layout2(), "expected.jsonl");
+    assert_eq!(exported, expected.lines().collect::<Vec<_>>());
+    let head = read(fixture_layout2(), "head.txt");
+    assert_eq!(
+        format!("{} {}", ledger.head().seq, ledger.head().hash_hex()),
+        head.trim()
+    );
+    // The same events as golden v1, to the byte: only the keyspace differs.
+    assert_eq!(expected, read(fixture(), "expected.jsonl"));
+    assert_eq!(head, read(fixture(), "head.txt"));
+    // Its streams read back as layout 1's do.
+    let (_v1_dir, v1) = open_golden_copy();
+    for stream in [
+        StreamId::Proposition(prop_id("paris-meeting")),
+        StreamId::Proposition(prop_id("lunch-seating")),
+        StreamId::Party(pid("trump")),
+        StreamId::Party(pid("kremlin")),
+    ] {
+        let seqs = |l: &Ledger| -> Vec<u64> { l.stream(&stream).map(|r| r.unwrap().seq).collect() };
+        assert_eq!(seqs(&ledger), seqs(&v1), "{stream}");
+        assert!(!seqs(&ledger).is_empty(), "{stream}");
+    }
+    drop(ledger);
+    let db = open_raw(&dir.path().join("ledger"));
+    assert_eq!(db.scan_prefix([keys::STREAM]).count(), 0);
+    assert!(db.scan_prefix([keys::STREAM_CHUNK]).count() > 0);
 }
 
 #[test]
@@ -110,8 +160,8 @@ fn fixed_clock() -> i64 {
 
 #[test]
 #[ignore = "writes the committed fixture; run only when adding a new format version"]
-fn make_golden_v1() {
-    let out = fixture();
+fn make_golden_fixture() {
+    let out = fixture_layout2();
     assert!(
         !out.join("ledger").exists(),
         "the golden fixture exists; never overwrite it"
