@@ -89,7 +89,8 @@ impl<T: Clone + Eq + Hash + Ord> Interner<T> {
     }
 }
 
-/// One counted statement as the fold keeps it: small and `Copy` (32 bytes).
+/// One counted statement as the fold keeps it: small and `Copy` (40 bytes),
+/// in one vector in seq order.
 ///
 /// Its event id is not kept here but as the key of [`PositionsFold::index`],
 /// which is looked through once for the current statements when positions
@@ -103,6 +104,8 @@ struct Entry {
     credence: f64,
     /// The speaker's index in the party interner.
     speaker: u32,
+    /// The entry's (proposition, party) pair, or [`Entry::RETRACTED`].
+    pair: u32,
     stance: Stance,
     precision: Precision,
     has_credence: bool,
@@ -110,44 +113,45 @@ struct Entry {
     side: Option<Side>,
 }
 
-const _: () = assert!(std::mem::size_of::<Entry>() == 32);
-const _: () = assert!(std::mem::size_of::<(EventId, Loc)>() == 28);
+const _: () = assert!(std::mem::size_of::<Entry>() == 40);
+const _: () = assert!(std::mem::size_of::<(EventId, Loc)>() == 20);
 
 impl Entry {
-    /// The order of entries within a pair, as [`crate::StatementEntry::order_key`].
-    fn key(&self) -> (i64, u64) {
-        (self.micros, self.seq)
-    }
+    /// The `pair` of an entry whose statement was retracted: it no longer counts.
+    const RETRACTED: u32 = u32::MAX;
 }
 
-/// Where a counted statement is kept: its pair and seq, packed into 12 bytes
-/// (align 4) so an index slot is 28 bytes.
-#[derive(Debug, Clone, Copy)]
-struct Loc {
-    pair: u32,
-    seq: [u32; 2],
-}
+/// Where a counted statement's entry is in [`PositionsFold::entries`]
+/// (4 bytes, so an index slot is 20).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Loc(u32);
 
 impl Loc {
-    fn new(pair: u32, seq: u64) -> Self {
-        Self {
-            pair,
-            seq: [seq as u32, (seq >> 32) as u32],
-        }
-    }
-
-    fn seq(&self) -> u64 {
-        u64::from(self.seq[0]) | (u64::from(self.seq[1]) << 32)
-    }
-
     /// A slot of [`StatementIndex::in_order`] whose statement was removed.
-    const REMOVED: Loc = Loc {
-        pair: u32::MAX,
-        seq: [0; 2],
-    };
+    const REMOVED: Loc = Loc(u32::MAX);
+
+    fn at(self) -> usize {
+        self.0 as usize
+    }
 
     fn is_removed(&self) -> bool {
-        self.pair == u32::MAX
+        *self == Self::REMOVED
+    }
+}
+
+/// One counted statement as [`PositionsFold::grouped`] orders it: its order
+/// key within the pair (said_at, then seq order, which `at` follows), its
+/// side for the flip count, and where its full entry is (16 bytes).
+#[derive(Debug, Clone, Copy)]
+struct Slot {
+    micros: i64,
+    at: u32,
+    side: Option<Side>,
+}
+
+impl Slot {
+    fn key(&self) -> (i64, u32) {
+        (self.micros, self.at)
     }
 }
 
@@ -204,59 +208,14 @@ impl StatementIndex {
     }
 }
 
-/// One (proposition, party) pair's counted statements, in (said_at, seq) order.
-#[derive(Debug, Clone)]
-struct Pair {
-    proposition: u32,
-    party: u32,
-    entries: Vec<Entry>,
-    /// The last entry's order key (or below every key when there is none),
-    /// kept here so that deciding where a new statement goes reads this
-    /// struct, not the entries' separate allocation.
-    last_key: (i64, u64),
-}
-
-impl Pair {
-    const NO_KEY: (i64, u64) = (i64::MIN, 0);
-
-    fn new(proposition: u32, party: u32) -> Self {
-        Self {
-            proposition,
-            party,
-            entries: Vec::new(),
-            last_key: Self::NO_KEY,
-        }
-    }
-
-    /// Counts a statement, keeping the entries in (said_at, seq) order.
-    fn add(&mut self, entry: Entry) {
-        let key = entry.key();
-        // Appends almost always sort last; a backdated one is inserted in place.
-        if self.entries.is_empty() || self.last_key < key {
-            self.entries.push(entry);
-            self.last_key = key;
-        } else {
-            let at = self.entries.partition_point(|e| e.key() < key);
-            self.entries.insert(at, entry);
-        }
-    }
-
-    /// Stops counting the statement recorded at `seq`.
-    fn remove(&mut self, seq: u64) {
-        // Entries are in (said_at, seq) order, not seq order: find it by seq.
-        if let Some(at) = self.entries.iter().rposition(|e| e.seq == seq) {
-            self.entries.remove(at);
-            self.last_key = self.entries.last().map_or(Self::NO_KEY, Entry::key);
-        }
-    }
-}
-
 /// Folds records into current positions; see [`Filter`] for time travel.
 ///
-/// Keeps, per (proposition, party), only the counted statements (retracted
-/// ones are dropped when their retraction is applied) as small fixed-size
-/// entries with interned ids, plus an index from statement id to where its
-/// entry is kept, for retractions.
+/// Keeps every counted statement as a small fixed-size entry with interned
+/// ids, in one vector in seq order (retracted ones are marked when their
+/// retraction is applied), plus an index from statement id to its entry, for
+/// retractions. Applying a record touches no per-pair state beyond one
+/// lookup of the pair's index: the entries are grouped by pair, and put in
+/// (said_at, seq) order within it, only when positions are asked for.
 ///
 /// The fold does not keep quotes: [`positions`](Self::positions) and
 /// [`finish`](Self::finish) give every [`Position`] with `quote: None`.
@@ -273,7 +232,10 @@ pub struct PositionsFold {
     propositions: Interner<PropositionId>,
     parties: Interner<PartyId>,
     pair_of: HashMap<(u32, u32), u32>,
-    pairs: Vec<Pair>,
+    /// Each pair's (proposition, party) interned indexes, by pair index.
+    pairs: Vec<(u32, u32)>,
+    /// Every counted statement, in seq order.
+    entries: Vec<Entry>,
     /// Every counted statement's id, to where its entry is kept.
     index: StatementIndex,
     /// Counted statements whose id a later statement reused (never in a
@@ -291,6 +253,7 @@ impl PositionsFold {
             parties: Interner::new(),
             pair_of: HashMap::new(),
             pairs: Vec::new(),
+            entries: Vec::new(),
             index: StatementIndex::default(),
             shadowed: Vec::new(),
         }
@@ -318,34 +281,38 @@ impl PositionsFold {
                 };
                 let pairs = &mut self.pairs;
                 let pair = *self.pair_of.entry((proposition, party)).or_insert_with(|| {
-                    // u32::MAX marks a removed index slot (`Loc::REMOVED`), never a pair.
+                    // u32::MAX marks a retracted entry (`Entry::RETRACTED`), never a pair.
                     let i = u32::try_from(pairs.len())
                         .ok()
-                        .filter(|i| *i != u32::MAX)
+                        .filter(|i| *i != Entry::RETRACTED)
                         .expect("fewer than 2^32 - 1 pairs");
-                    pairs.push(Pair::new(proposition, party));
+                    pairs.push((proposition, party));
                     i
                 });
-                let entry = Entry {
+                // u32::MAX marks a removed index slot (`Loc::REMOVED`), never an entry.
+                let at = u32::try_from(self.entries.len())
+                    .ok()
+                    .filter(|at| Loc(*at) != Loc::REMOVED)
+                    .expect("fewer than 2^32 - 1 counted statements");
+                self.entries.push(Entry {
                     seq: rec.seq,
                     micros: s.said_at.micros(),
                     credence: s.credence.unwrap_or(0.0),
                     speaker,
+                    pair,
                     stance: s.stance,
                     precision: s.said_at.precision(),
                     has_credence: s.credence.is_some(),
                     side: s.stance.side(s.credence),
-                };
-                self.pairs[pair as usize].add(entry);
-                if let Some(old) = self.index.insert(rec.event_id, Loc::new(pair, rec.seq)) {
+                });
+                if let Some(old) = self.index.insert(rec.event_id, Loc(at)) {
                     self.shadowed.push((rec.event_id, old));
                 }
             }
             Event::StatementRetracted(r) => {
-                let Some(loc) = self.index.remove(&r.statement) else {
-                    return;
-                };
-                self.pairs[loc.pair as usize].remove(loc.seq());
+                if let Some(loc) = self.index.remove(&r.statement) {
+                    self.entries[loc.at()].pair = Entry::RETRACTED;
+                }
             }
             Event::PartyRegistered(_)
             | Event::PropositionOpened(_)
@@ -353,71 +320,137 @@ impl PositionsFold {
         }
     }
 
-    /// The positions so far, each with the seq of its current statement (where
-    /// its quote is in the log), ordered by (proposition, party); quotes are `None`.
-    pub fn positions_with_seqs(&self) -> Vec<(u64, Position)> {
+    /// The counted entries as [`Slot`]s grouped by pair, each group in
+    /// (said_at, seq) order, with each group's pair and range in `slots`, the
+    /// groups in (proposition, party) order. Two passes over the entries (a
+    /// count, then a scatter in seq order) and a sort of any group that a
+    /// backdated statement left out of order.
+    fn grouped(&self) -> (Vec<Slot>, Vec<(u32, std::ops::Range<usize>)>) {
+        let mut counts = vec![0usize; self.pairs.len()];
+        for e in &self.entries {
+            if e.pair != Entry::RETRACTED {
+                counts[e.pair as usize] += 1;
+            }
+        }
         let proposition_rank = self.propositions.ranks();
         let party_rank = self.parties.ranks();
-        let mut order: Vec<(u32, u32, usize)> = self
+        let mut order: Vec<(u32, u32, u32)> = self
             .pairs
             .iter()
             .enumerate()
-            .filter(|(_, p)| !p.entries.is_empty())
-            .map(|(i, p)| {
+            .filter(|(i, _)| counts[*i] > 0)
+            .map(|(i, &(proposition, party))| {
                 (
-                    proposition_rank[p.proposition as usize],
-                    party_rank[p.party as usize],
-                    i,
+                    proposition_rank[proposition as usize],
+                    party_rank[party as usize],
+                    i as u32,
                 )
             })
             .collect();
         order.sort_unstable();
-        let ids = self.current_ids();
-        order
-            .into_iter()
-            .filter_map(|(_, _, i)| self.position(&self.pairs[i], ids[i]))
+        // `next[pair]`: where the pair's next slot goes, starting at its group's start.
+        let mut next = vec![0usize; self.pairs.len()];
+        let mut groups = Vec::with_capacity(order.len());
+        let mut start = 0;
+        for &(_, _, pair) in &order {
+            let end = start + counts[pair as usize];
+            next[pair as usize] = start;
+            groups.push((pair, start..end));
+            start = end;
+        }
+        let empty = Slot {
+            micros: 0,
+            at: 0,
+            side: None,
+        };
+        let mut slots = vec![empty; start];
+        for (at, e) in self.entries.iter().enumerate() {
+            if e.pair != Entry::RETRACTED {
+                let slot = &mut next[e.pair as usize];
+                slots[*slot] = Slot {
+                    micros: e.micros,
+                    at: at as u32,
+                    side: e.side,
+                };
+                *slot += 1;
+            }
+        }
+        for (_, range) in &groups {
+            let group = &mut slots[range.clone()];
+            // Statements come in seq order; only a backdated one leaves a group unsorted.
+            if !group.is_sorted_by_key(Slot::key) {
+                group.sort_unstable_by_key(Slot::key);
+            }
+        }
+        (slots, groups)
+    }
+
+    /// The positions so far, each with the seq of its current statement (where
+    /// its quote is in the log), ordered by (proposition, party); quotes are `None`.
+    pub fn positions_with_seqs(&self) -> Vec<(u64, Position)> {
+        let (slots, groups) = self.grouped();
+        let ids = self.current_ids(&slots, &groups);
+        groups
+            .iter()
+            .zip(ids)
+            .map(|((_, range), id)| self.position(&slots[range.clone()], id))
             .collect()
     }
 
-    /// The event id of each pair's current statement, by pair index, looked up in one pass over the index.
-    fn current_ids(&self) -> Vec<EventId> {
-        let mut ids = vec![EventId::from_bytes([0; 16]); self.pairs.len()];
+    /// The event id of each group's current statement (its last slot), by
+    /// group, found in one pass over the index.
+    fn current_ids(
+        &self,
+        slots: &[Slot],
+        groups: &[(u32, std::ops::Range<usize>)],
+    ) -> Vec<EventId> {
+        // A bit per entry: is it some group's current statement? And each pair's group.
+        let mut is_current = vec![0u64; self.entries.len().div_ceil(64)];
+        let mut group_of_pair = vec![0u32; self.pairs.len()];
+        for (g, (pair, range)) in groups.iter().enumerate() {
+            let at = slots[range.end - 1].at as usize;
+            is_current[at / 64] |= 1 << (at % 64);
+            group_of_pair[*pair as usize] = g as u32;
+        }
+        let mut ids = vec![EventId::from_bytes([0; 16]); groups.len()];
         for (id, loc) in self
             .index
             .iter()
             .chain(self.shadowed.iter().map(|(i, l)| (i, l)))
         {
-            // The pair's inline last key says whether this is its current
-            // statement without reading the entries' own allocation.
-            if self.pairs[loc.pair as usize].last_key.1 == loc.seq() {
-                ids[loc.pair as usize] = *id;
+            let at = loc.at();
+            if is_current[at / 64] & (1 << (at % 64)) != 0 {
+                let pair = self.entries[at].pair;
+                ids[group_of_pair[pair as usize] as usize] = *id;
             }
         }
         ids
     }
 
-    /// One pair's position (current statement `statement`): the summary of [`crate::summarize`] over its entries.
-    fn position(&self, pair: &Pair, statement: EventId) -> Option<(u64, Position)> {
-        let current = pair.entries.last()?;
+    /// One pair's position from its group of slots (current statement
+    /// `statement`): the summary of [`crate::summarize`] over its entries.
+    fn position(&self, group: &[Slot], statement: EventId) -> (u64, Position) {
         let (mut flips, mut last_side) = (0, None);
-        for e in &pair.entries {
-            let (flipped, side) = step_side(last_side, e.side);
+        for slot in group {
+            let (flipped, side) = step_side(last_side, slot.side);
             flips += u64::from(flipped);
             last_side = side;
         }
+        let current = &self.entries[group[group.len() - 1].at as usize];
+        let (proposition, party) = self.pairs[current.pair as usize];
         let position = Position {
-            proposition: self.propositions.get(pair.proposition).clone(),
-            party: self.parties.get(pair.party).clone(),
+            proposition: self.propositions.get(proposition).clone(),
+            party: self.parties.get(party).clone(),
             stance: current.stance,
             credence: current.has_credence.then_some(current.credence),
             said_at: When::from_parts(current.micros, current.precision),
             speaker: self.parties.get(current.speaker).clone(),
             statement,
             quote: None,
-            statements: pair.entries.len() as u64,
+            statements: group.len() as u64,
             flips,
         };
-        Some((current.seq, position))
+        (current.seq, position)
     }
 
     /// The positions so far, ordered by (proposition, party), with `quote: None`.
