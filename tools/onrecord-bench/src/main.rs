@@ -80,7 +80,7 @@ impl Cli {
             query_samples: if self.quick { 100 } else { 1_000 },
             slow_samples: if self.quick { 2 } else { 5 },
             cli_samples: if self.quick { 3 } else { 20 },
-            replay_runs: if self.quick { 1 } else { 3 },
+            replay_runs: if self.quick { 1 } else { 5 },
         }
     }
 }
