@@ -87,14 +87,45 @@ impl Hasher for FxHasher {
     }
 }
 
+/// An id's text as an [`Interner`]'s table holds it: inline when it is
+/// short (as nearly every id is), so that matching a looked-up id against
+/// the table reads the table's slot only, not a second allocation elsewhere
+/// on the heap (a cache miss on every statement of a long replay).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+enum IdKey {
+    /// Up to [`IdKey::INLINE`] bytes, zero-padded.
+    Inline { len: u8, bytes: [u8; IdKey::INLINE] },
+    /// A longer id.
+    Heap(Box<str>),
+}
+
+impl IdKey {
+    const INLINE: usize = 22;
+
+    fn new(id: &str) -> Self {
+        if id.len() <= Self::INLINE {
+            let mut bytes = [0; Self::INLINE];
+            bytes[..id.len()].copy_from_slice(id.as_bytes());
+            IdKey::Inline {
+                len: id.len() as u8,
+                bytes,
+            }
+        } else {
+            IdKey::Heap(id.into())
+        }
+    }
+}
+
+const _: () = assert!(std::mem::size_of::<IdKey>() == 24);
+
 /// Ids of one kind, each given a dense `u32` index in order of first sight.
 #[derive(Debug, Clone)]
 struct Interner<T> {
     ids: Vec<T>,
-    index: HashMap<T, u32, BuildHasherDefault<FxHasher>>,
+    index: HashMap<IdKey, u32, BuildHasherDefault<FxHasher>>,
 }
 
-impl<T: Clone + Eq + Hash + Ord> Interner<T> {
+impl<T: Clone + AsRef<str> + Ord> Interner<T> {
     fn new() -> Self {
         Self {
             ids: Vec::new(),
@@ -103,7 +134,8 @@ impl<T: Clone + Eq + Hash + Ord> Interner<T> {
     }
 
     fn intern(&mut self, id: &T) -> u32 {
-        if let Some(&i) = self.index.get(id) {
+        let key = IdKey::new(id.as_ref());
+        if let Some(&i) = self.index.get(&key) {
             return i;
         }
         // u32::MAX is never an index, so no pair key is `PairTable::EMPTY`.
@@ -112,7 +144,7 @@ impl<T: Clone + Eq + Hash + Ord> Interner<T> {
             .filter(|i| *i != u32::MAX)
             .expect("fewer than 2^32 - 1 distinct ids");
         self.ids.push(id.clone());
-        self.index.insert(id.clone(), i);
+        self.index.insert(key, i);
         i
     }
 
