@@ -344,3 +344,66 @@ proptest! {
         prop_assert!(keys.windows(2).all(|w| w[0] < w[1]));
     }
 }
+
+/// Thousands of (proposition, party) pairs, so that the fold's pair table
+/// grows many times over, with ids on both sides of the interners' inline
+/// limit (22 bytes) and alike up to it, speakers other than the party,
+/// backdated statements and retractions: positions still match the
+/// contract. (The proptests above use a handful of pairs and short ids.)
+#[test]
+fn positions_match_the_contract_with_thousands_of_pairs_and_long_ids() {
+    let shared = "a-long-id-shared-by-many-parties-and-propositions";
+    let id = |kind: &str, i: usize| {
+        // 20 to 30 bytes: the same first 20 whatever `i`, then `i` itself.
+        format!("{kind}{}{i}", &shared[..19 - kind.len() + i % 11])
+    };
+    let props: Vec<PropositionId> = (0..70)
+        .map(|i| PropositionId::new(&id("p", i)).unwrap())
+        .collect();
+    let parties: Vec<PartyId> = (0..60)
+        .map(|i| PartyId::new(&id("q", i)).unwrap())
+        .collect();
+    assert!(props.iter().any(|p| p.as_str().len() == 22));
+    assert!(props.iter().any(|p| p.as_str().len() == 23));
+    let mut log = Log::new();
+    let mut said = Vec::new();
+    let mut k = 0usize;
+    for round in 0..3i64 {
+        for (pi, proposition) in props.iter().enumerate() {
+            for (qi, party) in parties.iter().enumerate() {
+                k += 1;
+                // Days go back and forth, so some statements are backdated.
+                let day = (round * 7 + (k as i64 * 5) % 11) % 20;
+                let stance = Stance::ALL[(pi + qi + round as usize) % Stance::ALL.len()];
+                let speaker = if k.is_multiple_of(7) {
+                    &parties[(qi + 1) % parties.len()]
+                } else {
+                    party
+                };
+                said.push(
+                    log.push(Event::StatementRecorded(onrecord_core::StatementRecorded {
+                        proposition: proposition.clone(),
+                        party: party.clone(),
+                        speaker: speaker.clone(),
+                        stance,
+                        credence: stance.midpoint(),
+                        said_at: When::from_parts(
+                            1_541_030_400_000_000 + day * DAY,
+                            Precision::Day,
+                        ),
+                        quote: None,
+                        source: None,
+                        qualifiers: vec![],
+                    })),
+                );
+                if k.is_multiple_of(13) {
+                    log.retract(said[k / 2]);
+                }
+            }
+        }
+    }
+    let records = log.records();
+    let expected = oracle(records, Filter::default());
+    assert!(expected.len() > 4_000, "{} positions", expected.len());
+    assert_eq!(positions(records, Filter::default(), None), expected);
+}
