@@ -7,6 +7,7 @@
 //! own, prints a table of figures, baselines, ratios and targets, and writes
 //! everything to JSON for comparison with later runs. See `docs/benchmarks.md`.
 
+pub mod bare_sled;
 pub mod baselines;
 pub mod encode;
 pub mod machine;

@@ -13,12 +13,12 @@
 //! `cargo run --release -p onrecord-bench --bin record-layout -- --events 1000000`
 
 use std::fs::File;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result, ensure};
 use clap::Parser;
+use onrecord_bench::bare_sled::{disk_and_snapshot_bytes, open, reopen_times_ms};
 use onrecord_bench::rng::Rng;
 
 /// Records one per key against packed chunks, on bare sled.
@@ -48,25 +48,6 @@ struct Outcome {
     reopen_ms: Vec<u128>,
     scan_secs: f64,
     point_read_us: f64,
-}
-
-fn open(dir: &Path) -> Result<sled::Db> {
-    // As onrecord opens a ledger; a dropped handle's flusher may hold the lock briefly.
-    let started = Instant::now();
-    loop {
-        let opened = sled::Config::new()
-            .path(dir)
-            .cache_capacity(64 << 20)
-            .mode(sled::Mode::HighThroughput)
-            .open();
-        match opened {
-            Ok(db) => return Ok(db),
-            Err(_) if started.elapsed() < Duration::from_secs(10) => {
-                std::thread::sleep(Duration::from_millis(10))
-            }
-            Err(e) => return Err(e).context("opening sled"),
-        }
-    }
 }
 
 fn record_key(chunk: u64, seq: u64) -> [u8; 9] {
@@ -139,13 +120,7 @@ fn run(args: &Args, chunk: u64, dir: &Path) -> Result<Outcome> {
     let total = seq;
     let keys = db.len();
     drop(db);
-    let mut reopen_ms = Vec::new();
-    for _ in 0..3 {
-        let t = Instant::now();
-        let db = open(dir)?;
-        reopen_ms.push(t.elapsed().as_millis());
-        drop(db);
-    }
+    let reopen_ms = reopen_times_ms(dir, 3)?;
     let db = open(dir)?;
     let started = Instant::now();
     let mut scanned = 0u64;
@@ -172,17 +147,7 @@ fn run(args: &Args, chunk: u64, dir: &Path) -> Result<Outcome> {
     }
     let point_read_us = started.elapsed().as_secs_f64() * 1e6 / reads as f64;
     drop(db);
-    let (mut disk_bytes, mut snapshot_bytes) = (0, 0);
-    for entry in std::fs::read_dir(dir)? {
-        let entry = entry?;
-        let meta = entry.metadata()?;
-        if meta.is_file() {
-            disk_bytes += meta.blocks() * 512;
-            if entry.file_name().to_string_lossy().starts_with("snap.") {
-                snapshot_bytes += meta.len();
-            }
-        }
-    }
+    let (disk_bytes, snapshot_bytes) = disk_and_snapshot_bytes(dir)?;
     Ok(Outcome {
         keys,
         bulk_secs,
