@@ -493,12 +493,13 @@ impl PositionsFold {
             })
             .collect();
         order.sort_unstable();
-        // `next[pair]`: where the pair's next slot goes, starting at its group's start.
-        let mut next = vec![0usize; self.pairs.len()];
+        // From here `next[pair]` (the counts, reused) is where the pair's
+        // next slot goes, starting at its group's start.
+        let mut next = counts;
         let mut groups = Vec::with_capacity(order.len());
         let mut start = 0;
         for &(_, _, pair) in &order {
-            let end = start + counts[pair as usize];
+            let end = start + next[pair as usize];
             next[pair as usize] = start;
             groups.push((pair, start..end));
             start = end;
