@@ -23,6 +23,9 @@ pub enum DomainError {
         "invalid time `{0}`: expected a date (2018-11-06) or an RFC 3339 instant (2018-11-06T14:30:00Z)"
     )]
     InvalidTime(String),
+    /// A time whose UTC form falls outside the years 0000-9999 (it could not be exported).
+    #[error("time `{0}` falls outside the years 0000-9999 in UTC")]
+    TimeOutOfRange(String),
     /// A text is not one of the stance names.
     #[error(
         "unknown stance `{0}`: expected one of almost-no-chance, very-unlikely, unlikely, even-chance, likely, very-likely, almost-certain, declined"

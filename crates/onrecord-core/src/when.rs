@@ -7,11 +7,15 @@
 use std::fmt;
 use std::str::FromStr;
 
-use chrono::{DateTime, NaiveDate, SecondsFormat, TimeZone, Utc};
+use chrono::{DateTime, Datelike, NaiveDate, SecondsFormat, TimeZone, Utc};
 
 use crate::DomainError;
 
 const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+/// The years a time may fall in (UTC): what RFC 3339 can write with four digits,
+/// so every time the ledger accepts can be exported and read back.
+pub const YEARS: std::ops::RangeInclusive<i32> = 0..=9999;
 
 /// How precisely a time was stated.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -90,16 +94,27 @@ impl When {
 impl FromStr for When {
     type Err = DomainError;
 
-    /// Reads `YYYY-MM-DD` (day precision) or an RFC 3339 instant.
+    /// Reads `YYYY-MM-DD` (day precision) or an RFC 3339 instant; its UTC
+    /// form must fall in the years 0000-9999 ([`YEARS`]).
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let bad = || DomainError::InvalidTime(s.to_owned());
-        if s.len() == 10 {
+        let utc = if s.len() == 10 {
             let date = NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| bad())?;
-            let start = date.and_hms_opt(0, 0, 0).ok_or_else(bad)?.and_utc();
-            return Ok(Self::from_parts(start.timestamp_micros(), Precision::Day));
+            date.and_hms_opt(0, 0, 0).ok_or_else(bad)?.and_utc()
+        } else {
+            DateTime::parse_from_rfc3339(s)
+                .map_err(|_| bad())?
+                .with_timezone(&Utc)
+        };
+        if !YEARS.contains(&utc.year()) {
+            return Err(DomainError::TimeOutOfRange(s.to_owned()));
         }
-        let dt = DateTime::parse_from_rfc3339(s).map_err(|_| bad())?;
-        Ok(Self::instant(dt.with_timezone(&Utc).timestamp_micros()))
+        let precision = if s.len() == 10 {
+            Precision::Day
+        } else {
+            Precision::Instant
+        };
+        Ok(Self::from_parts(utc.timestamp_micros(), precision))
     }
 }
 
@@ -164,6 +179,34 @@ mod tests {
         ] {
             let err = bad.parse::<When>().unwrap_err();
             assert_eq!(err, DomainError::InvalidTime(bad.to_owned()));
+        }
+    }
+
+    #[test]
+    fn times_outside_years_0000_to_9999_in_utc_are_refused_by_name() {
+        for bad in [
+            "0000-01-01T00:00:00+00:01",
+            "9999-12-31T23:59:59-00:01",
+            "-001-01-01",
+            "+10000-01-01T00:00:00Z",
+        ] {
+            let err = bad.parse::<When>().unwrap_err();
+            assert!(
+                matches!(&err, DomainError::TimeOutOfRange(v) | DomainError::InvalidTime(v) if v == bad),
+                "{bad}: {err:?}"
+            );
+        }
+        for good in [
+            "0000-01-01",
+            "0000-01-01T00:00:00Z",
+            "0000-01-01T00:01:00+00:01",
+            "9999-12-31",
+            "9999-12-31T23:59:59.999999Z",
+        ] {
+            let w: When = good.parse().unwrap_or_else(|e| panic!("{good}: {e}"));
+            assert_eq!(w.to_string().parse::<When>().unwrap(), w, "{good}");
+            assert!(w.to_rfc3339().parse::<When>().is_ok(), "{good}");
+            assert!(w.date_string().parse::<When>().is_ok(), "{good}");
         }
     }
 
