@@ -22,7 +22,7 @@ use std::collections::{HashMap, HashSet};
 use std::fmt;
 
 use serde::Serialize;
-use serde::de::{Deserialize, Deserializer, MapAccess, Visitor};
+use serde::de::{Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use crate::{
@@ -158,8 +158,12 @@ pub enum InterchangeError {
     Domain(#[from] DomainError),
 }
 
-/// The members of one JSON object in line order, duplicates kept so they can be refused.
-struct Entries(Vec<(String, Value)>);
+/// The members of one JSON object in line order, duplicates kept so they can
+/// be refused, plus the path of the first key repeated inside a nested value.
+struct Entries {
+    members: Vec<(String, Value)>,
+    nested_repeat: Option<String>,
+}
 
 impl<'de> Deserialize<'de> for Entries {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -170,14 +174,133 @@ impl<'de> Deserialize<'de> for Entries {
                 f.write_str("a JSON object")
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Entries, A::Error> {
-                let mut entries = Vec::new();
-                while let Some(entry) = map.next_entry::<String, Value>()? {
-                    entries.push(entry);
+                let mut members = Vec::new();
+                let mut nested_repeat = None;
+                while let Some((key, checked)) = map.next_entry::<String, Checked>()? {
+                    if nested_repeat.is_none() {
+                        nested_repeat = checked.repeat.map(|path| join_path(&key, &path));
+                    }
+                    members.push((key, checked.value));
                 }
-                Ok(Entries(entries))
+                Ok(Entries {
+                    members,
+                    nested_repeat,
+                })
             }
         }
         deserializer.deserialize_map(EntriesVisitor)
+    }
+}
+
+/// A JSON value and the path of the first key repeated inside it (`from`,
+/// `a.b`, `[2].c`): `serde_json::Value` keeps only the last of repeated keys,
+/// so repeats are caught while the value is read, at any depth.
+struct Checked {
+    value: Value,
+    repeat: Option<String>,
+}
+
+impl From<Value> for Checked {
+    fn from(value: Value) -> Self {
+        Checked {
+            value,
+            repeat: None,
+        }
+    }
+}
+
+/// `parent` then `child` as one path: `window.from`, `qualifiers[1]`.
+fn join_path(parent: &str, child: &str) -> String {
+    if child.starts_with('[') {
+        format!("{parent}{child}")
+    } else {
+        format!("{parent}.{child}")
+    }
+}
+
+impl<'de> Deserialize<'de> for Checked {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct CheckedVisitor;
+        impl<'de> Visitor<'de> for CheckedVisitor {
+            type Value = Checked;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("any JSON value")
+            }
+            fn visit_bool<E>(self, v: bool) -> Result<Checked, E> {
+                Ok(Value::Bool(v).into())
+            }
+            fn visit_i64<E>(self, v: i64) -> Result<Checked, E> {
+                Ok(Value::from(v).into())
+            }
+            fn visit_u64<E>(self, v: u64) -> Result<Checked, E> {
+                Ok(Value::from(v).into())
+            }
+            fn visit_f64<E>(self, v: f64) -> Result<Checked, E> {
+                Ok(Value::from(v).into())
+            }
+            fn visit_str<E>(self, v: &str) -> Result<Checked, E> {
+                Ok(Value::String(v.to_owned()).into())
+            }
+            fn visit_string<E>(self, v: String) -> Result<Checked, E> {
+                Ok(Value::String(v).into())
+            }
+            fn visit_unit<E>(self) -> Result<Checked, E> {
+                Ok(Value::Null.into())
+            }
+            fn visit_none<E>(self) -> Result<Checked, E> {
+                Ok(Value::Null.into())
+            }
+            fn visit_some<D2: Deserializer<'de>>(self, d: D2) -> Result<Checked, D2::Error> {
+                Checked::deserialize(d)
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Checked, A::Error> {
+                let mut items = Vec::new();
+                let mut repeat = None;
+                while let Some(item) = seq.next_element::<Checked>()? {
+                    if repeat.is_none() {
+                        repeat = item
+                            .repeat
+                            .map(|path| join_path(&format!("[{}]", items.len()), &path));
+                    }
+                    items.push(item.value);
+                }
+                Ok(Checked {
+                    value: Value::Array(items),
+                    repeat,
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Checked, A::Error> {
+                let mut object = serde_json::Map::new();
+                let mut repeat = None;
+                while let Some((key, item)) = map.next_entry::<String, Checked>()? {
+                    if repeat.is_none() {
+                        if object.contains_key(&key) {
+                            repeat = Some(key.clone());
+                        } else if let Some(path) = item.repeat {
+                            repeat = Some(join_path(&key, &path));
+                        }
+                    }
+                    object.insert(key, item.value);
+                }
+                Ok(Checked {
+                    value: Value::Object(object),
+                    repeat,
+                })
+            }
+        }
+        deserializer.deserialize_any(CheckedVisitor)
+    }
+}
+
+/// A serde_json error's message with its position as `column N` only: a line
+/// is one line, so `at line 1 column N` would repeat what the caller's
+/// `line N:` prefix already says (and wrongly, for line N > 1).
+fn without_line(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let position = format!(" at line {} column {}", e.line(), e.column());
+    match text.strip_suffix(&position) {
+        Some(message) => format!("{message} at column {}", e.column()),
+        None => text,
     }
 }
 
@@ -317,16 +440,19 @@ fn parse_window(v: Value) -> Result<Window, InterchangeError> {
 
 /// Reads one JSON line into the event id it gives (if any) and the draft to validate.
 pub fn parse_line(line: &str) -> Result<InputEvent, InterchangeError> {
-    let entries = match serde_json::from_str::<Entries>(line) {
-        Ok(Entries(entries)) => entries,
+    let (entries, nested_repeat) = match serde_json::from_str::<Entries>(line) {
+        Ok(Entries {
+            members,
+            nested_repeat,
+        }) => (members, nested_repeat),
         Err(e) if e.is_data() => {
             // Valid JSON that is not an object: say what it is.
             let found = serde_json::from_str::<Value>(line)
                 .map(|v| describe(&v))
-                .unwrap_or_else(|_| e.to_string());
+                .unwrap_or_else(|_| without_line(&e));
             return Err(InterchangeError::NotAnObject(found));
         }
-        Err(e) => return Err(InterchangeError::MalformedJson(e.to_string())),
+        Err(e) => return Err(InterchangeError::MalformedJson(without_line(&e))),
     };
     let ty = match entries.iter().find(|(k, _)| k == "type") {
         None | Some((_, Value::Null)) => {
@@ -347,6 +473,12 @@ pub fn parse_line(line: &str) -> Result<InputEvent, InterchangeError> {
         _ => return Err(InterchangeError::UnknownType(one_line(&ty))),
     };
     let mut f = Fields::new(place, entries, allowed)?;
+    if let Some(path) = nested_repeat {
+        return Err(InterchangeError::DuplicateField {
+            place,
+            field: one_line(&path),
+        });
+    }
     f.opt("type");
     let event_id = f.common()?;
     let draft = match ty.as_str() {
@@ -764,7 +896,9 @@ mod tests {
         ];
         for (event, allowed) in events {
             let line = write_line(&recorded(event));
-            let Entries(entries) = serde_json::from_str(&line).unwrap();
+            let Entries {
+                members: entries, ..
+            } = serde_json::from_str(&line).unwrap();
             let keys: Vec<&str> = entries.iter().map(|(k, _)| k.as_str()).collect();
             assert_eq!(keys, allowed, "{line}");
         }
@@ -833,6 +967,31 @@ mod tests {
     fn a_repeated_field_is_refused() {
         let msg = err(r#"{"type":"party","id":"a","name":"A","name":"B"}"#);
         assert_eq!(msg, "duplicate field `name` in a party line");
+    }
+
+    #[test]
+    fn a_key_repeated_at_any_depth_is_refused_by_its_path() {
+        let window = r#"{"type":"proposition","id":"p1","text":"T","window":{"from":"2018-01-01","from":"2018-02-01","to":"2018-06-01"}}"#;
+        assert_eq!(
+            err(window),
+            "duplicate field `window.from` in a proposition line"
+        );
+        let to_null = r#"{"type":"proposition","id":"p1","text":"T","window":{"from":"2018-01-01","to":"2018-06-01","to":null}}"#;
+        assert_eq!(
+            err(to_null),
+            "duplicate field `window.to` in a proposition line"
+        );
+        let deep = r#"{"type":"statement","proposition":"p","party":"a","stance":"likely","said_at":"2018-01-01","qualifiers":["x",{"k":{"z":1,"z":2}}]}"#;
+        assert_eq!(
+            err(deep),
+            "duplicate field `qualifiers[1].k.z` in a statement line"
+        );
+    }
+
+    #[test]
+    fn json_errors_give_the_column_only() {
+        let msg = err(r#"{"type":"party"} x"#);
+        assert_eq!(msg, "malformed JSON: trailing characters at column 18");
     }
 
     #[test]
