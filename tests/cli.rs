@@ -882,7 +882,7 @@ fn bulk_input_tolerates_a_bom_crlf_and_blank_lines_but_not_bad_utf8_or_long_line
     let r = other.run_stdin(&["append", "--jsonl", "-"], long);
     assert_eq!(r.code, 1);
     assert!(
-        r.stderr.starts_with("error: line 1: line is longer than "),
+        r.stderr.starts_with("error: line 1: longer than 1 MiB"),
         "{}",
         r.stderr
     );
