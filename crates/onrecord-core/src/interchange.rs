@@ -1267,22 +1267,54 @@ mod tests {
         "[A-Za-z0-9\"\\\\é€😀][ -~é€😀\n\t]{0,40}"
     }
 
+    /// A time as a user may type it: a date, or RFC 3339 with any fraction and offset.
+    fn arb_time_text() -> impl Strategy<Value = String> {
+        let year = prop_oneof![0..=1i32, 9998..=9999i32, 0..=9999i32];
+        let offset = prop_oneof![
+            Just("Z".to_owned()),
+            (any::<bool>(), 0..24u32, 0..60u32)
+                .prop_map(|(west, h, m)| format!("{}{h:02}:{m:02}", if west { '-' } else { '+' })),
+        ];
+        let fraction = proptest::option::of("[0-9]{1,9}");
+        let anywhere = (
+            year,
+            (1..=12u32, 1..=31u32),
+            proptest::option::of(((0..24u32, 0..60u32, 0..60u32), fraction.clone(), offset)),
+        );
+        // The first and last hours of the accepted years, with offsets that
+        // may carry them across the edge in UTC.
+        let first = (
+            Just(0i32),
+            Just((1u32, 1u32)),
+            (
+                (0..2u32, 0..60u32, 0..60u32),
+                fraction.clone(),
+                (0..3u32, 0..60u32),
+            )
+                .prop_map(|(t, f, (h, m))| Some((t, f, format!("+{h:02}:{m:02}")))),
+        );
+        let last = (
+            Just(9999i32),
+            Just((12u32, 31u32)),
+            (
+                (22..24u32, 0..60u32, 0..60u32),
+                fraction,
+                (0..3u32, 0..60u32),
+            )
+                .prop_map(|(t, f, (h, m))| Some((t, f, format!("-{h:02}:{m:02}")))),
+        );
+        prop_oneof![anywhere, first, last].prop_map(|(y, (mo, d), time)| match time {
+            None => format!("{y:04}-{mo:02}-{d:02}"),
+            Some(((h, mi, s), frac, off)) => {
+                let frac = frac.map(|f| format!(".{f}")).unwrap_or_default();
+                format!("{y:04}-{mo:02}-{d:02}T{h:02}:{mi:02}:{s:02}{frac}{off}")
+            }
+        })
+    }
+
+    /// Times the input accepts, often at the edges of the accepted years.
     fn arb_when() -> impl Strategy<Value = When> {
-        // 1900-01-01 .. 2100-01-01, either as a day or to the microsecond.
-        (
-            -2_208_988_800_000_000i64..4_102_444_800_000_000,
-            any::<bool>(),
-        )
-            .prop_map(|(m, d)| {
-                When::from_parts(
-                    m,
-                    if d {
-                        Precision::Day
-                    } else {
-                        Precision::Instant
-                    },
-                )
-            })
+        arb_time_text().prop_filter_map("a time the input accepts", |s| s.parse().ok())
     }
 
     fn arb_statement() -> impl Strategy<Value = crate::StatementRecorded> {
@@ -1404,6 +1436,16 @@ mod tests {
             let head = format!(r#"{{"type":"{}","seq":{seq},"#, rec.event.event_type().json_name());
             prop_assert!(line.starts_with(&head), "{}", line);
             assert_round_trip(&rec);
+        }
+
+        #[test]
+        fn every_time_written_is_one_the_input_accepts(text in arb_time_text()) {
+            if let Ok(when) = text.parse::<When>() {
+                prop_assert_eq!(when.to_string().parse::<When>(), Ok(when), "{}", text);
+                let instant = when.to_rfc3339().parse::<When>();
+                prop_assert_eq!(instant.map(|w| w.micros()), Ok(when.micros()), "{}", text);
+                prop_assert!(when.date_string().parse::<When>().is_ok(), "{}", text);
+            }
         }
     }
 }
