@@ -248,3 +248,122 @@ fn cr_only_line_ends_end_lines_and_json_errors_name_the_column_only() {
         r.stderr
     );
 }
+
+/// A ledger whose stored text tries formula and terminal-escape injection.
+fn hostile_story() -> Env {
+    let env = Env::new();
+    let lines = [
+        r#"{"type":"party","id":"evil","name":"Evil \u202egnp.exe"}"#,
+        r#"{"type":"party","id":"ann","name":"Ann"}"#,
+        r#"{"type":"party","id":"bob","name":"Bob"}"#,
+        r#"{"type":"party","id":"cat","name":"Cat"}"#,
+        r#"{"type":"proposition","id":"p","text":"Title \u001b]0;PWNED\u0007\u001b[2J"}"#,
+        r#"{"type":"statement","proposition":"p","party":"evil","stance":"likely","said_at":"2018-11-01","quote":"=HYPERLINK(\"http://x\",\"y\")","source":"+cmd|' /C calc'!A0"}"#,
+        r#"{"type":"statement","proposition":"p","party":"ann","stance":"unlikely","said_at":"2018-11-02","quote":"-probably not"}"#,
+        r#"{"type":"statement","proposition":"p","party":"bob","stance":"likely","said_at":"2018-11-03","quote":"\u001b]0;PWNED\u0007\u001b[2J\u009b","source":"@SUM(A1)"}"#,
+        r#"{"type":"statement","proposition":"p","party":"cat","stance":"very-unlikely","said_at":"2018-11-04","quote":"\tTab \u202eevil"}"#,
+        r#"{"type":"resolution","proposition":"p","outcome":"did-not-happen","resolved_at":"2018-12-01"}"#,
+    ];
+    let r = env.run_stdin(&["append", "--jsonl", "-"], lines.join("\n"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    env
+}
+
+/// Characters that drive a terminal or reorder text.
+fn has_unsafe(text: &str) -> bool {
+    text.chars().any(|c| {
+        (c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            || matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+    })
+}
+
+fn csv_rows(text: &str) -> Vec<Vec<String>> {
+    csv::Reader::from_reader(text.as_bytes())
+        .records()
+        .map(|r| r.unwrap().iter().map(str::to_owned).collect())
+        .collect()
+}
+
+#[test]
+fn csv_cells_that_start_a_formula_are_neutralised_unless_exact_is_asked() {
+    let env = hostile_story();
+    let safe = env.ok(&["positions", "p", "--csv"]);
+    assert!(!has_unsafe(&safe), "{safe:?}");
+    let quotes: Vec<String> = csv_rows(&safe).into_iter().map(|r| r[7].clone()).collect();
+    assert_eq!(
+        quotes,
+        [
+            "'-probably not",
+            "\\u{1b}]0;PWNED\\u{7}\\u{1b}[2J\\u{9b}",
+            "'\tTab \\u{202e}evil",
+            "'=HYPERLINK(\"http://x\",\"y\")",
+        ]
+    );
+    let history = env.ok(&["history", "p", "--csv"]);
+    assert!(!has_unsafe(&history), "{history:?}");
+    let rows = csv_rows(&history);
+    assert_eq!(rows[0][8], "'+cmd|' /C calc'!A0");
+    assert_eq!(rows[2][8], "'@SUM(A1)");
+
+    // --csv-exact gives back exactly what was recorded.
+    let exact = env.ok(&["positions", "p", "--csv", "--csv-exact"]);
+    let quotes: Vec<String> = csv_rows(&exact).into_iter().map(|r| r[7].clone()).collect();
+    assert_eq!(
+        quotes,
+        [
+            "-probably not",
+            "\u{1b}]0;PWNED\u{7}\u{1b}[2J\u{9b}",
+            "\tTab \u{202e}evil",
+            "=HYPERLINK(\"http://x\",\"y\")",
+        ]
+    );
+    let r = env.run(&["positions", "--csv-exact"]);
+    assert_eq!(r.code, 2, "--csv-exact needs --csv: {}", r.stderr);
+
+    // Numbers stay numbers: a negative log score is not prefixed.
+    let scores = env.ok(&["scores", "--csv"]);
+    let logs: Vec<String> = csv_rows(&scores)
+        .into_iter()
+        .map(|r| r[7].clone())
+        .collect();
+    assert!(logs.iter().any(|l| l.starts_with('-')), "{scores}");
+    assert!(logs.iter().all(|l| l.parse::<f64>().is_ok()), "{scores}");
+}
+
+#[test]
+fn tables_replay_lines_and_errors_never_pass_terminal_controls_or_bidi_overrides() {
+    let env = hostile_story();
+    for args in [
+        &["positions"][..],
+        &["history", "p"],
+        &["replay"],
+        &["scores"],
+        &["contradictions"],
+    ] {
+        let out = env.ok(args);
+        assert!(!has_unsafe(&out), "{args:?}: {out:?}");
+    }
+    let replay = env.ok(&["replay"]);
+    assert!(replay.contains("Evil \\u{202e}gnp.exe"), "{replay}");
+    assert!(replay.contains("p: Title  ]0;PWNED  [2J"), "{replay}");
+
+    let err = env.fails(1, &["positions", "--party", "x\u{202e}y\u{1b}[2J"]);
+    assert!(!has_unsafe(&err), "{err:?}");
+    assert!(err.contains("x\\u{202e}y\\u{1b}[2J"), "{err}");
+
+    // JSON stays exact.
+    let json = env.json(&["positions", "p", "--json"]);
+    let quotes: Vec<&str> = json["positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["quote"].as_str().unwrap())
+        .collect();
+    assert!(quotes.contains(&"\tTab \u{202e}evil"), "{quotes:?}");
+    assert!(
+        quotes.contains(&"\u{1b}]0;PWNED\u{7}\u{1b}[2J\u{9b}"),
+        "{quotes:?}"
+    );
+    let export = env.ok(&["export"]);
+    assert!(export.contains("Evil \u{202e}gnp.exe"), "{export}");
+}

@@ -300,6 +300,9 @@ pub struct PositionsArgs {
     /// Print RFC 4180 CSV, one row per position, with a header row
     #[arg(long, conflicts_with = "json")]
     pub csv: bool,
+    /// With --csv: write every cell exactly as recorded, for scripts (by default a cell starting with = + - @ tab or CR gets a leading ' so spreadsheets do not run it, and control characters are escaped)
+    #[arg(long, requires = "csv")]
+    pub csv_exact: bool,
 }
 
 /// `history`.
@@ -316,6 +319,9 @@ pub struct HistoryArgs {
     /// Print RFC 4180 CSV, one row per statement, with a header row
     #[arg(long, conflicts_with = "json")]
     pub csv: bool,
+    /// With --csv: write every cell exactly as recorded, for scripts (by default a cell starting with = + - @ tab or CR gets a leading ' so spreadsheets do not run it, and control characters are escaped)
+    #[arg(long, requires = "csv")]
+    pub csv_exact: bool,
 }
 
 /// `contradictions`.

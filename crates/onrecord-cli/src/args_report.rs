@@ -23,6 +23,9 @@ pub struct ScoresArgs {
     /// Print RFC 4180 CSV: one row per resolved proposition and party
     #[arg(long, conflicts_with = "json")]
     pub csv: bool,
+    /// With --csv: write every cell exactly as recorded, for scripts (by default a cell starting with = + - @ tab or CR gets a leading ' so spreadsheets do not run it, and control characters are escaped)
+    #[arg(long, requires = "csv")]
+    pub csv_exact: bool,
 }
 
 /// `calibration`.

@@ -1,6 +1,11 @@
 //! Printing: aligned tables, colour (only on a terminal without `NO_COLOR`),
 //! number and quote formatting, and writing lines to stdout.
 //!
+//! Text meant for a terminal (table cells, replay lines, paths) goes through
+//! [`printable`], so stored text cannot drive the terminal (ESC, BEL, C1
+//! controls) or reorder what is shown (bidi overrides); JSON is written
+//! exactly as stored.
+//!
 //! Pure formatting plus the stdout writer; it never opens a ledger or decides
 //! what to show.
 
@@ -118,11 +123,21 @@ impl Table {
         self.rows.is_empty()
     }
 
-    /// The table as lines (no trailing spaces), two spaces between columns.
+    /// The table as lines (no trailing spaces), two spaces between columns,
+    /// every cell made [`printable`].
     pub fn render(&self, colour: bool) -> Vec<String> {
         let n = self.header.len();
+        let rows: Vec<Vec<Cell>> = self
+            .rows
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .map(|c| styled(printable(&c.text), c.style))
+                    .collect()
+            })
+            .collect();
         let mut widths: Vec<usize> = self.header.iter().map(|h| width(h)).collect();
-        for row in &self.rows {
+        for row in &rows {
             for (i, cell) in row.iter().enumerate().take(n) {
                 widths[i] = widths[i].max(width(&cell.text));
             }
@@ -145,7 +160,7 @@ impl Table {
                 .map(|h| styled(h.clone(), Style::Bold))
                 .collect(),
         )];
-        out.extend(self.rows.iter().map(|r| line(r.clone())));
+        out.extend(rows.into_iter().map(line));
         out
     }
 }
@@ -174,12 +189,20 @@ pub fn round6(x: f64) -> f64 {
     (x * 1e6).round() / 1e6
 }
 
-/// `text` cut to `max` characters with `…`, on one line.
+/// `text` safe to show on a terminal, on one line: controls and bidi
+/// overrides escaped as `\u{1b}`, `\u{202e}` (see [`onrecord_core::error::is_unsafe_in_terminal`]).
+pub fn printable(text: &str) -> String {
+    crate::error::one_line(text)
+}
+
+/// `text` cut to `max` characters with `…`, on one line: line breaks and
+/// other controls become spaces, bidi overrides are escaped.
 pub fn shorten(text: &str, max: usize) -> String {
     let flat: String = text
         .chars()
         .map(|c| if c.is_control() { ' ' } else { c })
         .collect();
+    let flat = printable(&flat);
     if flat.chars().count() <= max {
         flat
     } else {
@@ -283,6 +306,14 @@ mod tests {
         assert_eq!(shorten("short", 40), "short");
         assert_eq!(shorten(&"abcd ".repeat(20), 10), "abcd abcd…");
         assert_eq!(shorten("a\nb", 10), "a b");
+        assert_eq!(shorten("\u{1b}[2Ja\u{202e}b", 20), " [2Ja\\u{202e}b");
+    }
+
+    #[test]
+    fn table_cells_cannot_drive_the_terminal() {
+        let mut t = Table::new(&["A", "B"]);
+        t.row(vec!["\u{1b}]0;x\u{7}".into(), "\u{202e}gnp".into()]);
+        assert_eq!(t.render(false)[1], "\\u{1b}]0;x\\u{7}  \\u{202e}gnp");
     }
 
     #[test]

@@ -114,15 +114,48 @@ pub enum DomainError {
     },
 }
 
-/// Escapes control characters so a message stays on one line.
+/// Whether `c` could break a line, drive a terminal or reorder the text
+/// around it: C0 and C1 controls, DEL, bidirectional marks, embeddings,
+/// overrides and isolates (U+061C, U+200E-U+200F, U+202A-U+202E,
+/// U+2066-U+2069), and the line and paragraph separators U+2028-U+2029.
+pub fn is_unsafe_in_terminal(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{061c}'
+                | '\u{200e}'
+                | '\u{200f}'
+                | '\u{2028}'
+                | '\u{2029}'
+                | '\u{202a}'..='\u{202e}'
+                | '\u{2066}'..='\u{2069}'
+        )
+}
+
+/// Escapes what [`is_unsafe_in_terminal`] names (as `\n`, `\u{1b}`, `\u{202e}`),
+/// so a message or a cell stays on one line and shows what it holds.
 pub fn one_line(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        if c.is_control() {
+        if is_unsafe_in_terminal(c) {
             out.extend(c.escape_default());
         } else {
             out.push(c);
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_and_bidi_overrides_are_escaped_visibly() {
+        assert_eq!(
+            one_line("a\nb\u{1b}]0;x\u{7}\u{9b}c\u{202e}d\u{2066}é"),
+            "a\\nb\\u{1b}]0;x\\u{7}\\u{9b}c\\u{202e}d\\u{2066}é"
+        );
+        assert_eq!(one_line("plain text, 97%"), "plain text, 97%");
+    }
 }

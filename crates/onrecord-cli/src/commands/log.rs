@@ -1,12 +1,13 @@
 //! `replay` and `export`: the log itself, one event per line, in seq order,
-//! streamed from the store (never all in memory).
+//! streamed from the store (never all in memory). `replay`'s text lines are
+//! made printable; JSON Lines are exact.
 
 use onrecord_core::{Event, Recorded, When, write_line};
 
 use crate::args::ReplayArgs;
 use crate::context::Context;
 use crate::error::CliError;
-use crate::output::{Out, percent, shorten};
+use crate::output::{Out, percent, printable, shorten};
 use crate::progress::{Progress, Unit};
 
 /// `export`: every event as JSON Lines.
@@ -58,7 +59,7 @@ pub fn replay(ctx: &Context, args: &ReplayArgs) -> Result<(), CliError> {
             rec.seq,
             When::instant(rec.recorded_at).to_rfc3339(),
             rec.event.event_type().json_name(),
-            summary(&rec)
+            printable(&summary(&rec))
         ))?;
     }
     out.flush()

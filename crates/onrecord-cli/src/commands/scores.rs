@@ -234,7 +234,21 @@ pub fn scores(ctx: &Context, args: &ScoresArgs) -> Result<(), CliError> {
     if args.json {
         out.json(&scores_json(&report))?;
     } else if args.csv {
-        crate::csv_out::print_csv(&mut out, &SCORES_CSV_HEADERS, scores_csv_rows(&report))?;
+        crate::csv_out::print_csv(
+            &mut out,
+            crate::csv_out::Columns {
+                names: &SCORES_CSV_HEADERS,
+                numeric: &[
+                    "final_credence",
+                    "final_brier",
+                    "mean_daily_brier",
+                    "final_log",
+                    "statements",
+                ],
+            },
+            scores_csv_rows(&report),
+            crate::csv_out::CsvCells::from_flag(args.csv_exact),
+        )?;
     } else {
         print_scores(&mut out, &report)?;
     }

@@ -348,7 +348,15 @@ pub fn positions(ctx: &Context, args: &PositionsArgs) -> Result<(), CliError> {
                 p.flips.to_string(),
             ]
         });
-        csv_out::print_csv(&mut out, &POSITIONS_CSV, rows)?;
+        csv_out::print_csv(
+            &mut out,
+            csv_out::Columns {
+                names: &POSITIONS_CSV,
+                numeric: &["credence", "statements", "flips"],
+            },
+            rows,
+            csv_out::CsvCells::from_flag(args.csv_exact),
+        )?;
     } else if args.json {
         match (&only, views.first()) {
             (Some(_), Some(v)) => out.json(&view_json(v))?,
@@ -420,7 +428,15 @@ pub fn history(ctx: &Context, args: &HistoryArgs) -> Result<(), CliError> {
                 e.retracted.to_string(),
             ]
         });
-        csv_out::print_csv(&mut out, &HISTORY_CSV, rows)?;
+        csv_out::print_csv(
+            &mut out,
+            csv_out::Columns {
+                names: &HISTORY_CSV,
+                numeric: &["seq", "credence"],
+            },
+            rows,
+            csv_out::CsvCells::from_flag(args.csv_exact),
+        )?;
     } else if args.json {
         let list: Vec<HistoryJson> = entries
             .iter()
