@@ -75,7 +75,19 @@
 //! gives even-chance; litotes on a denial ("not impossible", "not ruled out",
 //! "not remote") gives even-chance; an undone cancellation ("not cancelled",
 //! "not postponed") gives likely; "not scheduled" gives unlikely, like "no
-//! plans". A cue that already contains a negator is never negated again.
+//! plans". A cue that already contains a negator is never negated again by a
+//! negator before it.
+//!
+//! A negator after the cue, at most [`NEGATION_WINDOW_AFTER`] words on and
+//! in the same clause, negates what the cue is said about, which has the
+//! same effect: "it is almost certain that they will not meet" is
+//! almost-no-chance, "they will not meet" is very-unlikely (the modal
+//! "will", negated). A negator followed by "only", "later", "earlier",
+//! "sooner", "less" or "more" qualifies a time or amount ("no later than
+//! Friday") and does not count. Two negations cancel: a negator before the
+//! cue and one after it, or one after a cue that carries its own negation
+//! ("there is no chance they will not meet" is almost-certain, the mirror of
+//! "no chance").
 //!
 //! # Limits
 //!
@@ -151,14 +163,19 @@ pub struct Suggestion {
     pub cue: &'static str,
     /// Where the matched cue comes from.
     pub origin: CueOrigin,
-    /// Whether a negator before the cue turned it into `when_negated`.
+    /// Whether negation turned the cue into `when_negated`: a negator before
+    /// it or after it (in its clause), but not both, which cancel.
     pub negated: bool,
-    /// The words of the phrase that matched, as written (from the negator, if any).
+    /// The words of the phrase that matched, as written (from the negator before, to the one after, if any).
     pub matched: String,
 }
 
 /// How many words before a cue a negator may stand and still negate it.
 pub const NEGATION_WINDOW: usize = 3;
+
+/// How many words after a cue a negator may stand and still negate what the
+/// cue is said about ("almost certain that they will not meet": 4 words).
+pub const NEGATION_WINDOW_AFTER: usize = 6;
 
 /// Suggests a stance for `phrase`, or `None` when no cue is found.
 ///
@@ -212,19 +229,47 @@ pub fn suggest(phrase: &str) -> Option<Suggestion> {
             .take_while(|t| t.clause == tokens[start].clause)
             .find(|t| is_negator(&t.word))
     };
+    let after = negator_after(&tokens, start + key.len);
     let from = negator.map_or(tokens[start].start, |t| t.start);
+    let end = after.map_or(end, |t| t.end);
+    // Two negations cancel: "not likely that they will not meet" is likely.
+    let negated = negator.is_some() != after.is_some();
     Some(Suggestion {
-        stance: if negator.is_some() {
+        stance: if negated {
             cue.when_negated
         } else {
             cue.stance
         },
         cue: cue.phrase,
         origin: cue.origin,
-        negated: negator.is_some(),
+        negated,
         matched: phrase[from..end].to_owned(),
     })
 }
+
+/// The first negator at most [`NEGATION_WINDOW_AFTER`] words after a cue
+/// ending before token `after_cue`, in the cue's clause, that negates what the
+/// cue is said about ("almost certain that they will not meet"); a negator
+/// that only qualifies a time or amount ("no later than", "not only") does not.
+fn negator_after(tokens: &[Token], after_cue: usize) -> Option<&Token> {
+    let clause = tokens.get(after_cue.checked_sub(1)?)?.clause;
+    let rest = tokens.get(after_cue..)?;
+    let in_clause = rest.iter().take_while(|t| t.clause == clause).count();
+    let rest = &rest[..in_clause];
+    rest.iter()
+        .enumerate()
+        .take(NEGATION_WINDOW_AFTER)
+        .find(|(i, t)| {
+            is_negator(&t.word)
+                && rest
+                    .get(i + 1)
+                    .is_none_or(|next| !NOT_NEGATING_NEXT.contains(&next.word.as_str()))
+        })
+        .map(|(_, t)| t)
+}
+
+/// Words after a negator that make it qualify a time or amount, not negate the event.
+const NOT_NEGATING_NEXT: [&str; 6] = ["only", "later", "earlier", "sooner", "less", "more"];
 
 /// Every cue of the lexicon, in priority order, for documentation and `--help`.
 pub fn cues() -> &'static [Cue] {
@@ -759,6 +804,28 @@ mod tests {
             Some((DECLINED, "not going to speculate", false)),
         ),
         ("We'll be meeting in Helsinki", Some((VL, "will", false))),
+        // A negation after the cue, and double negations.
+        (
+            "it is almost certain that they will not meet",
+            Some((ANC, "almost certain", true)),
+        ),
+        (
+            "There is no chance they will not meet",
+            Some((AC, "no chance", true)),
+        ),
+        (
+            "It is not likely that they will not meet",
+            Some((L, "not likely", true)),
+        ),
+        ("They will not meet", Some((VU, "won't", false))),
+        (
+            "We expect to meet no later than Friday",
+            Some((VL, "expect", false)),
+        ),
+        (
+            "It is likely. They will not sign",
+            Some((L, "likely", false)),
+        ),
         // No cue at all.
         ("The weather in Paris", None),
         ("", None),
