@@ -136,7 +136,7 @@ pub fn stance_hint(wanted: &str) -> String {
 /// Parses a stance name; an unknown one is invalid input (exit 1) listing the names and the closest.
 pub fn parse_stance(s: &str) -> Result<Stance, CliError> {
     s.parse::<Stance>()
-        .map_err(|e: DomainError| CliError::invalid(format!("{e}{}", stance_hint(s.trim()))))
+        .map_err(|e: DomainError| CliError::invalid(format!("{e}{}", stance_hint(s))))
 }
 
 #[cfg(test)]

@@ -28,12 +28,17 @@ pub fn edit_distance(a: &str, b: &str) -> usize {
 /// Up to three candidates close enough to `wanted` to be what was meant, closest
 /// first (ties in the candidates' order). "Close enough": within a third of the
 /// longer length (at least 1), or one contains the other.
+///
+/// Case and surrounding whitespace are ignored (`LIKELY` and `likely ` find
+/// `likely`); a candidate exactly equal to `wanted` is not suggested.
 pub fn closest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> Vec<&'a str> {
+    let original = wanted;
+    let wanted = &wanted.trim().to_lowercase();
     let mut scored: Vec<(usize, &str)> = candidates
         .into_iter()
-        .filter(|c| *c != wanted)
+        .filter(|c| *c != original)
         .filter_map(|c| {
-            let d = edit_distance(wanted, c);
+            let d = edit_distance(wanted, &c.to_lowercase());
             let limit = (wanted.chars().count().max(c.chars().count()) / 3).max(1);
             let contains = wanted.len() >= 3 && (c.contains(wanted) || wanted.contains(c));
             (d <= limit || contains).then_some((d, c))
@@ -65,5 +70,9 @@ mod tests {
             vec!["paris-meeting"]
         );
         assert!(closest("merkel", ids).is_empty());
+        let stances = ["unlikely", "likely", "very-likely"];
+        assert_eq!(closest("LIKELY", stances)[0], "likely");
+        assert_eq!(closest("likely ", stances)[0], "likely");
+        assert_eq!(closest(" Likely\t", stances)[0], "likely");
     }
 }
