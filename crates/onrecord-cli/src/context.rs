@@ -15,6 +15,10 @@ use crate::error::CliError;
 /// The ledger path used when neither `--ledger` nor `$ONRECORD_LEDGER` is given.
 pub const DEFAULT_LEDGER: &str = "onrecord.ledger";
 
+/// The largest page cache `$ONRECORD_CACHE_MB` may ask for (1 TiB): far past
+/// any machine's need, and small enough that sled's sizing cannot overflow.
+pub const MAX_CACHE_MB: u64 = 1024 * 1024;
+
 /// What every command needs to find and open the ledger.
 #[derive(Debug, Clone)]
 pub struct Context {
@@ -48,7 +52,12 @@ impl Context {
             options.busy_wait = Duration::from_millis(ms);
         }
         if let Some(mib) = env_number("ONRECORD_CACHE_MB", "mebibytes")? {
-            options.cache_capacity = mib.max(1) * 1024 * 1024;
+            if !(1..=MAX_CACHE_MB).contains(&mib) {
+                return Err(CliError::invalid(format!(
+                    "invalid ONRECORD_CACHE_MB `{mib}`: expected 1 to {MAX_CACHE_MB} mebibytes"
+                )));
+            }
+            options.cache_capacity = mib * 1024 * 1024;
         }
         Ok(Self {
             explicit_ledger: cli.ledger.clone(),
