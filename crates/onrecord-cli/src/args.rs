@@ -19,7 +19,7 @@ Waiting for a busy ledger:
   (or $ONRECORD_BUSY_WAIT_MS), 10000 ms by default, then fail with exit 4.
 
 Memory:
-  $ONRECORD_CACHE_MB sets sled's page cache (64 MiB by default).
+  $ONRECORD_CACHE_MB sets sled's page cache in MiB, 1 to 1048576 (64 by default).
 
 Exit codes:
   0  success
@@ -250,6 +250,19 @@ pub enum AppendKind {
         #[command(flatten)]
         opts: SingleOpts,
     },
+}
+
+impl AppendKind {
+    /// The subcommand's name, as typed (`party`, `statement`, ...).
+    pub fn name(&self) -> &'static str {
+        match self {
+            AppendKind::Party { .. } => "party",
+            AppendKind::Proposition { .. } => "proposition",
+            AppendKind::Statement { .. } => "statement",
+            AppendKind::Retraction { .. } => "retraction",
+            AppendKind::Resolution { .. } => "resolution",
+        }
+    }
 }
 
 /// `replay`: print the log.

@@ -8,9 +8,11 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
+use onrecord_core::validate::EmptyLedger;
 use onrecord_core::{
-    Draft, EventId, Party, PartyId, Proposition, PropositionId, PropositionResolved,
-    StatementDraft, StatementRetracted, When,
+    BatchOverlay, Draft, EventId, LedgerFacts, Party, PartyId, PendingFacts, Proposition,
+    PropositionId, PropositionResolved, Rejection, StatementDraft, StatementRetracted, When,
+    validate,
 };
 use onrecord_store::{AppendOutcome, AppendRequest, ExpectedRevision, StoreError};
 use serde::Serialize;
@@ -19,7 +21,7 @@ use crate::args::{AppendArgs, AppendKind, SingleOpts};
 use crate::context::Context;
 use crate::error::{CONFLICT, CliError, INVALID, code_of, read_error};
 use crate::hints::{self, Known};
-use crate::input::{MAX_REPORTED, abridge, read_events};
+use crate::input::{MAX_REPORTED, NumberedEvent, abridge, read_events};
 use crate::output::Out;
 use crate::progress::{Busy, CountingReader, Progress, Unit};
 
@@ -28,7 +30,11 @@ pub fn run(ctx: &Context, args: AppendArgs) -> Result<(), CliError> {
     match (args.kind, args.jsonl) {
         (Some(kind), None) => single(ctx, kind, args.json),
         (None, Some(file)) => bulk(ctx, &file, args.json),
-        _ => Err(CliError::usage(
+        (Some(kind), Some(_)) => Err(CliError::usage(format!(
+            "append --jsonl cannot be combined with an event kind ({}): give one or the other",
+            kind.name()
+        ))),
+        (None, None) => Err(CliError::usage(
             "append needs either an event kind (party, proposition, statement, retraction, resolution) or --jsonl FILE",
         )),
     }
@@ -52,6 +58,19 @@ fn credence(s: &str) -> Result<f64, CliError> {
         .ok()
         .filter(|c| c.is_finite() && (0.0..=1.0).contains(c))
         .ok_or_else(|| onrecord_core::DomainError::InvalidCredence(s.to_owned()).into())
+}
+
+/// A refused credence's message with the credence as the user typed it
+/// (`1e-1000`, not the `0` it reads as); `None` if `e` is not about the credence.
+fn credence_as_given(e: &onrecord_core::DomainError, given: &str) -> Option<CliError> {
+    use onrecord_core::DomainError::{CredenceOutOfBand, CredenceWithDeclined};
+    let read = match e {
+        CredenceOutOfBand { credence, .. } | CredenceWithDeclined(credence) => credence,
+        _ => return None,
+    };
+    let message = e.to_string();
+    let rest = message.strip_prefix(&format!("credence {read} "))?;
+    Some(CliError::invalid(format!("credence {given} {rest}")))
 }
 
 /// The draft and the single-append options a subcommand gives.
@@ -163,6 +182,11 @@ struct BulkJson {
 }
 
 fn single(ctx: &Context, kind: AppendKind, json: bool) -> Result<(), CliError> {
+    let given_credence = match &kind {
+        AppendKind::Statement { credence, .. } => credence.as_deref().map(str::trim),
+        _ => None,
+    }
+    .map(str::to_owned);
     let (draft, opts) = draft_of(kind)?;
     let event_id = opts
         .event_id
@@ -182,7 +206,12 @@ fn single(ctx: &Context, kind: AppendKind, json: bool) -> Result<(), CliError> {
             draft,
             expected,
         })
-        .map_err(|e| hints::store_error(&ledger, e))?;
+        .map_err(|e| match (&e, &given_credence) {
+            (StoreError::Invalid(d), Some(given)) => {
+                credence_as_given(d, given).unwrap_or_else(|| hints::store_error(&ledger, e))
+            }
+            _ => hints::store_error(&ledger, e),
+        })?;
     let (status, words) = match outcome {
         AppendOutcome::Appended { .. } => ("appended", "appended"),
         AppendOutcome::AlreadyRecorded { .. } => ("already-recorded", "already recorded"),
@@ -223,7 +252,18 @@ fn bulk(ctx: &Context, file: &str, json: bool) -> Result<(), CliError> {
     }?;
     progress.finish();
     if !read.errors.is_empty() {
-        return Err(refused(INVALID, &read.errors));
+        // Lines that did read are still checked against the ledger, so every
+        // bad line is reported at once, not only the unreadable ones.
+        let mut bad: Vec<(usize, String)> = read
+            .errors
+            .into_iter()
+            .enumerate()
+            .map(|(i, message)| (line_of(&message).unwrap_or(i), message))
+            .collect();
+        bad.extend(check_without_writing(ctx, &read.events));
+        bad.sort_by_key(|(line, _)| *line);
+        let messages: Vec<String> = bad.into_iter().map(|(_, m)| m).collect();
+        return Err(refused(INVALID, &messages));
     }
     let lines: Vec<usize> = read.events.iter().map(|e| e.line).collect();
     // Ids each line defines, so a hint for line N may name an id from an earlier line.
@@ -303,6 +343,75 @@ fn bulk(ctx: &Context, file: &str, json: bool) -> Result<(), CliError> {
         out.line(format!("appended {appended}, already recorded {already}"))?;
     }
     out.flush()
+}
+
+/// The line number a `line N: ...` message names.
+fn line_of(message: &str) -> Option<usize> {
+    message
+        .strip_prefix("line ")?
+        .split(':')
+        .next()?
+        .parse()
+        .ok()
+}
+
+/// `line N: why` for each read line the ledger (as it is, plus the file's
+/// earlier lines) would refuse, found without writing or creating anything;
+/// lines whose event id is already recorded are left to the append to judge.
+/// Empty when the ledger cannot be opened (the read errors are reported alone).
+fn check_without_writing(ctx: &Context, events: &[NumberedEvent]) -> Vec<(usize, String)> {
+    match ctx.open() {
+        Ok(ledger) => check_against(&ledger, Known::from_ledger(&ledger), events, |id| {
+            ledger.get_by_id(id).is_ok_and(|r| r.is_some())
+        }),
+        Err(_) if !ctx.ledger.exists() => {
+            check_against(&EmptyLedger, Known::default(), events, |_| false)
+        }
+        Err(_) => Vec::new(),
+    }
+}
+
+fn check_against<F: LedgerFacts>(
+    base: &F,
+    mut known: Known,
+    events: &[NumberedEvent],
+    recorded: impl Fn(&EventId) -> bool,
+) -> Vec<(usize, String)> {
+    let mut pending = PendingFacts::default();
+    let mut bad = Vec::new();
+    for (k, e) in events.iter().enumerate() {
+        if e.event.event_id.as_ref().is_some_and(&recorded) {
+            continue;
+        }
+        let overlay = BatchOverlay {
+            base,
+            pending: &pending,
+        };
+        match validate(e.event.draft.clone(), &overlay) {
+            Ok(v) => {
+                // A stand-in id for lines without one: nothing can refer to it.
+                let id = e
+                    .event
+                    .event_id
+                    .unwrap_or_else(|| EventId::from_bytes((k as u128).to_be_bytes()));
+                if pending.absorb(id, &v.event, base).is_err() {
+                    break;
+                }
+            }
+            Err(Rejection::Invalid(d)) => {
+                // Hints only for the lines that will be listed (see `abridge`).
+                let message = if bad.len() < MAX_REPORTED {
+                    hints::store_message(&StoreError::Invalid(d), &known)
+                } else {
+                    d.to_string()
+                };
+                bad.push((e.line, format!("line {}: {message}", e.line)));
+            }
+            Err(Rejection::Lookup(_)) => break,
+        }
+        known.note(&e.event.draft);
+    }
+    bad
 }
 
 /// The error for a refused bulk input: each bad line (abridged), then a summary.
