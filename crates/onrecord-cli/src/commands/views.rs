@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use onrecord_core::{LedgerFacts, PartyId, PropositionId, TimeBound};
+use onrecord_core::{LedgerFacts, PartyId, PropositionId, StreamId, TimeBound};
 use onrecord_projections::{Contradiction, Filter, HistoryEntry, Position, contradictions};
 use onrecord_store::Ledger;
 use serde::Serialize;
@@ -69,6 +69,34 @@ pub fn known_party(ledger: &Ledger, id: &str) -> Result<PartyId, CliError> {
                 hints::party_ids(ledger).iter().map(String::as_str)
             )
         ))),
+    }
+}
+
+/// Refuses an id whose stream (a party's registration, a proposition's
+/// opening) the time filter does not yet see: at `--at-seq 6` a proposition
+/// opened at seq 7 is as unknown as one never opened.
+pub fn known_at_filter(ledger: &Ledger, stream: StreamId, filter: &Filter) -> Result<(), CliError> {
+    if filter.known_at.is_none() && filter.at_seq.is_none() {
+        return Ok(());
+    }
+    let origin = ledger.stream(&stream).next().transpose()?;
+    match origin {
+        Some(rec) if filter.admits_record(&rec) => Ok(()),
+        Some(rec) => {
+            let (kind, id) = match &stream {
+                StreamId::Party(id) => ("party", id.to_string()),
+                StreamId::Proposition(id) => ("proposition", id.to_string()),
+            };
+            let point = match (filter.at_seq, filter.known_at) {
+                (Some(seq), _) if rec.seq > seq => format!("at seq {seq}"),
+                _ => "at the --known-at time".to_owned(),
+            };
+            Err(CliError::invalid(format!(
+                "unknown {kind} `{id}` {point}: it was recorded at seq {}",
+                rec.seq
+            )))
+        }
+        None => Ok(()),
     }
 }
 
@@ -331,6 +359,12 @@ pub fn positions(ctx: &Context, args: &PositionsArgs) -> Result<(), CliError> {
         .as_deref()
         .map(|p| known_party(&ledger, p))
         .transpose()?;
+    if let Some(id) = &only {
+        known_at_filter(&ledger, StreamId::Proposition(id.clone()), &filter)?;
+    }
+    if let Some(id) = &party {
+        known_at_filter(&ledger, StreamId::Party(id.clone()), &filter)?;
+    }
     let views = proposition_views(&ledger, only.as_ref(), party.as_ref(), filter)?;
     let mut out = Out::new();
     if args.csv {
