@@ -367,3 +367,187 @@ fn tables_replay_lines_and_errors_never_pass_terminal_controls_or_bidi_overrides
     let export = env.ok(&["export"]);
     assert!(export.contains("Evil \u{202e}gnp.exe"), "{export}");
 }
+
+#[test]
+fn a_file_with_json_and_ledger_errors_reports_every_bad_line() {
+    let env = Env::new();
+    let input = concat!(
+        r#"{"type":"party","id":"ann","name":"Ann"}"#,
+        "\n",
+        r#"{"type":"party","id":"bob","name":}"#,
+        "\n",
+        r#"{"type":"statement","proposition":"nowhere","party":"ann","stance":"likely","said_at":"2018-11-01"}"#,
+        "\n",
+        r#"{"type":"party","id":"ann","name":"Ann again"}"#,
+        "\n",
+    );
+    let r = env.run_stdin(&["append", "--jsonl", "-"], input);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr,
+        "error: line 2: malformed JSON: expected value at column 35\n\
+         error: line 3: unknown proposition `nowhere`\n\
+         error: line 4: party `ann` is already registered\n\
+         error: 3 line(s) refused; nothing was appended\n"
+    );
+    assert!(!env.ledger().exists(), "a refused file created a ledger");
+
+    // On an existing ledger, re-sent lines (their event ids already recorded)
+    // are not reported; new bad lines are, with their hints.
+    let env = Env::new();
+    env.load_story();
+    let mut lines: Vec<String> = env.ok(&["export"]).lines().map(str::to_owned).collect();
+    lines.push("not json".into());
+    lines.push(
+        r#"{"type":"statement","proposition":"g20-meting","party":"trump","stance":"likely","said_at":"2018-11-01"}"#
+            .into(),
+    );
+    let before = env.ok(&["export"]);
+    let r = env.run_stdin(&["append", "--jsonl", "-"], lines.join("\n"));
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr,
+        "error: line 18: malformed JSON: expected ident at column 2\n\
+         error: line 19: unknown proposition `g20-meting` (did you mean `g20-meeting`?)\n\
+         error: 2 line(s) refused; nothing was appended\n"
+    );
+    assert_eq!(env.ok(&["export"]), before);
+}
+
+#[test]
+fn append_with_both_jsonl_and_an_event_kind_says_they_cannot_be_combined() {
+    let env = Env::new();
+    let r = env.run(&["append", "--jsonl", "x", "party", "a", "--name", "b"]);
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stderr,
+        "error: append --jsonl cannot be combined with an event kind (party): give one or the other\n"
+    );
+    assert!(!env.ledger().exists());
+}
+
+#[test]
+fn did_you_mean_ignores_case_and_surrounding_whitespace() {
+    let env = Env::new();
+    env.load_story();
+    for typed in ["LIKELY", "likely ", " Likely"] {
+        let err = env.fails(
+            1,
+            &[
+                "append",
+                "statement",
+                "--proposition",
+                "g20-meeting",
+                "--party",
+                "trump",
+                "--stance",
+                typed,
+                "--said-at",
+                "2018-11-20",
+            ],
+        );
+        assert!(err.contains("(did you mean `likely`"), "{typed:?}: {err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+    }
+}
+
+#[test]
+fn a_refused_credence_is_echoed_as_given() {
+    let env = Env::new();
+    env.load_story();
+    let err = env.fails(
+        1,
+        &[
+            "append",
+            "statement",
+            "--proposition",
+            "g20-meeting",
+            "--party",
+            "trump",
+            "--stance",
+            "likely",
+            "--credence",
+            "1e-1000",
+            "--said-at",
+            "2018-11-20",
+        ],
+    );
+    assert_eq!(
+        err,
+        "error: credence 1e-1000 is outside the likely band (0.55-0.8)\n"
+    );
+}
+
+#[test]
+fn a_proposition_or_party_not_yet_recorded_at_the_point_asked_is_unknown() {
+    let env = Env::new();
+    env.load_story();
+    let err = env.fails(1, &["positions", "g20-meeting", "--at-seq", "6", "--json"]);
+    assert_eq!(
+        err,
+        "error: unknown proposition `g20-meeting` at seq 6: it was recorded at seq 7\n"
+    );
+    let err = env.fails(1, &["positions", "--party", "peskov", "--at-seq", "4"]);
+    assert_eq!(
+        err,
+        "error: unknown party `peskov` at seq 4: it was recorded at seq 5\n"
+    );
+    let err = env.fails(1, &["positions", "g20-meeting", "--known-at", "2000-01-01"]);
+    assert!(
+        err.starts_with("error: unknown proposition `g20-meeting` at the --known-at time"),
+        "{err}"
+    );
+    // At and after its opening it is known (with no positions yet at seq 7).
+    let v = env.json(&["positions", "g20-meeting", "--at-seq", "7", "--json"]);
+    assert_eq!(v["positions"], serde_json::json!([]));
+}
+
+#[test]
+fn an_absurd_cache_size_is_refused_in_one_line() {
+    let env = Env::new();
+    let r = Env::exec(
+        env.cmd(&["init"])
+            .env("ONRECORD_CACHE_MB", "17592186044416"),
+    );
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        r.stderr,
+        "error: invalid ONRECORD_CACHE_MB `17592186044416`: expected 1 to 1048576 mebibytes\n"
+    );
+    assert!(!env.ledger().exists());
+}
+
+#[test]
+fn the_stance_lexicon_reads_a_negation_after_the_cue_and_double_negations() {
+    for (phrase, stance) in [
+        (
+            "it is almost certain that they will not meet",
+            "almost-no-chance",
+        ),
+        ("There is no chance they will not meet", "almost-certain"),
+        ("It is not likely that they will not meet", "likely"),
+        ("We expect to meet no later than Friday", "very-likely"),
+    ] {
+        let r = Env::exec(Env::bare().args(["stance", "--json", phrase]));
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        let v: Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(v["stance"], stance, "{phrase}: {v}");
+    }
+}
+
+#[test]
+fn report_to_an_existing_file_says_it_must_be_a_directory() {
+    let env = Env::new();
+    env.load_story();
+    let file = env.file("taken.html");
+    std::fs::write(&file, "keep me").unwrap();
+    let path = file.to_str().unwrap();
+    let err = env.fails(1, &["report", "-o", path]);
+    assert_eq!(
+        err,
+        format!(
+            "error: {path} is not a directory: report -o names the directory to write index.html into\n"
+        )
+    );
+    assert_eq!(std::fs::read_to_string(&file).unwrap(), "keep me");
+}

@@ -137,13 +137,22 @@ pub fn chart(ctx: &Context, args: &ChartArgs) -> Result<(), CliError> {
     let svg = credence_chart_svg(&chart_input(&ledger, &proposition, filter)?);
     write_file(&args.output, &svg)?;
     let mut out = Out::new();
-    out.line(format!("wrote {}", args.output.display()))?;
+    out.line(format!(
+        "wrote {}",
+        crate::output::printable(&args.output.display().to_string())
+    ))?;
     out.flush()
 }
 
 /// `report`.
 pub fn report(ctx: &Context, args: &ReportArgs) -> Result<(), CliError> {
     let filter = filter_of(&args.time)?;
+    if args.output.exists() && !args.output.is_dir() {
+        return Err(CliError::invalid(format!(
+            "{} is not a directory: report -o names the directory to write index.html into",
+            args.output.display()
+        )));
+    }
     let ledger = ctx.open()?;
     let head = ledger.head().seq;
     let caption = match describe(&args.time) {
@@ -161,6 +170,9 @@ pub fn report(ctx: &Context, args: &ReportArgs) -> Result<(), CliError> {
     let page: PathBuf = args.output.join(REPORT_PAGE);
     write_file(&page, &report_html(&input))?;
     let mut out = Out::new();
-    out.line(format!("wrote {}", page.display()))?;
+    out.line(format!(
+        "wrote {}",
+        crate::output::printable(&page.display().to_string())
+    ))?;
     out.flush()
 }
