@@ -2,12 +2,15 @@
 
 use crate::{EventId, PartyId, PropositionId, Stance};
 
-/// Why a value or an event was refused by the domain rules.
+/// Why a value or an event was refused by the domain rules. Values from the
+/// input are kept as given and shown with [`one_line`], so every message is
+/// one line that cannot drive a terminal.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum DomainError {
     /// An id does not match `^[a-z0-9][a-z0-9-]{0,62}$`.
     #[error(
-        "invalid {kind} id `{value}`: ids are 1-63 characters of a-z, 0-9 and '-', starting with a letter or digit"
+        "invalid {kind} id `{}`: ids are 1-63 characters of a-z, 0-9 and '-', starting with a letter or digit",
+        one_line(.value)
     )]
     InvalidId {
         /// Which kind of id ("party" or "proposition").
@@ -16,32 +19,40 @@ pub enum DomainError {
         value: String,
     },
     /// A text could not be read as an event id (a UUID).
-    #[error("invalid event id `{0}`: expected a UUID")]
+    #[error("invalid event id `{}`: expected a UUID", one_line(.0))]
     InvalidEventId(String),
     /// A text could not be read as a date or RFC 3339 instant.
     #[error(
-        "invalid time `{0}`: expected a date (2018-11-06) or an RFC 3339 instant (2018-11-06T14:30:00Z)"
+        "invalid time `{}`: expected a date (2018-11-06) or an RFC 3339 instant (2018-11-06T14:30:00Z)",
+        one_line(.0)
     )]
     InvalidTime(String),
     /// A time whose UTC form falls outside the years 0000-9999 (it could not be exported).
-    #[error("time `{0}` falls outside the years 0000-9999 in UTC")]
+    #[error("time `{}` falls outside the years 0000-9999 in UTC", one_line(.0))]
     TimeOutOfRange(String),
     /// A text is not one of the stance names.
     #[error(
-        "unknown stance `{0}`: expected one of almost-no-chance, very-unlikely, unlikely, even-chance, likely, very-likely, almost-certain, declined"
+        "unknown stance `{}`: expected one of almost-no-chance, very-unlikely, unlikely, even-chance, likely, very-likely, almost-certain, declined",
+        one_line(.0)
     )]
     InvalidStance(String),
     /// A text is not one of the party kinds.
-    #[error("unknown party kind `{0}`: expected person, organization or government")]
+    #[error(
+        "unknown party kind `{}`: expected person, organization or government",
+        one_line(.0)
+    )]
     InvalidPartyKind(String),
     /// A text is not one of the outcomes.
-    #[error("unknown outcome `{0}`: expected happened or did-not-happen")]
+    #[error("unknown outcome `{}`: expected happened or did-not-happen", one_line(.0))]
     InvalidOutcome(String),
     /// A window text is not `FROM..TO`.
-    #[error("invalid window `{0}`: expected FROM..TO, e.g. 2018-11-10..2018-11-12")]
+    #[error(
+        "invalid window `{}`: expected FROM..TO, e.g. 2018-11-10..2018-11-12",
+        one_line(.0)
+    )]
     InvalidWindow(String),
     /// A credence is not a number in [0, 1].
-    #[error("invalid credence `{0}`: expected a number between 0 and 1")]
+    #[error("invalid credence `{}`: expected a number between 0 and 1", one_line(.0))]
     InvalidCredence(String),
     /// A party id is already registered.
     #[error("party `{0}` is already registered")]
@@ -92,7 +103,7 @@ pub enum DomainError {
     #[error("credence {0} given with stance declined, which has no credence")]
     CredenceWithDeclined(f64),
     /// A window ends before it starts.
-    #[error("window {from}..{to} ends before it starts")]
+    #[error("window {}..{} ends before it starts", one_line(.from), one_line(.to))]
     WindowReversed {
         /// The window's start, as given.
         from: String,
