@@ -351,6 +351,12 @@ fn tables_replay_lines_and_errors_never_pass_terminal_controls_or_bidi_overrides
     assert!(!has_unsafe(&err), "{err:?}");
     assert!(err.contains("x\\u{202e}y\\u{1b}[2J"), "{err}");
 
+    // clap's usage errors echo arguments too.
+    let r = env.run(&["positions", "--bogus\u{202e}\u{1b}]0;x\u{7}"]);
+    assert_eq!(r.code, 2);
+    assert!(!has_unsafe(&r.stderr), "{:?}", r.stderr);
+    assert!(r.stderr.contains("--bogus\\u{202e}"), "{}", r.stderr);
+
     // JSON stays exact.
     let json = env.json(&["positions", "p", "--json"]);
     let quotes: Vec<&str> = json["positions"]

@@ -27,8 +27,17 @@ pub fn main() -> i32 {
     let cli = match args::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
-            // clap prints help and version to stdout (exit 0), usage errors to stderr (exit 2).
-            let _ = e.print();
+            // clap prints help and version to stdout (exit 0), usage errors to
+            // stderr (exit 2). Usage errors echo the arguments as typed, so
+            // they are printed plain, each line made printable.
+            if e.use_stderr() {
+                let text = e.render().to_string();
+                for line in text.lines() {
+                    eprintln!("{}", output::printable(line));
+                }
+            } else {
+                let _ = e.print();
+            }
             return e.exit_code();
         }
     };
