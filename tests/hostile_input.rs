@@ -503,6 +503,23 @@ fn a_proposition_or_party_not_yet_recorded_at_the_point_asked_is_unknown() {
         err.starts_with("error: unknown proposition `g20-meeting` at the --known-at time"),
         "{err}"
     );
+    let chart = env.file("g20.svg");
+    let err = env.fails(
+        1,
+        &[
+            "chart",
+            "g20-meeting",
+            "--at-seq",
+            "6",
+            "-o",
+            chart.to_str().unwrap(),
+        ],
+    );
+    assert!(
+        err.starts_with("error: unknown proposition `g20-meeting` at seq 6"),
+        "{err}"
+    );
+    assert!(!chart.exists());
     // At and after its opening it is known (with no positions yet at seq 7).
     let v = env.json(&["positions", "g20-meeting", "--at-seq", "7", "--json"]);
     assert_eq!(v["positions"], serde_json::json!([]));

@@ -25,7 +25,7 @@ use crate::error::{CliError, io_reason};
 use crate::output::Out;
 
 use super::scores::score_log;
-use super::views::{filter_of, proposition_views};
+use super::views::{filter_of, known_at_filter, proposition_views};
 
 /// The name of the page `report` writes inside its directory.
 pub const REPORT_PAGE: &str = "index.html";
@@ -134,6 +134,11 @@ pub fn chart(ctx: &Context, args: &ChartArgs) -> Result<(), CliError> {
     let filter = filter_of(&args.time)?;
     let ledger = ctx.open()?;
     let proposition = opened_proposition(&ledger, &args.proposition)?;
+    known_at_filter(
+        &ledger,
+        onrecord_core::StreamId::Proposition(proposition.id.clone()),
+        &filter,
+    )?;
     let svg = credence_chart_svg(&chart_input(&ledger, &proposition, filter)?);
     write_file(&args.output, &svg)?;
     let mut out = Out::new();
