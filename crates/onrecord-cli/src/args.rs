@@ -163,6 +163,9 @@ pub enum AppendKind {
         /// A registered party whose position this party's statements express by default
         #[arg(long, value_name = "PARTY")]
         speaks_for: Option<String>,
+        /// Another name the party goes by in articles, e.g. "Putin" or "the Russian president" (repeatable; `extract` matches speakers by it)
+        #[arg(long = "alias", value_name = "NAME")]
+        aliases: Vec<String>,
         /// The options every single append takes.
         #[command(flatten)]
         opts: SingleOpts,

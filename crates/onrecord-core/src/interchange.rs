@@ -15,7 +15,8 @@
 //! ignored: they belong to the ledger that records the event.
 //!
 //! Writing is explicit: every field is written, absent ones as `null`, in a
-//! fixed key order, so `parse_line(&write_line(rec))` gives back the event id
+//! fixed key order (one exception: a party's `aliases` only when it has some,
+//! so exports of ledgers from before aliases are unchanged), so `parse_line(&write_line(rec))` gives back the event id
 //! and a draft that validates to the same event.
 
 use std::collections::{HashMap, HashSet};
@@ -47,6 +48,7 @@ const PARTY_FIELDS: &[&str] = &[
     "name",
     "kind",
     "speaks_for",
+    "aliases",
 ];
 const PROPOSITION_FIELDS: &[&str] = &[
     "type",
@@ -358,6 +360,7 @@ pub fn parse_line(line: &str) -> Result<InputEvent, InterchangeError> {
                 None => crate::PartyKind::Person,
             },
             speaks_for: f.opt_party("speaks_for")?,
+            aliases: f.strings("aliases")?,
         }),
         "proposition" => Draft::Proposition(Proposition {
             id: PropositionId::new(&f.req_str("id")?)?,
@@ -408,6 +411,10 @@ struct PartyOut<'a> {
     name: &'a str,
     kind: &'static str,
     speaks_for: Option<&'a str>,
+    // Written only when the party has aliases, so that the export of a ledger
+    // recorded before aliases existed stays the same, byte for byte.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    aliases: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -473,6 +480,7 @@ pub fn write_line(rec: &Recorded) -> String {
                 name: &p.name,
                 kind: p.kind.name(),
                 speaks_for: p.speaks_for.as_ref().map(PartyId::as_str),
+                aliases: &p.aliases,
             },
         ),
         Event::PropositionOpened(p) => line(
@@ -547,6 +555,7 @@ mod tests {
                 name: id.to_string(),
                 kind: PartyKind::Person,
                 speaks_for: None,
+                aliases: Vec::new(),
             }))
         }
         fn proposition(&self, id: &PropositionId) -> Result<Option<bool>, Infallible> {
@@ -625,6 +634,7 @@ mod tests {
                 name: "Donald Trump".into(),
                 kind: PartyKind::Person,
                 speaks_for: None,
+                aliases: Vec::new(),
             })
         );
         assert_eq!(
@@ -636,6 +646,7 @@ mod tests {
                 name: "Dmitry Peskov".into(),
                 kind: PartyKind::Person,
                 speaks_for: Some(pid("kremlin")),
+                aliases: Vec::new(),
             })
         );
         let Draft::Party(p) =
@@ -644,6 +655,36 @@ mod tests {
             panic!("not a party")
         };
         assert_eq!(p.kind, PartyKind::Government);
+    }
+
+    #[test]
+    fn a_party_s_aliases_are_read_written_only_when_present_and_must_be_strings() {
+        let Draft::Party(p) = parse(
+            r#"{"type":"party","id":"putin","name":"Vladimir Putin","aliases":["Putin","the Russian president"]}"#,
+        ) else {
+            panic!("not a party")
+        };
+        assert_eq!(p.aliases, ["Putin", "the Russian president"]);
+        let line = write_line(&recorded(Event::PartyRegistered(p.clone())));
+        assert!(
+            line.ends_with(r#""speaks_for":null,"aliases":["Putin","the Russian president"]}"#),
+            "{line}"
+        );
+        assert_eq!(parse(&line), Draft::Party(p.clone()));
+        let plain = Party {
+            aliases: Vec::new(),
+            ..p
+        };
+        let line = write_line(&recorded(Event::PartyRegistered(plain)));
+        assert!(line.ends_with(r#""speaks_for":null}"#), "{line}");
+        assert_eq!(
+            err(r#"{"type":"party","id":"a","name":"A","aliases":"A."}"#),
+            "field `aliases` must be an array of strings, found \"A.\""
+        );
+        assert_eq!(
+            err(r#"{"type":"party","id":"a","name":"A","aliases":["B",7]}"#),
+            "field `aliases[1]` must be a string, found 7"
+        );
     }
 
     #[test]
@@ -731,6 +772,7 @@ mod tests {
                     name: "A".into(),
                     kind: PartyKind::Person,
                     speaks_for: None,
+                    aliases: vec!["Mr A".into()],
                 }),
                 PARTY_FIELDS,
             ),
@@ -824,7 +866,7 @@ mod tests {
     fn names_from_the_input_stay_on_one_line_in_errors() {
         assert_eq!(
             err(r#"{"type":"party","id":"a","name":"A","na\nme":1}"#),
-            "unknown field `na\\nme` in a party line: allowed are type, seq, event_id, recorded_at, id, name, kind, speaks_for"
+            "unknown field `na\\nme` in a party line: allowed are type, seq, event_id, recorded_at, id, name, kind, speaks_for, aliases"
         );
         assert!(err(r#"{"type":"spe\u0007ech"}"#).starts_with("unknown type `spe\\u{7}ech`"));
     }
@@ -997,6 +1039,7 @@ mod tests {
             name: "Donald Trump".into(),
             kind: PartyKind::Person,
             speaks_for: None,
+            aliases: Vec::new(),
         }));
         assert_eq!(
             write_line(&party),
@@ -1179,6 +1222,7 @@ mod tests {
                     name,
                     kind: kinds[k],
                     speaks_for: boss.as_deref().map(pid),
+                    aliases: Vec::new(),
                 })),
             (
                 arb_slug(),

@@ -62,6 +62,7 @@ fn draft_of(kind: AppendKind) -> Result<(Draft, SingleOpts), CliError> {
             name,
             kind,
             speaks_for,
+            aliases,
             opts,
         } => (
             Draft::Party(Party {
@@ -72,6 +73,7 @@ fn draft_of(kind: AppendKind) -> Result<(Draft, SingleOpts), CliError> {
                     None => onrecord_core::PartyKind::Person,
                 },
                 speaks_for: opt_party(speaks_for)?,
+                aliases,
             }),
             opts,
         ),
