@@ -13,7 +13,9 @@
 //! is bounded to a few dozen words, so each quote costs the same however
 //! long its sentence.
 
-use crate::words::{Token, TokenKind, is_pronoun, is_skippable_before_verb, is_speech_verb, is_stop_word};
+use crate::words::{
+    Token, TokenKind, is_pronoun, is_skippable_before_verb, is_speech_verb, is_stop_word,
+};
 
 /// A token of a sentence, or the place of a quote in it.
 #[derive(Debug, Clone, Copy)]
@@ -164,12 +166,18 @@ fn speaker_of_cue<'t>(
             cue: Cue::AccordingTo,
         });
     }
-    let cue = if v < q { Cue::VerbBefore } else { Cue::VerbAfter };
+    let cue = if v < q {
+        Cue::VerbBefore
+    } else {
+        Cue::VerbAfter
+    };
     // The subject, read back from the verb.
     let mut j = v;
     while j > 0 {
         match tok(items, j - 1) {
-            Some(t) if t.is_word() && is_skippable_before_verb(t.text) && !is_pronoun(t.text) => j -= 1,
+            Some(t) if t.is_word() && is_skippable_before_verb(t.text) && !is_pronoun(t.text) => {
+                j -= 1
+            }
             _ => break,
         }
     }
@@ -230,10 +238,33 @@ fn speaker_of_cue<'t>(
 fn ends_forward_np(word: &str) -> bool {
     matches!(
         word.to_lowercase().as_str(),
-        "in" | "at" | "on" | "after" | "before" | "during" | "when" | "while" | "to" | "as"
-            | "from" | "for" | "with" | "who" | "which" | "that" | "adding" | "speaking"
-            | "told" | "said" | "and" | "but" | "last" | "earlier" | "later" | "today"
-            | "yesterday" | "this"
+        "in" | "at"
+            | "on"
+            | "after"
+            | "before"
+            | "during"
+            | "when"
+            | "while"
+            | "to"
+            | "as"
+            | "from"
+            | "for"
+            | "with"
+            | "who"
+            | "which"
+            | "that"
+            | "adding"
+            | "speaking"
+            | "told"
+            | "said"
+            | "and"
+            | "but"
+            | "last"
+            | "earlier"
+            | "later"
+            | "today"
+            | "yesterday"
+            | "this"
     )
 }
 
@@ -283,7 +314,9 @@ fn forward_np<'t>(
     let second = &chunks[1];
     if !second.is_empty()
         && second.len() <= 4
-        && second.iter().all(|t| t.capitalized() || crate::words::is_name_particle(t.text))
+        && second
+            .iter()
+            .all(|t| t.capitalized() || crate::words::is_name_particle(t.text))
     {
         let mut np = first;
         np.extend(second.iter().copied());
@@ -296,10 +329,21 @@ fn forward_np<'t>(
 /// "a statement from the ministry" names the ministry.
 fn strip_source_wrapper(np: Vec<Token<'_>>) -> Vec<Token<'_>> {
     let lower: Vec<String> = np.iter().map(|t| t.text.to_lowercase()).collect();
-    let wrappers = ["statement", "statements", "report", "letter", "post", "memo", "transcript", "release"];
+    let wrappers = [
+        "statement",
+        "statements",
+        "report",
+        "letter",
+        "post",
+        "memo",
+        "transcript",
+        "release",
+    ];
     for (i, w) in lower.iter().enumerate().take(3) {
         if wrappers.contains(&w.as_str())
-            && lower.get(i + 1).is_some_and(|p| matches!(p.as_str(), "from" | "by" | "of"))
+            && lower
+                .get(i + 1)
+                .is_some_and(|p| matches!(p.as_str(), "from" | "by" | "of"))
             && np.len() > i + 2
         {
             return np[i + 2..].to_vec();

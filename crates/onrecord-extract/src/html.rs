@@ -19,24 +19,77 @@ use scraper::{ElementRef, Html, Node, Selector};
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum HtmlError {
     /// Nothing but navigation, scripts, captions or comments: no article body.
-    #[error("no article body found in the HTML (no text outside navigation, scripts, captions and comments)")]
+    #[error(
+        "no article body found in the HTML (no text outside navigation, scripts, captions and comments)"
+    )]
     NoArticleBody,
 }
 
 const SKIPPED: &[&str] = &[
-    "script", "style", "noscript", "template", "nav", "aside", "footer", "figcaption", "form",
-    "button", "iframe", "svg", "select", "textarea", "object", "embed", "canvas", "head",
-    "title", "meta", "link", "dialog", "menu",
+    "script",
+    "style",
+    "noscript",
+    "template",
+    "nav",
+    "aside",
+    "footer",
+    "figcaption",
+    "form",
+    "button",
+    "iframe",
+    "svg",
+    "select",
+    "textarea",
+    "object",
+    "embed",
+    "canvas",
+    "head",
+    "title",
+    "meta",
+    "link",
+    "dialog",
+    "menu",
 ];
 
 const BLOCKS: &[&str] = &[
-    "p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "ul", "ol", "blockquote", "section",
-    "article", "header", "main", "tr", "table", "dd", "dt", "dl", "pre", "figure", "hr", "br",
-    "address", "details", "summary",
+    "p",
+    "div",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "li",
+    "ul",
+    "ol",
+    "blockquote",
+    "section",
+    "article",
+    "header",
+    "main",
+    "tr",
+    "table",
+    "dd",
+    "dt",
+    "dl",
+    "pre",
+    "figure",
+    "hr",
+    "br",
+    "address",
+    "details",
+    "summary",
 ];
 
 const SKIPPED_ROLES: &[&str] = &[
-    "navigation", "complementary", "contentinfo", "banner", "search", "dialog", "alert",
+    "navigation",
+    "complementary",
+    "contentinfo",
+    "banner",
+    "search",
+    "dialog",
+    "alert",
 ];
 
 /// Whether an element is not part of the article, by what its markup says.
@@ -52,12 +105,15 @@ fn skipped(el: &scraper::node::Element, in_article: bool) -> bool {
         return true;
     }
     let names_comments = |v: &str| {
-        v.split(|c: char| c.is_whitespace())
-            .any(|token| {
-                let t = token.to_ascii_lowercase();
-                t == "comments" || t == "comment" || t.starts_with("comments-") || t.starts_with("comment-")
-                    || t.ends_with("-comments") || t == "disqus_thread"
-            })
+        v.split(|c: char| c.is_whitespace()).any(|token| {
+            let t = token.to_ascii_lowercase();
+            t == "comments"
+                || t == "comment"
+                || t.starts_with("comments-")
+                || t.starts_with("comment-")
+                || t.ends_with("-comments")
+                || t == "disqus_thread"
+        })
     };
     el.attr("id").is_some_and(names_comments) || el.attr("class").is_some_and(names_comments)
 }

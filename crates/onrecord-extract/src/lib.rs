@@ -112,7 +112,12 @@ struct Working {
 }
 
 /// The tokens and quote places of one sentence.
-fn sentence_items<'t>(text: &'t str, start: usize, end: usize, quotes: &[(usize, usize, usize)]) -> Vec<Item<'t>> {
+fn sentence_items<'t>(
+    text: &'t str,
+    start: usize,
+    end: usize,
+    quotes: &[(usize, usize, usize)],
+) -> Vec<Item<'t>> {
     let mut items = Vec::new();
     let mut pos = start;
     for &(index, qs, qe) in quotes {
@@ -190,6 +195,9 @@ pub fn extract(text: &str, parties: Option<&PartyDirectory>) -> Extraction {
         for (pos, item) in items.iter().enumerate() {
             let Item::Quote(i) = *item else { continue };
             let q = &quotes[i];
+            if !text[q.inner.start..q.inner.end].contains(char::is_alphanumeric) {
+                continue;
+            }
             let kind = if is_fragment(&items, pos) {
                 QuoteKind::Fragment
             } else {
@@ -217,13 +225,11 @@ pub fn extract(text: &str, parties: Option<&PartyDirectory>) -> Extraction {
                         w.unplaced = None;
                     }
                     None => {
-                        w.unplaced = Some(
-                            if np.len() == 1 && words::is_pronoun(np[0].text) {
-                                "its pronoun refers to no one named before it"
-                            } else {
-                                "its attribution names no speaker"
-                            },
-                        );
+                        w.unplaced = Some(if np.len() == 1 && words::is_pronoun(np[0].text) {
+                            "its pronoun refers to no one named before it"
+                        } else {
+                            "its attribution names no speaker"
+                        });
                     }
                 }
             }

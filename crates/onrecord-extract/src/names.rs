@@ -48,6 +48,9 @@ pub struct Speaker {
     pub named: bool,
 }
 
+/// How many titles around a quote a title lookup reads, each way.
+pub const TITLE_LOOKAROUND: usize = 64;
+
 /// One mention of a person, at a byte offset.
 #[derive(Debug, Clone)]
 struct Mention {
@@ -235,11 +238,10 @@ impl Names {
     /// The full name whose surname is `word`: the last named before `at`, else the first after.
     pub fn full_name_for(&self, word: &str, at: usize) -> Option<String> {
         let list = self.full.get(&strip_possessive(word).to_lowercase())?;
-        list.iter()
-            .rev()
-            .find(|(pos, _)| *pos <= at)
-            .or_else(|| list.iter().find(|(pos, _)| *pos > at))
-            .map(|(_, name)| name.clone())
+        // Mentions are recorded in text order: a binary search finds the nearest.
+        let i = list.partition_point(|(pos, _)| *pos <= at);
+        let pick = if i > 0 { &list[i - 1] } else { list.first()? };
+        Some(pick.1.clone())
     }
 
     /// The person last named before `at`.
@@ -249,21 +251,22 @@ impl Names {
     }
 
     /// The person the article gives this title: the same title words (or one ending the other),
-    /// an exact title first, then the last given before `at`, else the first after.
+    /// an exact title first, then the last given before `at`, else the first after. Looks at
+    /// most [`TITLE_LOOKAROUND`] titles each way, so a lookup costs the same in any text.
     pub fn person_with_title(&self, key: &[String], at: usize) -> Option<String> {
         let last = key.last()?;
         let fits = |t: &Titled| {
-            t.words.last() == Some(last)
-                && (t.words.ends_with(key) || key.ends_with(&t.words))
+            t.words.last() == Some(last) && (t.words.ends_with(key) || key.ends_with(&t.words))
         };
+        let i = self.titles.partition_point(|t| t.at <= at);
+        let before = self.titles[..i].iter().rev().take(TITLE_LOOKAROUND);
+        let after = self.titles[i..].iter().take(TITLE_LOOKAROUND);
         let pick = |exact: bool| {
-            let candidates = self
-                .titles
-                .iter()
-                .filter(|t| fits(t) && (!exact || t.words == key));
-            let before = candidates.clone().filter(|t| t.at <= at).last();
+            let ok = |t: &&Titled| fits(t) && (!exact || t.words == key);
             before
-                .or_else(|| candidates.clone().find(|t| t.at > at))
+                .clone()
+                .find(ok)
+                .or_else(|| after.clone().find(ok))
                 .map(|t| t.name.clone())
         };
         pick(true).or_else(|| pick(false))
@@ -296,7 +299,10 @@ impl Names {
             // "in Geneva": a capitalised word after a preposition is a place, not a person.
             let after_preposition = s == run.0
                 && s > 0
-                && matches!(words[s - 1].text, "in" | "at" | "from" | "of" | "to" | "near" | "for");
+                && matches!(
+                    words[s - 1].text,
+                    "in" | "at" | "from" | "of" | "to" | "near" | "for"
+                );
             if s < e && e == words.len() && !after_determiner && !after_preposition {
                 if is_full_name(&words, s, e, false) {
                     return Some(Speaker {
@@ -342,9 +348,9 @@ impl Names {
                 });
             }
         }
-        let plausible = words
-            .iter()
-            .any(|t| crate::words::is_speaker_noun(t.text) || (t.capitalized() && !is_determiner(t.text)));
+        let plausible = words.iter().any(|t| {
+            crate::words::is_speaker_noun(t.text) || (t.capitalized() && !is_determiner(t.text))
+        });
         plausible.then(|| Speaker {
             as_written: as_written.clone(),
             resolved: as_written,
@@ -387,11 +393,23 @@ mod tests {
     fn full_names_come_without_their_titles_and_surnames_find_them() {
         let text = "Kremlin spokesman Dmitry Peskov spoke to Russian President Vladimir Putin. Later Peskov left the National Rally.";
         let n = names(text);
-        assert_eq!(n.full_name_for("Peskov", text.len()).as_deref(), Some("Dmitry Peskov"));
-        assert_eq!(n.full_name_for("Putin", 0).as_deref(), Some("Vladimir Putin"));
+        assert_eq!(
+            n.full_name_for("Peskov", text.len()).as_deref(),
+            Some("Dmitry Peskov")
+        );
+        assert_eq!(
+            n.full_name_for("Putin", 0).as_deref(),
+            Some("Vladimir Putin")
+        );
         assert_eq!(n.full_name_for("Rally", 0), None);
-        assert_eq!(n.last_person_before(text.len()).as_deref(), Some("Dmitry Peskov"));
+        assert_eq!(
+            n.last_person_before(text.len()).as_deref(),
+            Some("Dmitry Peskov")
+        );
         let key = vec!["kremlin".to_owned(), "spokesman".to_owned()];
-        assert_eq!(n.person_with_title(&key, 0).as_deref(), Some("Dmitry Peskov"));
+        assert_eq!(
+            n.person_with_title(&key, 0).as_deref(),
+            Some("Dmitry Peskov")
+        );
     }
 }

@@ -226,7 +226,13 @@ pub fn layout(text: &str) -> Layout {
     out
 }
 
-fn quote(o: Open, inner_end: usize, outer_end: usize, paragraph: usize, continued: bool) -> RawQuote {
+fn quote(
+    o: Open,
+    inner_end: usize,
+    outer_end: usize,
+    paragraph: usize,
+    continued: bool,
+) -> RawQuote {
     RawQuote {
         inner: Range {
             start: o.inner_start,
@@ -244,9 +250,7 @@ fn quote(o: Open, inner_end: usize, outer_end: usize, paragraph: usize, continue
 
 /// Whether the quote's words end a sentence (`… this point."`).
 fn ends_sentence_inside(text: &str, start: usize, end: usize) -> bool {
-    text[start..end]
-        .trim_end()
-        .ends_with(['.', '?', '!'])
+    text[start..end].trim_end().ends_with(['.', '?', '!'])
 }
 
 /// Whether what follows a full stop starts a new sentence: a space, then a capital or a quote mark.
@@ -259,7 +263,9 @@ fn starts_sentence(rest: &str) -> bool {
         return false;
     }
     let next = chars.find(|c| !c.is_whitespace());
-    next.is_some_and(|c| c.is_uppercase() || c.is_numeric() || is_double_open(c) || matches!(c, '"' | '‘' | '\''))
+    next.is_some_and(|c| {
+        c.is_uppercase() || c.is_numeric() || is_double_open(c) || matches!(c, '"' | '‘' | '\'')
+    })
 }
 
 /// Titles and abbreviations that end with a full stop without ending a sentence.
@@ -283,7 +289,9 @@ fn sentence_break(body: &str, i: usize, c: char) -> bool {
     let before = &body[from..i];
     let word_start = before
         .rfind(|ch: char| ch.is_whitespace() || ch == '(' || ch == '"' || ch == '“')
-        .map_or(0, |p| p + before[p..].chars().next().map_or(1, char::len_utf8));
+        .map_or(0, |p| {
+            p + before[p..].chars().next().map_or(1, char::len_utf8)
+        });
     let word = &before[word_start..];
     if word.is_empty() {
         return true;
@@ -330,7 +338,11 @@ mod tests {
     fn a_quote_left_open_continues_only_into_a_quoted_paragraph() {
         let text = "\"The election will be held.\n\n\"We are ready,\" he said.\n\nA \"stray mark here.\n\nEnd.";
         let l = layout(text);
-        let found: Vec<&str> = l.quotes.iter().map(|q| &text[q.inner.start..q.inner.end]).collect();
+        let found: Vec<&str> = l
+            .quotes
+            .iter()
+            .map(|q| &text[q.inner.start..q.inner.end])
+            .collect();
         assert_eq!(found, ["The election will be held.", "We are ready,"]);
         assert!(l.quotes[0].continued);
         assert_eq!(l.unbalanced, [text.find("\"stray").unwrap()]);
@@ -340,7 +352,11 @@ mod tests {
     fn sentences_split_outside_quotes_and_not_after_initials() {
         let text = "“We will meet. Soon,” said Peskov. The U.S. President Donald J. Trump spoke. Mr. Smith left.";
         let l = layout(text);
-        let s: Vec<&str> = l.sentences.iter().map(|r| text[r.start..r.end].trim()).collect();
+        let s: Vec<&str> = l
+            .sentences
+            .iter()
+            .map(|r| text[r.start..r.end].trim())
+            .collect();
         assert_eq!(
             s,
             [

@@ -48,9 +48,16 @@ fn the_corpus_is_extracted_with_precision_at_least_0_9_and_recall_at_least_0_8()
         .filter(|p| p.extension().is_some_and(|e| e == "txt"))
         .collect();
     articles.sort();
-    assert!(articles.len() >= 12, "the corpus has {} articles", articles.len());
+    assert!(
+        articles.len() >= 12,
+        "the corpus has {} articles",
+        articles.len()
+    );
     let mut total = Score::default();
-    println!("{:<34} {:>8} {:>6} {:>8}", "ARTICLE", "EXPECTED", "FOUND", "CORRECT");
+    println!(
+        "{:<34} {:>8} {:>6} {:>8}",
+        "ARTICLE", "EXPECTED", "FOUND", "CORRECT"
+    );
     let mut notes = Vec::new();
     for path in &articles {
         let text = std::fs::read_to_string(path).unwrap();
@@ -82,7 +89,10 @@ fn the_corpus_is_extracted_with_precision_at_least_0_9_and_recall_at_least_0_8()
                     expected.swap_remove(i);
                     score.correct += 1;
                 }
-                None => notes.push(format!("{name}: wrong: “{}” -> {}", st.quote, speaker.resolved)),
+                None => notes.push(format!(
+                    "{name}: wrong: “{}” -> {}",
+                    st.quote, speaker.resolved
+                )),
             }
         }
         for (quote, speaker) in expected {
