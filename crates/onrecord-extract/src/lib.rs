@@ -240,32 +240,31 @@ pub fn extract(text: &str, parties: Option<&PartyDirectory>) -> Extraction {
 
     // Pass 3: quotes without attribution of their own.
     for i in (0..work.len().saturating_sub(1)).rev() {
-        if work[i].speaker.is_none() && work[i].continued {
-            if let Some(next) = work[i + 1].speaker.clone() {
-                work[i].confidence = work[i + 1].confidence * 0.9;
-                work[i].attribution = work[i + 1].attribution;
-                work[i].speaker = Some(Speaker {
-                    resolved_by: ResolvedBy::NextQuote,
-                    ..next
-                });
-                work[i].unplaced = None;
-            }
+        if work[i].speaker.is_none()
+            && work[i].continued
+            && let Some(next) = work[i + 1].speaker.clone()
+        {
+            work[i].confidence = work[i + 1].confidence * 0.9;
+            work[i].attribution = work[i + 1].attribution;
+            work[i].speaker = Some(Speaker {
+                resolved_by: ResolvedBy::NextQuote,
+                ..next
+            });
+            work[i].unplaced = None;
         }
     }
     for i in 1..work.len() {
         let inherit = work[i].speaker.is_none()
             && work[i].kind == QuoteKind::Direct
             && work[i - 1].paragraph == work[i].paragraph;
-        if inherit {
-            if let Some(prev) = work[i - 1].speaker.clone() {
-                work[i].confidence = work[i - 1].confidence * 0.85;
-                work[i].attribution = work[i - 1].attribution;
-                work[i].speaker = Some(Speaker {
-                    resolved_by: ResolvedBy::PreviousQuote,
-                    ..prev
-                });
-                work[i].unplaced = None;
-            }
+        if inherit && let Some(prev) = work[i - 1].speaker.clone() {
+            work[i].confidence = work[i - 1].confidence * 0.85;
+            work[i].attribution = work[i - 1].attribution;
+            work[i].speaker = Some(Speaker {
+                resolved_by: ResolvedBy::PreviousQuote,
+                ..prev
+            });
+            work[i].unplaced = None;
         }
     }
 

@@ -89,16 +89,14 @@ fn capitalized_runs(tokens: &[Token<'_>]) -> Vec<(usize, usize)> {
                 if tokens[end - 1].possessive() {
                     break;
                 }
-                if n.capitalized() && !is_stop_word(n.text) && !is_determiner(n.text) {
-                    end += 1;
-                } else if n.is_word()
+                let capital = n.capitalized() && !is_stop_word(n.text) && !is_determiner(n.text);
+                let particle = n.is_word()
                     && is_name_particle(n.text)
-                    && tokens.get(end + 1).is_some_and(|m| m.capitalized())
-                {
-                    end += 1;
-                } else {
+                    && tokens.get(end + 1).is_some_and(|m| m.capitalized());
+                if !(capital || particle) {
                     break;
                 }
+                end += 1;
             }
             runs.push((start, end));
             i = end;
@@ -337,16 +335,16 @@ impl Names {
         // No name: a title the article gives someone, else an unnamed official or a body.
         let texts: Vec<&str> = words.iter().map(|t| t.text).collect();
         let key = title_key(&texts);
-        if key.last().is_some_and(|w| is_role_word(w)) {
-            if let Some(name) = self.person_with_title(&key, at) {
-                return Some(Speaker {
-                    as_written: as_written.clone(),
-                    resolved: name,
-                    title: Some(as_written),
-                    resolved_by: ResolvedBy::Title,
-                    named: true,
-                });
-            }
+        if key.last().is_some_and(|w| is_role_word(w))
+            && let Some(name) = self.person_with_title(&key, at)
+        {
+            return Some(Speaker {
+                as_written: as_written.clone(),
+                resolved: name,
+                title: Some(as_written),
+                resolved_by: ResolvedBy::Title,
+                named: true,
+            });
         }
         let plausible = words.iter().any(|t| {
             crate::words::is_speaker_noun(t.text) || (t.capitalized() && !is_determiner(t.text))

@@ -67,13 +67,13 @@ impl PartyDirectory {
                     .or_default()
                     .push(party.id.clone());
             }
-            if party.kind == PartyKind::Person {
-                if let Some(last) = party.name.split_whitespace().last() {
-                    dir.by_surname
-                        .entry(normalize(last))
-                        .or_default()
-                        .push(party.id.clone());
-                }
+            if party.kind == PartyKind::Person
+                && let Some(last) = party.name.split_whitespace().last()
+            {
+                dir.by_surname
+                    .entry(normalize(last))
+                    .or_default()
+                    .push(party.id.clone());
             }
             dir.parties.insert(party.id.clone(), party);
         }
@@ -134,10 +134,10 @@ impl PartyDirectory {
             }
         }
         // An unnamed speaker whose words are an alias: "the Kremlin spokesman said".
-        if let (false, Some(title)) = (speaker.named, &speaker.title) {
-            if let Some(id) = Self::unique(self.by_alias.get(&normalize(title))) {
-                return Some((id, MatchedBy::Alias));
-            }
+        if let (false, Some(title)) = (speaker.named, &speaker.title)
+            && let Some(id) = Self::unique(self.by_alias.get(&normalize(title)))
+        {
+            return Some((id, MatchedBy::Alias));
         }
         None
     }

@@ -201,19 +201,19 @@ pub fn layout(text: &str) -> Layout {
             }
             prev = Some(c);
         }
-        if let Some(o) = open {
-            if !o.single {
-                let continues = paras
-                    .get(index + 1)
-                    .and_then(|p| text[p.start..p.end].chars().next())
-                    .is_some_and(|c| is_double_open(c) || c == '"');
-                if continues {
-                    let mut q = quote(o, para.end, para.end, index, true);
-                    q.outer.end = para.end;
-                    out.quotes.push(q);
-                } else {
-                    out.unbalanced.push(o.mark);
-                }
+        if let Some(o) = open
+            && !o.single
+        {
+            let continues = paras
+                .get(index + 1)
+                .and_then(|p| text[p.start..p.end].chars().next())
+                .is_some_and(|c| is_double_open(c) || c == '"');
+            if continues {
+                let mut q = quote(o, para.end, para.end, index, true);
+                q.outer.end = para.end;
+                out.quotes.push(q);
+            } else {
+                out.unbalanced.push(o.mark);
             }
         }
         if sentence_start < para.end {

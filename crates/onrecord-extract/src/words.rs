@@ -54,10 +54,10 @@ impl Token<'_> {
 /// The word without a possessive ending.
 pub fn strip_possessive(word: &str) -> &str {
     for suffix in ["’s", "'s", "’", "'"] {
-        if let Some(stem) = word.strip_suffix(suffix) {
-            if !stem.is_empty() {
-                return stem;
-            }
+        if let Some(stem) = word.strip_suffix(suffix)
+            && !stem.is_empty()
+        {
+            return stem;
         }
     }
     word

@@ -119,10 +119,8 @@ pub fn run(ctx: &Context, args: &ExtractArgs) -> Result<(), CliError> {
         .as_deref()
         .map(PropositionId::new)
         .transpose()?;
-    if let Some(source) = &args.source {
-        if source.trim().is_empty() {
-            return Err(CliError::invalid("--source must not be blank"));
-        }
+    if args.source.as_deref().is_some_and(|s| s.trim().is_empty()) {
+        return Err(CliError::invalid("--source must not be blank"));
     }
 
     let (name, bytes) = read_input(args.file.as_deref())?;
