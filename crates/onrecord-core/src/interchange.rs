@@ -1212,18 +1212,33 @@ mod tests {
                 arb_slug(),
                 arb_text(),
                 0..3usize,
-                proptest::option::of(arb_slug())
+                proptest::option::of(arb_slug()),
+                proptest::collection::vec("[A-Za-zé€😀][ -~é€😀]{0,20}", 0..3),
             )
-                .prop_filter("a party cannot speak for itself", |(id, _, _, boss)| {
+                .prop_filter("a party cannot speak for itself", |(id, _, _, boss, _)| {
                     boss.as_ref() != Some(id)
                 })
-                .prop_map(move |(id, name, k, boss)| Event::PartyRegistered(Party {
-                    id: pid(&id),
-                    name,
-                    kind: kinds[k],
-                    speaks_for: boss.as_deref().map(pid),
-                    aliases: Vec::new(),
-                })),
+                .prop_filter(
+                    "aliases are given once and differ from the name",
+                    |(_, name, _, _, aliases)| {
+                        let mut seen = vec![name.trim().to_lowercase()];
+                        aliases.iter().all(|a| {
+                            let folded = a.trim().to_lowercase();
+                            let fresh = !folded.is_empty() && !seen.contains(&folded);
+                            seen.push(folded);
+                            fresh
+                        })
+                    }
+                )
+                .prop_map(
+                    move |(id, name, k, boss, aliases)| Event::PartyRegistered(Party {
+                        id: pid(&id),
+                        name,
+                        kind: kinds[k],
+                        speaks_for: boss.as_deref().map(pid),
+                        aliases,
+                    })
+                ),
             (
                 arb_slug(),
                 arb_text(),
