@@ -87,6 +87,8 @@ pub enum Command {
     Stats(StatsArgs),
     /// Suggest a stance band for a phrase from the lexicon (a suggestion only; needs no ledger)
     Stance(StanceArgs),
+    /// Find the quoted statements in a news article and propose them for review (never appends)
+    Extract(ExtractArgs),
     /// Print shell completions for bash, zsh, fish or powershell to stdout
     Completions(CompletionsArgs),
     /// Print the man page (roff) to stdout
@@ -108,6 +110,39 @@ pub struct StanceArgs {
     #[arg(required = true, value_name = "PHRASE")]
     pub phrase: Vec<String>,
     /// Print JSON
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `extract`.
+#[derive(Debug, Args)]
+#[command(after_help = "\
+Reads an article (plain text, or HTML with --html) and lists each quoted
+statement: the quote, its speaker as written and resolved, the ledger party
+(when a ledger exists: --ledger, $ONRECORD_LEDGER or ./onrecord.ledger; it
+is only read, and none is created), the lexicon's stance suggestion, and a
+confidence. Review, then append: `extract ... --jsonl > s.jsonl`, edit, and
+`onrecord append --jsonl s.jsonl`.")]
+pub struct ExtractArgs {
+    /// The article: a file, or `-` (the default) for standard input
+    #[arg(value_name = "FILE|-")]
+    pub file: Option<PathBuf>,
+    /// Read the input as HTML and take the article's text only
+    #[arg(long)]
+    pub html: bool,
+    /// When the statements were said (a day or an instant), for --jsonl
+    #[arg(long, value_name = "WHEN")]
+    pub said_at: Option<String>,
+    /// Where the article was published, for --jsonl
+    #[arg(long, value_name = "URL")]
+    pub source: Option<String>,
+    /// The proposition the statements bear on, for --jsonl
+    #[arg(long, value_name = "ID")]
+    pub proposition: Option<String>,
+    /// Write only statements `append --jsonl` accepts as they are (needs --proposition and --said-at); the rest are listed on stderr
+    #[arg(long, conflicts_with = "json")]
+    pub jsonl: bool,
+    /// Print everything found as one JSON object
     #[arg(long)]
     pub json: bool,
 }
@@ -163,6 +198,9 @@ pub enum AppendKind {
         /// A registered party whose position this party's statements express by default
         #[arg(long, value_name = "PARTY")]
         speaks_for: Option<String>,
+        /// Another name the party goes by in articles, e.g. "Putin" or "the Russian president" (repeatable; `extract` matches speakers by it)
+        #[arg(long = "alias", value_name = "NAME")]
+        aliases: Vec<String>,
         /// The options every single append takes.
         #[command(flatten)]
         opts: SingleOpts,

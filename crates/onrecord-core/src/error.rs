@@ -69,6 +69,12 @@ pub enum DomainError {
     /// A party's `speaks_for` names a party that is not registered.
     #[error("unknown party `{0}` in speaks_for")]
     UnknownSpeaksFor(PartyId),
+    /// A party's alias is repeated, or repeats its name (case aside).
+    #[error("alias `{0}` is given twice, or repeats the party's name")]
+    DuplicateAlias(String),
+    /// An alias holds a line break.
+    #[error("alias `{0}` must be on one line")]
+    AliasNotOneLine(String),
     /// A party would speak for itself.
     #[error("party `{0}` cannot speak for itself")]
     SpeaksForItself(PartyId),

@@ -15,7 +15,8 @@
 //! ignored: they belong to the ledger that records the event.
 //!
 //! Writing is explicit: every field is written, absent ones as `null`, in a
-//! fixed key order, so `parse_line(&write_line(rec))` gives back the event id
+//! fixed key order (one exception: a party's `aliases` only when it has some,
+//! so exports of ledgers from before aliases are unchanged), so `parse_line(&write_line(rec))` gives back the event id
 //! and a draft that validates to the same event.
 
 use std::collections::{HashMap, HashSet};
@@ -47,6 +48,7 @@ const PARTY_FIELDS: &[&str] = &[
     "name",
     "kind",
     "speaks_for",
+    "aliases",
 ];
 const PROPOSITION_FIELDS: &[&str] = &[
     "type",
@@ -490,6 +492,7 @@ pub fn parse_line(line: &str) -> Result<InputEvent, InterchangeError> {
                 None => crate::PartyKind::Person,
             },
             speaks_for: f.opt_party("speaks_for")?,
+            aliases: f.strings("aliases")?,
         }),
         "proposition" => Draft::Proposition(Proposition {
             id: PropositionId::new(&f.req_str("id")?)?,
@@ -540,6 +543,10 @@ struct PartyOut<'a> {
     name: &'a str,
     kind: &'static str,
     speaks_for: Option<&'a str>,
+    // Written only when the party has aliases, so that the export of a ledger
+    // recorded before aliases existed stays the same, byte for byte.
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    aliases: &'a [String],
 }
 
 #[derive(Serialize)]
@@ -605,6 +612,7 @@ pub fn write_line(rec: &Recorded) -> String {
                 name: &p.name,
                 kind: p.kind.name(),
                 speaks_for: p.speaks_for.as_ref().map(PartyId::as_str),
+                aliases: &p.aliases,
             },
         ),
         Event::PropositionOpened(p) => line(
@@ -679,6 +687,7 @@ mod tests {
                 name: id.to_string(),
                 kind: PartyKind::Person,
                 speaks_for: None,
+                aliases: Vec::new(),
             }))
         }
         fn proposition(&self, id: &PropositionId) -> Result<Option<bool>, Infallible> {
@@ -757,6 +766,7 @@ mod tests {
                 name: "Donald Trump".into(),
                 kind: PartyKind::Person,
                 speaks_for: None,
+                aliases: Vec::new(),
             })
         );
         assert_eq!(
@@ -768,6 +778,7 @@ mod tests {
                 name: "Dmitry Peskov".into(),
                 kind: PartyKind::Person,
                 speaks_for: Some(pid("kremlin")),
+                aliases: Vec::new(),
             })
         );
         let Draft::Party(p) =
@@ -776,6 +787,36 @@ mod tests {
             panic!("not a party")
         };
         assert_eq!(p.kind, PartyKind::Government);
+    }
+
+    #[test]
+    fn a_party_s_aliases_are_read_written_only_when_present_and_must_be_strings() {
+        let Draft::Party(p) = parse(
+            r#"{"type":"party","id":"putin","name":"Vladimir Putin","aliases":["Putin","the Russian president"]}"#,
+        ) else {
+            panic!("not a party")
+        };
+        assert_eq!(p.aliases, ["Putin", "the Russian president"]);
+        let line = write_line(&recorded(Event::PartyRegistered(p.clone())));
+        assert!(
+            line.ends_with(r#""speaks_for":null,"aliases":["Putin","the Russian president"]}"#),
+            "{line}"
+        );
+        assert_eq!(parse(&line), Draft::Party(p.clone()));
+        let plain = Party {
+            aliases: Vec::new(),
+            ..p
+        };
+        let line = write_line(&recorded(Event::PartyRegistered(plain)));
+        assert!(line.ends_with(r#""speaks_for":null}"#), "{line}");
+        assert_eq!(
+            err(r#"{"type":"party","id":"a","name":"A","aliases":"A."}"#),
+            "field `aliases` must be an array of strings, found \"A.\""
+        );
+        assert_eq!(
+            err(r#"{"type":"party","id":"a","name":"A","aliases":["B",7]}"#),
+            "field `aliases[1]` must be a string, found 7"
+        );
     }
 
     #[test]
@@ -863,6 +904,7 @@ mod tests {
                     name: "A".into(),
                     kind: PartyKind::Person,
                     speaks_for: None,
+                    aliases: vec!["Mr A".into()],
                 }),
                 PARTY_FIELDS,
             ),
@@ -958,7 +1000,7 @@ mod tests {
     fn names_from_the_input_stay_on_one_line_in_errors() {
         assert_eq!(
             err(r#"{"type":"party","id":"a","name":"A","na\nme":1}"#),
-            "unknown field `na\\nme` in a party line: allowed are type, seq, event_id, recorded_at, id, name, kind, speaks_for"
+            "unknown field `na\\nme` in a party line: allowed are type, seq, event_id, recorded_at, id, name, kind, speaks_for, aliases"
         );
         assert!(err(r#"{"type":"spe\u0007ech"}"#).starts_with("unknown type `spe\\u{7}ech`"));
     }
@@ -1156,6 +1198,7 @@ mod tests {
             name: "Donald Trump".into(),
             kind: PartyKind::Person,
             speaks_for: None,
+            aliases: Vec::new(),
         }));
         assert_eq!(
             write_line(&party),
@@ -1360,17 +1403,33 @@ mod tests {
                 arb_slug(),
                 arb_text(),
                 0..3usize,
-                proptest::option::of(arb_slug())
+                proptest::option::of(arb_slug()),
+                proptest::collection::vec("[A-Za-zé€😀][ -~é€😀]{0,20}", 0..3),
             )
-                .prop_filter("a party cannot speak for itself", |(id, _, _, boss)| {
+                .prop_filter("a party cannot speak for itself", |(id, _, _, boss, _)| {
                     boss.as_ref() != Some(id)
                 })
-                .prop_map(move |(id, name, k, boss)| Event::PartyRegistered(Party {
-                    id: pid(&id),
-                    name,
-                    kind: kinds[k],
-                    speaks_for: boss.as_deref().map(pid),
-                })),
+                .prop_filter(
+                    "aliases are given once and differ from the name",
+                    |(_, name, _, _, aliases)| {
+                        let mut seen = vec![name.trim().to_lowercase()];
+                        aliases.iter().all(|a| {
+                            let folded = a.trim().to_lowercase();
+                            let fresh = !folded.is_empty() && !seen.contains(&folded);
+                            seen.push(folded);
+                            fresh
+                        })
+                    }
+                )
+                .prop_map(
+                    move |(id, name, k, boss, aliases)| Event::PartyRegistered(Party {
+                        id: pid(&id),
+                        name,
+                        kind: kinds[k],
+                        speaks_for: boss.as_deref().map(pid),
+                        aliases,
+                    })
+                ),
             (
                 arb_slug(),
                 arb_text(),

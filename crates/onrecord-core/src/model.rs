@@ -56,6 +56,8 @@ pub struct Party {
     pub kind: PartyKind,
     /// The party whose position this party's statements express by default.
     pub speaks_for: Option<PartyId>,
+    /// Other names the party goes by in text, e.g. `Putin`, `the Russian president`.
+    pub aliases: Vec<String>,
 }
 
 /// The dates during which a proposition can happen, both inclusive.

@@ -157,6 +157,26 @@ fn check_text(field: &'static str, text: &str, max: usize) -> Result<(), DomainE
     Ok(())
 }
 
+/// Each alias is a non-empty short text on one line, given once per party, and not the party's name.
+fn check_aliases(party: &Party) -> Result<(), DomainError> {
+    let mut seen: Vec<String> = Vec::with_capacity(party.aliases.len() + 1);
+    seen.push(party.name.trim().to_lowercase());
+    for alias in &party.aliases {
+        check_text("alias", alias, MAX_SHORT_TEXT)?;
+        if alias.contains(['\n', '\r']) {
+            return Err(DomainError::AliasNotOneLine(crate::error::one_line(alias)));
+        }
+        let folded = alias.trim().to_lowercase();
+        if seen.contains(&folded) {
+            return Err(DomainError::DuplicateAlias(crate::error::one_line(
+                alias.trim(),
+            )));
+        }
+        seen.push(folded);
+    }
+    Ok(())
+}
+
 fn check_optional(field: &'static str, text: &Option<String>) -> Result<(), DomainError> {
     text.as_deref()
         .map_or(Ok(()), |t| check_text(field, t, MAX_LONG_TEXT))
@@ -171,6 +191,7 @@ pub fn validate<F: LedgerFacts>(draft: Draft, facts: &F) -> Result<Validated, Re
     match draft {
         Draft::Party(party) => {
             check_text("party name", &party.name, MAX_SHORT_TEXT)?;
+            check_aliases(&party)?;
             if look(facts.party(&party.id))?.is_some() {
                 return Err(DomainError::DuplicateParty(party.id).into());
             }
@@ -433,6 +454,7 @@ mod tests {
             name: id.to_uppercase(),
             kind: PartyKind::Person,
             speaks_for: speaks_for.map(pid),
+            aliases: Vec::new(),
         })
     }
 
@@ -477,6 +499,32 @@ mod tests {
         };
         record(&mut f, Draft::Proposition(p)).unwrap();
         f
+    }
+
+    #[test]
+    fn aliases_must_be_non_empty_single_lines_given_once() {
+        let with = |aliases: &[&str]| {
+            let Draft::Party(mut p) = party("putin", None) else {
+                unreachable!()
+            };
+            p.name = "Vladimir Putin".into();
+            p.aliases = aliases.iter().map(|a| a.to_string()).collect();
+            record(&mut Facts::default(), Draft::Party(p))
+        };
+        assert!(with(&["Putin", "the Russian president"]).is_ok());
+        assert_eq!(with(&[" "]).unwrap_err(), DomainError::Empty("alias"));
+        assert_eq!(
+            with(&["Putin", "putin"]).unwrap_err(),
+            DomainError::DuplicateAlias("putin".into())
+        );
+        assert_eq!(
+            with(&["vladimir putin"]).unwrap_err(),
+            DomainError::DuplicateAlias("vladimir putin".into())
+        );
+        assert_eq!(
+            with(&["Pu\ntin"]).unwrap_err(),
+            DomainError::AliasNotOneLine("Pu\\ntin".into())
+        );
     }
 
     #[test]

@@ -21,6 +21,7 @@ impl LedgerFacts for Everything {
             name: id.to_string(),
             kind: PartyKind::Person,
             speaks_for: None,
+            aliases: Vec::new(),
         }))
     }
     fn proposition(&self, _: &PropositionId) -> Result<Option<bool>, Infallible> {

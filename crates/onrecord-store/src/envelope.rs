@@ -156,6 +156,21 @@ pub enum StoredEventV1 {
         /// A note.
         note: Option<String>,
     },
+    /// See [`Event::PartyRegistered`], for a party with aliases (added after
+    /// the first release; a party without aliases is still written as
+    /// [`StoredEventV1::PartyRegistered`], so its bytes are what they always were).
+    PartyRegisteredWithAliases {
+        /// Party id.
+        id: String,
+        /// Display name.
+        name: String,
+        /// Kind code, as in [`StoredEventV1::PartyRegistered`].
+        kind: u8,
+        /// Party spoken for.
+        speaks_for: Option<String>,
+        /// Other names the party goes by, in the order given.
+        aliases: Vec<String>,
+    },
 }
 
 fn store_when(w: When) -> StoredWhen {
@@ -184,11 +199,18 @@ impl StoredEventV1 {
     /// The stored form of a domain event.
     pub fn from_event(event: &Event) -> Self {
         match event {
-            Event::PartyRegistered(p) => StoredEventV1::PartyRegistered {
+            Event::PartyRegistered(p) if p.aliases.is_empty() => StoredEventV1::PartyRegistered {
                 id: p.id.to_string(),
                 name: p.name.clone(),
                 kind: kind_code(p.kind),
                 speaks_for: p.speaks_for.as_ref().map(|s| s.to_string()),
+            },
+            Event::PartyRegistered(p) => StoredEventV1::PartyRegisteredWithAliases {
+                id: p.id.to_string(),
+                name: p.name.clone(),
+                kind: kind_code(p.kind),
+                speaks_for: p.speaks_for.as_ref().map(|s| s.to_string()),
+                aliases: p.aliases.clone(),
             },
             Event::PropositionOpened(p) => StoredEventV1::PropositionOpened {
                 id: p.id.to_string(),
@@ -227,7 +249,8 @@ impl StoredEventV1 {
     /// The event type this payload holds.
     pub fn event_type(&self) -> EventType {
         match self {
-            StoredEventV1::PartyRegistered { .. } => EventType::PartyRegistered,
+            StoredEventV1::PartyRegistered { .. }
+            | StoredEventV1::PartyRegisteredWithAliases { .. } => EventType::PartyRegistered,
             StoredEventV1::PropositionOpened { .. } => EventType::PropositionOpened,
             StoredEventV1::StatementRecorded { .. } => EventType::StatementRecorded,
             StoredEventV1::StatementRetracted { .. } => EventType::StatementRetracted,
@@ -244,6 +267,12 @@ impl StoredEventV1 {
         };
         let party = |s: String| PartyId::from_string(s).map_err(|e| e.to_string());
         let prop = |s: String| PropositionId::from_string(s).map_err(|e| e.to_string());
+        let kind_of = |kind: u8| match kind {
+            0 => Ok(PartyKind::Person),
+            1 => Ok(PartyKind::Organization),
+            2 => Ok(PartyKind::Government),
+            k => Err(format!("unknown party kind code {k}")),
+        };
         Ok(match self {
             StoredEventV1::PartyRegistered {
                 id,
@@ -253,13 +282,22 @@ impl StoredEventV1 {
             } => Event::PartyRegistered(Party {
                 id: party(id)?,
                 name,
-                kind: match kind {
-                    0 => PartyKind::Person,
-                    1 => PartyKind::Organization,
-                    2 => PartyKind::Government,
-                    k => return Err(format!("unknown party kind code {k}")),
-                },
+                kind: kind_of(kind)?,
                 speaks_for: speaks_for.map(party).transpose()?,
+                aliases: Vec::new(),
+            }),
+            StoredEventV1::PartyRegisteredWithAliases {
+                id,
+                name,
+                kind,
+                speaks_for,
+                aliases,
+            } => Event::PartyRegistered(Party {
+                id: party(id)?,
+                name,
+                kind: kind_of(kind)?,
+                speaks_for: speaks_for.map(party).transpose()?,
+                aliases,
             }),
             StoredEventV1::PropositionOpened {
                 id,

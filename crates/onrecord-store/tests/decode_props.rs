@@ -16,6 +16,7 @@ fn valid_records() -> Vec<Vec<u8>> {
             name: "Dmitry Peskov".into(),
             kind: PartyKind::Person,
             speaks_for: Some(PartyId::new("kremlin").unwrap()),
+            aliases: Vec::new(),
         }),
         onrecord_core::Event::PropositionOpened(Proposition {
             id: PropositionId::new("paris-meeting").unwrap(),

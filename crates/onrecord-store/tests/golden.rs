@@ -184,7 +184,17 @@ fn make_golden_fixture() {
         .lines()
         .filter(|l| !l.trim().is_empty())
         .enumerate()
-        .map(|(i, l)| with_id(i as u128 + 1, interchange::parse_line(l).unwrap().draft))
+        .map(|(i, l)| {
+            // The fixture predates aliases; the story's parties gained them later.
+            let draft = match interchange::parse_line(l).unwrap().draft {
+                Draft::Party(p) => Draft::Party(Party {
+                    aliases: Vec::new(),
+                    ..p
+                }),
+                other => other,
+            };
+            with_id(i as u128 + 1, draft)
+        })
         .collect();
     requests.push(with_id(
         100,
@@ -193,6 +203,7 @@ fn make_golden_fixture() {
             name: "Élysée Palace".into(),
             kind: PartyKind::Organization,
             speaks_for: None,
+            aliases: Vec::new(),
         }),
     ));
     requests.push(with_id(
@@ -260,6 +271,78 @@ fn make_golden_fixture() {
     std::fs::write(
         out.join("head.txt"),
         format!("{} {}\n", ledger.head().seq, ledger.head().hash_hex()),
+    )
+    .unwrap();
+}
+
+fn fixture_aliases() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/golden-party-aliases")
+}
+
+/// The stored record of a party with aliases, as this build writes it.
+fn party_with_aliases_record() -> Vec<u8> {
+    let event = onrecord_core::Event::PartyRegistered(Party {
+        id: pid("putin"),
+        name: "Vladimir Putin".into(),
+        kind: PartyKind::Person,
+        speaks_for: Some(pid("kremlin")),
+        aliases: vec!["Putin".into(), "the Russian president".into()],
+    });
+    envelope::encode_record(&envelope::EnvelopeV1 {
+        seq: 4,
+        event_id: 4u128.to_be_bytes(),
+        event_type: event.event_type().code(),
+        recorded_at: fixed_clock(),
+        prev_hash: [7; 32],
+        payload: envelope::encode_payload(&event),
+    })
+}
+
+fn from_hex(text: &str) -> Vec<u8> {
+    let text = text.trim();
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(&text[i..i + 2], 16).unwrap())
+        .collect()
+}
+
+/// A party with aliases is stored as payload variant `PartyRegisteredWithAliases`
+/// (added after format version 1 shipped, beside the old variant): the committed
+/// record must decode to the same event and hash, and this build must still
+/// write those bytes.
+#[test]
+fn the_golden_party_with_aliases_record_decodes_and_is_written_the_same() {
+    let read = |name: &str| std::fs::read_to_string(fixture_aliases().join(name)).unwrap();
+    let bytes = from_hex(&read("record.hex"));
+    let rec = envelope::decode_recorded(&bytes, 4).unwrap();
+    assert_eq!(interchange::write_line(&rec), read("expected.jsonl").trim());
+    assert_eq!(
+        onrecord_store::hex(&envelope::hash_record(&bytes)),
+        read("hash.txt").trim()
+    );
+    assert_eq!(party_with_aliases_record(), bytes);
+}
+
+#[test]
+#[ignore = "writes the committed party-with-aliases record; never overwrite it"]
+fn make_golden_party_with_aliases_record() {
+    let out = fixture_aliases();
+    assert!(
+        !out.join("record.hex").exists(),
+        "the golden record exists; never overwrite it"
+    );
+    std::fs::create_dir_all(&out).unwrap();
+    let bytes = party_with_aliases_record();
+    let rec = envelope::decode_recorded(&bytes, 4).unwrap();
+    std::fs::write(out.join("record.hex"), onrecord_store::hex(&bytes) + "\n").unwrap();
+    std::fs::write(
+        out.join("hash.txt"),
+        onrecord_store::hex(&envelope::hash_record(&bytes)) + "\n",
+    )
+    .unwrap();
+    std::fs::write(
+        out.join("expected.jsonl"),
+        interchange::write_line(&rec) + "\n",
     )
     .unwrap();
 }

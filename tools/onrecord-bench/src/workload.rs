@@ -330,6 +330,7 @@ impl Workload {
                     name: format!("{label} {i}"),
                     kind,
                     speaks_for: boss.map(|b| ids[b].clone()),
+                    aliases: Vec::new(),
                 }),
                 retracts: None,
             });

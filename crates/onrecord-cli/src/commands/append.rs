@@ -81,6 +81,7 @@ fn draft_of(kind: AppendKind) -> Result<(Draft, SingleOpts), CliError> {
             name,
             kind,
             speaks_for,
+            aliases,
             opts,
         } => (
             Draft::Party(Party {
@@ -91,6 +92,7 @@ fn draft_of(kind: AppendKind) -> Result<(Draft, SingleOpts), CliError> {
                     None => onrecord_core::PartyKind::Person,
                 },
                 speaks_for: opt_party(speaks_for)?,
+                aliases,
             }),
             opts,
         ),

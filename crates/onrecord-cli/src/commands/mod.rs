@@ -5,6 +5,7 @@
 
 pub mod append;
 pub mod demo;
+pub mod extract;
 pub mod init;
 pub mod log;
 pub mod report;
@@ -38,6 +39,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Report(args) => report::report(&ctx, &args),
         Command::Stats(args) => stats::run(&ctx, &args),
         Command::Stance(args) => stance::run(&args),
+        Command::Extract(args) => extract::run(&ctx, &args),
         Command::Completions(args) => shell::completions(args.shell),
         Command::Man => shell::man(),
     }

@@ -21,6 +21,7 @@ pub fn party(id: &str, speaks_for: Option<&str>) -> Draft {
         name: format!("Party {id}"),
         kind: PartyKind::Person,
         speaks_for: speaks_for.map(pid),
+        aliases: Vec::new(),
     })
 }
 
