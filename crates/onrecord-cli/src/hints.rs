@@ -15,8 +15,12 @@ use crate::error::CliError;
 
 /// ` (did you mean `a`?)`, ` (did you mean `a` or `b`?)`, or empty when nothing is close.
 pub fn did_you_mean<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
-    let found = closest(wanted, candidates);
-    let quoted: Vec<String> = found.iter().map(|c| format!("`{c}`")).collect();
+    suggest(&closest(wanted, candidates))
+}
+
+/// ` (did you mean `a`?)` naming the ids found close (closest first), or empty when there are none.
+pub fn suggest(found: &[impl AsRef<str>]) -> String {
+    let quoted: Vec<String> = found.iter().map(|c| format!("`{}`", c.as_ref())).collect();
     match quoted.as_slice() {
         [] => String::new(),
         [one] => format!(" (did you mean {one}?)"),

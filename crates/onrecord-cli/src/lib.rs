@@ -19,6 +19,8 @@ pub mod hints;
 pub mod input;
 pub mod output;
 pub mod progress;
+pub mod render;
+pub mod time_flags;
 
 use clap::Parser;
 

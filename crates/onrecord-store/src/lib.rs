@@ -12,6 +12,7 @@ mod error;
 pub mod keys;
 mod ledger;
 mod queries;
+pub mod query;
 mod stats;
 mod stream_index;
 mod verify;
@@ -24,4 +25,5 @@ pub use ledger::{
     LedgerOptions, ROOM_FACTOR, ROOM_RESERVE, Records, VerifyReport, hex, system_clock,
 };
 pub use queries::PositionsAt;
+pub use query::{LedgerReads, Query, QueryError};
 pub use stats::LedgerStats;
