@@ -1,7 +1,8 @@
 //! Errors that help: "did you mean" hints for unknown party and proposition
-//! ids (from the ids the ledger, or an earlier line of a bulk input, has), for
-//! unknown statement ids (the recorded statements whose ids sort next to it)
-//! and for unknown stance names.
+//! ids (the query API names the close ids itself and [`suggest`] only formats
+//! them; for bulk input they come from the ids the ledger, or an earlier line
+//! of the input, has), for unknown statement ids (the recorded statements
+//! whose ids sort next to it) and for unknown stance names.
 //!
 //! It only reads ids (party and proposition lists) to build messages; it never
 //! appends, and it leaves exit codes to [`crate::error`].

@@ -5,6 +5,7 @@
 //! the event-id and stream indexes, stream heads, the head, and the kept views.
 //! Appends are atomic (one `apply_batch`) and durable (flush + fdatasync)
 //! before they return; reads stream; [`Ledger::verify`] proves the chain.
+//! Callers read a ledger's contents through the query API in [`query`].
 
 mod anchor;
 pub mod envelope;
