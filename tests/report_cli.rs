@@ -290,6 +290,19 @@ fn chart_writes_one_line_per_party_and_one_marker_per_counted_statement() {
 }
 
 #[test]
+fn chart_and_history_refuse_an_unknown_proposition_with_the_same_hint() {
+    let env = story();
+    let path = env.file("x.svg");
+    let chart = env.fails(1, &["chart", "paris-meetin", "-o", path.to_str().unwrap()]);
+    let history = env.fails(1, &["history", "paris-meetin"]);
+    assert_eq!(
+        chart,
+        "error: unknown proposition `paris-meetin` (did you mean `paris-meeting`?)\n"
+    );
+    assert_eq!(chart, history);
+}
+
+#[test]
 fn chart_of_an_unknown_proposition_exits_1_naming_it() {
     let env = story();
     let path = env.file("x.svg");

@@ -7,7 +7,8 @@ use std::fmt;
 use std::path::Path;
 
 use onrecord_core::{DomainError, InterchangeError};
-use onrecord_store::StoreError;
+use onrecord_store::query::NotYetAt;
+use onrecord_store::{QueryError, StoreError};
 
 /// Exit code: success.
 pub const OK: i32 = 0;
@@ -88,6 +89,32 @@ impl From<StoreError> for CliError {
             other => other.to_string(),
         };
         CliError::new(code_of(&e), message)
+    }
+}
+
+impl From<QueryError> for CliError {
+    fn from(e: QueryError) -> Self {
+        match e {
+            QueryError::Unknown { kind, id, near } => CliError::invalid(format!(
+                "unknown {kind} `{id}`{}",
+                crate::hints::suggest(&near)
+            )),
+            QueryError::NotYetRecorded {
+                kind,
+                id,
+                at,
+                recorded_seq,
+            } => {
+                let point = match at {
+                    NotYetAt::Seq(seq) => format!("at seq {seq}"),
+                    NotYetAt::KnownAt => "at the --known-at time".to_owned(),
+                };
+                CliError::invalid(format!(
+                    "unknown {kind} `{id}` {point}: it was recorded at seq {recorded_seq}"
+                ))
+            }
+            QueryError::Store(e) => e.into(),
+        }
     }
 }
 

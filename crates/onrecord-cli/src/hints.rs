@@ -1,7 +1,8 @@
 //! Errors that help: "did you mean" hints for unknown party and proposition
-//! ids (from the ids the ledger, or an earlier line of a bulk input, has), for
-//! unknown statement ids (the recorded statements whose ids sort next to it)
-//! and for unknown stance names.
+//! ids (the query API names the close ids itself and [`suggest`] only formats
+//! them; for bulk input they come from the ids the ledger, or an earlier line
+//! of the input, has), for unknown statement ids (the recorded statements
+//! whose ids sort next to it) and for unknown stance names.
 //!
 //! It only reads ids (party and proposition lists) to build messages; it never
 //! appends, and it leaves exit codes to [`crate::error`].
@@ -15,8 +16,12 @@ use crate::error::CliError;
 
 /// ` (did you mean `a`?)`, ` (did you mean `a` or `b`?)`, or empty when nothing is close.
 pub fn did_you_mean<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) -> String {
-    let found = closest(wanted, candidates);
-    let quoted: Vec<String> = found.iter().map(|c| format!("`{c}`")).collect();
+    suggest(&closest(wanted, candidates))
+}
+
+/// ` (did you mean `a`?)` naming the ids found close (closest first), or empty when there are none.
+pub fn suggest(found: &[impl AsRef<str>]) -> String {
+    let quoted: Vec<String> = found.iter().map(|c| format!("`{}`", c.as_ref())).collect();
     match quoted.as_slice() {
         [] => String::new(),
         [one] => format!(" (did you mean {one}?)"),

@@ -3,9 +3,10 @@
 //! ([`input`]) and the mapping of failures to messages and exit codes
 //! ([`error`]).
 //!
-//! This crate stays thin: the domain rules live in `onrecord-core`, storage in
-//! `onrecord-store` and the read models in `onrecord-projections`. It never
-//! touches sled directly.
+//! This crate stays thin: the domain rules live in `onrecord-core`, storage
+//! and the query API in `onrecord-store`, the read models in
+//! `onrecord-projections`. Commands parse, ask and print ([`render`] holds the
+//! tables several print alike). It never touches sled directly.
 
 #![warn(missing_docs)]
 
@@ -19,6 +20,8 @@ pub mod hints;
 pub mod input;
 pub mod output;
 pub mod progress;
+pub mod render;
+pub mod time_flags;
 
 use clap::Parser;
 

@@ -5,6 +5,7 @@
 //! the event-id and stream indexes, stream heads, the head, and the kept views.
 //! Appends are atomic (one `apply_batch`) and durable (flush + fdatasync)
 //! before they return; reads stream; [`Ledger::verify`] proves the chain.
+//! Callers read a ledger's contents through the query API in [`query`].
 
 mod anchor;
 pub mod envelope;
@@ -12,6 +13,7 @@ mod error;
 pub mod keys;
 mod ledger;
 mod queries;
+pub mod query;
 mod stats;
 mod stream_index;
 mod verify;
@@ -24,4 +26,5 @@ pub use ledger::{
     LedgerOptions, ROOM_FACTOR, ROOM_RESERVE, Records, VerifyReport, hex, system_clock,
 };
 pub use queries::PositionsAt;
+pub use query::{LedgerReads, Query, QueryError};
 pub use stats::LedgerStats;

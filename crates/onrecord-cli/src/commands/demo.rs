@@ -5,13 +5,13 @@
 
 use onrecord_core::{PartyId, PropositionId, parse_line};
 use onrecord_projections::Filter;
+use onrecord_store::query::{HistoryQuery, PositionsQuery};
 use onrecord_store::{AppendRequest, Ledger};
 
 use crate::context::Context;
 use crate::error::{CliError, io_reason};
 use crate::output::Out;
-
-use super::views::{history_entries, history_table, print_positions, proposition_views};
+use crate::render::{history_table, print_positions};
 
 /// The story, one event per line.
 pub const STORY: &str = include_str!("../../../../examples/armistice-2018.jsonl");
@@ -69,21 +69,24 @@ pub fn run(ctx: &Context) -> Result<(), CliError> {
         as_of: Some("2018-11-06".parse()?),
         ..Filter::default()
     };
-    let views = proposition_views(&ledger, None, None, as_of)?;
+    let views = ledger.query(&PositionsQuery {
+        filter: as_of,
+        ..PositionsQuery::default()
+    })?;
     print_positions(&mut out, &views)?;
     out.line("")?;
 
     out.heading("2. Current positions: the latest statement of each party on each proposition")?;
-    let views = proposition_views(&ledger, None, None, Filter::unfiltered())?;
+    let views = ledger.query(&PositionsQuery::default())?;
     print_positions(&mut out, &views)?;
     out.line("")?;
 
     out.heading("3. Trump's history on g20-meeting: from \"we will be meeting\" to cancelling it")?;
-    let entries = history_entries(
-        &ledger,
-        &PropositionId::new("g20-meeting")?,
-        Some(&PartyId::new("trump")?),
-    )?;
+    let entries = ledger.query(&HistoryQuery {
+        proposition: PropositionId::new("g20-meeting")?,
+        party: Some(PartyId::new("trump")?),
+        filter: Filter::unfiltered(),
+    })?;
     out.table(&history_table(&entries))?;
     out.flush()
 }

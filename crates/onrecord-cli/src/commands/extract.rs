@@ -145,7 +145,7 @@ pub fn run(ctx: &Context, args: &ExtractArgs) -> Result<(), CliError> {
 
     let ledger = ledger_if_any(ctx)?;
     if let (Some(id), Some(ledger)) = (&proposition, &ledger) {
-        super::views::known_proposition(ledger, id.as_str())?;
+        onrecord_store::query::known_proposition(ledger, id)?;
     }
     let parties = ledger
         .as_ref()

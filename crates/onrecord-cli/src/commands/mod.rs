@@ -1,7 +1,9 @@
 //! One module per command group; [`run`] dispatches the parsed command line.
 //!
-//! Commands call the library crates and the printers in [`crate::output`];
-//! they never touch sled or the file layout of a ledger directly.
+//! Commands parse their flags, ask the library (reads through
+//! `onrecord_store::query`) and print with [`crate::output`] and
+//! [`crate::render`]; they never assemble read models, never touch sled or
+//! the file layout of a ledger, and never import another command's helpers.
 
 pub mod append;
 pub mod demo;

@@ -1,38 +1,23 @@
 //! `scores` and `calibration`: how well parties anticipated the outcomes of
-//! resolved propositions, as tables or JSON, folded from the log as a stream
-//! (`ScoresFold`, `CalibrationFold`) under the time-travel flags.
+//! resolved propositions, asked of the query API (`ScoresQuery`,
+//! `CalibrationQuery`) under the time-travel flags and printed as tables,
+//! JSON or CSV.
 //!
 //! The JSON shapes are part of the CLI contract (docs/event-schema.md,
-//! "Output formats"); change them only by adding fields. This module reads
-//! the ledger only through `onrecord-store`'s record stream and never writes.
+//! "Output formats"); change them only by adding fields. This module only
+//! parses, asks and prints: it never decides what to read and never writes.
 
 use onrecord_projections::{
-    CalibrationFold, CalibrationRow, Filter, PartyScore, PartyTotals, PropositionScores,
-    ScoreReport, ScoresFold,
+    CalibrationRow, PartyScore, PartyTotals, PropositionScores, ScoreReport,
 };
-use onrecord_store::Ledger;
+use onrecord_store::query::{CalibrationQuery, ScoresQuery};
 use serde::Serialize;
 
 use crate::args_report::{CalibrationArgs, ScoresArgs};
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::{Out, Table, percent, round6};
-
-use super::views::filter_of;
-
-/// Folds the log once (up to `--at-seq`, if given) into scores and calibration.
-pub fn score_log(
-    ledger: &Ledger,
-    filter: Filter,
-) -> Result<(ScoreReport, Vec<CalibrationRow>), CliError> {
-    let mut scores = ScoresFold::new(filter);
-    let mut calibration = CalibrationFold::new(filter);
-    ledger.for_each_bearing_on(None, filter, |rec| {
-        scores.apply(rec);
-        calibration.apply(rec);
-    })?;
-    Ok((scores.finish(), calibration.finish()))
-}
+use crate::time_flags::filter_of;
 
 #[derive(Serialize)]
 struct ReportJson {
@@ -227,9 +212,10 @@ pub fn print_scores(out: &mut Out, report: &ScoreReport) -> Result<(), CliError>
 
 /// `scores`.
 pub fn scores(ctx: &Context, args: &ScoresArgs) -> Result<(), CliError> {
-    let filter = filter_of(&args.time)?;
-    let ledger = ctx.open()?;
-    let (report, _) = score_log(&ledger, filter)?;
+    let query = ScoresQuery {
+        filter: filter_of(&args.time)?,
+    };
+    let report = ctx.open()?.query(&query)?;
     let mut out = Out::new();
     if args.json {
         out.json(&scores_json(&report))?;
@@ -291,9 +277,10 @@ fn scores_csv_rows(report: &ScoreReport) -> Vec<Vec<String>> {
 
 /// `calibration`.
 pub fn calibration(ctx: &Context, args: &CalibrationArgs) -> Result<(), CliError> {
-    let filter = filter_of(&args.time)?;
-    let ledger = ctx.open()?;
-    let (_, rows) = score_log(&ledger, filter)?;
+    let query = CalibrationQuery {
+        filter: filter_of(&args.time)?,
+    };
+    let rows = ctx.open()?.query(&query)?;
     let mut out = Out::new();
     if args.json {
         out.json(&calibration_json(&rows))?;

@@ -1,10 +1,11 @@
 //! `stats`: what the ledger holds (events by type, parties, propositions open
 //! and resolved, statements, retractions, head, bytes on disk), counted from
-//! the store's indexes by [`onrecord_store::Ledger::stats`].
+//! the store's indexes, asked of the query API (`StatsQuery`).
 //!
 //! The JSON shape is part of the CLI contract (docs/event-schema.md, "Output
 //! formats"); change it only by adding fields. Read-only: never appends.
 
+use onrecord_store::query::StatsQuery;
 use serde::Serialize;
 
 use crate::args::StatsArgs;
@@ -52,8 +53,7 @@ struct StatsJson {
 
 /// Prints the ledger's statistics.
 pub fn run(ctx: &Context, args: &StatsArgs) -> Result<(), CliError> {
-    let ledger = ctx.open()?;
-    let s = ledger.stats()?;
+    let s = ctx.open()?.query(&StatsQuery)?;
     let json = StatsJson {
         events: EventsJson {
             total: s.head.seq,
