@@ -452,12 +452,30 @@ impl Ledger {
             .map(|b| (keys::be_u64(&b), u16::from_be_bytes([b[8], b[9]]))))
     }
 
+    /// Whether the kept views reflect the log up to `head` (the current head,
+    /// read under the writer lock by appends): their marker names `head` in
+    /// this views version, or the ledger is empty. Anything else (an
+    /// interrupted rebuild, an older views version) is stale until
+    /// `rebuild_views` completes.
+    pub(crate) fn views_reflect(&self, head: u64) -> Result<bool, StoreError> {
+        Ok(match self.views_marker()? {
+            Some((seq, VIEWS_VERSION)) => seq == head,
+            Some(_) => false,
+            None => head == 0,
+        })
+    }
+
+    /// Whether the kept views are current: `positions` without a time filter
+    /// reads them only then, and folds the log otherwise.
+    pub fn views_current(&self) -> Result<bool, StoreError> {
+        self.views_reflect(self.head().seq)
+    }
+
     fn check_views(&self) -> Result<(), StoreError> {
-        let head = self.head().seq;
-        match self.views_marker()? {
-            Some((seq, VIEWS_VERSION)) if seq == head => Ok(()),
-            None if head == 0 => Ok(()),
-            _ => Err(StoreError::StaleViews(self.path().to_owned())),
+        if self.views_current()? {
+            Ok(())
+        } else {
+            Err(StoreError::StaleViews(self.path().to_owned()))
         }
     }
 
@@ -468,9 +486,12 @@ impl Ledger {
         let guard = self.lock_writer();
         let head = guard.head.seq;
         let db = self.tree();
-        // Mark the views stale first: a crash mid-rebuild leaves them refused, not wrong.
+        // Mark the views stale first, durably, before any of them changes: a
+        // crash mid-rebuild leaves them stale (never read, never extended by
+        // an append), not wrong.
         db.remove(keys::meta(MetaKey::Views))
             .map_err(|e| self.storage_err(e))?;
+        self.make_durable()?;
         for prefix in [keys::VIEW_POSITION, keys::VIEW_ENTRY] {
             let mut batch = sled::Batch::default();
             let mut n = 0;

@@ -317,6 +317,18 @@ pub const HISTORY_CSV: [&str; 10] = [
     "retracted",
 ];
 
+/// Says on stderr (unless `--quiet`) when an unfiltered answer is folded from
+/// the log because the kept views are stale, and how to make them current.
+fn note_stale_views(ctx: &Context, ledger: &Ledger, filter: Filter) -> Result<(), CliError> {
+    if !ctx.quiet && filter.is_unfiltered() && !ledger.views_current()? {
+        eprintln!(
+            "note: the kept views are behind the log (an interrupted `replay --rebuild`?); \
+             answering from the log, which is slower; run `onrecord replay --rebuild`"
+        );
+    }
+    Ok(())
+}
+
 /// `positions`.
 pub fn positions(ctx: &Context, args: &PositionsArgs) -> Result<(), CliError> {
     let filter = filter_of(&args.time)?;
@@ -331,6 +343,7 @@ pub fn positions(ctx: &Context, args: &PositionsArgs) -> Result<(), CliError> {
         .as_deref()
         .map(|p| known_party(&ledger, p))
         .transpose()?;
+    note_stale_views(ctx, &ledger, filter)?;
     let views = proposition_views(&ledger, only.as_ref(), party.as_ref(), filter)?;
     let mut out = Out::new();
     if args.csv {
@@ -364,6 +377,7 @@ pub fn positions(ctx: &Context, args: &PositionsArgs) -> Result<(), CliError> {
 pub fn contradictions_cmd(ctx: &Context, args: &ContradictionsArgs) -> Result<(), CliError> {
     let filter = filter_of(&args.time)?;
     let ledger = ctx.open()?;
+    note_stale_views(ctx, &ledger, filter)?;
     let views = proposition_views(&ledger, None, None, filter)?;
     let found: Vec<&Contradiction> = views.iter().flat_map(|v| &v.contradictions).collect();
     let mut out = Out::new();
