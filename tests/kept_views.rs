@@ -271,3 +271,67 @@ fn sigkill_during_a_rebuild_then_an_append_never_serves_wrong_positions() {
         whole
     );
 }
+
+/// Replaces the one credence `from` in the stored value at `key` by `to`
+/// (bincode writes an f64 as its 8 little-endian bytes).
+fn edit_credence(ledger: &Path, key: &[u8], from: f64, to: f64) {
+    edit_sled(ledger, |db| {
+        let mut bytes = db.get(key).unwrap().expect("the kept view").to_vec();
+        let needle = from.to_le_bytes();
+        let at: Vec<usize> = (0..=bytes.len() - 8)
+            .filter(|&i| bytes[i..i + 8] == needle)
+            .collect();
+        assert_eq!(at.len(), 1, "credence {from} once in the stored view");
+        bytes[at[0]..at[0] + 8].copy_from_slice(&to.to_le_bytes());
+        db.insert(key, bytes).unwrap();
+    });
+}
+
+fn position_key(proposition: &str, party: &str) -> Vec<u8> {
+    keys::position(
+        &onrecord_core::PropositionId::new(proposition).unwrap(),
+        &onrecord_core::PartyId::new(party).unwrap(),
+    )
+}
+
+/// Exit 5 and one line naming the proposition and party, never the edited value served.
+fn assert_view_damage(out: Output, what: &str) -> String {
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{what}: {err}");
+    assert!(!text(&out.stdout).contains("0.03"), "{what}: served");
+    assert_eq!(err.trim_end().lines().count(), 1, "{what}: {err}");
+    assert!(
+        err.contains("g20-meeting") && err.contains("kremlin"),
+        "{what}: proposition and party not named: {err}"
+    );
+    err
+}
+
+#[test]
+fn a_kept_position_edited_outside_its_band_is_refused_as_damage_not_served() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = demo(dir.path());
+    // The kremlin's current statement on g20-meeting: almost-certain, 0.97.
+    edit_credence(&ledger, &position_key("g20-meeting", "kremlin"), 0.97, 0.03);
+    for args in [
+        &["positions", "--json"][..],
+        &["positions", "g20-meeting"],
+        &["contradictions"],
+    ] {
+        let err = assert_view_damage(run(&ledger, args), &args.join(" "));
+        assert!(err.contains("outside the band of almost-certain"), "{err}");
+        println!("{}: {}", args.join(" "), err.trim());
+    }
+    // The way out the message names: the views are rebuilt from the log.
+    ok(
+        run(&ledger, &["replay", "--rebuild", "--quiet", "--to", "0"]),
+        "rebuild",
+    );
+    assert_answers_equal_the_fold(&ledger, 17, "rebuilt after the edit");
+    let positions = json(
+        run(&ledger, &["positions", "g20-meeting", "--json"]),
+        "positions",
+    );
+    assert_eq!(positions["positions"][0]["party"], "kremlin");
+    assert_eq!(positions["positions"][0]["credence"], 0.97);
+}

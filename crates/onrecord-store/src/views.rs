@@ -67,8 +67,16 @@ fn store_entry(e: &StatementEntry) -> StoredEntryV1 {
     }
 }
 
-fn load_entry(s: StoredEntryV1, quote: Option<String>) -> Option<StatementEntry> {
-    Some(StatementEntry {
+/// A stored entry back as a [`StatementEntry`], or what is wrong with it.
+/// Its values are checked as they are decoded (the stance exists, the
+/// credence lies in that stance's band, the speaker is an id), so a view
+/// edited behind the ledger's back is refused, never served.
+fn load_entry(s: StoredEntryV1, quote: Option<String>) -> Result<StatementEntry, String> {
+    let stance = *Stance::ALL
+        .get(s.stance as usize)
+        .ok_or_else(|| format!("stance code {} is unknown", s.stance))?;
+    check_band(stance, s.credence)?;
+    Ok(StatementEntry {
         seq: s.seq,
         statement: EventId::from_bytes(s.statement),
         said_at: When::from_parts(
@@ -79,39 +87,88 @@ fn load_entry(s: StoredEntryV1, quote: Option<String>) -> Option<StatementEntry>
                 Precision::Instant
             },
         ),
-        stance: *Stance::ALL.get(s.stance as usize)?,
+        stance,
         credence: s.credence,
-        speaker: PartyId::new(&s.speaker).ok()?,
+        speaker: PartyId::new(&s.speaker)
+            .map_err(|_| format!("speaker {:?} is not a party id", s.speaker))?,
         quote,
         retracted: s.retracted,
     })
+}
+
+/// The credence a statement with `stance` may carry: inside its band, or none for `declined`.
+fn check_band(stance: Stance, credence: Option<f64>) -> Result<(), String> {
+    match (stance.band(), credence) {
+        (None, None) => Ok(()),
+        (Some((low, high)), Some(c)) if c.is_finite() && (low..=high).contains(&c) => Ok(()),
+        (None, Some(c)) => Err(format!("it holds credence {c} with stance declined")),
+        (Some((low, high)), c) => Err(format!(
+            "credence {} is outside the band of {} ({low}-{high})",
+            c.map_or_else(|| "none".to_owned(), |c| c.to_string()),
+            stance.name()
+        )),
+    }
 }
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     bincode::serde::encode_to_vec(value, bincode_config()).unwrap_or_default()
 }
 
-fn corrupt_view(key: &[u8]) -> StoreError {
-    StoreError::Corrupt {
-        seq: 0,
-        detail: format!(
-            "kept view entry {} is unreadable (run `onrecord replay --rebuild`)",
-            String::from_utf8_lossy(key)
-        ),
+/// Which kept view a `V` or `W` key holds, in words: "proposition P, party Q"
+/// (and the statement's seq for an entry).
+pub(crate) fn describe_view_key(key: &[u8]) -> String {
+    let rest = key.get(1..).unwrap_or_default();
+    let mut parts = rest.splitn(3, |b| *b == 0);
+    let prop = String::from_utf8_lossy(parts.next().unwrap_or_default());
+    let party = parts.next().map(String::from_utf8_lossy);
+    let seq = parts
+        .next()
+        .filter(|tail| tail.len() == 16)
+        .map(|tail| keys::be_u64(&tail[8..]));
+    match (party, seq) {
+        (Some(party), Some(seq)) => {
+            format!("proposition {prop}, party {party}, statement at seq {seq}")
+        }
+        (Some(party), None) => format!("proposition {prop}, party {party}"),
+        (None, _) => format!("key {:?}", String::from_utf8_lossy(key)),
+    }
+}
+
+/// The typed damage error for the kept view at `key`.
+fn damaged_view(key: &[u8], problem: impl Into<String>) -> StoreError {
+    StoreError::DamagedView {
+        view: describe_view_key(key),
+        problem: problem.into(),
     }
 }
 
 fn decode_summary(key: &[u8], bytes: &[u8]) -> Result<PositionSummary, StoreError> {
     let (s, _): (StoredSummaryV1, usize) =
         bincode::serde::decode_from_slice(bytes, bincode_config())
-            .map_err(|_| corrupt_view(key))?;
+            .map_err(|_| damaged_view(key, "its bytes do not decode"))?;
     let last_side = match s.last_side {
+        0 => None,
         1 => Some(Side::Low),
         2 => Some(Side::High),
-        _ => None,
+        n => return Err(damaged_view(key, format!("side code {n} is unknown"))),
     };
+    if s.statements == 0 || s.flips >= s.statements || s.current.retracted {
+        return Err(damaged_view(
+            key,
+            format!(
+                "it counts {} statements with {} flips and a current statement {}",
+                s.statements,
+                s.flips,
+                if s.current.retracted {
+                    "that is retracted"
+                } else {
+                    "that counts"
+                }
+            ),
+        ));
+    }
     Ok(PositionSummary {
-        current: load_entry(s.current, s.quote).ok_or_else(|| corrupt_view(key))?,
+        current: load_entry(s.current, s.quote).map_err(|p| damaged_view(key, p))?,
         statements: s.statements,
         flips: s.flips,
         last_side,
@@ -404,7 +461,10 @@ impl PairView<'_> {
         }
         if s.current.order_key() == order {
             let Some(mut previous) = self.neighbour(order, Direction::Before, false)? else {
-                return Err(corrupt_view(&self.key(order)));
+                return Err(damaged_view(
+                    &self.key(order),
+                    "its summary counts statements its entries do not hold",
+                ));
             };
             if previous.quote.is_none() {
                 // Kept entries leave out quotes; the current one's comes from its record.
@@ -424,8 +484,8 @@ impl PairView<'_> {
 fn decode_entry(key: &[u8], bytes: &[u8]) -> Result<StatementEntry, StoreError> {
     let (stored, _): (StoredEntryV1, usize) =
         bincode::serde::decode_from_slice(bytes, bincode_config())
-            .map_err(|_| corrupt_view(key))?;
-    load_entry(stored, None).ok_or_else(|| corrupt_view(key))
+            .map_err(|_| damaged_view(key, "its bytes do not decode"))?;
+    load_entry(stored, None).map_err(|p| damaged_view(key, p))
 }
 
 impl Ledger {
@@ -436,7 +496,8 @@ impl Ledger {
         let mut out = Vec::new();
         for kv in self.tree().scan_prefix(keys::position_prefix(only)) {
             let (key, bytes) = kv.map_err(|e| self.storage_err(e))?;
-            let (prop, party) = keys::parse_position(&key).ok_or_else(|| corrupt_view(&key))?;
+            let (prop, party) = keys::parse_position(&key)
+                .ok_or_else(|| damaged_view(&key, "its key names no proposition and party"))?;
             out.push(decode_summary(&key, &bytes)?.to_position(prop, party));
         }
         Ok(out)
