@@ -135,15 +135,25 @@ fn an_append_after_an_interrupted_rebuild_does_not_serve_partial_positions() {
         "{}",
         text(&out.stderr)
     );
-    // Stale views are not damage; the rebuild makes them current again.
-    assert_verifies(&ledger);
+    // Stale views are not damage, and verify says they were not checked.
+    let verified = ok(run(&ledger, &["verify"]), "verify stale views");
+    assert!(
+        text(&verified.stdout).contains("kept views: stale, not checked"),
+        "{}",
+        text(&verified.stdout)
+    );
     ok(
         run(&ledger, &["replay", "--rebuild", "--quiet", "--to", "0"]),
         "rebuild",
     );
     assert!(views_current(&ledger));
     assert_answers_equal_the_fold(&ledger, 18, "rebuilt views");
-    assert_verifies(&ledger);
+    let verified = ok(run(&ledger, &["verify"]), "verify rebuilt views");
+    assert!(
+        text(&verified.stdout).contains("kept views: 4 positions equal the log"),
+        "{}",
+        text(&verified.stdout)
+    );
 }
 
 /// A ledger of `statements` seeded statements on 200 propositions by 20 parties.
@@ -272,18 +282,23 @@ fn sigkill_during_a_rebuild_then_an_append_never_serves_wrong_positions() {
     );
 }
 
-/// Replaces the one credence `from` in the stored value at `key` by `to`
-/// (bincode writes an f64 as its 8 little-endian bytes).
+/// `bytes` with its one f64 `from` replaced by `to` (bincode writes an f64 as
+/// its 8 little-endian bytes).
+fn replace_f64(mut bytes: Vec<u8>, from: f64, to: f64) -> Vec<u8> {
+    let needle = from.to_le_bytes();
+    let at: Vec<usize> = (0..=bytes.len() - 8)
+        .filter(|&i| bytes[i..i + 8] == needle)
+        .collect();
+    assert_eq!(at.len(), 1, "{from} once in the stored view");
+    bytes[at[0]..at[0] + 8].copy_from_slice(&to.to_le_bytes());
+    bytes
+}
+
+/// Replaces the one credence `from` in the stored value at `key` by `to`.
 fn edit_credence(ledger: &Path, key: &[u8], from: f64, to: f64) {
     edit_sled(ledger, |db| {
-        let mut bytes = db.get(key).unwrap().expect("the kept view").to_vec();
-        let needle = from.to_le_bytes();
-        let at: Vec<usize> = (0..=bytes.len() - 8)
-            .filter(|&i| bytes[i..i + 8] == needle)
-            .collect();
-        assert_eq!(at.len(), 1, "credence {from} once in the stored view");
-        bytes[at[0]..at[0] + 8].copy_from_slice(&to.to_le_bytes());
-        db.insert(key, bytes).unwrap();
+        let bytes = db.get(key).unwrap().expect("the kept view").to_vec();
+        db.insert(key, replace_f64(bytes, from, to)).unwrap();
     });
 }
 
@@ -317,6 +332,7 @@ fn a_kept_position_edited_outside_its_band_is_refused_as_damage_not_served() {
         &["positions", "--json"][..],
         &["positions", "g20-meeting"],
         &["contradictions"],
+        &["verify"],
     ] {
         let err = assert_view_damage(run(&ledger, args), &args.join(" "));
         assert!(err.contains("outside the band of almost-certain"), "{err}");
@@ -334,4 +350,115 @@ fn a_kept_position_edited_outside_its_band_is_refused_as_damage_not_served() {
     );
     assert_eq!(positions["positions"][0]["party"], "kremlin");
     assert_eq!(positions["positions"][0]["credence"], 0.97);
+}
+
+/// The stored key of the kept entry of `party`'s latest statement on `proposition`.
+fn latest_entry_key(db: &sled::Db, proposition: &str, party: &str) -> Vec<u8> {
+    let prefix = [
+        &[keys::VIEW_ENTRY][..],
+        proposition.as_bytes(),
+        b"\0",
+        party.as_bytes(),
+        b"\0",
+    ]
+    .concat();
+    db.scan_prefix(prefix)
+        .keys()
+        .last()
+        .expect("a kept entry")
+        .unwrap()
+        .to_vec()
+}
+
+#[test]
+fn verify_reports_any_kept_view_that_differs_from_the_log_naming_proposition_and_party() {
+    type Edit = fn(&sled::Db);
+    let cases: [(&str, Edit, &str); 5] = [
+        (
+            "a kept position's credence moved inside its band",
+            |db| {
+                let key = position_key("g20-meeting", "kremlin");
+                let bytes = db.get(&key).unwrap().unwrap().to_vec();
+                db.insert(&key, replace_f64(bytes, 0.97, 0.96)).unwrap();
+            },
+            "kremlin",
+        ),
+        (
+            "a kept statement entry's credence moved inside its band",
+            |db| {
+                let key = latest_entry_key(db, "g20-meeting", "kremlin");
+                let bytes = db.get(&key).unwrap().unwrap().to_vec();
+                db.insert(&key, replace_f64(bytes, 0.97, 0.98)).unwrap();
+            },
+            "kremlin",
+        ),
+        (
+            "a kept position deleted",
+            |db| {
+                db.remove(position_key("paris-meeting", "trump")).unwrap();
+            },
+            "trump",
+        ),
+        (
+            "a kept statement entry deleted",
+            |db| {
+                let key = latest_entry_key(db, "paris-meeting", "trump");
+                db.remove(key).unwrap();
+            },
+            "trump",
+        ),
+        (
+            "a kept position for a party the log gives none there",
+            |db| {
+                let bytes = db
+                    .get(position_key("g20-meeting", "kremlin"))
+                    .unwrap()
+                    .unwrap();
+                db.insert(position_key("g20-meeting", "bolton"), bytes)
+                    .unwrap();
+            },
+            "bolton",
+        ),
+    ];
+    for (what, edit, party) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = demo(dir.path());
+        edit_sled(&ledger, edit);
+        let out = run(&ledger, &["verify"]);
+        let err = text(&out.stderr);
+        assert_eq!(out.status.code(), Some(5), "{what}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{what}: {err}");
+        assert!(err.contains("kept view"), "{what}: {err}");
+        assert!(
+            err.contains(party),
+            "{what}: party {party} not named: {err}"
+        );
+        assert!(
+            err.contains("g20-meeting") || err.contains("paris-meeting"),
+            "{what}: proposition not named: {err}"
+        );
+        println!("{what}: {}", err.trim());
+    }
+}
+
+#[test]
+fn verify_reports_a_kept_view_of_a_proposition_the_log_does_not_hold() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = demo(dir.path());
+    edit_sled(&ledger, |db| {
+        let bytes = db
+            .get(position_key("g20-meeting", "kremlin"))
+            .unwrap()
+            .unwrap();
+        db.insert(position_key("moon-landing", "kremlin"), bytes)
+            .unwrap();
+    });
+    let out = run(&ledger, &["verify"]);
+    let err = text(&out.stderr);
+    assert_eq!(out.status.code(), Some(5), "{err}");
+    assert!(
+        err.contains("proposition moon-landing, party kremlin")
+            && err.contains("no such proposition"),
+        "{err}"
+    );
 }

@@ -820,6 +820,9 @@ pub struct VerifyReport {
     pub head: Head,
     /// The first damage found, if any.
     pub damage: Option<Damage>,
+    /// Whether the kept views were compared with a fold of the log, and how
+    /// that went (a difference is reported as `damage`).
+    pub views: crate::ViewsVerified,
 }
 
 /// A streaming iterator over records in seq order.

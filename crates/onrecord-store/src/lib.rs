@@ -25,3 +25,4 @@ pub use ledger::{
 };
 pub use queries::PositionsAt;
 pub use stats::LedgerStats;
+pub use views::ViewsVerified;

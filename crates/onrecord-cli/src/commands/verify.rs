@@ -1,5 +1,7 @@
-//! `verify`: check the hash chain, the gapless sequence, the indexes and the
-//! head; exit 5 on damage.
+//! `verify`: check the hash chain, the gapless sequence, the indexes, the
+//! head and the kept views; exit 5 on damage.
+
+use onrecord_store::ViewsVerified;
 
 use crate::context::Context;
 use crate::error::{CliError, DAMAGE};
@@ -25,5 +27,14 @@ pub fn run(ctx: &Context) -> Result<(), CliError> {
         report.head.seq,
         report.head.hash_hex()
     ))?;
+    match report.views {
+        ViewsVerified::Equal { positions } => {
+            out.line(format!("kept views: {positions} positions equal the log"))?
+        }
+        ViewsVerified::Stale => {
+            out.line("kept views: stale, not checked (run `onrecord replay --rebuild`)")?
+        }
+        ViewsVerified::NotChecked => {}
+    }
     out.flush()
 }
