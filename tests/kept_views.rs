@@ -138,9 +138,9 @@ fn an_append_after_an_interrupted_rebuild_does_not_serve_partial_positions() {
     // Stale views are not damage, and verify says they were not checked.
     let verified = ok(run(&ledger, &["verify"]), "verify stale views");
     assert!(
-        text(&verified.stdout).contains("kept views: stale, not checked"),
+        text(&verified.stderr).contains("kept views: stale, not checked"),
         "{}",
-        text(&verified.stdout)
+        text(&verified.stderr)
     );
     ok(
         run(&ledger, &["replay", "--rebuild", "--quiet", "--to", "0"]),
@@ -150,9 +150,9 @@ fn an_append_after_an_interrupted_rebuild_does_not_serve_partial_positions() {
     assert_answers_equal_the_fold(&ledger, 18, "rebuilt views");
     let verified = ok(run(&ledger, &["verify"]), "verify rebuilt views");
     assert!(
-        text(&verified.stdout).contains("kept views: 4 positions equal the log"),
+        text(&verified.stderr).contains("kept views: 4 positions equal the log"),
         "{}",
-        text(&verified.stdout)
+        text(&verified.stderr)
     );
 }
 

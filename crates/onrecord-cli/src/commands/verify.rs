@@ -27,14 +27,18 @@ pub fn run(ctx: &Context) -> Result<(), CliError> {
         report.head.seq,
         report.head.hash_hex()
     ))?;
-    match report.views {
-        ViewsVerified::Equal { positions } => {
-            out.line(format!("kept views: {positions} positions equal the log"))?
+    // What became of the kept views is a note on stderr: stdout keeps its
+    // one-line contract, the head hash last.
+    if !ctx.quiet {
+        match report.views {
+            ViewsVerified::Equal { positions } => {
+                eprintln!("kept views: {positions} positions equal the log")
+            }
+            ViewsVerified::Stale => {
+                eprintln!("kept views: stale, not checked (run `onrecord replay --rebuild`)")
+            }
+            ViewsVerified::NotChecked => {}
         }
-        ViewsVerified::Stale => {
-            out.line("kept views: stale, not checked (run `onrecord replay --rebuild`)")?
-        }
-        ViewsVerified::NotChecked => {}
     }
     out.flush()
 }
