@@ -75,6 +75,7 @@ pub fn code_of(e: &StoreError) -> i32 {
         StoreError::LedgerBusy(_) => BUSY,
         StoreError::Corrupt { .. }
         | StoreError::DamagedHead(_)
+        | StoreError::DamagedView { .. }
         | StoreError::CorruptStorage { .. } => DAMAGE,
         _ => INVALID,
     }

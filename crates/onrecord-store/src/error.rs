@@ -64,6 +64,17 @@ pub enum StoreError {
     /// The kept views do not reflect the log (an interrupted rebuild, or an older view format).
     #[error("the kept views of {0} are behind the log; run `onrecord replay --rebuild`")]
     StaleViews(PathBuf),
+    /// A kept view (a party's position on a proposition) holds values the log
+    /// cannot have produced: edited behind the ledger's back, or damaged.
+    #[error(
+        "the kept view of {view} is damaged: {problem}; `onrecord replay --rebuild` rebuilds the views from the log"
+    )]
+    DamagedView {
+        /// Which view: the proposition and party (and statement seq for an entry).
+        view: String,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// The file system is full; the append was not acknowledged and the ledger keeps its last head.
     #[error("no space left on the device holding {0}; nothing more was appended")]
     DiskFull(PathBuf),

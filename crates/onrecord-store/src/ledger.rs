@@ -616,7 +616,10 @@ impl Ledger {
         if let Some(why) = &state.damaged {
             return Err(StoreError::DamagedHead(why.clone()));
         }
-        let mut batch = BatchBuilder::new(self, &state);
+        // Stale views (an interrupted rebuild) stay stale: the batch neither
+        // extends them nor marks them current; only a rebuild does.
+        let keep_views = self.views_reflect(state.head.seq)?;
+        let mut batch = BatchBuilder::new(self, &state, keep_views);
         let mut outcomes = Vec::with_capacity(requests.len());
         let mut errors = Vec::new();
         for (index, request) in requests.into_iter().enumerate() {
@@ -817,6 +820,9 @@ pub struct VerifyReport {
     pub head: Head,
     /// The first damage found, if any.
     pub damage: Option<Damage>,
+    /// Whether the kept views were compared with a fold of the log, and how
+    /// that went (a difference is reported as `damage`).
+    pub views: crate::ViewsVerified,
 }
 
 /// A streaming iterator over records in seq order.
@@ -905,11 +911,12 @@ struct BatchBuilder<'a> {
     recorded_at: i64,
     appended: u64,
     bytes: u64,
-    views: ViewUpdate,
+    /// The batch's view writes; `None` when the views are stale and left alone.
+    views: Option<ViewUpdate>,
 }
 
 impl<'a> BatchBuilder<'a> {
-    fn new(ledger: &'a Ledger, state: &WriterState) -> Self {
+    fn new(ledger: &'a Ledger, state: &WriterState, keep_views: bool) -> Self {
         Self {
             ledger,
             writes: sled::Batch::default(),
@@ -922,7 +929,7 @@ impl<'a> BatchBuilder<'a> {
             recorded_at: (ledger.clock)().max(state.last_recorded_at),
             appended: 0,
             bytes: 0,
-            views: ViewUpdate::default(),
+            views: keep_views.then(ViewUpdate::default),
         }
     }
 
@@ -1043,8 +1050,9 @@ impl<'a> BatchBuilder<'a> {
                 .insert(keys::resolved(&r.proposition), &seq_bytes[..]),
             _ => {}
         }
-        self.views
-            .on_event(self.ledger, seq, event_id, &validated.event)?;
+        if let Some(views) = &mut self.views {
+            views.on_event(self.ledger, seq, event_id, &validated.event)?;
+        }
         self.pending
             .absorb(event_id, &validated.event, self.ledger)?;
         if request.event_id.is_some() {
@@ -1064,11 +1072,13 @@ impl<'a> BatchBuilder<'a> {
             }
         }
         self.index.write(&mut self.writes);
-        self.views.write(self.ledger, &mut self.writes)?;
-        self.writes.insert(
-            keys::meta(MetaKey::Views),
-            &crate::views::views_marker(self.head.seq)[..],
-        );
+        if let Some(views) = self.views.take() {
+            views.write(self.ledger, &mut self.writes)?;
+            self.writes.insert(
+                keys::meta(MetaKey::Views),
+                &crate::views::views_marker(self.head.seq)[..],
+            );
+        }
         self.writes
             .insert(keys::meta(MetaKey::Head), &self.head.encode()[..]);
         Ok((self.writes, self.head, self.recorded_at))

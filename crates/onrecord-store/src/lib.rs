@@ -28,3 +28,4 @@ pub use ledger::{
 pub use queries::PositionsAt;
 pub use query::{LedgerReads, Query, QueryError};
 pub use stats::LedgerStats;
+pub use views::ViewsVerified;

@@ -21,14 +21,17 @@ pub struct PositionsAt {
 
 impl Ledger {
     /// Positions of every proposition, or `only` one, as `filter` sees the ledger:
-    /// the kept view when the filter is empty (no scan), else a streaming fold
-    /// over that proposition's stream or the log up to `at_seq`.
+    /// the kept view when the filter is empty (no scan) and the views are
+    /// current, else a streaming fold over that proposition's stream or the
+    /// log up to `at_seq`. Stale views (an interrupted rebuild) are never read:
+    /// the answer is folded from the log, slower but right, until
+    /// `rebuild_views` makes them current again.
     pub fn positions_at(
         &self,
         only: Option<&PropositionId>,
         filter: Filter,
     ) -> Result<PositionsAt, StoreError> {
-        if filter.is_unfiltered() {
+        if filter.is_unfiltered() && self.views_current()? {
             let propositions = match only {
                 Some(id) => vec![id.clone()],
                 None => self.proposition_ids()?,

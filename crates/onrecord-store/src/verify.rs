@@ -1,7 +1,9 @@
 //! `verify`: walks every record once, in seq order, and proves the hash chain,
 //! the gapless sequence, the event-id and stream indexes, the retraction and
 //! resolution markers, the head and the head anchor (a ledger shorter than its
-//! anchor lost acknowledged records). It reports the first failure by seq.
+//! anchor lost acknowledged records); then, unless they are stale, the kept
+//! views against a fold of the log, one proposition at a time. It reports the
+//! first failure by seq.
 
 use std::collections::HashMap;
 
@@ -12,6 +14,7 @@ use crate::envelope::{self, GENESIS_HASH};
 use crate::keys;
 use crate::ledger::{Head, VerifyReport};
 use crate::stream_index::{CHUNK, StreamLayout};
+use crate::views::{ViewsVerdict, ViewsVerified};
 use crate::{Damage, Ledger, StoreError};
 
 fn damage(seq: u64, problem: impl Into<String>) -> Option<Damage> {
@@ -48,6 +51,7 @@ pub(crate) fn verify(
                     hash: GENESIS_HASH,
                 },
                 damage: damage(0, "the stored head is unreadable"),
+                views: ViewsVerified::NotChecked,
             });
         }
     };
@@ -60,6 +64,7 @@ pub(crate) fn verify(
         streams: 0,
         head,
         damage: None,
+        views: ViewsVerified::NotChecked,
     };
     let mut revisions: HashMap<StreamId, u64> = HashMap::new();
     let mut prev_hash = GENESIS_HASH;
@@ -241,6 +246,13 @@ pub(crate) fn verify(
         }
     }
     report.streams = heads;
+    match crate::views::verify_views(ledger, head.seq)? {
+        ViewsVerdict::Checked(views) => report.views = views,
+        ViewsVerdict::Differs(d) => {
+            report.damage = Some(d);
+            return Ok(report);
+        }
+    }
     if ledger.anchored() == AnchorState::Unreadable {
         // Reported last, so that it is the only damage when it is reported:
         // then the records prove themselves and only the anchor is lost.

@@ -17,7 +17,7 @@ use std::ops::Bound;
 use serde::{Deserialize, Serialize};
 
 use onrecord_core::{Event, EventId, PartyId, Precision, PropositionId, Side, Stance, When};
-use onrecord_projections::{Position, PositionSummary, StatementEntry, extend};
+use onrecord_projections::{Position, PositionSummary, StatementEntry, extend, summarize};
 
 use crate::envelope::{StoredWhen, bincode_config};
 use crate::keys::{self, MetaKey};
@@ -67,8 +67,16 @@ fn store_entry(e: &StatementEntry) -> StoredEntryV1 {
     }
 }
 
-fn load_entry(s: StoredEntryV1, quote: Option<String>) -> Option<StatementEntry> {
-    Some(StatementEntry {
+/// A stored entry back as a [`StatementEntry`], or what is wrong with it.
+/// Its values are checked as they are decoded (the stance exists, the
+/// credence lies in that stance's band, the speaker is an id), so a view
+/// edited behind the ledger's back is refused, never served.
+fn load_entry(s: StoredEntryV1, quote: Option<String>) -> Result<StatementEntry, String> {
+    let stance = *Stance::ALL
+        .get(s.stance as usize)
+        .ok_or_else(|| format!("stance code {} is unknown", s.stance))?;
+    check_band(stance, s.credence)?;
+    Ok(StatementEntry {
         seq: s.seq,
         statement: EventId::from_bytes(s.statement),
         said_at: When::from_parts(
@@ -79,39 +87,88 @@ fn load_entry(s: StoredEntryV1, quote: Option<String>) -> Option<StatementEntry>
                 Precision::Instant
             },
         ),
-        stance: *Stance::ALL.get(s.stance as usize)?,
+        stance,
         credence: s.credence,
-        speaker: PartyId::new(&s.speaker).ok()?,
+        speaker: PartyId::new(&s.speaker)
+            .map_err(|_| format!("speaker {:?} is not a party id", s.speaker))?,
         quote,
         retracted: s.retracted,
     })
+}
+
+/// The credence a statement with `stance` may carry: inside its band, or none for `declined`.
+fn check_band(stance: Stance, credence: Option<f64>) -> Result<(), String> {
+    match (stance.band(), credence) {
+        (None, None) => Ok(()),
+        (Some((low, high)), Some(c)) if c.is_finite() && (low..=high).contains(&c) => Ok(()),
+        (None, Some(c)) => Err(format!("it holds credence {c} with stance declined")),
+        (Some((low, high)), c) => Err(format!(
+            "credence {} is outside the band of {} ({low}-{high})",
+            c.map_or_else(|| "none".to_owned(), |c| c.to_string()),
+            stance.name()
+        )),
+    }
 }
 
 fn encode<T: Serialize>(value: &T) -> Vec<u8> {
     bincode::serde::encode_to_vec(value, bincode_config()).unwrap_or_default()
 }
 
-fn corrupt_view(key: &[u8]) -> StoreError {
-    StoreError::Corrupt {
-        seq: 0,
-        detail: format!(
-            "kept view entry {} is unreadable (run `onrecord replay --rebuild`)",
-            String::from_utf8_lossy(key)
-        ),
+/// Which kept view a `V` or `W` key holds, in words: "proposition P, party Q"
+/// (and the statement's seq for an entry).
+pub(crate) fn describe_view_key(key: &[u8]) -> String {
+    let rest = key.get(1..).unwrap_or_default();
+    let mut parts = rest.splitn(3, |b| *b == 0);
+    let prop = String::from_utf8_lossy(parts.next().unwrap_or_default());
+    let party = parts.next().map(String::from_utf8_lossy);
+    let seq = parts
+        .next()
+        .filter(|tail| tail.len() == 16)
+        .map(|tail| keys::be_u64(&tail[8..]));
+    match (party, seq) {
+        (Some(party), Some(seq)) => {
+            format!("proposition {prop}, party {party}, statement at seq {seq}")
+        }
+        (Some(party), None) => format!("proposition {prop}, party {party}"),
+        (None, _) => format!("key {:?}", String::from_utf8_lossy(key)),
+    }
+}
+
+/// The typed damage error for the kept view at `key`.
+fn damaged_view(key: &[u8], problem: impl Into<String>) -> StoreError {
+    StoreError::DamagedView {
+        view: describe_view_key(key),
+        problem: problem.into(),
     }
 }
 
 fn decode_summary(key: &[u8], bytes: &[u8]) -> Result<PositionSummary, StoreError> {
     let (s, _): (StoredSummaryV1, usize) =
         bincode::serde::decode_from_slice(bytes, bincode_config())
-            .map_err(|_| corrupt_view(key))?;
+            .map_err(|_| damaged_view(key, "its bytes do not decode"))?;
     let last_side = match s.last_side {
+        0 => None,
         1 => Some(Side::Low),
         2 => Some(Side::High),
-        _ => None,
+        n => return Err(damaged_view(key, format!("side code {n} is unknown"))),
     };
+    if s.statements == 0 || s.flips >= s.statements || s.current.retracted {
+        return Err(damaged_view(
+            key,
+            format!(
+                "it counts {} statements with {} flips and a current statement {}",
+                s.statements,
+                s.flips,
+                if s.current.retracted {
+                    "that is retracted"
+                } else {
+                    "that counts"
+                }
+            ),
+        ));
+    }
     Ok(PositionSummary {
-        current: load_entry(s.current, s.quote).ok_or_else(|| corrupt_view(key))?,
+        current: load_entry(s.current, s.quote).map_err(|p| damaged_view(key, p))?,
         statements: s.statements,
         flips: s.flips,
         last_side,
@@ -404,7 +461,10 @@ impl PairView<'_> {
         }
         if s.current.order_key() == order {
             let Some(mut previous) = self.neighbour(order, Direction::Before, false)? else {
-                return Err(corrupt_view(&self.key(order)));
+                return Err(damaged_view(
+                    &self.key(order),
+                    "its summary counts statements its entries do not hold",
+                ));
             };
             if previous.quote.is_none() {
                 // Kept entries leave out quotes; the current one's comes from its record.
@@ -424,8 +484,8 @@ impl PairView<'_> {
 fn decode_entry(key: &[u8], bytes: &[u8]) -> Result<StatementEntry, StoreError> {
     let (stored, _): (StoredEntryV1, usize) =
         bincode::serde::decode_from_slice(bytes, bincode_config())
-            .map_err(|_| corrupt_view(key))?;
-    load_entry(stored, None).ok_or_else(|| corrupt_view(key))
+            .map_err(|_| damaged_view(key, "its bytes do not decode"))?;
+    load_entry(stored, None).map_err(|p| damaged_view(key, p))
 }
 
 impl Ledger {
@@ -436,7 +496,8 @@ impl Ledger {
         let mut out = Vec::new();
         for kv in self.tree().scan_prefix(keys::position_prefix(only)) {
             let (key, bytes) = kv.map_err(|e| self.storage_err(e))?;
-            let (prop, party) = keys::parse_position(&key).ok_or_else(|| corrupt_view(&key))?;
+            let (prop, party) = keys::parse_position(&key)
+                .ok_or_else(|| damaged_view(&key, "its key names no proposition and party"))?;
             out.push(decode_summary(&key, &bytes)?.to_position(prop, party));
         }
         Ok(out)
@@ -452,12 +513,30 @@ impl Ledger {
             .map(|b| (keys::be_u64(&b), u16::from_be_bytes([b[8], b[9]]))))
     }
 
+    /// Whether the kept views reflect the log up to `head` (the current head,
+    /// read under the writer lock by appends): their marker names `head` in
+    /// this views version, or the ledger is empty. Anything else (an
+    /// interrupted rebuild, an older views version) is stale until
+    /// `rebuild_views` completes.
+    pub(crate) fn views_reflect(&self, head: u64) -> Result<bool, StoreError> {
+        Ok(match self.views_marker()? {
+            Some((seq, VIEWS_VERSION)) => seq == head,
+            Some(_) => false,
+            None => head == 0,
+        })
+    }
+
+    /// Whether the kept views are current: `positions` without a time filter
+    /// reads them only then, and folds the log otherwise.
+    pub fn views_current(&self) -> Result<bool, StoreError> {
+        self.views_reflect(self.head().seq)
+    }
+
     fn check_views(&self) -> Result<(), StoreError> {
-        let head = self.head().seq;
-        match self.views_marker()? {
-            Some((seq, VIEWS_VERSION)) if seq == head => Ok(()),
-            None if head == 0 => Ok(()),
-            _ => Err(StoreError::StaleViews(self.path().to_owned())),
+        if self.views_current()? {
+            Ok(())
+        } else {
+            Err(StoreError::StaleViews(self.path().to_owned()))
         }
     }
 
@@ -468,9 +547,12 @@ impl Ledger {
         let guard = self.lock_writer();
         let head = guard.head.seq;
         let db = self.tree();
-        // Mark the views stale first: a crash mid-rebuild leaves them refused, not wrong.
+        // Mark the views stale first, durably, before any of them changes: a
+        // crash mid-rebuild leaves them stale (never read, never extended by
+        // an append), not wrong.
         db.remove(keys::meta(MetaKey::Views))
             .map_err(|e| self.storage_err(e))?;
+        self.make_durable()?;
         for prefix in [keys::VIEW_POSITION, keys::VIEW_ENTRY] {
             let mut batch = sled::Batch::default();
             let mut n = 0;
@@ -513,4 +595,263 @@ pub(crate) fn views_marker(seq: u64) -> [u8; 10] {
     v[..8].copy_from_slice(&seq.to_be_bytes());
     v[8..].copy_from_slice(&VIEWS_VERSION.to_be_bytes());
     v
+}
+
+/// What `verify` found of the kept views.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ViewsVerified {
+    /// Not checked: the log itself failed its checks first.
+    NotChecked,
+    /// Stale (an interrupted rebuild, an older views version): never read by
+    /// queries, so not compared; `replay --rebuild` makes them current.
+    Stale,
+    /// Every kept position and statement entry equals a fold of the log.
+    Equal {
+        /// How many positions (proposition, party) were compared.
+        positions: u64,
+    },
+}
+
+/// The outcome of comparing the kept views with the log.
+pub(crate) enum ViewsVerdict {
+    /// Nothing differs (or the views are stale); see [`ViewsVerified`].
+    Checked(ViewsVerified),
+    /// The first difference, at the seq of the statement it concerns (the
+    /// head's successor for a view the log accounts for nowhere).
+    Differs(crate::Damage),
+}
+
+/// One proposition's statements folded from its stream: per party, its
+/// entries in (said_at, seq) order, retractions applied, quotes left out.
+fn fold_proposition(
+    ledger: &Ledger,
+    proposition: &PropositionId,
+) -> Result<BTreeMap<PartyId, Vec<StatementEntry>>, StoreError> {
+    let mut by_party: BTreeMap<PartyId, Vec<StatementEntry>> = BTreeMap::new();
+    let mut where_is: HashMap<EventId, (PartyId, usize)> = HashMap::new();
+    let stream = onrecord_core::StreamId::Proposition(proposition.clone());
+    for rec in ledger.stream(&stream) {
+        let rec = rec?;
+        match &rec.event {
+            Event::StatementRecorded(s) => {
+                let mut entry = StatementEntry::from_statement(rec.seq, rec.event_id, s);
+                entry.quote = None;
+                let entries = by_party.entry(s.party.clone()).or_default();
+                where_is.insert(rec.event_id, (s.party.clone(), entries.len()));
+                entries.push(entry);
+            }
+            Event::StatementRetracted(r) => {
+                if let Some((party, i)) = where_is.get(&r.statement)
+                    && let Some(e) = by_party.get_mut(party).and_then(|v| v.get_mut(*i))
+                {
+                    e.retracted = true;
+                }
+            }
+            _ => {}
+        }
+    }
+    for entries in by_party.values_mut() {
+        entries.sort_by_key(StatementEntry::order_key);
+    }
+    Ok(by_party)
+}
+
+/// The first field in which a kept entry differs from the logged one, in words.
+fn entry_difference(kept: &StatementEntry, logged: &StatementEntry) -> String {
+    let show = |c: Option<f64>| c.map_or_else(|| "none".to_owned(), |c| c.to_string());
+    if kept.seq != logged.seq || kept.statement != logged.statement {
+        format!(
+            "it names statement {} at seq {} where the log has {} at seq {}",
+            kept.statement, kept.seq, logged.statement, logged.seq
+        )
+    } else if kept.stance != logged.stance || kept.credence != logged.credence {
+        format!(
+            "it holds {} {} where the log has {} {}",
+            kept.stance.name(),
+            show(kept.credence),
+            logged.stance.name(),
+            show(logged.credence)
+        )
+    } else if kept.said_at != logged.said_at {
+        format!(
+            "it holds said_at {} where the log has {}",
+            kept.said_at, logged.said_at
+        )
+    } else if kept.speaker != logged.speaker {
+        format!(
+            "it holds speaker {} where the log has {}",
+            kept.speaker, logged.speaker
+        )
+    } else if kept.retracted != logged.retracted {
+        format!(
+            "it says the statement at seq {} is {}retracted; the log says otherwise",
+            kept.seq,
+            if kept.retracted { "" } else { "not " }
+        )
+    } else {
+        "its quote differs from the log's".to_owned()
+    }
+}
+
+/// The first difference between a kept summary and the one folded from the log, in words.
+fn summary_difference(kept: &PositionSummary, logged: &PositionSummary) -> String {
+    if kept.current != logged.current {
+        entry_difference(&kept.current, &logged.current)
+    } else if kept.statements != logged.statements || kept.flips != logged.flips {
+        format!(
+            "it counts {} statements and {} flips where the log has {} and {}",
+            kept.statements, kept.flips, logged.statements, logged.flips
+        )
+    } else {
+        format!(
+            "it holds last side {:?} where the log has {:?}",
+            kept.last_side, logged.last_side
+        )
+    }
+}
+
+/// Compares the kept views with a fold of the log, proposition by proposition
+/// through the stream index, so memory is bounded by the largest proposition,
+/// not the log. Every `V` and `W` key must be one the fold accounts for, with
+/// the value it gives. Called by `verify` once the log itself has verified.
+pub(crate) fn verify_views(ledger: &Ledger, head: u64) -> Result<ViewsVerdict, StoreError> {
+    if !ledger.views_reflect(head)? {
+        return Ok(ViewsVerdict::Checked(ViewsVerified::Stale));
+    }
+    let db = ledger.tree();
+    let differs = |seq: u64, view: String, problem: String| {
+        Ok(ViewsVerdict::Differs(crate::Damage {
+            seq,
+            problem: format!("the kept view of {view} differs from the log: {problem}"),
+        }))
+    };
+    // Keys between one proposition's views and the next belong to none.
+    let stray = |from: &[u8], to: &[u8]| -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(db
+            .range::<&[u8], _>(from..to)
+            .keys()
+            .next()
+            .transpose()
+            .map_err(|e| ledger.storage_err(e))?
+            .map(|k| k.to_vec()))
+    };
+    let mut positions = 0u64;
+    let mut after_v = vec![keys::VIEW_POSITION];
+    let mut after_w = vec![keys::VIEW_ENTRY];
+    for proposition in ledger.proposition_ids()? {
+        let v_prefix = keys::position_prefix(Some(&proposition));
+        let mut w_prefix = v_prefix.clone();
+        w_prefix[0] = keys::VIEW_ENTRY;
+        if let Some(key) = stray(&after_v, &v_prefix)?.or(stray(&after_w, &w_prefix)?) {
+            return differs(
+                head + 1,
+                describe_view_key(&key),
+                "the log holds no such proposition".into(),
+            );
+        }
+        let folded = fold_proposition(ledger, &proposition)?;
+
+        // Statement entries: exactly the folded ones, in key order.
+        let mut logged = folded
+            .iter()
+            .flat_map(|(party, entries)| entries.iter().map(move |e| (party, e)));
+        for kv in db.scan_prefix(&w_prefix) {
+            let (key, bytes) = kv.map_err(|e| ledger.storage_err(e))?;
+            let Some((party, expected)) = logged.next() else {
+                return differs(
+                    head + 1,
+                    describe_view_key(&key),
+                    "the log holds no such statement".into(),
+                );
+            };
+            let expected_key =
+                keys::entry(&proposition, party, expected.said_at.micros(), expected.seq);
+            let view = format!("proposition {proposition}, party {party}");
+            if *key < expected_key[..] {
+                return differs(
+                    head + 1,
+                    describe_view_key(&key),
+                    "the log holds no such statement".into(),
+                );
+            } else if *key > expected_key[..] {
+                return differs(
+                    expected.seq,
+                    view,
+                    format!("it misses the statement at seq {}", expected.seq),
+                );
+            }
+            match decode_entry(&key, &bytes) {
+                Ok(kept) if kept == *expected => {}
+                Ok(kept) => return differs(expected.seq, view, entry_difference(&kept, expected)),
+                Err(StoreError::DamagedView { problem, .. }) => {
+                    return differs(expected.seq, view, problem);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if let Some((party, missing)) = logged.next() {
+            return differs(
+                missing.seq,
+                format!("proposition {proposition}, party {party}"),
+                format!("it misses the statement at seq {}", missing.seq),
+            );
+        }
+
+        // Positions: the summary of each party's entries, with its quote.
+        let mut summaries = folded
+            .iter()
+            .filter_map(|(party, entries)| Some((party, summarize(entries)?)));
+        for kv in db.scan_prefix(&v_prefix) {
+            let (key, bytes) = kv.map_err(|e| ledger.storage_err(e))?;
+            let Some((party, mut expected)) = summaries.next() else {
+                return differs(
+                    head + 1,
+                    describe_view_key(&key),
+                    "the log gives that party no position there".into(),
+                );
+            };
+            let view = format!("proposition {proposition}, party {party}");
+            let seq = expected.current.seq;
+            let expected_key = keys::position(&proposition, party);
+            if *key < expected_key[..] {
+                return differs(
+                    head + 1,
+                    describe_view_key(&key),
+                    "the log gives that party no position there".into(),
+                );
+            } else if *key > expected_key[..] {
+                return differs(seq, view, "it has no kept position".into());
+            }
+            if let Some(Event::StatementRecorded(s)) = ledger.get(seq)?.map(|r| r.event) {
+                expected.current.quote = s.quote;
+            }
+            match decode_summary(&key, &bytes) {
+                Ok(kept) if kept == expected => positions += 1,
+                Ok(kept) => return differs(seq, view, summary_difference(&kept, &expected)),
+                Err(StoreError::DamagedView { problem, .. }) => {
+                    return differs(seq, view, problem);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if let Some((party, missing)) = summaries.next() {
+            return differs(
+                missing.current.seq,
+                format!("proposition {proposition}, party {party}"),
+                "it has no kept position".into(),
+            );
+        }
+        after_v = keys::prefix_end(&v_prefix);
+        after_w = keys::prefix_end(&w_prefix);
+    }
+    if let Some(key) =
+        stray(&after_v, &[keys::VIEW_POSITION + 1])?.or(stray(&after_w, &[keys::VIEW_ENTRY + 1])?)
+    {
+        return differs(
+            head + 1,
+            describe_view_key(&key),
+            "the log holds no such proposition".into(),
+        );
+    }
+    Ok(ViewsVerdict::Checked(ViewsVerified::Equal { positions }))
 }

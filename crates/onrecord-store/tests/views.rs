@@ -2,14 +2,15 @@
 //! valid: many statements per (proposition, party), said out of order, with
 //! retractions of old and new statements, in batches of every size. This is
 //! what exercises the views' local updates (backdated inserts, retracting the
-//! current statement, flips across neighbours).
+//! current statement, flips across neighbours), and `verify`'s check of the
+//! views against its own fold.
 
 mod common;
 
 use common::*;
 use onrecord_core::{EventId, Stance};
 use onrecord_projections::{Filter, PositionsFold};
-use onrecord_store::{AppendOutcome, AppendRequest, Ledger};
+use onrecord_store::{AppendOutcome, AppendRequest, Ledger, ViewsVerified};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -98,6 +99,10 @@ proptest! {
             prop_assert!(all_appended, "every event of a valid batch is appended");
             let kept = ledger.positions(None).unwrap();
             prop_assert_eq!(&kept, &comparable(fold(&ledger), &ledger));
+            // verify's own fold of the views agrees: no false alarm.
+            let report = ledger.verify(&mut |_, _| {}).unwrap();
+            prop_assert_eq!(report.damage, None);
+            prop_assert_eq!(report.views, ViewsVerified::Equal { positions: kept.len() as u64 });
         }
         let kept = ledger.positions(None).unwrap();
         ledger.rebuild_views(&mut |_, _| {}).unwrap();

@@ -259,19 +259,24 @@ fn bulk(args: &PhaseArgs) -> Result<Value> {
 fn verify(args: &PhaseArgs) -> Result<Value> {
     let n = args.config.events as u64;
     let ledger = ops::open_expecting(&ledger_dir(&args.dir), n)?;
-    progress("verify: hash chain, sequence, indexes");
+    progress("verify: hash chain, sequence, indexes, kept views");
     let (report, t) = timed(|| Ok(ledger.verify(&mut |_, _| {})?))?;
     ensure!(
         report.damage.is_none(),
         "verify found damage: {:?}",
         report.damage
     );
+    let onrecord_store::ViewsVerified::Equal { positions } = report.views else {
+        bail!("verify did not compare the kept views: {:?}", report.views);
+    };
     ensure!(
         report.records == n,
         "verify checked {} records; expected {n}",
         report.records
     );
-    Ok(json!({"events": n, "secs": t.as_secs_f64(), "eps": rate(n, t), "vm_hwm_kib": vm_hwm_kib()}))
+    Ok(
+        json!({"events": n, "secs": t.as_secs_f64(), "eps": rate(n, t), "view_positions": positions, "vm_hwm_kib": vm_hwm_kib()}),
+    )
 }
 
 fn replay_onrecord(args: &PhaseArgs) -> Result<Value> {

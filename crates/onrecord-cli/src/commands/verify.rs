@@ -1,5 +1,7 @@
-//! `verify`: check the hash chain, the gapless sequence, the indexes and the
-//! head; exit 5 on damage.
+//! `verify`: check the hash chain, the gapless sequence, the indexes, the
+//! head and the kept views; exit 5 on damage.
+
+use onrecord_store::ViewsVerified;
 
 use crate::context::Context;
 use crate::error::{CliError, DAMAGE};
@@ -25,5 +27,10 @@ pub fn run(ctx: &Context) -> Result<(), CliError> {
         report.head.seq,
         report.head.hash_hex()
     ))?;
+    // Views left stale are the one thing to act on: a note on stderr (stdout
+    // keeps its one-line contract, and a clean verify prints nothing there).
+    if report.views == ViewsVerified::Stale && !ctx.quiet {
+        eprintln!("note: kept views: stale, not checked (run `onrecord replay --rebuild`)");
+    }
     out.flush()
 }

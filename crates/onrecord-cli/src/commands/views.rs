@@ -8,6 +8,7 @@
 
 use onrecord_core::{PartyId, PropositionId};
 use onrecord_projections::{Filter, Position};
+use onrecord_store::Ledger;
 use onrecord_store::query::{ContradictionsQuery, HistoryQuery, PositionsQuery, PropositionView};
 use serde::Serialize;
 
@@ -123,6 +124,18 @@ pub const HISTORY_CSV: [&str; 10] = [
     "retracted",
 ];
 
+/// Says on stderr (unless `--quiet`) when an unfiltered answer is folded from
+/// the log because the kept views are stale, and how to make them current.
+fn note_stale_views(ctx: &Context, ledger: &Ledger, filter: Filter) -> Result<(), CliError> {
+    if !ctx.quiet && filter.is_unfiltered() && !ledger.views_current()? {
+        eprintln!(
+            "note: the kept views are behind the log (an interrupted `replay --rebuild`?); \
+             answering from the log, which is slower; run `onrecord replay --rebuild`"
+        );
+    }
+    Ok(())
+}
+
 /// `positions`.
 pub fn positions(ctx: &Context, args: &PositionsArgs) -> Result<(), CliError> {
     let filter = filter_of(&args.time)?;
@@ -136,6 +149,7 @@ pub fn positions(ctx: &Context, args: &PositionsArgs) -> Result<(), CliError> {
         party: args.party.as_deref().map(PartyId::new).transpose()?,
         filter,
     };
+    note_stale_views(ctx, &ledger, filter)?;
     let views = ledger.query(&query)?;
     let mut out = Out::new();
     if args.csv {
@@ -179,6 +193,7 @@ pub fn contradictions_cmd(ctx: &Context, args: &ContradictionsArgs) -> Result<()
         filter: filter_of(&args.time)?,
     };
     let ledger = ctx.open()?;
+    note_stale_views(ctx, &ledger, query.filter)?;
     let found = ledger.query(&query)?;
     let mut out = Out::new();
     if args.json {
