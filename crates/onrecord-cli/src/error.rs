@@ -74,6 +74,7 @@ pub fn code_of(e: &StoreError) -> i32 {
         StoreError::LedgerBusy(_) => BUSY,
         StoreError::Corrupt { .. }
         | StoreError::DamagedHead(_)
+        | StoreError::Damaged(_)
         | StoreError::CorruptStorage { .. } => DAMAGE,
         _ => INVALID,
     }

@@ -7,10 +7,12 @@
 //! before they return; reads stream; [`Ledger::verify`] proves the chain.
 
 mod anchor;
+mod chain;
 pub mod envelope;
 mod error;
 pub mod keys;
 mod ledger;
+mod marker;
 mod queries;
 mod stats;
 mod stream_index;
@@ -18,10 +20,12 @@ mod verify;
 mod views;
 
 pub use anchor::ANCHOR_FILE;
+pub use chain::CheckedRecords;
 pub use error::{Damage, StoreError};
 pub use ledger::{
     AppendOutcome, AppendRequest, ExpectedRevision, Head, InvalidExpectedRevision, Ledger,
     LedgerOptions, ROOM_FACTOR, ROOM_RESERVE, Records, VerifyReport, hex, system_clock,
 };
+pub use marker::MARKER_FILE;
 pub use queries::PositionsAt;
 pub use stats::LedgerStats;
