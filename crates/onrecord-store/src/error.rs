@@ -34,6 +34,9 @@ pub enum StoreError {
     /// The ledger can be read but not written by this process (an archive).
     #[error("the ledger at {0} is read-only for this user: it can be read but not appended to")]
     ReadOnly(PathBuf),
+    /// This user may not read the path.
+    #[error("cannot read {0}: permission denied for this user")]
+    NoAccess(PathBuf),
     /// A read-only ledger could not be opened for reading.
     #[error("cannot read the read-only ledger at {path}: {detail}")]
     ReadOnlyOpen {

@@ -340,9 +340,25 @@ fn copy_files(from: &Path, to: &Path) -> Result<(), (PathBuf, std::io::Error)> {
             copy_files(&source, &target)?;
         } else if kind.is_file() {
             std::fs::copy(&source, &target).map_err(|e| (source.clone(), e))?;
+            // The copy keeps the archive's read-only mode; sled must write its copy.
+            let mut permissions = std::fs::metadata(&target)
+                .map_err(|e| (target.clone(), e))?
+                .permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            permissions.set_readonly(false);
+            std::fs::set_permissions(&target, permissions).map_err(|e| (target.clone(), e))?;
         }
     }
     Ok(())
+}
+
+/// An I/O error at `path`: a permission refused names the path and says so.
+fn no_access_or_storage(path: &Path, e: std::io::Error) -> StoreError {
+    if e.kind() == std::io::ErrorKind::PermissionDenied {
+        StoreError::NoAccess(path.to_owned())
+    } else {
+        storage(path, e)
+    }
 }
 
 /// An I/O error in words, without the raw `os error` suffix.
@@ -416,7 +432,7 @@ impl Ledger {
     pub fn open(path: &Path, options: &LedgerOptions) -> Result<Self, StoreError> {
         let started = Instant::now();
         let marked = loop {
-            match marker::recognise(path).map_err(|e| storage(path, e))? {
+            match marker::recognise(path).map_err(|e| no_access_or_storage(path, e))? {
                 Recognised::Absent | Recognised::Empty => {
                     return Err(StoreError::NoLedger(path.to_owned()));
                 }
@@ -430,7 +446,7 @@ impl Ledger {
                 Recognised::Locked => std::thread::sleep(lock_retry_pause()),
             }
         };
-        let writable = marker::is_writable(path).map_err(|e| storage(path, e))?;
+        let writable = marker::is_writable(path).map_err(|e| no_access_or_storage(path, e))?;
         let ledger = if writable {
             Self::open_sled(path, path, options)?
         } else {
