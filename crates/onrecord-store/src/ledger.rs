@@ -461,8 +461,10 @@ impl Ledger {
                 if !ledger.read_only {
                     ledger.anchor_if_missing();
                     if !marked {
-                        // A ledger made before the marker: recognised by what it holds, marked now.
-                        marker::write(path).map_err(|e| storage(path, e))?;
+                        // A ledger made before the marker: recognised by what it
+                        // holds, marked now. Best effort: unmarked, it is still
+                        // recognised by its anchor or format key.
+                        let _ = marker::write(path);
                     }
                 }
                 Ok(ledger)
