@@ -18,22 +18,6 @@ fn demo(dir: &Path) -> PathBuf {
     ledger
 }
 
-fn with_raw(path: &Path, f: impl FnOnce(&sled::Db)) {
-    let started = std::time::Instant::now();
-    let db = loop {
-        match sled::open(path) {
-            Ok(db) => break db,
-            Err(e) if started.elapsed() < std::time::Duration::from_secs(10) => {
-                let _ = e;
-                std::thread::sleep(std::time::Duration::from_millis(10));
-            }
-            Err(e) => panic!("cannot open {}: {e}", path.display()),
-        }
-    };
-    f(&db);
-    db.flush().unwrap();
-}
-
 fn all_output(out: &Output) -> String {
     format!("{}{}", text(&out.stdout), text(&out.stderr))
 }

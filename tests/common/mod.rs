@@ -105,6 +105,54 @@ pub fn by_id(events: &[Exported]) -> BTreeMap<String, Exported> {
         .collect()
 }
 
+/// Opens the ledger's sled database directly (waiting up to 10 s for its
+/// lock), runs `f` and flushes: an edit made here keeps sled's own checksums
+/// valid, so sled still opens the ledger and only onrecord's checks can
+/// notice. The ledger must not be open elsewhere.
+pub fn with_raw(path: &Path, f: impl FnOnce(&sled::Db)) {
+    let started = std::time::Instant::now();
+    let db = loop {
+        match sled::open(path) {
+            Ok(db) => break db,
+            Err(_) if started.elapsed() < std::time::Duration::from_secs(10) => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => panic!("cannot open {}: {e}", path.display()),
+        }
+    };
+    f(&db);
+    db.flush().unwrap();
+}
+
+/// Rewrites the stored record at `seq` in place through sled, keeping sled's
+/// checksums valid: `edit` gets the record's bytes (format version, then the
+/// bincode envelope) and changes them as it likes.
+pub fn edit_record(ledger: &Path, seq: u64, edit: impl FnOnce(&mut Vec<u8>)) {
+    with_raw(ledger, |db| {
+        let key = onrecord_store::keys::record(seq);
+        let mut bytes = db
+            .get(key)
+            .unwrap()
+            .unwrap_or_else(|| panic!("no record at seq {seq}"))
+            .to_vec();
+        edit(&mut bytes);
+        db.insert(key, bytes).unwrap();
+    });
+}
+
+/// Replaces the first occurrence of `from` with `to` (same length) in the
+/// stored record at `seq`, e.g. a word of a quote; panics if it is not there.
+pub fn replace_in_record(ledger: &Path, seq: u64, from: &str, to: &str) {
+    assert_eq!(from.len(), to.len(), "same length keeps the encoding valid");
+    edit_record(ledger, seq, |bytes| {
+        let at = bytes
+            .windows(from.len())
+            .position(|w| w == from.as_bytes())
+            .unwrap_or_else(|| panic!("`{from}` is not in the record at seq {seq}"));
+        bytes[at..at + from.len()].copy_from_slice(to.as_bytes());
+    });
+}
+
 /// Runs `verify` and asserts it passes (exit 0).
 pub fn assert_verifies(ledger: &Path) {
     ok(run(ledger, &["verify"]), "verify");

@@ -71,8 +71,8 @@ pub enum Command {
     Contradictions(ContradictionsArgs),
     /// Check the hash chain, sequence, indexes and head anchor (exit 5 on damage)
     Verify,
-    /// Write every event as JSON Lines, in seq order, to stdout
-    Export,
+    /// Write every event as JSON Lines, in seq order, to stdout (exit 5 at the first bad seq)
+    Export(ExportArgs),
     /// Load the 2018 Armistice story into a fresh ledger and show it
     Demo,
     /// Scores of resolved propositions per party, and the leaderboard
@@ -318,6 +318,14 @@ pub struct ReplayArgs {
     /// Rebuild the kept position views from the log first
     #[arg(long)]
     pub rebuild: bool,
+}
+
+/// `export`'s flags.
+#[derive(Debug, Args, Clone, Default)]
+pub struct ExportArgs {
+    /// On a damaged ledger, write the events that verify, up to the first bad seq (still exits 5)
+    #[arg(long)]
+    pub salvage: bool,
 }
 
 /// The time-travel flags shared by the reading commands.

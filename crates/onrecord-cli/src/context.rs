@@ -79,9 +79,27 @@ fn env_number(name: &str, unit: &str) -> Result<Option<u64>, CliError> {
 }
 
 impl Context {
-    /// Opens an existing ledger (reading commands).
+    /// Opens an existing ledger for a reading command: one whose open check
+    /// failed (acknowledged records missing or altered) is refused with exit
+    /// 5 and the damage `verify` names, never served as whole.
     pub fn open(&self) -> Result<Ledger, CliError> {
+        let ledger = Ledger::open(&self.ledger, &self.options)?;
+        ledger.ensure_whole()?;
+        Ok(ledger)
+    }
+
+    /// Opens an existing ledger without refusing damage (`verify`, `export --salvage`).
+    pub fn open_even_damaged(&self) -> Result<Ledger, CliError> {
         Ok(Ledger::open(&self.ledger, &self.options)?)
+    }
+
+    /// Runs `write` on the ledger, creating one for it when there is none;
+    /// a ledger created for a `write` that fails is removed again.
+    pub fn open_or_create_then<T>(
+        &self,
+        write: impl FnOnce(&Ledger) -> Result<T, CliError>,
+    ) -> Result<T, CliError> {
+        Ledger::open_or_create_then(&self.ledger, &self.options, write)
     }
 
     /// Opens the ledger, creating it when there is none (`append`).

@@ -76,6 +76,7 @@ pub fn code_of(e: &StoreError) -> i32 {
         StoreError::Corrupt { .. }
         | StoreError::DamagedHead(_)
         | StoreError::DamagedView { .. }
+        | StoreError::Damaged(_)
         | StoreError::CorruptStorage { .. } => DAMAGE,
         _ => INVALID,
     }

@@ -67,6 +67,11 @@ fn decode(bytes: &[u8]) -> Option<Head> {
     })
 }
 
+/// Whether `bytes` are a whole anchor whose checksum checks out.
+pub(crate) fn is_valid(bytes: &[u8]) -> bool {
+    decode(bytes).is_some()
+}
+
 impl Anchor {
     /// Opens the anchor of the ledger at `dir`, if there is one, and says what it held.
     pub(crate) fn open(dir: &Path) -> io::Result<(Self, AnchorState)> {

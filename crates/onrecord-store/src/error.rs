@@ -16,9 +16,35 @@ pub enum StoreError {
     /// Another process holds the ledger's lock and did not let go within the wait.
     #[error("ledger {0} is in use by another process")]
     LedgerBusy(PathBuf),
-    /// The path exists but is not an onrecord ledger.
-    #[error("{0} is not an onrecord ledger")]
+    /// The path exists but is not an onrecord ledger; nothing was written to it.
+    #[error("{0} is not an onrecord ledger (nothing was written to it)")]
     NotALedger(PathBuf),
+    /// `create` was pointed at a directory that holds something else.
+    #[error(
+        "{0} is not an empty directory and holds no onrecord ledger; a new ledger needs a new or empty directory (nothing was written to it)"
+    )]
+    NotEmpty(PathBuf),
+    /// The path is a file, not a ledger directory.
+    #[error("{0} is a file, not a ledger directory (nothing was written to it)")]
+    NotADirectory(PathBuf),
+    /// The ledger fails a check (its open check, or the chain as a read
+    /// streamed it): it is not served as whole.
+    #[error("damage at seq {}: {}", .0.seq, .0.problem)]
+    Damaged(Damage),
+    /// The ledger can be read but not written by this process (an archive).
+    #[error("the ledger at {0} is read-only for this user: it can be read but not appended to")]
+    ReadOnly(PathBuf),
+    /// This user may not read the path.
+    #[error("cannot read {0}: permission denied for this user")]
+    NoAccess(PathBuf),
+    /// A read-only ledger could not be opened for reading.
+    #[error("cannot read the read-only ledger at {path}: {detail}")]
+    ReadOnlyOpen {
+        /// The ledger path.
+        path: PathBuf,
+        /// Why, naming the file or directory concerned.
+        detail: String,
+    },
     /// A draft broke a domain rule; nothing was written.
     #[error("{0}")]
     Invalid(#[from] DomainError),

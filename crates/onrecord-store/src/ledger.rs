@@ -20,8 +20,10 @@ use onrecord_core::{
 };
 
 use crate::anchor::{Anchor, AnchorState};
+use crate::chain::CheckedRecords;
 use crate::envelope::{self, EnvelopeV1, GENESIS_HASH, Hash};
 use crate::keys::{self, MetaKey};
+use crate::marker::{self, Recognised};
 use crate::stream_index::{LAYOUT_2, PendingIndex, StageError, StreamLayout};
 use crate::views::ViewUpdate;
 use crate::{Damage, StoreError};
@@ -213,6 +215,10 @@ pub(crate) struct WriterState {
     pub(crate) head: Head,
     last_recorded_at: i64,
     damaged: Option<String>,
+    /// Set while a ledger created for its first append has written nothing
+    /// yet (`Some(true)` when its directory existed, empty, before): if that
+    /// append is refused, the ledger is removed again (see [`Ledger::open_or_create_then`]).
+    unwritten: Option<bool>,
     /// The head anchor outside sled (see [`crate::anchor`]); written only under this lock.
     anchor: Anchor,
 }
@@ -228,6 +234,8 @@ impl WriterState {
 /// An open ledger. One process at a time; within it, appends are serialised by a mutex.
 pub struct Ledger {
     path: PathBuf,
+    /// Whether this process may only read (a read-only archive, read from a private copy).
+    read_only: bool,
     db: sled::Db,
     data_file: File,
     /// How the stream index is keyed (see [`crate::stream_index`]).
@@ -238,6 +246,9 @@ pub struct Ledger {
     writer: Mutex<WriterState>,
     /// Parties read so far (they never change once registered).
     parties: Mutex<HashMap<PartyId, Party>>,
+    /// The private copy a read-only ledger is read from; removed on drop,
+    /// after sled (fields drop in order).
+    _copy: Option<tempfile::TempDir>,
 }
 
 impl fmt::Debug for Ledger {
@@ -296,6 +307,72 @@ pub(crate) fn storage(path: &Path, e: impl StorageFailure) -> StoreError {
     e.at(path)
 }
 
+/// Removes a ledger that was created for an append that was then refused:
+/// the directory itself when it was made for it, else what sled put in it.
+fn remove_unwritten(path: &Path, existed: bool) {
+    if !existed {
+        let _ = std::fs::remove_dir_all(path);
+        return;
+    }
+    if let Ok(entries) = std::fs::read_dir(path) {
+        for entry in entries.flatten() {
+            let p = entry.path();
+            let _ = if p.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+        }
+    }
+}
+
+/// Copies the files of the ledger directory `from` into `to` (sled's `db`,
+/// `conf`, snapshots and `blobs/`, and the anchor); the failing path on error.
+fn copy_files(from: &Path, to: &Path) -> Result<(), (PathBuf, std::io::Error)> {
+    let entries = std::fs::read_dir(from).map_err(|e| (from.to_owned(), e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| (from.to_owned(), e))?;
+        let source = entry.path();
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type().map_err(|e| (source.clone(), e))?;
+        if kind.is_dir() {
+            std::fs::create_dir(&target).map_err(|e| (target.clone(), e))?;
+            copy_files(&source, &target)?;
+        } else if kind.is_file() {
+            std::fs::copy(&source, &target).map_err(|e| (source.clone(), e))?;
+            // The copy keeps the archive's read-only mode; sled must write its copy.
+            let mut permissions = std::fs::metadata(&target)
+                .map_err(|e| (target.clone(), e))?
+                .permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            permissions.set_readonly(false);
+            std::fs::set_permissions(&target, permissions).map_err(|e| (target.clone(), e))?;
+        }
+    }
+    Ok(())
+}
+
+/// An I/O error at `path`: a permission refused names the path and says so.
+fn no_access_or_storage(path: &Path, e: std::io::Error) -> StoreError {
+    if e.kind() == std::io::ErrorKind::PermissionDenied {
+        StoreError::NoAccess(path.to_owned())
+    } else {
+        storage(path, e)
+    }
+}
+
+/// An I/O error in words, without the raw `os error` suffix.
+fn io_words(e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::PermissionDenied {
+        return "permission denied".into();
+    }
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
+}
+
 /// How long to wait before trying sled's lock again: 1-8 ms, varied per try
 /// (from the clock's nanoseconds and the process id) so that waiting
 /// processes do not poll in step and one of them cannot keep missing the
@@ -314,45 +391,82 @@ fn is_lock_error(e: &sled::Error) -> bool {
 }
 
 impl Ledger {
-    /// Creates a new, empty ledger at `path` (a directory); refuses if one is there.
+    /// Creates a new, empty ledger at `path` (a new or empty directory);
+    /// refuses if a ledger or anything else is there, writing nothing.
     pub fn create(path: &Path, options: &LedgerOptions) -> Result<Self, StoreError> {
-        if path.join("db").exists() {
-            return Err(StoreError::LedgerExists(path.to_owned()));
-        }
-        if path.is_file()
-            || (path.is_dir()
-                && std::fs::read_dir(path)
-                    .map_err(|e| storage(path, e))?
-                    .next()
-                    .is_some())
-        {
-            return Err(StoreError::NotALedger(path.to_owned()));
-        }
-        let mut ledger = Self::open_sled(path, options)?;
+        let ledger = Self::create_unwritten(path, options)?;
         let format = envelope::FORMAT_VERSION.to_be_bytes();
         let mut marks = sled::Batch::default();
         marks.insert(keys::meta(MetaKey::Format), &format[..]);
         marks.insert(keys::meta(MetaKey::Layout), &LAYOUT_2[..]);
         ledger.db.apply_batch(marks).map_err(|e| storage(path, e))?;
-        ledger.layout = StreamLayout::Chunked;
         ledger.make_durable()?;
+        ledger.lock_writer().unwritten = None;
         ledger.anchor_if_missing();
+        marker::write(path).map_err(|e| storage(path, e))?;
         Ok(ledger)
     }
 
-    /// Opens the ledger at `path`; fails with [`StoreError::NoLedger`] when there is none.
+    /// Opens sled at `path` for a new ledger, after checking that nothing is
+    /// there; its format marks are written with its first write.
+    fn create_unwritten(path: &Path, options: &LedgerOptions) -> Result<Self, StoreError> {
+        let existed = match marker::recognise(path).map_err(|e| storage(path, e))? {
+            Recognised::Absent => false,
+            Recognised::Empty => true,
+            Recognised::Ledger { .. } => return Err(StoreError::LedgerExists(path.to_owned())),
+            Recognised::Locked => return Err(StoreError::LedgerBusy(path.to_owned())),
+            Recognised::NotADirectory => return Err(StoreError::NotADirectory(path.to_owned())),
+            Recognised::Foreign => return Err(StoreError::NotEmpty(path.to_owned())),
+        };
+        let mut ledger = Self::open_sled(path, path, options)?;
+        ledger.layout = StreamLayout::Chunked;
+        ledger.lock_writer().unwritten = Some(existed);
+        Ok(ledger)
+    }
+
+    /// Opens the ledger at `path`; fails with [`StoreError::NoLedger`] when
+    /// there is none and [`StoreError::NotALedger`] when something else is
+    /// there, in both cases before sled opens anything, so nothing is written.
+    /// A ledger this process may not write (a read-only archive) is read from
+    /// a private copy and refuses appends ([`StoreError::ReadOnly`]).
     pub fn open(path: &Path, options: &LedgerOptions) -> Result<Self, StoreError> {
-        if !path.join("db").exists() {
-            return Err(StoreError::NoLedger(path.to_owned()));
-        }
-        let ledger = Self::open_sled(path, options)?;
+        let started = Instant::now();
+        let marked = loop {
+            match marker::recognise(path).map_err(|e| no_access_or_storage(path, e))? {
+                Recognised::Absent | Recognised::Empty => {
+                    return Err(StoreError::NoLedger(path.to_owned()));
+                }
+                Recognised::NotADirectory | Recognised::Foreign => {
+                    return Err(StoreError::NotALedger(path.to_owned()));
+                }
+                Recognised::Ledger { marked } => break marked,
+                Recognised::Locked if started.elapsed() >= options.busy_wait => {
+                    return Err(StoreError::LedgerBusy(path.to_owned()));
+                }
+                Recognised::Locked => std::thread::sleep(lock_retry_pause()),
+            }
+        };
+        let writable = marker::is_writable(path).map_err(|e| no_access_or_storage(path, e))?;
+        let ledger = if writable {
+            Self::open_sled(path, path, options)?
+        } else {
+            Self::open_read_only(path, options)?
+        };
         let format = ledger
             .db
             .get(keys::meta(MetaKey::Format))
             .map_err(|e| storage(path, e))?;
         match format.as_deref() {
             Some(v) if v == envelope::FORMAT_VERSION.to_be_bytes() => {
-                ledger.anchor_if_missing();
+                if !ledger.read_only {
+                    ledger.anchor_if_missing();
+                    if !marked {
+                        // A ledger made before the marker: recognised by what it
+                        // holds, marked now. Best effort: unmarked, it is still
+                        // recognised by its anchor or format key.
+                        let _ = marker::write(path);
+                    }
+                }
                 Ok(ledger)
             }
             Some(v) if v.len() == 2 => Err(StoreError::UnknownFormat {
@@ -372,9 +486,79 @@ impl Ledger {
         }
     }
 
-    fn open_sled(path: &Path, options: &LedgerOptions) -> Result<Self, StoreError> {
+    /// Opens the ledger at `path` and runs `write` on it; when there is no
+    /// ledger, creates one for `write` and keeps it only if `write` succeeds:
+    /// a refused first append leaves nothing behind (not even the directory,
+    /// unless it was there, empty, before).
+    pub fn open_or_create_then<T, E: From<StoreError>>(
+        path: &Path,
+        options: &LedgerOptions,
+        write: impl FnOnce(&Ledger) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let ledger = match Self::open(path, options) {
+            Err(StoreError::NoLedger(_)) => Self::create_unwritten(path, options)?,
+            other => other?,
+        };
+        let result = write(&ledger);
+        if result.is_err() {
+            let unwritten = ledger.lock_writer().unwritten;
+            if let Some(existed) = unwritten {
+                drop(ledger);
+                remove_unwritten(path, existed);
+            }
+        }
+        result
+    }
+
+    /// Opens a ledger this process may not write: copies its files (under a
+    /// shared lock, so no writer changes them meanwhile) into a private
+    /// temporary directory and opens sled there. sled 0.34 cannot open a
+    /// database without write access; the copy costs one read and write of
+    /// the data file (figures in docs/benchmarks.md).
+    fn open_read_only(path: &Path, options: &LedgerOptions) -> Result<Self, StoreError> {
+        use fs2::FileExt;
+        let why = |what: &Path, e: std::io::Error| StoreError::ReadOnlyOpen {
+            path: path.to_owned(),
+            detail: format!("{}: {}", what.display(), io_words(&e)),
+        };
+        let data = path.join("db");
+        let source = File::open(&data).map_err(|e| why(&data, e))?;
+        let started = Instant::now();
+        while source.try_lock_shared().is_err() {
+            if started.elapsed() >= options.busy_wait {
+                return Err(StoreError::LedgerBusy(path.to_owned()));
+            }
+            std::thread::sleep(lock_retry_pause());
+        }
+        let copy = tempfile::Builder::new()
+            .prefix("onrecord-read-only-")
+            .tempdir()
+            .map_err(|e| why(&std::env::temp_dir(), e))?;
+        copy_files(path, copy.path()).map_err(|(at, e)| {
+            if matches!(e.raw_os_error(), Some(28 | 122)) {
+                StoreError::ReadOnlyOpen {
+                    path: path.to_owned(),
+                    detail: format!(
+                        "no room to copy it into {} (it needs {} bytes; set TMPDIR to a larger place)",
+                        copy.path().display(),
+                        std::fs::metadata(&data).map_or(0, |m| m.len())
+                    ),
+                }
+            } else {
+                why(&at, e)
+            }
+        })?;
+        let _ = FileExt::unlock(&source);
+        let mut ledger = Self::open_sled(path, copy.path(), options)?;
+        ledger.read_only = true;
+        ledger._copy = Some(copy);
+        Ok(ledger)
+    }
+
+    /// Opens sled in `dir` (the ledger at `path`, or a private copy of it).
+    fn open_sled(path: &Path, dir: &Path, options: &LedgerOptions) -> Result<Self, StoreError> {
         let config = sled::Config::new()
-            .path(path)
+            .path(dir)
             .cache_capacity(options.cache_capacity)
             .mode(sled::Mode::HighThroughput);
         let started = Instant::now();
@@ -390,12 +574,13 @@ impl Ledger {
                 Err(e) => return Err(storage(path, e)),
             }
         };
-        let data_file = File::open(path.join("db")).map_err(|e| storage(path, e))?;
-        let (anchor, anchored) = Anchor::open(path).map_err(|e| storage(path, e))?;
+        let data_file = File::open(dir.join("db")).map_err(|e| storage(path, e))?;
+        let (anchor, anchored) = Anchor::open(dir).map_err(|e| storage(path, e))?;
         let layout = StreamLayout::of(&db).map_err(|e| storage(path, e))?;
         let state = Self::read_writer_state(&db, path, anchor, anchored)?;
         Ok(Self {
             path: path.to_owned(),
+            read_only: false,
             db,
             data_file,
             layout,
@@ -403,6 +588,7 @@ impl Ledger {
             clock: options.clock,
             writer: Mutex::new(state),
             parties: Mutex::new(HashMap::new()),
+            _copy: None,
         })
     }
 
@@ -453,6 +639,7 @@ impl Ledger {
             }),
             last_recorded_at: i64::MIN,
             damaged: None,
+            unwritten: None,
             anchor,
         };
         let Some(head) = head else {
@@ -612,6 +799,9 @@ impl Ledger {
         &self,
         requests: Vec<AppendRequest>,
     ) -> Result<Vec<AppendOutcome>, StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly(self.path.clone()));
+        }
         let mut state = self.lock_writer();
         if let Some(why) = &state.damaged {
             return Err(StoreError::DamagedHead(why.clone()));
@@ -635,7 +825,8 @@ impl Ledger {
             return Ok(outcomes);
         }
         self.ensure_room(batch.bytes)?;
-        let (writes, head, recorded_at) = batch.finish()?;
+        let first_write = state.unwritten.is_some();
+        let (writes, head, recorded_at) = batch.finish(first_write)?;
         self.db
             .apply_batch(writes)
             .map_err(|e| self.storage_err(e))?;
@@ -643,6 +834,12 @@ impl Ledger {
         state.record_anchor(&head);
         state.head = head;
         state.last_recorded_at = recorded_at;
+        if first_write {
+            state.unwritten = None;
+            // The append is durable; a ledger without its marker is still
+            // recognised by its anchor, and marked when next opened.
+            let _ = marker::write(&self.path);
+        }
         Ok(outcomes)
     }
 
@@ -700,6 +897,47 @@ impl Ledger {
             ledger: self,
             inner: self.db.range(keys::record(from)..=keys::record(to)),
         }
+    }
+
+    /// Streams the records with `from <= seq <= to`, each proven by the hash
+    /// chain before it is yielded; stops with [`StoreError::Damaged`] at the
+    /// first bad seq (see [`crate::chain`]).
+    pub fn records_checked(&self, from: u64, to: u64) -> CheckedRecords<'_> {
+        CheckedRecords::new(self, from, to)
+    }
+
+    /// Refuses a ledger whose open check failed (its head or anchor says
+    /// acknowledged records are missing or altered) with the damage `verify`
+    /// reports, so that no reader serves it as whole. Costs nothing on a
+    /// sound ledger; walks the log (as `verify` does) only on a damaged one.
+    pub fn ensure_whole(&self) -> Result<(), StoreError> {
+        let Some(why) = self.lock_writer().damaged.clone() else {
+            return Ok(());
+        };
+        Err(StoreError::Damaged(self.open_damage(why)?))
+    }
+
+    /// The first damage of a ledger whose open check failed, as `verify` names it.
+    fn open_damage(&self, why: String) -> Result<Damage, StoreError> {
+        let report = self.verify(&mut |_, _| {})?;
+        Ok(report.damage.unwrap_or(Damage {
+            seq: self.head().seq,
+            problem: why,
+        }))
+    }
+
+    /// The first damage `verify` would report, if the open check already
+    /// found the ledger damaged (else `None`, at no cost): what a salvage
+    /// stops before.
+    pub fn damage_found_on_open(&self) -> Result<Option<Damage>, StoreError> {
+        // The writer lock is released before the walk, which takes it again.
+        let damaged = self.lock_writer().damaged.clone();
+        damaged.map(|why| self.open_damage(why)).transpose()
+    }
+
+    /// Whether this process may only read the ledger (a read-only archive).
+    pub fn is_read_only(&self) -> bool {
+        self.read_only
     }
 
     /// Streams every record from `from` to the end.
@@ -1062,7 +1300,15 @@ impl<'a> BatchBuilder<'a> {
         Ok(AppendOutcome::Appended { seq, event_id })
     }
 
-    fn finish(mut self) -> Result<(sled::Batch, Head, i64), StoreError> {
+    /// The batch's writes, head and transaction time; `first_write` adds the
+    /// format marks of a ledger created for this batch.
+    fn finish(mut self, first_write: bool) -> Result<(sled::Batch, Head, i64), StoreError> {
+        if first_write {
+            let format = envelope::FORMAT_VERSION.to_be_bytes();
+            self.writes.insert(keys::meta(MetaKey::Format), &format[..]);
+            self.writes
+                .insert(keys::meta(MetaKey::Layout), &LAYOUT_2[..]);
+        }
         // Stream heads and index chunks are written once per batch, at their
         // last value, however many of the batch's events they took.
         for (stream, (revision, moved)) in &self.stream_heads {

@@ -8,10 +8,12 @@
 //! Callers read a ledger's contents through the query API in [`query`].
 
 mod anchor;
+mod chain;
 pub mod envelope;
 mod error;
 pub mod keys;
 mod ledger;
+mod marker;
 mod queries;
 pub mod query;
 mod stats;
@@ -20,11 +22,13 @@ mod verify;
 mod views;
 
 pub use anchor::ANCHOR_FILE;
+pub use chain::CheckedRecords;
 pub use error::{Damage, StoreError};
 pub use ledger::{
     AppendOutcome, AppendRequest, ExpectedRevision, Head, InvalidExpectedRevision, Ledger,
     LedgerOptions, ROOM_FACTOR, ROOM_RESERVE, Records, VerifyReport, hex, system_clock,
 };
+pub use marker::MARKER_FILE;
 pub use queries::PositionsAt;
 pub use query::{LedgerReads, Query, QueryError};
 pub use stats::LedgerStats;

@@ -52,7 +52,7 @@ fn create_refuses_an_existing_ledger_and_open_refuses_a_missing_one() {
     std::fs::write(dir.path().join("file"), b"x").unwrap();
     assert!(matches!(
         Ledger::create(&dir.path().join("file"), &options()),
-        Err(StoreError::NotALedger(_))
+        Err(StoreError::NotADirectory(_))
     ));
 }
 

@@ -132,6 +132,7 @@ pub fn run(name: &str, args: &PhaseArgs) -> Result<Value> {
         "replay-sled" => replay_sled(args),
         "replay-sqlite" => replay_sqlite(args),
         "replay-paired" => replay_paired(args),
+        "export" => export(args),
         "query" => query(args),
         "single" => single(args),
         other => bail!("unknown phase `{other}`"),
@@ -139,13 +140,14 @@ pub fn run(name: &str, args: &PhaseArgs) -> Result<Value> {
 }
 
 /// The phases in the order the bench runs them.
-pub const PHASES: [&str; 8] = [
+pub const PHASES: [&str; 9] = [
     "bulk",
     "verify",
     "replay-onrecord",
     "replay-sled",
     "replay-sqlite",
     "replay-paired",
+    "export",
     "query",
     "single",
 ];
@@ -373,6 +375,83 @@ fn replay_paired(args: &PhaseArgs) -> Result<Value> {
         "sled": {"eps": eps(median(&sled)), "runs_secs": sled},
         "round_ratios": ratios,
         "median_round_ratio": median(&ratios),
+        "vm_hwm_kib": vm_hwm_kib(),
+    }))
+}
+
+/// What checking the chain costs `export` and `replay`: the records read and
+/// decoded (`records`) against the same read with each record hashed and
+/// proven by its successor (`records_checked`), in alternation as in
+/// `replay-paired`; and what reading a read-only ledger costs up front: a
+/// copy of its files (what `Ledger::open` does when it may not write them).
+fn export(args: &PhaseArgs) -> Result<Value> {
+    let n = args.config.events as u64;
+    let path = ledger_dir(&args.dir);
+    let ledger = ops::open_expecting(&path, n)?;
+    let rounds = args.replay_runs.max(1);
+    progress(&format!(
+        "export: records vs chain-checked records, alternating, {rounds} rounds"
+    ));
+    let plain = || -> Result<f64> {
+        let (count, d) = timed(|| {
+            let mut count = 0u64;
+            for rec in ledger.records_from(1) {
+                rec?;
+                count += 1;
+            }
+            Ok(count)
+        })?;
+        ensure!(count == n, "read {count} records; expected {n}");
+        Ok(d.as_secs_f64())
+    };
+    let checked = || -> Result<f64> {
+        let (count, d) = timed(|| {
+            let mut count = 0u64;
+            for rec in ledger.records_checked(1, u64::MAX) {
+                rec?;
+                count += 1;
+            }
+            Ok(count)
+        })?;
+        ensure!(count == n, "checked {count} records; expected {n}");
+        Ok(d.as_secs_f64())
+    };
+    plain()?;
+    checked()?;
+    let (mut plains, mut checks) = (Vec::new(), Vec::new());
+    for round in 0..rounds {
+        if round % 2 == 0 {
+            plains.push(plain()?);
+            checks.push(checked()?);
+        } else {
+            checks.push(checked()?);
+            plains.push(plain()?);
+        }
+    }
+    drop(ledger);
+    let median = |v: &[f64]| quantile(&mut v.to_vec(), 0.5);
+    let eps = |secs: f64| n as f64 / secs.max(1e-9);
+    progress("export: copying the ledger's files, as a read-only open does");
+    let copy_dir = args.dir.join("read-only-copy");
+    let (bytes, copy_time) = timed(|| {
+        std::fs::create_dir_all(&copy_dir)?;
+        let mut bytes = 0u64;
+        for entry in std::fs::read_dir(&path)? {
+            let entry = entry?;
+            if entry.file_type()?.is_file() {
+                bytes += std::fs::copy(entry.path(), copy_dir.join(entry.file_name()))?;
+            }
+        }
+        Ok(bytes)
+    })?;
+    std::fs::remove_dir_all(&copy_dir)?;
+    Ok(json!({
+        "events": n,
+        "rounds": rounds,
+        "records": {"eps": eps(median(&plains)), "runs_secs": plains},
+        "checked": {"eps": eps(median(&checks)), "runs_secs": checks},
+        "checked_over_records": median(&checks) / median(&plains).max(1e-9),
+        "read_only_copy": {"bytes": bytes, "secs": copy_time.as_secs_f64()},
         "vm_hwm_kib": vm_hwm_kib(),
     }))
 }

@@ -201,19 +201,21 @@ fn single(ctx: &Context, kind: AppendKind, json: bool) -> Result<(), CliError> {
             .map_err(|e| CliError::invalid(e.to_string()))?,
         None => ExpectedRevision::Any,
     };
-    let ledger = ctx.open_or_create()?;
-    let outcome = ledger
-        .append(AppendRequest {
-            event_id,
-            draft,
-            expected,
-        })
-        .map_err(|e| match (&e, &given_credence) {
-            (StoreError::Invalid(d), Some(given)) => {
-                credence_as_given(d, given).unwrap_or_else(|| hints::store_error(&ledger, e))
-            }
-            _ => hints::store_error(&ledger, e),
-        })?;
+    // A ledger created for this append is kept only if the append succeeds.
+    let outcome = ctx.open_or_create_then(|ledger| {
+        ledger
+            .append(AppendRequest {
+                event_id,
+                draft,
+                expected,
+            })
+            .map_err(|e| match (&e, &given_credence) {
+                (StoreError::Invalid(d), Some(given)) => {
+                    credence_as_given(d, given).unwrap_or_else(|| hints::store_error(ledger, e))
+                }
+                _ => hints::store_error(ledger, e),
+            })
+    })?;
     let (status, words) = match outcome {
         AppendOutcome::Appended { .. } => ("appended", "appended"),
         AppendOutcome::AlreadyRecorded { .. } => ("already-recorded", "already recorded"),

@@ -4,25 +4,61 @@
 
 use onrecord_core::{Event, Recorded, When, write_line};
 
+use onrecord_store::StoreError;
+
 use crate::args::ReplayArgs;
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::{Out, percent, printable, shorten};
 use crate::progress::{Progress, Unit};
 
-/// `export`: every event as JSON Lines.
-pub fn export(ctx: &Context) -> Result<(), CliError> {
-    let ledger = ctx.open()?;
+/// `export`: every event as JSON Lines, each proven by the hash chain before
+/// it is written; the first bad seq stops it with exit 5. With `salvage`, a
+/// damaged ledger is exported up to its first bad seq, and still exits 5.
+pub fn export(ctx: &Context, salvage: bool) -> Result<(), CliError> {
+    let (ledger, damage) = if salvage {
+        let ledger = ctx.open_even_damaged()?;
+        let damage = ledger.damage_found_on_open()?;
+        (ledger, damage)
+    } else {
+        (ctx.open()?, None)
+    };
+    let to = match &damage {
+        // seq 0: only the anchor is unreadable; every record verifies.
+        Some(d) if d.seq > 0 => d.seq - 1,
+        _ => u64::MAX,
+    };
     let total = ledger.head().seq;
     let mut progress = Progress::new("exporting", Unit::Records, ctx.quiet, false);
     let mut out = Out::new();
-    for rec in ledger.records_from(1) {
-        let rec = rec?;
-        out.line(write_line(&rec))?;
-        progress.update(rec.seq, total);
+    let mut written = 0u64;
+    let mut failure = damage.map(StoreError::Damaged);
+    for rec in ledger.records_checked(1, to) {
+        match rec {
+            Ok(rec) => {
+                out.line(write_line(&rec))?;
+                written = rec.seq;
+                progress.update(rec.seq, total);
+            }
+            Err(e) => {
+                failure = Some(e);
+                break;
+            }
+        }
     }
     progress.finish();
-    out.flush()
+    out.flush()?;
+    match failure {
+        None => Ok(()),
+        Some(e) if salvage => {
+            let e = CliError::from(e);
+            Err(CliError::new(
+                e.code,
+                format!("salvaged seq 1 to {written} only; {}", e.lines.join("; ")),
+            ))
+        }
+        Some(e) => Err(e.into()),
+    }
 }
 
 /// `replay`: the events from `--from` to `--to`, as text or JSON Lines; optionally rebuilds the views first.
@@ -39,7 +75,7 @@ pub fn replay(ctx: &Context, args: &ReplayArgs) -> Result<(), CliError> {
     let to = args.to.unwrap_or(u64::MAX);
     let mut out = Out::new();
     if args.json {
-        for rec in ledger.records(args.from, to) {
+        for rec in ledger.records_checked(args.from, to) {
             out.line(write_line(&rec?))?;
         }
         return out.flush();
@@ -52,7 +88,7 @@ pub fn replay(ctx: &Context, args: &ReplayArgs) -> Result<(), CliError> {
         "SEQ", "RECORDED_AT", "TYPE"
     );
     out.heading(&header)?;
-    for rec in ledger.records(args.from, to) {
+    for rec in ledger.records_checked(args.from, to) {
         let rec = rec?;
         out.line(format!(
             "{:>w$}  {:<27}  {:<11}  {}",

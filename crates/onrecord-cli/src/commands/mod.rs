@@ -29,7 +29,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Init => init::run(&ctx),
         Command::Append(args) => append::run(&ctx, args),
         Command::Replay(args) => log::replay(&ctx, &args),
-        Command::Export => log::export(&ctx),
+        Command::Export(args) => log::export(&ctx, args.salvage),
         Command::Positions(args) => views::positions(&ctx, &args),
         Command::History(args) => views::history(&ctx, &args),
         Command::Contradictions(args) => views::contradictions_cmd(&ctx, &args),

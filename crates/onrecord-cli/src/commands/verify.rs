@@ -4,21 +4,21 @@
 use onrecord_store::ViewsVerified;
 
 use crate::context::Context;
-use crate::error::{CliError, DAMAGE};
+use onrecord_store::StoreError;
+
+use crate::error::CliError;
 use crate::output::Out;
 use crate::progress::{Progress, Unit};
 
 /// Verifies the ledger and reports the result.
 pub fn run(ctx: &Context) -> Result<(), CliError> {
-    let ledger = ctx.open()?;
+    let ledger = ctx.open_even_damaged()?;
     let mut progress = Progress::new("verifying", Unit::Records, ctx.quiet, false);
     let report = ledger.verify(&mut |done, total| progress.update(done, total))?;
     progress.finish();
     if let Some(d) = report.damage {
-        return Err(CliError::new(
-            DAMAGE,
-            format!("damage at seq {}: {}", d.seq, d.problem),
-        ));
+        // The same words every reading command refuses a damaged ledger with.
+        return Err(StoreError::Damaged(d).into());
     }
     let mut out = Out::new();
     out.line(format!(
