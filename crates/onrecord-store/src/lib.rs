@@ -9,6 +9,7 @@
 mod anchor;
 pub mod envelope;
 mod error;
+mod import;
 pub mod keys;
 mod ledger;
 mod queries;
@@ -19,6 +20,7 @@ mod views;
 
 pub use anchor::ANCHOR_FILE;
 pub use error::{Damage, StoreError};
+pub use import::{CHUNK as IMPORT_CHUNK, ImportCheck, ImportCounts, ImportWrite};
 pub use ledger::{
     AppendOutcome, AppendRequest, ExpectedRevision, Head, InvalidExpectedRevision, Ledger,
     LedgerOptions, ROOM_FACTOR, ROOM_RESERVE, Records, VerifyReport, hex, system_clock,
