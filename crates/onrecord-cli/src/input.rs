@@ -3,7 +3,8 @@
 //! UTF-8 and over-long lines, and parsing each line with
 //! [`onrecord_core::parse_line`].
 //!
-//! No ledger access here: the caller appends what this returns.
+//! Lines are handed over one at a time, so that an import holds one line,
+//! not the file. No ledger access here: the caller appends what it is given.
 
 use std::io::{BufRead, Read};
 
@@ -24,19 +25,56 @@ pub struct NumberedEvent {
     pub event: InputEvent,
 }
 
-/// What reading the input gave: the events, or every bad line's message.
+/// Bad lines' messages in input order: the first [`MAX_REPORTED`] kept, the rest counted.
 #[derive(Debug, Default)]
-pub struct ReadOutcome {
-    /// The parsed events, in input order.
-    pub events: Vec<NumberedEvent>,
-    /// `line N: why` for each bad line, in input order.
-    pub errors: Vec<String>,
+pub struct Refusals {
+    listed: Vec<String>,
+    count: usize,
 }
 
-/// Reads and parses every line of `reader`; I/O failures are returned as `Err(reason)`.
-pub fn read_events(reader: impl BufRead) -> Result<ReadOutcome, std::io::Error> {
+impl Refusals {
+    /// Notes one bad line's message.
+    pub fn push(&mut self, message: String) {
+        if self.listed.len() < MAX_REPORTED {
+            self.listed.push(message);
+        }
+        self.count += 1;
+    }
+
+    /// How many bad lines were noted.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Whether no bad line was noted.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Whether the next message will be listed (so is worth a hint).
+    pub fn lists_next(&self) -> bool {
+        self.listed.len() < MAX_REPORTED
+    }
+
+    /// The listed messages, then `... and K more`.
+    pub fn lines(self) -> Vec<String> {
+        let mut out = self.listed;
+        if self.count > out.len() {
+            out.push(format!("... and {} more", self.count - out.len()));
+        }
+        out
+    }
+}
+
+/// Reads and parses every line of `reader`, in order, handing each event to
+/// `on_event` and each bad line's `line N: why` to `on_error`; I/O failures
+/// are returned as `Err(reason)`.
+pub fn read_events(
+    reader: impl BufRead,
+    mut on_event: impl FnMut(NumberedEvent),
+    mut on_error: impl FnMut(String),
+) -> Result<(), std::io::Error> {
     let mut reader = reader;
-    let mut out = ReadOutcome::default();
     let mut buf = Vec::new();
     let mut n = 0usize;
     loop {
@@ -56,8 +94,7 @@ pub fn read_events(reader: impl BufRead) -> Result<ReadOutcome, std::io::Error> 
             buf.pop();
         }
         if buf.len() > MAX_LINE {
-            out.errors
-                .push(format!("line {n}: line is longer than {MAX_LINE} bytes"));
+            on_error(format!("line {n}: line is longer than {MAX_LINE} bytes"));
             // Skip the rest of this line.
             if !complete {
                 let mut sink = Vec::new();
@@ -70,28 +107,18 @@ pub fn read_events(reader: impl BufRead) -> Result<ReadOutcome, std::io::Error> 
             bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         }
         let Ok(text) = std::str::from_utf8(bytes) else {
-            out.errors
-                .push(format!("line {n}: line is not valid UTF-8"));
+            on_error(format!("line {n}: line is not valid UTF-8"));
             continue;
         };
         if text.trim().is_empty() {
             continue;
         }
         match parse_line(text) {
-            Ok(event) => out.events.push(NumberedEvent { line: n, event }),
-            Err(e) => out.errors.push(format!("line {n}: {e}")),
+            Ok(event) => on_event(NumberedEvent { line: n, event }),
+            Err(e) => on_error(format!("line {n}: {e}")),
         }
     }
-    Ok(out)
-}
-
-/// The first [`MAX_REPORTED`] messages, then `... and K more`.
-pub fn abridge(errors: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = errors.iter().take(MAX_REPORTED).cloned().collect();
-    if errors.len() > MAX_REPORTED {
-        out.push(format!("... and {} more", errors.len() - MAX_REPORTED));
-    }
-    out
+    Ok(())
 }
 
 #[cfg(test)]
@@ -100,12 +127,19 @@ mod tests {
 
     const PARTY: &str = r#"{"type":"party","id":"trump","name":"Donald Trump"}"#;
 
+    /// Every event and every bad line's message of `input`.
+    fn read_all(input: &[u8]) -> (Vec<NumberedEvent>, Vec<String>) {
+        let (mut events, mut errors) = (Vec::new(), Vec::new());
+        read_events(input, |e| events.push(e), |m| errors.push(m)).unwrap();
+        (events, errors)
+    }
+
     #[test]
     fn bom_crlf_and_blank_lines_are_tolerated() {
         let input = format!("\u{feff}{PARTY}\r\n\r\n  \n{PARTY}");
-        let out = read_events(input.as_bytes()).unwrap();
-        assert!(out.errors.is_empty(), "{:?}", out.errors);
-        let lines: Vec<_> = out.events.iter().map(|e| e.line).collect();
+        let (events, errors) = read_all(input.as_bytes());
+        assert!(errors.is_empty(), "{errors:?}");
+        let lines: Vec<_> = events.iter().map(|e| e.line).collect();
         assert_eq!(lines, [1, 4]);
     }
 
@@ -116,26 +150,30 @@ mod tests {
         input.extend(std::iter::repeat_n(b' ', MAX_LINE + 10));
         input.extend_from_slice(b"\n");
         input.extend_from_slice(PARTY.as_bytes());
-        let out = read_events(&input[..]).unwrap();
-        assert_eq!(out.events.len(), 2);
-        assert_eq!(out.events[1].line, 5);
+        let (events, errors) = read_all(&input);
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[1].line, 5);
         assert!(
-            out.errors[0].starts_with("line 2: malformed JSON"),
-            "{:?}",
-            out.errors
+            errors[0].starts_with("line 2: malformed JSON"),
+            "{errors:?}"
         );
-        assert_eq!(out.errors[1], "line 3: line is not valid UTF-8");
+        assert_eq!(errors[1], "line 3: line is not valid UTF-8");
         assert_eq!(
-            out.errors[2],
+            errors[2],
             format!("line 4: line is longer than {MAX_LINE} bytes")
         );
     }
 
     #[test]
     fn long_error_lists_are_abridged() {
-        let errors: Vec<String> = (1..=25).map(|n| format!("line {n}: bad")).collect();
-        let out = abridge(&errors);
+        let mut refusals = Refusals::default();
+        for n in 1..=25 {
+            refusals.push(format!("line {n}: bad"));
+        }
+        assert_eq!(refusals.count(), 25);
+        let out = refusals.lines();
         assert_eq!(out.len(), 21);
+        assert_eq!(out[19], "line 20: bad");
         assert_eq!(out[20], "... and 5 more");
     }
 }

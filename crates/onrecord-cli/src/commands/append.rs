@@ -1,12 +1,12 @@
-//! `append`: record one event from flags, or a JSON Lines file in one atomic
-//! batch (all lines or none), and report what was appended.
+//! `append`: record one event from flags, or a JSON Lines file atomically
+//! (all lines or none) in bounded memory, and report what was appended.
 //!
 //! Values are parsed with the domain's own parsers so a bad one is invalid
 //! input (exit 1) naming the value; the store validates the event itself.
 
 use std::fs::File;
-use std::io::BufReader;
-use std::path::Path;
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 
 use onrecord_core::{
     Draft, EventId, Party, PartyId, Proposition, PropositionId, PropositionResolved,
@@ -19,9 +19,9 @@ use crate::args::{AppendArgs, AppendKind, SingleOpts};
 use crate::context::Context;
 use crate::error::{CONFLICT, CliError, INVALID, code_of, read_error};
 use crate::hints::{self, Known};
-use crate::input::{MAX_REPORTED, abridge, read_events};
+use crate::input::{NumberedEvent, Refusals, read_events};
 use crate::output::Out;
-use crate::progress::{Busy, CountingReader, Progress, Unit};
+use crate::progress::{CountingReader, Progress, Unit};
 
 /// Runs `append`, single or bulk.
 pub fn run(ctx: &Context, args: AppendArgs) -> Result<(), CliError> {
@@ -158,8 +158,8 @@ struct SingleJson {
 #[derive(Serialize)]
 struct BulkJson {
     status: &'static str,
-    appended: usize,
-    already_recorded: usize,
+    appended: u64,
+    already_recorded: u64,
 }
 
 fn single(ctx: &Context, kind: AppendKind, json: bool) -> Result<(), CliError> {
@@ -204,12 +204,38 @@ fn single(ctx: &Context, kind: AppendKind, json: bool) -> Result<(), CliError> {
     out.flush()
 }
 
-fn bulk(ctx: &Context, file: &str, json: bool) -> Result<(), CliError> {
-    let mut progress = Progress::new("reading", Unit::Bytes, ctx.quiet, json);
-    let read = if file == "-" {
-        let stdin = CountingReader::new(std::io::stdin().lock(), 0, &mut progress);
-        read_events(BufReader::new(stdin)).map_err(|e| read_error(Path::new("stdin"), &e))
-    } else {
+/// The input of a bulk append, readable twice: the file, or stdin copied
+/// to an unnamed temporary file (gone when the process ends, however it ends)
+/// as it is read the first time.
+struct BulkInput {
+    /// What error messages call it.
+    name: PathBuf,
+    /// The file, or the copy of stdin once it is complete.
+    file: File,
+    /// The file's size in bytes (0 for stdin).
+    size: u64,
+    /// Whether this is stdin (then the first read copies it into `file`).
+    stdin: bool,
+}
+
+impl BulkInput {
+    fn open(file: &str) -> Result<Self, CliError> {
+        if file == "-" {
+            let name = PathBuf::from("stdin");
+            let copy = tempfile::tempfile().map_err(|e| {
+                CliError::invalid(format!(
+                    "cannot buffer stdin in {}: {}",
+                    std::env::temp_dir().display(),
+                    crate::error::io_reason(&e)
+                ))
+            })?;
+            return Ok(Self {
+                name,
+                file: copy,
+                size: 0,
+                stdin: true,
+            });
+        }
         let path = Path::new(file);
         let f = File::open(path).map_err(|e| read_error(path, &e))?;
         if f.metadata().is_ok_and(|m| m.is_dir()) {
@@ -217,100 +243,198 @@ fn bulk(ctx: &Context, file: &str, json: bool) -> Result<(), CliError> {
                 "cannot read {file}: is a directory"
             )));
         }
-        let size = f.metadata().map_or(0, |m| m.len());
-        let f = CountingReader::new(f, size, &mut progress);
-        read_events(BufReader::new(f)).map_err(|e| read_error(path, &e))
-    }?;
-    progress.finish();
-    if !read.errors.is_empty() {
-        return Err(refused(INVALID, &read.errors));
+        Ok(Self {
+            name: path.to_owned(),
+            size: f.metadata().map_or(0, |m| m.len()),
+            file: f,
+            stdin: false,
+        })
     }
-    let lines: Vec<usize> = read.events.iter().map(|e| e.line).collect();
-    // Ids each line defines, so a hint for line N may name an id from an earlier line.
-    let defined: Vec<Known> = read
-        .events
-        .iter()
-        .map(|e| {
-            let mut k = Known::default();
-            k.note(&e.event.draft);
-            k
-        })
-        .collect();
-    let requests = read
-        .events
-        .into_iter()
-        .map(|e| AppendRequest {
-            event_id: e.event.event_id,
-            draft: e.event.draft,
-            expected: ExpectedRevision::Any,
-        })
-        .collect();
-    let ledger = ctx.open_or_create()?;
-    let mut busy = Busy::start(format!("appending {} events", lines.len()), ctx.quiet, json);
-    let batch = ledger.append_batch(requests);
-    busy.finish();
-    let outcomes = match batch {
-        Ok(outcomes) => outcomes,
-        Err(StoreError::BatchRejected(errors)) => {
-            let code = if errors.iter().all(|(_, e)| e.is_conflict()) {
-                CONFLICT
-            } else {
-                errors
-                    .iter()
-                    .map(|(_, e)| code_of(e))
-                    .find(|c| *c != CONFLICT)
-                    .unwrap_or(INVALID)
+
+    /// Reads every line once, as [`read_events`] does, showing progress as `label`.
+    fn read(
+        &mut self,
+        label: &'static str,
+        ctx: &Context,
+        json: bool,
+        on_event: impl FnMut(NumberedEvent),
+        on_error: impl FnMut(String),
+    ) -> Result<(), CliError> {
+        let mut progress = Progress::new(label, Unit::Bytes, ctx.quiet, json);
+        let read = if self.stdin {
+            let stdin = CountingReader::new(std::io::stdin().lock(), 0, &mut progress);
+            let mut tee = Tee {
+                inner: stdin,
+                copy: BufWriter::new(&self.file),
             };
-            let in_ledger = Known::from_ledger(&ledger);
-            let messages: Vec<String> = errors
-                .iter()
-                .enumerate()
-                .map(|(k, (i, e))| {
-                    // Hints only for the lines that will be listed (see `abridge`).
-                    let message = if k < MAX_REPORTED {
-                        let mut known = in_ledger.clone();
-                        for d in defined.iter().take(*i) {
-                            known.parties.extend(d.parties.iter().cloned());
-                            known.propositions.extend(d.propositions.iter().cloned());
-                        }
-                        hints::store_message(e, &known)
-                    } else {
-                        e.to_string()
-                    };
-                    match lines.get(*i) {
-                        Some(n) => format!("line {n}: {message}"),
-                        None => message,
-                    }
-                })
-                .collect();
-            return Err(refused(code, &messages));
+            let read = read_events(BufReader::new(&mut tee), on_event, on_error);
+            let flushed = tee.copy.flush();
+            self.stdin = false;
+            read.and(flushed)
+        } else {
+            let rewound = (&self.file).seek(SeekFrom::Start(0));
+            let f = CountingReader::new(&self.file, self.size, &mut progress);
+            rewound.and_then(|_| read_events(BufReader::new(f), on_event, on_error))
+        };
+        progress.finish();
+        read.map_err(|e| read_error(&self.name, &e))
+    }
+}
+
+/// A reader that copies what it reads into `copy` (stdin into its buffer file).
+struct Tee<R, W> {
+    inner: R,
+    copy: W,
+}
+
+impl<R: Read, W: Write> Read for Tee<R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.copy.write_all(&buf[..n])?;
+        Ok(n)
+    }
+}
+
+/// Exit code and messages of the lines the ledger refused, gathered as they come.
+#[derive(Default)]
+struct LedgerRefusals {
+    refusals: Refusals,
+    all_conflicts: bool,
+    first_other: Option<i32>,
+}
+
+impl LedgerRefusals {
+    fn push(&mut self, e: &StoreError, message: String) {
+        if self.refusals.is_empty() {
+            self.all_conflicts = true;
         }
-        Err(e) => return Err(e.into()),
+        if !e.is_conflict() {
+            self.all_conflicts = false;
+            self.first_other.get_or_insert(code_of(e));
+        }
+        self.refusals.push(message);
+    }
+
+    /// The exit code: conflict when every refusal is one, else the first other one's.
+    fn code(&self) -> i32 {
+        if self.all_conflicts {
+            CONFLICT
+        } else {
+            self.first_other.unwrap_or(INVALID)
+        }
+    }
+}
+
+/// `append --jsonl`: all lines or none, in two passes over the input (see
+/// `onrecord_store::ImportCheck`): check every line, writing nothing; then
+/// write them in bounded chunks that the last one commits. Memory holds one
+/// line and a few facts per event, not the file.
+fn bulk(ctx: &Context, file: &str, json: bool) -> Result<(), CliError> {
+    let mut input = BulkInput::open(file)?;
+    let ledger = ctx.open_or_create()?;
+    let mut import = ledger.import()?;
+    let mut bad_lines = Refusals::default();
+    let mut refused = LedgerRefusals::default();
+    // Hints name ids from the ledger and from the lines before the refused one.
+    let mut in_ledger: Option<Known> = None;
+    let mut defined = Known::default();
+    input.read(
+        "checking",
+        ctx,
+        json,
+        |e| {
+            let mut here = Known::default();
+            here.note(&e.event.draft);
+            let request = AppendRequest {
+                event_id: e.event.event_id,
+                draft: e.event.draft,
+                expected: ExpectedRevision::Any,
+            };
+            if let Err(err) = import.check(request) {
+                let message = if refused.refusals.lists_next() {
+                    let mut known = in_ledger
+                        .get_or_insert_with(|| Known::from_ledger(&ledger))
+                        .clone();
+                    known.parties.extend(defined.parties.iter().cloned());
+                    known
+                        .propositions
+                        .extend(defined.propositions.iter().cloned());
+                    hints::store_message(&err, &known)
+                } else {
+                    err.to_string()
+                };
+                refused.push(&err, format!("line {}: {message}", e.line));
+            }
+            if refused.refusals.lists_next() {
+                defined.parties.append(&mut here.parties);
+                defined.propositions.append(&mut here.propositions);
+            }
+        },
+        |message| bad_lines.push(message),
+    )?;
+    if !bad_lines.is_empty() {
+        return Err(refused_lines(INVALID, bad_lines));
+    }
+    if !refused.refusals.is_empty() {
+        let code = refused.code();
+        return Err(refused_lines(code, refused.refusals));
+    }
+    drop(defined);
+    let counts = if import.counts().appended == 0 {
+        import.counts()
+    } else {
+        let mut writer = import.into_writer()?;
+        let mut failed: Option<StoreError> = None;
+        let mut changed = false;
+        input.read(
+            "appending",
+            ctx,
+            json,
+            |e| {
+                if failed.is_some() {
+                    return;
+                }
+                let request = AppendRequest {
+                    event_id: e.event.event_id,
+                    draft: e.event.draft,
+                    expected: ExpectedRevision::Any,
+                };
+                if let Err(err) = writer.write(request) {
+                    failed = Some(err);
+                }
+            },
+            |_| changed = true,
+        )?;
+        match failed {
+            // What the first pass accepted the second refused: the input changed.
+            Some(e) if matches!(e, StoreError::Invalid(_)) || e.is_conflict() || changed => {
+                return Err(StoreError::ImportChanged.into());
+            }
+            Some(e) => return Err(e.into()),
+            None if changed => return Err(StoreError::ImportChanged.into()),
+            None => writer.commit()?,
+        }
     };
-    let appended = outcomes
-        .iter()
-        .filter(|o| matches!(o, AppendOutcome::Appended { .. }))
-        .count();
-    let already = outcomes.len() - appended;
     let mut out = Out::new();
     if json {
         out.json(&BulkJson {
             status: "ok",
-            appended,
-            already_recorded: already,
+            appended: counts.appended,
+            already_recorded: counts.already_recorded,
         })?;
     } else {
-        out.line(format!("appended {appended}, already recorded {already}"))?;
+        out.line(format!(
+            "appended {}, already recorded {}",
+            counts.appended, counts.already_recorded
+        ))?;
     }
     out.flush()
 }
 
 /// The error for a refused bulk input: each bad line (abridged), then a summary.
-fn refused(code: i32, messages: &[String]) -> CliError {
-    let mut lines = abridge(messages);
-    lines.push(format!(
-        "{} line(s) refused; nothing was appended",
-        messages.len()
-    ));
+fn refused_lines(code: i32, refusals: Refusals) -> CliError {
+    let count = refusals.count();
+    let mut lines = refusals.lines();
+    lines.push(format!("{count} line(s) refused; nothing was appended"));
     CliError::with_lines(code, lines)
 }
