@@ -105,13 +105,35 @@ struct StatementKept {
     retracted: bool,
 }
 
-/// What pass 1 keeps about an event of the input with an explicit id.
+/// [`Kept::proposition`] of an event that is not a statement.
+const NOT_A_STATEMENT: Name = Name::MAX;
+
+/// What pass 1 keeps about an event of the input with an explicit id: 32
+/// bytes (48 with its id), one per line of an exported ledger.
 struct Kept {
     /// [`content_digest`] of the event.
-    digest: [u8; 16],
-    /// Set when the event is a statement.
-    statement: Option<StatementKept>,
+    digest: [u8; DIGEST],
+    /// A statement's proposition, party and speaker, or [`NOT_A_STATEMENT`].
+    proposition: Name,
+    party: Name,
+    speaker: Name,
+    retracted: bool,
 }
+
+impl Kept {
+    fn statement(&self) -> Option<StatementKept> {
+        (self.proposition != NOT_A_STATEMENT).then_some(StatementKept {
+            proposition: self.proposition,
+            party: self.party,
+            speaker: self.speaker,
+            retracted: self.retracted,
+        })
+    }
+}
+
+/// Bytes of SHA-256 kept per event: two events with one id and different
+/// contents share a digest by chance with odds of 2^-128.
+const DIGEST: usize = 16;
 
 /// The facts the input has added so far (pass 1).
 #[derive(Default)]
@@ -162,7 +184,7 @@ impl LedgerFacts for CheckFacts<'_> {
 
     fn statement(&self, id: &EventId) -> Result<Option<StatementFacts>, StoreError> {
         if let Some(kept) = self.input.kept.get(id) {
-            return Ok(kept.statement.map(|s| StatementFacts {
+            return Ok(kept.statement().map(|s| StatementFacts {
                 proposition: self.input.propositions.id(s.proposition).clone(),
                 party: self.input.parties.id(s.party).clone(),
                 retracted: s.retracted,
@@ -185,7 +207,7 @@ fn placeholder_party() -> PartyId {
 /// A digest of what an event records, party and speaker of a statement
 /// aside, so that two events are the same exactly when their digests, kinds
 /// and (for statements) parties and speakers are.
-fn content_digest(event: &Event) -> [u8; 16] {
+fn content_digest(event: &Event) -> [u8; DIGEST] {
     let payload = match event {
         Event::StatementRecorded(s) => {
             envelope::encode_payload(&Event::StatementRecorded(StatementRecorded {
@@ -199,8 +221,8 @@ fn content_digest(event: &Event) -> [u8; 16] {
         other => envelope::encode_payload(other),
     };
     let digest = Sha256::digest(&payload);
-    let mut out = [0u8; 16];
-    out.copy_from_slice(&digest[..16]);
+    let mut out = [0u8; DIGEST];
+    out.copy_from_slice(&digest[..DIGEST]);
     out
 }
 
@@ -299,7 +321,7 @@ impl<'a> ImportCheck<'a> {
         if content_digest(&content) != kept.digest {
             return false;
         }
-        match (draft, kept.statement) {
+        match (draft, kept.statement()) {
             (Draft::Statement(d), Some(s)) => {
                 let named = |id: &Option<PartyId>, n: Name| {
                     id.as_ref()
@@ -386,10 +408,7 @@ impl<'a> ImportCheck<'a> {
                 input.opened.insert(n, true);
             }
             Event::StatementRetracted(r) => match input.kept.get_mut(&r.statement) {
-                Some(Kept {
-                    statement: Some(s), ..
-                }) => s.retracted = true,
-                Some(_) => {}
+                Some(kept) => kept.retracted = true,
                 None => {
                     input.retracted_before.insert(r.statement);
                 }
@@ -409,7 +428,22 @@ impl<'a> ImportCheck<'a> {
         self.bytes += payload.len() as u64 + RECORD_OVERHEAD;
         if let Some(id) = id {
             let digest = content_digest(event);
-            input.kept.insert(id, Kept { digest, statement });
+            let s = statement.unwrap_or(StatementKept {
+                proposition: NOT_A_STATEMENT,
+                party: 0,
+                speaker: 0,
+                retracted: false,
+            });
+            input.kept.insert(
+                id,
+                Kept {
+                    digest,
+                    proposition: s.proposition,
+                    party: s.party,
+                    speaker: s.speaker,
+                    retracted: false,
+                },
+            );
         }
     }
 
