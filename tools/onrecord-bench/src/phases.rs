@@ -134,12 +134,13 @@ pub fn run(name: &str, args: &PhaseArgs) -> Result<Value> {
         "replay-paired" => replay_paired(args),
         "query" => query(args),
         "single" => single(args),
+        "import" => import(args),
         other => bail!("unknown phase `{other}`"),
     }
 }
 
 /// The phases in the order the bench runs them.
-pub const PHASES: [&str; 8] = [
+pub const PHASES: [&str; 9] = [
     "bulk",
     "verify",
     "replay-onrecord",
@@ -148,6 +149,7 @@ pub const PHASES: [&str; 8] = [
     "replay-paired",
     "query",
     "single",
+    "import",
 ];
 
 fn bulk(args: &PhaseArgs) -> Result<Value> {
@@ -560,5 +562,76 @@ fn single(args: &PhaseArgs) -> Result<Value> {
         "file": with_rate(fl, file_total),
         "sqlite": with_rate(sq, sqlite_total),
         "vm_hwm_kib": vm_hwm_kib(),
+    }))
+}
+
+/// The peak RSS, in KiB, of the largest child process this process has waited for.
+fn children_peak_rss_kib() -> Option<u64> {
+    // SAFETY: getrusage only writes the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
+    (rc == 0).then_some(usage.ru_maxrss as u64) // KiB on Linux
+}
+
+/// `onrecord append --jsonl` of the whole workload, exported as JSON Lines
+/// (every line with its event id, as a restore from a backup has), into a new
+/// ledger: the real binary as a child process, its peak RSS from getrusage.
+fn import(args: &PhaseArgs) -> Result<Value> {
+    let n = args.config.events as u64;
+    let Some(bin) = &args.onrecord_bin else {
+        return Ok(json!({
+            "events": n,
+            "notes": ["import: no onrecord binary (build it with `cargo build --release` or pass --onrecord-bin); skipped"],
+        }));
+    };
+    let file = args.dir.join("import.jsonl");
+    {
+        let w = Workload::generate(args.config);
+        let (log, _) = encode_workload(&w, system_clock());
+        drop(w);
+        let mut out = std::io::BufWriter::new(std::fs::File::create(&file)?);
+        for rec in &log {
+            let recorded = onrecord_store::envelope::decode_recorded(&rec.bytes, rec.seq)?;
+            use std::io::Write;
+            writeln!(out, "{}", onrecord_core::write_line(&recorded))?;
+        }
+        std::io::Write::flush(&mut out)?;
+    }
+    let file_bytes = std::fs::metadata(&file)?.len();
+    progress(&format!(
+        "import: onrecord append --jsonl of {n} lines ({:.0} MiB) into a new ledger",
+        file_bytes as f64 / 1048576.0
+    ));
+    let ledger = args.dir.join("import-ledger");
+    let (out, took) = timed(|| {
+        Command::new(bin)
+            .arg("--ledger")
+            .arg(&ledger)
+            .args(["--quiet", "append", "--json", "--jsonl"])
+            .arg(&file)
+            .output()
+            .context("running onrecord append --jsonl")
+    })?;
+    ensure!(
+        out.status.success(),
+        "onrecord append --jsonl failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let printed: Value = serde_json::from_slice(&out.stdout).context("reading its --json")?;
+    ensure!(
+        printed["appended"].as_u64() == Some(n),
+        "the import appended {}; expected {n}",
+        printed["appended"]
+    );
+    let peak = children_peak_rss_kib().context("getrusage")?;
+    let _ = std::fs::remove_file(&file);
+    Ok(json!({
+        "events": n,
+        "file_bytes": file_bytes,
+        "import_s": took.as_secs_f64(),
+        "import_events_per_s": rate(n, took),
+        "import_peak_rss_kib": peak,
+        "disk_bytes": disk_bytes(&ledger),
     }))
 }
