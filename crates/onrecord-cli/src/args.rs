@@ -19,7 +19,7 @@ Waiting for a busy ledger:
   (or $ONRECORD_BUSY_WAIT_MS), 10000 ms by default, then fail with exit 4.
 
 Memory:
-  $ONRECORD_CACHE_MB sets sled's page cache (64 MiB by default).
+  $ONRECORD_CACHE_MB sets sled's page cache (64 MiB by default, 16 for append --jsonl).
 
 Exit codes:
   0  success

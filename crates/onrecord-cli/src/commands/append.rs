@@ -331,7 +331,7 @@ impl LedgerRefusals {
 /// line and a few facts per event, not the file.
 fn bulk(ctx: &Context, file: &str, json: bool) -> Result<(), CliError> {
     let mut input = BulkInput::open(file)?;
-    let ledger = ctx.open_or_create()?;
+    let ledger = ctx.for_import().open_or_create()?;
     let mut import = ledger.import()?;
     let mut bad_lines = Refusals::default();
     let mut refused = LedgerRefusals::default();
