@@ -331,88 +331,21 @@ impl LedgerRefusals {
 /// line and a few facts per event, not the file.
 fn bulk(ctx: &Context, file: &str, json: bool) -> Result<(), CliError> {
     let mut input = BulkInput::open(file)?;
+    let path = ctx.ledger.clone();
+    let existed = path.exists();
+    let fresh = !path.join("db").exists();
     let ledger = ctx.for_import().open_or_create()?;
-    let mut import = ledger.import()?;
-    let mut bad_lines = Refusals::default();
-    let mut refused = LedgerRefusals::default();
-    // Hints name ids from the ledger and from the lines before the refused one.
-    let mut in_ledger: Option<Known> = None;
-    let mut defined = Known::default();
-    input.read(
-        "checking",
-        ctx,
-        json,
-        |e| {
-            let mut here = Known::default();
-            here.note(&e.event.draft);
-            let request = AppendRequest {
-                event_id: e.event.event_id,
-                draft: e.event.draft,
-                expected: ExpectedRevision::Any,
-            };
-            if let Err(err) = import.check(request) {
-                let message = if refused.refusals.lists_next() {
-                    let mut known = in_ledger
-                        .get_or_insert_with(|| Known::from_ledger(&ledger))
-                        .clone();
-                    known.parties.extend(defined.parties.iter().cloned());
-                    known
-                        .propositions
-                        .extend(defined.propositions.iter().cloned());
-                    hints::store_message(&err, &known)
-                } else {
-                    err.to_string()
-                };
-                refused.push(&err, format!("line {}: {message}", e.line));
+    let counts = match import(ctx, &ledger, &mut input, json) {
+        Ok(counts) => counts,
+        Err((e, unreadable)) => {
+            if fresh && unreadable {
+                // As when the input was read before the ledger was opened: an
+                // input that cannot be read or parsed leaves no new ledger
+                // (only what this process created goes).
+                drop(ledger);
+                remove_created(&path, existed);
             }
-            if refused.refusals.lists_next() {
-                defined.parties.append(&mut here.parties);
-                defined.propositions.append(&mut here.propositions);
-            }
-        },
-        |message| bad_lines.push(message),
-    )?;
-    if !bad_lines.is_empty() {
-        return Err(refused_lines(INVALID, bad_lines));
-    }
-    if !refused.refusals.is_empty() {
-        let code = refused.code();
-        return Err(refused_lines(code, refused.refusals));
-    }
-    drop(defined);
-    let counts = if import.counts().appended == 0 {
-        import.counts()
-    } else {
-        let mut writer = import.into_writer()?;
-        let mut failed: Option<StoreError> = None;
-        let mut changed = false;
-        input.read(
-            "appending",
-            ctx,
-            json,
-            |e| {
-                if failed.is_some() {
-                    return;
-                }
-                let request = AppendRequest {
-                    event_id: e.event.event_id,
-                    draft: e.event.draft,
-                    expected: ExpectedRevision::Any,
-                };
-                if let Err(err) = writer.write(request) {
-                    failed = Some(err);
-                }
-            },
-            |_| changed = true,
-        )?;
-        match failed {
-            // What the first pass accepted the second refused: the input changed.
-            Some(e) if matches!(e, StoreError::Invalid(_)) || e.is_conflict() || changed => {
-                return Err(StoreError::ImportChanged.into());
-            }
-            Some(e) => return Err(e.into()),
-            None if changed => return Err(StoreError::ImportChanged.into()),
-            None => writer.commit()?,
+            return Err(e);
         }
     };
     let mut out = Out::new();
@@ -429,6 +362,125 @@ fn bulk(ctx: &Context, file: &str, json: bool) -> Result<(), CliError> {
         ))?;
     }
     out.flush()
+}
+
+/// Removes a ledger this process created at `path`: the directory, or, if it
+/// was there (empty) before, what was created inside it.
+fn remove_created(path: &Path, existed: bool) {
+    if !existed {
+        let _ = std::fs::remove_dir_all(path);
+        return;
+    }
+    if let Ok(entries) = std::fs::read_dir(path) {
+        for entry in entries.flatten() {
+            let p = entry.path();
+            let _ = if p.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+        }
+    }
+}
+
+/// Both passes of a bulk import into `ledger`; what it appended, or why not
+/// and whether the input itself could not be read or parsed.
+fn import(
+    ctx: &Context,
+    ledger: &onrecord_store::Ledger,
+    input: &mut BulkInput,
+    json: bool,
+) -> Result<onrecord_store::ImportCounts, (CliError, bool)> {
+    let ledger_error = |e: CliError| (e, false);
+    let mut import = ledger.import().map_err(|e| ledger_error(e.into()))?;
+    let mut bad_lines = Refusals::default();
+    let mut refused = LedgerRefusals::default();
+    // Hints name ids from the ledger and from the lines before the refused one.
+    let mut in_ledger: Option<Known> = None;
+    let mut defined = Known::default();
+    input
+        .read(
+            "checking",
+            ctx,
+            json,
+            |e| {
+                let mut here = Known::default();
+                here.note(&e.event.draft);
+                let request = AppendRequest {
+                    event_id: e.event.event_id,
+                    draft: e.event.draft,
+                    expected: ExpectedRevision::Any,
+                };
+                if let Err(err) = import.check(request) {
+                    let message = if refused.refusals.lists_next() {
+                        let mut known = in_ledger
+                            .get_or_insert_with(|| Known::from_ledger(ledger))
+                            .clone();
+                        known.parties.extend(defined.parties.iter().cloned());
+                        known
+                            .propositions
+                            .extend(defined.propositions.iter().cloned());
+                        hints::store_message(&err, &known)
+                    } else {
+                        err.to_string()
+                    };
+                    refused.push(&err, format!("line {}: {message}", e.line));
+                }
+                if refused.refusals.lists_next() {
+                    defined.parties.append(&mut here.parties);
+                    defined.propositions.append(&mut here.propositions);
+                }
+            },
+            |message| bad_lines.push(message),
+        )
+        .map_err(|e| (e, true))?;
+    if !bad_lines.is_empty() {
+        return Err((refused_lines(INVALID, bad_lines), true));
+    }
+    if !refused.refusals.is_empty() {
+        let code = refused.code();
+        return Err(ledger_error(refused_lines(code, refused.refusals)));
+    }
+    drop(defined);
+    let counts = if import.counts().appended == 0 {
+        import.counts()
+    } else {
+        let mut writer = import.into_writer().map_err(|e| ledger_error(e.into()))?;
+        let mut failed: Option<StoreError> = None;
+        let mut changed = false;
+        input
+            .read(
+                "appending",
+                ctx,
+                json,
+                |e| {
+                    if failed.is_some() {
+                        return;
+                    }
+                    let request = AppendRequest {
+                        event_id: e.event.event_id,
+                        draft: e.event.draft,
+                        expected: ExpectedRevision::Any,
+                    };
+                    if let Err(err) = writer.write(request) {
+                        failed = Some(err);
+                    }
+                },
+                |_| changed = true,
+            )
+            .map_err(ledger_error)?;
+        let result = match failed {
+            // What the first pass accepted the second refused: the input changed.
+            Some(e) if matches!(e, StoreError::Invalid(_)) || e.is_conflict() || changed => {
+                Err(StoreError::ImportChanged)
+            }
+            Some(e) => Err(e),
+            None if changed => Err(StoreError::ImportChanged),
+            None => writer.commit(),
+        };
+        result.map_err(|e| ledger_error(e.into()))?
+    };
+    Ok(counts)
 }
 
 /// The error for a refused bulk input: each bad line (abridged), then a summary.
