@@ -135,6 +135,7 @@ pub fn run(name: &str, args: &PhaseArgs) -> Result<Value> {
         "query" => query(args),
         "single" => single(args),
         "import" => import(args),
+        "import-file" => import_file(args),
         other => bail!("unknown phase `{other}`"),
     }
 }
@@ -565,12 +566,32 @@ fn single(args: &PhaseArgs) -> Result<Value> {
     }))
 }
 
-/// The peak RSS, in KiB, of the largest child process this process has waited for.
-fn children_peak_rss_kib() -> Option<u64> {
-    // SAFETY: getrusage only writes the struct it is given.
+/// Waits for the child `pid` and returns its peak RSS in KiB (`wait4`'s rusage).
+fn wait_peak_rss_kib(pid: u32) -> Result<(i32, u64)> {
+    let mut status = 0;
+    // SAFETY: wait4 only writes the status and the struct it is given.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_CHILDREN, &mut usage) };
-    (rc == 0).then_some(usage.ru_maxrss as u64) // KiB on Linux
+    let rc = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
+    ensure!(rc == pid as libc::pid_t, "wait4 failed");
+    Ok((status, usage.ru_maxrss as u64)) // KiB on Linux
+}
+
+/// Writes the workload as JSON Lines for the import phase (a process of its
+/// own, so that the process that runs the import stays small: a child's peak
+/// RSS counts its parent's memory up to its `exec`).
+fn import_file(args: &PhaseArgs) -> Result<Value> {
+    let file = args.dir.join("import.jsonl");
+    let w = Workload::generate(args.config);
+    let (log, _) = encode_workload(&w, system_clock());
+    drop(w);
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&file)?);
+    for rec in &log {
+        let recorded = onrecord_store::envelope::decode_recorded(&rec.bytes, rec.seq)?;
+        use std::io::Write;
+        writeln!(out, "{}", onrecord_core::write_line(&recorded))?;
+    }
+    std::io::Write::flush(&mut out)?;
+    Ok(json!({ "lines": log.len() }))
 }
 
 /// `onrecord append --jsonl` of the whole workload, exported as JSON Lines
@@ -585,46 +606,48 @@ fn import(args: &PhaseArgs) -> Result<Value> {
         }));
     };
     let file = args.dir.join("import.jsonl");
-    {
-        let w = Workload::generate(args.config);
-        let (log, _) = encode_workload(&w, system_clock());
-        drop(w);
-        let mut out = std::io::BufWriter::new(std::fs::File::create(&file)?);
-        for rec in &log {
-            let recorded = onrecord_store::envelope::decode_recorded(&rec.bytes, rec.seq)?;
-            use std::io::Write;
-            writeln!(out, "{}", onrecord_core::write_line(&recorded))?;
-        }
-        std::io::Write::flush(&mut out)?;
-    }
+    let made = Command::new(std::env::current_exe()?)
+        .args(["--phase", "import-file", "--dir"])
+        .arg(&args.dir)
+        .args(["--seed", &args.config.seed.to_string()])
+        .args(["--events", &n.to_string()])
+        .args(["--singles", &args.config.singles.to_string()])
+        .output()
+        .context("writing the import file")?;
+    ensure!(made.status.success(), "phase import-file failed");
     let file_bytes = std::fs::metadata(&file)?.len();
     progress(&format!(
         "import: onrecord append --jsonl of {n} lines ({:.0} MiB) into a new ledger",
         file_bytes as f64 / 1048576.0
     ));
     let ledger = args.dir.join("import-ledger");
-    let (out, took) = timed(|| {
-        Command::new(bin)
+    let ((status, peak, stdout), took) = timed(|| {
+        let mut child = Command::new(bin)
             .arg("--ledger")
             .arg(&ledger)
             .args(["--quiet", "append", "--json", "--jsonl"])
             .arg(&file)
-            .output()
-            .context("running onrecord append --jsonl")
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .context("running onrecord append --jsonl")?;
+        // Its one line of JSON fits the pipe; read it once the child is reaped.
+        let (status, peak) = wait_peak_rss_kib(child.id())?;
+        let mut stdout = Vec::new();
+        if let Some(mut out) = child.stdout.take() {
+            std::io::Read::read_to_end(&mut out, &mut stdout)?;
+        }
+        Ok((status, peak, stdout))
     })?;
     ensure!(
-        out.status.success(),
-        "onrecord append --jsonl failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
+        status == 0,
+        "onrecord append --jsonl failed (wait status {status})"
     );
-    let printed: Value = serde_json::from_slice(&out.stdout).context("reading its --json")?;
+    let printed: Value = serde_json::from_slice(&stdout).context("reading its --json")?;
     ensure!(
         printed["appended"].as_u64() == Some(n),
         "the import appended {}; expected {n}",
         printed["appended"]
     );
-    let peak = children_peak_rss_kib().context("getrusage")?;
     let _ = std::fs::remove_file(&file);
     Ok(json!({
         "events": n,
