@@ -6,6 +6,12 @@
 //!
 //! Scale with `ONRECORD_CRASH_ITERATIONS` (default 30) and
 //! `ONRECORD_CRASH_BATCH_LINES` (default 3000); `tools/soak.sh --long` does.
+//!
+//! A second test kills imports of several internal chunks
+//! ([`onrecord_store::IMPORT_CHUNK`] events each) at set fractions of their
+//! running time, so kills land while the input is checked, while chunks are
+//! written without the head, and around the commit; after each the ledger
+//! must hold all of the file or none of it, verify, and take appends.
 
 mod common;
 
@@ -385,4 +391,135 @@ fn sigkill_at_random_moments_loses_no_acknowledged_event_and_no_batch_is_partial
     println!("{figures}");
     assert!(tally.iterations >= 30 || iterations < 30);
     assert_eq!(tally.singles_acked, tally.singles_acked_found);
+}
+
+/// Copies the ledger directory (the process that held it is dead) and says
+/// whether the copy holds an import that was written in part: the mark that
+/// `Ledger::open` finds and undoes. The copy is opened with bare sled, so the
+/// ledger itself is left for the binary to open.
+fn holds_a_partial_import(ledger: &Path) -> bool {
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for entry in std::fs::read_dir(from).unwrap() {
+            let entry = entry.unwrap();
+            let target = to.join(entry.file_name());
+            if entry.file_type().unwrap().is_dir() {
+                copy_dir(&entry.path(), &target);
+            } else {
+                std::fs::copy(entry.path(), target).unwrap();
+            }
+        }
+    }
+    let copy = tempfile::tempdir().unwrap();
+    copy_dir(ledger, copy.path());
+    let db = sled::open(copy.path()).expect("open the copy with sled");
+    db.get(b"Mimport").expect("read the copy").is_some()
+}
+
+#[test]
+fn sigkill_during_an_import_of_several_chunks_leaves_all_of_it_or_none_and_the_ledger_usable() {
+    let lines = (onrecord_store::IMPORT_CHUNK as usize) * 5 / 2;
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = init(dir.path(), "chunks.ledger");
+    let mut rng = Rng::new(SEED ^ 0x63_6875_6e6b); // "chunk"
+    let mut base = String::new();
+    for k in 0..BASE_PARTIES {
+        base.push_str(&format!(
+            "{{\"type\":\"party\",\"id\":\"p{k}\",\"name\":\"Party {k}\"}}\n"
+        ));
+    }
+    let base_file = dir.path().join("base.jsonl");
+    std::fs::write(&base_file, base).unwrap();
+    ok(
+        run(&ledger, &["append", "--jsonl", base_file.to_str().unwrap()]),
+        "base import",
+    );
+
+    let mut seen = BTreeMap::new();
+    let mut singles: Vec<Single> = Vec::new();
+    let mut batches: Vec<Batch> = Vec::new();
+    let mut tally = Tally::default();
+    let (file, ids) = batch_file(dir.path(), 0, lines, &mut rng);
+    let t0 = Instant::now();
+    ok(
+        run(&ledger, &["append", "--jsonl", file.to_str().unwrap()]),
+        "calibration import",
+    );
+    let import_ms = t0.elapsed().as_millis().max(50) as u64;
+    batches.push(Batch { ids, acked: true });
+    check(
+        &ledger,
+        &mut seen,
+        &singles,
+        &batches,
+        &mut tally,
+        "calibration",
+    );
+
+    // Percent of a whole import's time at which each kill comes.
+    let points = [10u64, 35, 55, 70, 85, 100];
+    let mut partial = 0;
+    for (i, percent) in points.iter().enumerate() {
+        let b = batches.len() as u64;
+        let (file, ids) = batch_file(dir.path(), b, lines, &mut rng);
+        let child = spawn(&ledger, &["append", "--jsonl", file.to_str().unwrap()]);
+        let delay = Duration::from_millis(import_ms * percent / 100);
+        let (killed, code, stdout) = wait_or_kill(child, Instant::now() + delay);
+        if !killed {
+            assert_eq!(code, Some(0), "import {b} failed on its own: {stdout}");
+        }
+        batches.push(Batch {
+            ids,
+            acked: !killed || !stdout.trim().is_empty(),
+        });
+        if killed && holds_a_partial_import(&ledger) {
+            partial += 1;
+        }
+        let when = format!("after the kill at {percent}% (import {b})");
+        check(&ledger, &mut seen, &singles, &batches, &mut tally, &when);
+        // The ledger takes appends after the kill.
+        let event_id = rng.uuid();
+        let out = ok(
+            run(
+                &ledger,
+                &[
+                    "append",
+                    "statement",
+                    "--proposition",
+                    "b0-q0",
+                    "--party",
+                    "p0",
+                    "--stance",
+                    "likely",
+                    "--said-at",
+                    "2018-11-07",
+                    "--quote",
+                    &format!("after kill {i}"),
+                    "--event-id",
+                    &event_id,
+                ],
+            ),
+            &format!("an append {when}"),
+        );
+        let acked = acks(&text(&out.stdout));
+        assert_eq!(acked.len(), 1, "{when}: no acknowledgement");
+        singles.push(Single {
+            event_id,
+            proposition: "b0-q0".into(),
+            party: "p0".into(),
+            quote: format!("after kill {i}"),
+            acked_seq: Some(acked[0].0),
+        });
+        check(&ledger, &mut seen, &singles, &batches, &mut tally, &when);
+        let _ = std::fs::remove_file(file);
+    }
+    println!(
+        "crash (chunks): imports of {lines} lines ({} per chunk) took {import_ms} ms; {} kills, \
+         {partial} left a partly written import that the next open undid; imports present {} / absent {} \
+         (incl. calibration)",
+        onrecord_store::IMPORT_CHUNK,
+        points.len(),
+        tally.batches_present,
+        tally.batches_absent
+    );
 }

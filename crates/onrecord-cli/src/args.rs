@@ -19,7 +19,8 @@ Waiting for a busy ledger:
   (or $ONRECORD_BUSY_WAIT_MS), 10000 ms by default, then fail with exit 4.
 
 Memory:
-  $ONRECORD_CACHE_MB sets sled's page cache in MiB, 1 to 1048576 (64 by default).
+  $ONRECORD_CACHE_MB sets sled's page cache in MiB, 1 to 1048576 (64 by default,
+  16 for append --jsonl).
 
 Exit codes:
   0  success

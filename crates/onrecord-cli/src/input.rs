@@ -4,7 +4,8 @@
 //! parsing each line with
 //! [`onrecord_core::parse_line`].
 //!
-//! No ledger access here: the caller appends what this returns.
+//! Lines are handed over one at a time, so that an import holds one line,
+//! not the file. No ledger access here: the caller appends what it is given.
 
 use std::io::BufRead;
 
@@ -25,13 +26,11 @@ pub struct NumberedEvent {
     pub event: InputEvent,
 }
 
-/// What reading the input gave: the events, or every bad line's message.
+/// Bad lines' messages in input order: the first [`MAX_REPORTED`] kept, the rest counted.
 #[derive(Debug, Default)]
-pub struct ReadOutcome {
-    /// The parsed events, in input order.
-    pub events: Vec<NumberedEvent>,
-    /// `line N: why` for each bad line, in input order.
-    pub errors: Vec<String>,
+pub struct Refusals {
+    listed: Vec<String>,
+    count: usize,
 }
 
 /// How one call to [`next_line`] ended.
@@ -88,13 +87,49 @@ fn next_line(
     }
 }
 
-/// Reads and parses every line of `reader`; I/O failures are returned as `Err(reason)`.
-///
-/// A line longer than [`MAX_LINE`] is refused as soon as the cap is passed and
-/// reading stops there, so an endless line (`/dev/zero`) costs at most the cap.
-pub fn read_events(reader: impl BufRead) -> Result<ReadOutcome, std::io::Error> {
+impl Refusals {
+    /// Notes one bad line's message.
+    pub fn push(&mut self, message: String) {
+        if self.listed.len() < MAX_REPORTED {
+            self.listed.push(message);
+        }
+        self.count += 1;
+    }
+
+    /// How many bad lines were noted.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Whether no bad line was noted.
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    /// Whether the next message will be listed (so is worth a hint).
+    pub fn lists_next(&self) -> bool {
+        self.listed.len() < MAX_REPORTED
+    }
+
+    /// The listed messages, then `... and K more`.
+    pub fn lines(self) -> Vec<String> {
+        let mut out = self.listed;
+        if self.count > out.len() {
+            out.push(format!("... and {} more", self.count - out.len()));
+        }
+        out
+    }
+}
+
+/// Reads and parses every line of `reader`, in order, handing each event to
+/// `on_event` and each bad line's `line N: why` to `on_error`; I/O failures
+/// are returned as `Err(reason)`.
+pub fn read_events(
+    reader: impl BufRead,
+    mut on_event: impl FnMut(NumberedEvent),
+    mut on_error: impl FnMut(String),
+) -> Result<(), std::io::Error> {
     let mut reader = reader;
-    let mut out = ReadOutcome::default();
     let mut buf = Vec::new();
     let mut after_cr = false;
     let mut n = 0usize;
@@ -105,7 +140,7 @@ pub fn read_events(reader: impl BufRead) -> Result<ReadOutcome, std::io::Error> 
         }
         n += 1;
         if end == LineEnd::TooLong {
-            out.errors.push(format!("line {n}: longer than 1 MiB"));
+            on_error(format!("line {n}: longer than 1 MiB"));
             break;
         }
         let mut bytes = &buf[..];
@@ -113,28 +148,18 @@ pub fn read_events(reader: impl BufRead) -> Result<ReadOutcome, std::io::Error> 
             bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
         }
         let Ok(text) = std::str::from_utf8(bytes) else {
-            out.errors
-                .push(format!("line {n}: line is not valid UTF-8"));
+            on_error(format!("line {n}: line is not valid UTF-8"));
             continue;
         };
         if text.trim().is_empty() {
             continue;
         }
         match parse_line(text) {
-            Ok(event) => out.events.push(NumberedEvent { line: n, event }),
-            Err(e) => out.errors.push(format!("line {n}: {e}")),
+            Ok(event) => on_event(NumberedEvent { line: n, event }),
+            Err(e) => on_error(format!("line {n}: {e}")),
         }
     }
-    Ok(out)
-}
-
-/// The first [`MAX_REPORTED`] messages, then `... and K more`.
-pub fn abridge(errors: &[String]) -> Vec<String> {
-    let mut out: Vec<String> = errors.iter().take(MAX_REPORTED).cloned().collect();
-    if errors.len() > MAX_REPORTED {
-        out.push(format!("... and {} more", errors.len() - MAX_REPORTED));
-    }
-    out
+    Ok(())
 }
 
 #[cfg(test)]
@@ -143,12 +168,19 @@ mod tests {
 
     const PARTY: &str = r#"{"type":"party","id":"trump","name":"Donald Trump"}"#;
 
+    /// Every event and every bad line's message of `input`.
+    fn read_all(input: &[u8]) -> (Vec<NumberedEvent>, Vec<String>) {
+        let (mut events, mut errors) = (Vec::new(), Vec::new());
+        read_events(input, |e| events.push(e), |m| errors.push(m)).unwrap();
+        (events, errors)
+    }
+
     #[test]
     fn bom_crlf_and_blank_lines_are_tolerated() {
         let input = format!("\u{feff}{PARTY}\r\n\r\n  \n{PARTY}");
-        let out = read_events(input.as_bytes()).unwrap();
-        assert!(out.errors.is_empty(), "{:?}", out.errors);
-        let lines: Vec<_> = out.events.iter().map(|e| e.line).collect();
+        let (events, errors) = read_all(input.as_bytes());
+        assert!(errors.is_empty(), "{errors:?}");
+        let lines: Vec<_> = events.iter().map(|e| e.line).collect();
         assert_eq!(lines, [1, 4]);
     }
 
@@ -157,15 +189,14 @@ mod tests {
         let mut input = format!("{PARTY}\nnot json\n").into_bytes();
         input.extend_from_slice(b"\xff\xfe\n");
         input.extend_from_slice(PARTY.as_bytes());
-        let out = read_events(&input[..]).unwrap();
-        assert_eq!(out.events.len(), 2);
-        assert_eq!(out.events[1].line, 4);
+        let (events, errors) = read_all(&input);
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[1].line, 4);
         assert!(
-            out.errors[0].starts_with("line 2: malformed JSON"),
-            "{:?}",
-            out.errors
+            errors[0].starts_with("line 2: malformed JSON"),
+            "{errors:?}"
         );
-        assert_eq!(out.errors[1], "line 3: line is not valid UTF-8");
+        assert_eq!(errors[1], "line 3: line is not valid UTF-8");
     }
 
     #[test]
@@ -173,36 +204,37 @@ mod tests {
         let mut input = format!("{PARTY}\n").into_bytes();
         input.extend(std::iter::repeat_n(b' ', MAX_LINE + 1));
         input.extend_from_slice(b"\nnot json\n");
-        let out = read_events(&input[..]).unwrap();
-        assert_eq!(out.errors, ["line 2: longer than 1 MiB"]);
+        let (_, errors) = read_all(&input);
+        assert_eq!(errors, ["line 2: longer than 1 MiB"]);
         // A line of exactly the cap is read.
         let exact = " ".repeat(MAX_LINE);
-        assert!(read_events(exact.as_bytes()).unwrap().errors.is_empty());
+        assert!(read_all(exact.as_bytes()).1.is_empty());
     }
 
     #[test]
     fn cr_only_and_split_crlf_line_ends_end_one_line_each() {
         let input = format!("{PARTY}\r{PARTY}\r\n\r\n{PARTY}\r");
-        let out = read_events(input.as_bytes()).unwrap();
-        assert!(out.errors.is_empty(), "{:?}", out.errors);
-        let lines: Vec<_> = out.events.iter().map(|e| e.line).collect();
+        let (events, errors) = read_all(input.as_bytes());
+        assert!(errors.is_empty(), "{errors:?}");
+        let lines: Vec<_> = events.iter().map(|e| e.line).collect();
         assert_eq!(lines, [1, 2, 4]);
         // A CRLF split across two reads is still one line end.
         let split = std::io::BufReader::with_capacity(PARTY.len() + 1, input.as_bytes());
-        let lines: Vec<_> = read_events(split)
-            .unwrap()
-            .events
-            .iter()
-            .map(|e| e.line)
-            .collect();
+        let mut lines = Vec::new();
+        read_events(split, |e| lines.push(e.line), |_| {}).unwrap();
         assert_eq!(lines, [1, 2, 4]);
     }
 
     #[test]
     fn long_error_lists_are_abridged() {
-        let errors: Vec<String> = (1..=25).map(|n| format!("line {n}: bad")).collect();
-        let out = abridge(&errors);
+        let mut refusals = Refusals::default();
+        for n in 1..=25 {
+            refusals.push(format!("line {n}: bad"));
+        }
+        assert_eq!(refusals.count(), 25);
+        let out = refusals.lines();
         assert_eq!(out.len(), 21);
+        assert_eq!(out[19], "line 20: bad");
         assert_eq!(out[20], "... and 5 more");
     }
 }

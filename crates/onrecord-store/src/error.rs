@@ -64,6 +64,13 @@ pub enum StoreError {
     /// Some events of a batch were refused; nothing of the batch was written.
     #[error("{} event(s) of the batch were refused; nothing was written", .0.len())]
     BatchRejected(Vec<(usize, StoreError)>),
+    /// Some requests of an import were refused in its first pass; nothing was written.
+    #[error("{0} event(s) of the import were refused; nothing was written")]
+    ImportRefused(u64),
+    /// An import's input read differently the second time (it changed while
+    /// being imported); what was written of it was undone.
+    #[error("the input changed while it was being imported; nothing was appended")]
+    ImportChanged,
     /// A stored record could not be read back (damage or a bug).
     #[error("record at seq {seq} is unreadable: {detail}")]
     Corrupt {

@@ -14,7 +14,8 @@
 //! | `Q`    | resolved proposition id               | seq of the resolution         |
 //! | `V`    | proposition, 0x00, party              | kept position summary         |
 //! | `W`    | proposition, 0x00, party, 0x00, said_at, seq | kept statement entry   |
-//! | `M`    | `head` / `format` / `views` / `layout` | see [`MetaKey`]              |
+//! | `M`    | `head` / `format` / `views` / `layout` / `import` | see [`MetaKey`]   |
+//! | `U`    | a key an unfinished import overwrote  | 0, or 1 then its value before |
 //!
 //! A stream is written as a kind byte (`p` party, `q` proposition) then its id.
 
@@ -40,6 +41,8 @@ pub const VIEW_POSITION: u8 = b'V';
 pub const VIEW_ENTRY: u8 = b'W';
 /// Prefix of metadata.
 pub const META: u8 = b'M';
+/// Prefix of the undo journal of a bulk import being written (see `import.rs`).
+pub const UNDO: u8 = b'U';
 
 /// The metadata keys.
 #[derive(Debug, Clone, Copy)]
@@ -53,6 +56,10 @@ pub enum MetaKey {
     /// The keyspace layout (2 bytes): absent in layout 1 ledgers (one `S` key
     /// per stream revision), 2 where the stream index is chunked (`C`).
     Layout,
+    /// Present only while a bulk import is being written: the head seq it
+    /// started from (8 bytes). Records past that seq, and the keys they
+    /// index, are not yet committed.
+    Import,
 }
 
 /// The key of a metadata entry.
@@ -62,6 +69,7 @@ pub fn meta(key: MetaKey) -> Vec<u8> {
         MetaKey::Format => b"format",
         MetaKey::Views => b"views",
         MetaKey::Layout => b"layout",
+        MetaKey::Import => b"import",
     };
     [&[META][..], name].concat()
 }
@@ -195,6 +203,22 @@ pub fn entry(proposition: &PropositionId, party: &PartyId, said_at: i64, seq: u6
     k
 }
 
+/// The stream whose head `key` is (the inverse of [`stream_head`]).
+pub fn stream_of_head(key: &[u8]) -> Option<StreamId> {
+    let rest = key.strip_prefix(&[STREAM_HEAD])?;
+    let id = std::str::from_utf8(rest.get(1..)?).ok()?;
+    match rest.first()? {
+        b'p' => PartyId::new(id).ok().map(StreamId::Party),
+        b'q' => PropositionId::new(id).ok().map(StreamId::Proposition),
+        _ => None,
+    }
+}
+
+/// The undo-journal key of `key`.
+pub fn undo(key: &[u8]) -> Vec<u8> {
+    [&[UNDO][..], key].concat()
+}
+
 /// Reads a big-endian u64 from the first 8 bytes (0 if shorter).
 pub fn be_u64(bytes: &[u8]) -> u64 {
     bytes
@@ -231,6 +255,17 @@ mod tests {
         let a = StreamId::Party(PartyId::new("trump").unwrap());
         let b = StreamId::Party(PartyId::new("trump-jr").unwrap());
         assert!(!stream_entry(&b, 0).starts_with(&stream_prefix(&a)));
+    }
+
+    #[test]
+    fn a_stream_head_key_names_its_stream() {
+        for stream in [
+            StreamId::Party(PartyId::new("trump").unwrap()),
+            StreamId::Proposition(PropositionId::new("paris-meeting").unwrap()),
+        ] {
+            assert_eq!(stream_of_head(&stream_head(&stream)), Some(stream));
+        }
+        assert_eq!(stream_of_head(b"Hxfoo"), None);
     }
 
     #[test]

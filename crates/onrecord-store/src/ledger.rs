@@ -3,7 +3,9 @@
 //!
 //! Every append or batch becomes ONE sled `apply_batch` holding the records,
 //! their indexes, the kept views and the new head, followed by `flush()` and an
-//! fdatasync of sled's data file before it is acknowledged.
+//! fdatasync of sled's data file before it is acknowledged. A bulk import
+//! (`crate::import`) writes the same batches in bounded chunks, all but the
+//! last without the head.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -38,6 +40,10 @@ pub struct LedgerOptions {
     /// The clock giving transaction time, in microseconds since the epoch.
     pub clock: fn() -> i64,
 }
+
+/// The most parties [`Ledger`] keeps read (names and all), so that an import
+/// naming millions of parties does not keep them all.
+const PARTY_CACHE: usize = 4096;
 
 /// How many times a batch's record bytes must be free on disk before it is
 /// written: room for its indexes, kept views and sled's page rewrites.
@@ -110,7 +116,8 @@ impl fmt::Display for ExpectedRevision {
 }
 
 impl ExpectedRevision {
-    fn admits(self, actual: Option<u64>) -> bool {
+    /// Whether a stream at `actual` (`None`: no stream) is what this expects.
+    pub(crate) fn admits(self, actual: Option<u64>) -> bool {
         match self {
             Self::Any => true,
             Self::NoStream => actual.is_none(),
@@ -213,12 +220,12 @@ pub fn hex(bytes: &[u8]) -> String {
 
 pub(crate) struct WriterState {
     pub(crate) head: Head,
-    last_recorded_at: i64,
-    damaged: Option<String>,
+    pub(crate) last_recorded_at: i64,
+    pub(crate) damaged: Option<String>,
     /// Set while a ledger created for its first append has written nothing
     /// yet (`Some(true)` when its directory existed, empty, before): if that
     /// append is refused, the ledger is removed again (see [`Ledger::open_or_create_then`]).
-    unwritten: Option<bool>,
+    pub(crate) unwritten: Option<bool>,
     /// The head anchor outside sled (see [`crate::anchor`]); written only under this lock.
     anchor: Anchor,
 }
@@ -226,7 +233,7 @@ pub(crate) struct WriterState {
 impl WriterState {
     /// Records `head` in the anchor. A failed write is not an error: the
     /// append is already durable, and a stale anchor only lags behind.
-    fn record_anchor(&mut self, head: &Head) {
+    pub(crate) fn record_anchor(&mut self, head: &Head) {
         let _ = self.anchor.record(head);
     }
 }
@@ -244,7 +251,8 @@ pub struct Ledger {
     anchored: AnchorState,
     clock: fn() -> i64,
     writer: Mutex<WriterState>,
-    /// Parties read so far (they never change once registered).
+    /// Parties read so far (they never change once registered); at most
+    /// [`PARTY_CACHE`] of them.
     parties: Mutex<HashMap<PartyId, Party>>,
     /// The private copy a read-only ledger is read from; removed on drop,
     /// after sled (fields drop in order).
@@ -577,6 +585,11 @@ impl Ledger {
         let data_file = File::open(dir.join("db")).map_err(|e| storage(path, e))?;
         let (anchor, anchored) = Anchor::open(dir).map_err(|e| storage(path, e))?;
         let layout = StreamLayout::of(&db).map_err(|e| storage(path, e))?;
+        // An import a crash cut short is undone before anything reads the head.
+        if crate::import::recover(&db, path, layout)? {
+            db.flush().map_err(|e| storage(path, e))?;
+            data_file.sync_data().map_err(|e| storage(path, e))?;
+        }
         let state = Self::read_writer_state(&db, path, anchor, anchored)?;
         Ok(Self {
             path: path.to_owned(),
@@ -747,6 +760,11 @@ impl Ledger {
         &self.db
     }
 
+    /// The clock giving transaction time.
+    pub(crate) fn clock(&self) -> fn() -> i64 {
+        self.clock
+    }
+
     /// How this ledger's stream index is keyed.
     pub(crate) fn layout(&self) -> StreamLayout {
         self.layout
@@ -754,6 +772,14 @@ impl Ledger {
 
     pub(crate) fn storage_err(&self, e: impl StorageFailure) -> StoreError {
         storage(&self.path, e)
+    }
+
+    /// Forgets the parties read so far (after an import's writes were undone).
+    pub(crate) fn forget_parties(&self) {
+        self.parties
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
     }
 
     /// sled `flush()` then fdatasync of the data file: only then is a write durable.
@@ -767,7 +793,7 @@ impl Ledger {
     /// writing (docs/reliability.md), so an append must fail *before* sled
     /// writes: it needs [`ROOM_FACTOR`] times its record bytes plus
     /// [`ROOM_RESERVE`] free.
-    fn ensure_room(&self, record_bytes: u64) -> Result<(), StoreError> {
+    pub(crate) fn ensure_room(&self, record_bytes: u64) -> Result<(), StoreError> {
         let needed = record_bytes
             .saturating_mul(ROOM_FACTOR)
             .saturating_add(ROOM_RESERVE);
@@ -1095,7 +1121,11 @@ impl LedgerFacts for Ledger {
         }
         match self.stream_origin(&StreamId::Party(id.clone()))? {
             Some(Event::PartyRegistered(p)) => {
-                cache().insert(id.clone(), p.clone());
+                let mut cache = cache();
+                if cache.len() >= PARTY_CACHE {
+                    cache.clear();
+                }
+                cache.insert(id.clone(), p.clone());
                 Ok(Some(p))
             }
             _ => Ok(None),
@@ -1136,7 +1166,7 @@ impl LedgerFacts for Ledger {
 }
 
 /// Builds one batch's writes, seeing the ledger plus the batch's earlier events.
-struct BatchBuilder<'a> {
+pub(crate) struct BatchBuilder<'a> {
     ledger: &'a Ledger,
     writes: sled::Batch,
     pending: PendingFacts,
@@ -1147,14 +1177,28 @@ struct BatchBuilder<'a> {
     index: PendingIndex,
     pub(crate) head: Head,
     recorded_at: i64,
-    appended: u64,
-    bytes: u64,
+    pub(crate) appended: u64,
+    pub(crate) bytes: u64,
     /// The batch's view writes; `None` when the views are stale and left alone.
     views: Option<ViewUpdate>,
 }
 
 impl<'a> BatchBuilder<'a> {
     fn new(ledger: &'a Ledger, state: &WriterState, keep_views: bool) -> Self {
+        // Transaction time never goes backwards, even if the clock does.
+        let recorded_at = (ledger.clock)().max(state.last_recorded_at);
+        Self::continuing(ledger, state.head, recorded_at, keep_views)
+    }
+
+    /// A batch that follows `head`, its events recorded at `recorded_at`
+    /// (an import's later chunks continue its earlier ones); `keep_views`
+    /// says whether the kept views are current and so extended.
+    pub(crate) fn continuing(
+        ledger: &'a Ledger,
+        head: Head,
+        recorded_at: i64,
+        keep_views: bool,
+    ) -> Self {
         Self {
             ledger,
             writes: sled::Batch::default(),
@@ -1162,13 +1206,17 @@ impl<'a> BatchBuilder<'a> {
             explicit_ids: HashMap::new(),
             stream_heads: HashMap::new(),
             index: PendingIndex::default(),
-            head: state.head,
-            // Transaction time never goes backwards, even if the clock does.
-            recorded_at: (ledger.clock)().max(state.last_recorded_at),
+            head,
+            recorded_at,
             appended: 0,
             bytes: 0,
             views: keep_views.then(ViewUpdate::default),
         }
+    }
+
+    /// The transaction time of the batch's events.
+    pub(crate) fn recorded_at(&self) -> i64 {
+        self.recorded_at
     }
 
     fn stream_head(&mut self, stream: &StreamId) -> Result<Option<u64>, StoreError> {
@@ -1196,7 +1244,7 @@ impl<'a> BatchBuilder<'a> {
         })
     }
 
-    fn add(&mut self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
+    pub(crate) fn add(&mut self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
         if let Some(id) = request.event_id {
             if let Some((seq, event)) = self.explicit_ids.get(&id) {
                 return if request.draft.matches(event) {
@@ -1300,26 +1348,61 @@ impl<'a> BatchBuilder<'a> {
         Ok(AppendOutcome::Appended { seq, event_id })
     }
 
-    /// The batch's writes, head and transaction time; `first_write` adds the
-    /// format marks of a ledger created for this batch.
-    fn finish(mut self, first_write: bool) -> Result<(sled::Batch, Head, i64), StoreError> {
-        if first_write {
-            let format = envelope::FORMAT_VERSION.to_be_bytes();
-            self.writes.insert(keys::meta(MetaKey::Format), &format[..]);
-            self.writes
-                .insert(keys::meta(MetaKey::Layout), &LAYOUT_2[..]);
+    /// The keys this batch will overwrite that may hold values written before
+    /// seq `base`: the heads of the streams it moved and the kept views it
+    /// changes (what an import journals before it overwrites them).
+    pub(crate) fn prior_keys(&self, base: u64) -> Vec<Vec<u8>> {
+        let mut out: Vec<Vec<u8>> = self
+            .stream_heads
+            .iter()
+            .filter(|(_, (_, moved))| *moved)
+            .map(|(stream, _)| keys::stream_head(stream))
+            .collect();
+        if let Some(views) = &self.views {
+            out.extend(views.prior_keys(base));
         }
-        // Stream heads and index chunks are written once per batch, at their
-        // last value, however many of the batch's events they took.
+        out
+    }
+
+    /// Adds the stream heads, index chunks and kept views (when current) to
+    /// the writes. Stream heads and index chunks are written once per batch,
+    /// at their last value, however many of the batch's events they took.
+    fn write_indexes(&mut self) -> Result<(), StoreError> {
         for (stream, (revision, moved)) in &self.stream_heads {
             if let (Some(revision), true) = (revision, moved) {
                 self.writes
                     .insert(keys::stream_head(stream), &revision.to_be_bytes()[..]);
             }
         }
-        self.index.write(&mut self.writes);
-        if let Some(views) = self.views.take() {
-            views.write(self.ledger, &mut self.writes)?;
+        std::mem::take(&mut self.index).write(&mut self.writes);
+        match self.views.as_mut() {
+            Some(views) => std::mem::take(views).write(self.ledger, &mut self.writes),
+            None => Ok(()),
+        }
+    }
+
+    /// The writes of an import's chunk that is not its last: everything but
+    /// the head and the views marker, so nothing of it is committed.
+    pub(crate) fn stage(mut self) -> Result<(sled::Batch, Head), StoreError> {
+        self.write_indexes()?;
+        Ok((self.writes, self.head))
+    }
+
+    /// The writes of a whole batch: records, indexes, views and the views
+    /// marker (only when the views were current), and the head;
+    /// `first_write` adds the format marks of a ledger created for this batch.
+    pub(crate) fn finish(
+        mut self,
+        first_write: bool,
+    ) -> Result<(sled::Batch, Head, i64), StoreError> {
+        self.write_indexes()?;
+        if first_write {
+            let format = envelope::FORMAT_VERSION.to_be_bytes();
+            self.writes.insert(keys::meta(MetaKey::Format), &format[..]);
+            self.writes
+                .insert(keys::meta(MetaKey::Layout), &LAYOUT_2[..]);
+        }
+        if self.views.is_some() {
             self.writes.insert(
                 keys::meta(MetaKey::Views),
                 &crate::views::views_marker(self.head.seq)[..],

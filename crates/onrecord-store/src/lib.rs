@@ -11,6 +11,7 @@ mod anchor;
 mod chain;
 pub mod envelope;
 mod error;
+mod import;
 pub mod keys;
 mod ledger;
 mod marker;
@@ -24,6 +25,7 @@ mod views;
 pub use anchor::ANCHOR_FILE;
 pub use chain::CheckedRecords;
 pub use error::{Damage, StoreError};
+pub use import::{CHUNK as IMPORT_CHUNK, ImportCheck, ImportCounts, ImportWrite};
 pub use ledger::{
     AppendOutcome, AppendRequest, ExpectedRevision, Head, InvalidExpectedRevision, Ledger,
     LedgerOptions, ROOM_FACTOR, ROOM_RESERVE, Records, VerifyReport, hex, system_clock,

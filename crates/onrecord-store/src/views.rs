@@ -249,6 +249,24 @@ impl ViewUpdate {
         Ok(())
     }
 
+    /// The keys [`ViewUpdate::write`] may overwrite that hold values from
+    /// before seq `base`: each touched pair's summary, and the entries of the
+    /// statements up to `base` that this update retracts.
+    pub(crate) fn prior_keys(&self, base: u64) -> Vec<Vec<u8>> {
+        let mut out = Vec::new();
+        for ((prop, party), ops) in &self.pairs {
+            out.push(keys::position(prop, party));
+            for op in ops {
+                if let PairOp::Retract((said_at, seq)) = op
+                    && *seq <= base
+                {
+                    out.push(keys::entry(prop, party, *said_at, *seq));
+                }
+            }
+        }
+        out
+    }
+
     /// Adds the view writes to `writes`: each touched pair's new and changed
     /// entries and its summary, updated locally (by neighbours, never a scan
     /// of the pair) so an append costs the same however long the pair is.

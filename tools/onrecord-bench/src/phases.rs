@@ -135,12 +135,14 @@ pub fn run(name: &str, args: &PhaseArgs) -> Result<Value> {
         "export" => export(args),
         "query" => query(args),
         "single" => single(args),
+        "import" => import(args),
+        "import-file" => import_file(args),
         other => bail!("unknown phase `{other}`"),
     }
 }
 
 /// The phases in the order the bench runs them.
-pub const PHASES: [&str; 9] = [
+pub const PHASES: [&str; 10] = [
     "bulk",
     "verify",
     "replay-onrecord",
@@ -150,6 +152,7 @@ pub const PHASES: [&str; 9] = [
     "export",
     "query",
     "single",
+    "import",
 ];
 
 fn bulk(args: &PhaseArgs) -> Result<Value> {
@@ -644,5 +647,98 @@ fn single(args: &PhaseArgs) -> Result<Value> {
         "file": with_rate(fl, file_total),
         "sqlite": with_rate(sq, sqlite_total),
         "vm_hwm_kib": vm_hwm_kib(),
+    }))
+}
+
+/// Waits for the child `pid` and returns its peak RSS in KiB (`wait4`'s rusage).
+fn wait_peak_rss_kib(pid: u32) -> Result<(i32, u64)> {
+    let mut status = 0;
+    // SAFETY: wait4 only writes the status and the struct it is given.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let rc = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
+    ensure!(rc == pid as libc::pid_t, "wait4 failed");
+    Ok((status, usage.ru_maxrss as u64)) // KiB on Linux
+}
+
+/// Writes the workload as JSON Lines for the import phase (a process of its
+/// own, so that the process that runs the import stays small: a child's peak
+/// RSS counts its parent's memory up to its `exec`).
+fn import_file(args: &PhaseArgs) -> Result<Value> {
+    let file = args.dir.join("import.jsonl");
+    let w = Workload::generate(args.config);
+    let (log, _) = encode_workload(&w, system_clock());
+    drop(w);
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&file)?);
+    for rec in &log {
+        let recorded = onrecord_store::envelope::decode_recorded(&rec.bytes, rec.seq)?;
+        use std::io::Write;
+        writeln!(out, "{}", onrecord_core::write_line(&recorded))?;
+    }
+    std::io::Write::flush(&mut out)?;
+    Ok(json!({ "lines": log.len() }))
+}
+
+/// `onrecord append --jsonl` of the whole workload, exported as JSON Lines
+/// (every line with its event id, as a restore from a backup has), into a new
+/// ledger: the real binary as a child process, its peak RSS from getrusage.
+fn import(args: &PhaseArgs) -> Result<Value> {
+    let n = args.config.events as u64;
+    let Some(bin) = &args.onrecord_bin else {
+        return Ok(json!({
+            "events": n,
+            "notes": ["import: no onrecord binary (build it with `cargo build --release` or pass --onrecord-bin); skipped"],
+        }));
+    };
+    let file = args.dir.join("import.jsonl");
+    let made = Command::new(std::env::current_exe()?)
+        .args(["--phase", "import-file", "--dir"])
+        .arg(&args.dir)
+        .args(["--seed", &args.config.seed.to_string()])
+        .args(["--events", &n.to_string()])
+        .args(["--singles", &args.config.singles.to_string()])
+        .output()
+        .context("writing the import file")?;
+    ensure!(made.status.success(), "phase import-file failed");
+    let file_bytes = std::fs::metadata(&file)?.len();
+    progress(&format!(
+        "import: onrecord append --jsonl of {n} lines ({:.0} MiB) into a new ledger",
+        file_bytes as f64 / 1048576.0
+    ));
+    let ledger = args.dir.join("import-ledger");
+    let ((status, peak, stdout), took) = timed(|| {
+        let mut child = Command::new(bin)
+            .arg("--ledger")
+            .arg(&ledger)
+            .args(["--quiet", "append", "--json", "--jsonl"])
+            .arg(&file)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .context("running onrecord append --jsonl")?;
+        // Its one line of JSON fits the pipe; read it once the child is reaped.
+        let (status, peak) = wait_peak_rss_kib(child.id())?;
+        let mut stdout = Vec::new();
+        if let Some(mut out) = child.stdout.take() {
+            std::io::Read::read_to_end(&mut out, &mut stdout)?;
+        }
+        Ok((status, peak, stdout))
+    })?;
+    ensure!(
+        status == 0,
+        "onrecord append --jsonl failed (wait status {status})"
+    );
+    let printed: Value = serde_json::from_slice(&stdout).context("reading its --json")?;
+    ensure!(
+        printed["appended"].as_u64() == Some(n),
+        "the import appended {}; expected {n}",
+        printed["appended"]
+    );
+    let _ = std::fs::remove_file(&file);
+    Ok(json!({
+        "events": n,
+        "file_bytes": file_bytes,
+        "import_s": took.as_secs_f64(),
+        "import_events_per_s": rate(n, took),
+        "import_peak_rss_kib": peak,
+        "disk_bytes": disk_bytes(&ledger),
     }))
 }

@@ -400,6 +400,16 @@ pub fn rows(phases: &Value) -> Vec<Row> {
         "-",
     );
     b.row(
+        "rss_import",
+        "peak RSS, append --jsonl of N lines (child)",
+        b.get(&["import", "import_peak_rss_kib"]),
+        Unit::Kib,
+        "256 MiB",
+        Some(mib256),
+        Target::Below(mib256),
+        "< 256 MiB",
+    );
+    b.row(
         "rss_query",
         "peak RSS, query phase",
         b.get(&["query", "vm_hwm_kib"]),

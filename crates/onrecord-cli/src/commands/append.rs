@@ -1,18 +1,16 @@
-//! `append`: record one event from flags, or a JSON Lines file in one atomic
-//! batch (all lines or none), and report what was appended.
+//! `append`: record one event from flags, or a JSON Lines file atomically
+//! (all lines or none) in bounded memory, and report what was appended.
 //!
 //! Values are parsed with the domain's own parsers so a bad one is invalid
 //! input (exit 1) naming the value; the store validates the event itself.
 
 use std::fs::File;
-use std::io::BufReader;
-use std::path::Path;
+use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
 
-use onrecord_core::validate::EmptyLedger;
 use onrecord_core::{
-    BatchOverlay, Draft, EventId, LedgerFacts, Party, PartyId, PendingFacts, Proposition,
-    PropositionId, PropositionResolved, Rejection, StatementDraft, StatementRetracted, When,
-    validate,
+    Draft, EventId, Party, PartyId, Proposition, PropositionId, PropositionResolved,
+    StatementDraft, StatementRetracted, When,
 };
 use onrecord_store::{AppendOutcome, AppendRequest, ExpectedRevision, StoreError};
 use serde::Serialize;
@@ -21,9 +19,9 @@ use crate::args::{AppendArgs, AppendKind, SingleOpts};
 use crate::context::Context;
 use crate::error::{CONFLICT, CliError, INVALID, code_of, read_error};
 use crate::hints::{self, Known};
-use crate::input::{MAX_REPORTED, NumberedEvent, abridge, read_events};
+use crate::input::{NumberedEvent, Refusals, read_events};
 use crate::output::Out;
-use crate::progress::{Busy, CountingReader, Progress, Unit};
+use crate::progress::{CountingReader, Progress, Unit};
 
 /// Runs `append`, single or bulk.
 pub fn run(ctx: &Context, args: AppendArgs) -> Result<(), CliError> {
@@ -179,8 +177,8 @@ struct SingleJson {
 #[derive(Serialize)]
 struct BulkJson {
     status: &'static str,
-    appended: usize,
-    already_recorded: usize,
+    appended: u64,
+    already_recorded: u64,
 }
 
 fn single(ctx: &Context, kind: AppendKind, json: bool) -> Result<(), CliError> {
@@ -237,12 +235,38 @@ fn single(ctx: &Context, kind: AppendKind, json: bool) -> Result<(), CliError> {
     out.flush()
 }
 
-fn bulk(ctx: &Context, file: &str, json: bool) -> Result<(), CliError> {
-    let mut progress = Progress::new("reading", Unit::Bytes, ctx.quiet, json);
-    let read = if file == "-" {
-        let stdin = CountingReader::new(std::io::stdin().lock(), 0, &mut progress);
-        read_events(BufReader::new(stdin)).map_err(|e| read_error(Path::new("stdin"), &e))
-    } else {
+/// The input of a bulk append, readable twice: the file, or stdin copied
+/// to an unnamed temporary file (gone when the process ends, however it ends)
+/// as it is read the first time.
+struct BulkInput {
+    /// What error messages call it.
+    name: PathBuf,
+    /// The file, or the copy of stdin once it is complete.
+    file: File,
+    /// The file's size in bytes (0 for stdin).
+    size: u64,
+    /// Whether this is stdin (then the first read copies it into `file`).
+    stdin: bool,
+}
+
+impl BulkInput {
+    fn open(file: &str) -> Result<Self, CliError> {
+        if file == "-" {
+            let name = PathBuf::from("stdin");
+            let copy = tempfile::tempfile().map_err(|e| {
+                CliError::invalid(format!(
+                    "cannot buffer stdin in {}: {}",
+                    std::env::temp_dir().display(),
+                    crate::error::io_reason(&e)
+                ))
+            })?;
+            return Ok(Self {
+                name,
+                file: copy,
+                size: 0,
+                stdin: true,
+            });
+        }
         let path = Path::new(file);
         let f = File::open(path).map_err(|e| read_error(path, &e))?;
         if f.metadata().is_ok_and(|m| m.is_dir()) {
@@ -250,180 +274,257 @@ fn bulk(ctx: &Context, file: &str, json: bool) -> Result<(), CliError> {
                 "cannot read {file}: is a directory"
             )));
         }
-        let size = f.metadata().map_or(0, |m| m.len());
-        let f = CountingReader::new(f, size, &mut progress);
-        read_events(BufReader::new(f)).map_err(|e| read_error(path, &e))
-    }?;
-    progress.finish();
-    if !read.errors.is_empty() {
-        // Lines that did read are still checked against the ledger, so every
-        // bad line is reported at once, not only the unreadable ones.
-        let mut bad: Vec<(usize, String)> = read
-            .errors
-            .into_iter()
-            .enumerate()
-            .map(|(i, message)| (line_of(&message).unwrap_or(i), message))
-            .collect();
-        bad.extend(check_without_writing(ctx, &read.events));
-        bad.sort_by_key(|(line, _)| *line);
-        let messages: Vec<String> = bad.into_iter().map(|(_, m)| m).collect();
-        return Err(refused(INVALID, &messages));
+        Ok(Self {
+            name: path.to_owned(),
+            size: f.metadata().map_or(0, |m| m.len()),
+            file: f,
+            stdin: false,
+        })
     }
-    let lines: Vec<usize> = read.events.iter().map(|e| e.line).collect();
-    // Ids each line defines, so a hint for line N may name an id from an earlier line.
-    let defined: Vec<Known> = read
-        .events
-        .iter()
-        .map(|e| {
-            let mut k = Known::default();
-            k.note(&e.event.draft);
-            k
-        })
-        .collect();
-    let requests = read
-        .events
-        .into_iter()
-        .map(|e| AppendRequest {
-            event_id: e.event.event_id,
-            draft: e.event.draft,
-            expected: ExpectedRevision::Any,
-        })
-        .collect();
-    let ledger = ctx.open_or_create()?;
-    let mut busy = Busy::start(format!("appending {} events", lines.len()), ctx.quiet, json);
-    let batch = ledger.append_batch(requests);
-    busy.finish();
-    let outcomes = match batch {
-        Ok(outcomes) => outcomes,
-        Err(StoreError::BatchRejected(errors)) => {
-            let code = if errors.iter().all(|(_, e)| e.is_conflict()) {
-                CONFLICT
-            } else {
-                errors
-                    .iter()
-                    .map(|(_, e)| code_of(e))
-                    .find(|c| *c != CONFLICT)
-                    .unwrap_or(INVALID)
+
+    /// Reads every line once, as [`read_events`] does, showing progress as `label`.
+    fn read(
+        &mut self,
+        label: &'static str,
+        ctx: &Context,
+        json: bool,
+        on_event: impl FnMut(NumberedEvent),
+        on_error: impl FnMut(String),
+    ) -> Result<(), CliError> {
+        let mut progress = Progress::new(label, Unit::Bytes, ctx.quiet, json);
+        let read = if self.stdin {
+            let stdin = CountingReader::new(std::io::stdin().lock(), 0, &mut progress);
+            let mut tee = Tee {
+                inner: stdin,
+                copy: BufWriter::new(&self.file),
             };
-            let in_ledger = Known::from_ledger(&ledger);
-            let messages: Vec<String> = errors
-                .iter()
-                .enumerate()
-                .map(|(k, (i, e))| {
-                    // Hints only for the lines that will be listed (see `abridge`).
-                    let message = if k < MAX_REPORTED {
-                        let mut known = in_ledger.clone();
-                        for d in defined.iter().take(*i) {
-                            known.parties.extend(d.parties.iter().cloned());
-                            known.propositions.extend(d.propositions.iter().cloned());
-                        }
-                        hints::store_message(e, &known)
-                    } else {
-                        e.to_string()
-                    };
-                    match lines.get(*i) {
-                        Some(n) => format!("line {n}: {message}"),
-                        None => message,
-                    }
-                })
-                .collect();
-            return Err(refused(code, &messages));
+            let read = read_events(BufReader::new(&mut tee), on_event, on_error);
+            let flushed = tee.copy.flush();
+            self.stdin = false;
+            read.and(flushed)
+        } else {
+            let rewound = (&self.file).seek(SeekFrom::Start(0));
+            let f = CountingReader::new(&self.file, self.size, &mut progress);
+            rewound.and_then(|_| read_events(BufReader::new(f), on_event, on_error))
+        };
+        progress.finish();
+        read.map_err(|e| read_error(&self.name, &e))
+    }
+}
+
+/// A reader that copies what it reads into `copy` (stdin into its buffer file).
+struct Tee<R, W> {
+    inner: R,
+    copy: W,
+}
+
+impl<R: Read, W: Write> Read for Tee<R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.copy.write_all(&buf[..n])?;
+        Ok(n)
+    }
+}
+
+/// Exit code and messages of the lines the ledger refused, gathered as they come.
+#[derive(Default)]
+struct LedgerRefusals {
+    refusals: Refusals,
+    all_conflicts: bool,
+    first_other: Option<i32>,
+}
+
+impl LedgerRefusals {
+    fn push(&mut self, e: &StoreError, message: String) {
+        if self.refusals.is_empty() {
+            self.all_conflicts = true;
         }
-        Err(e) => return Err(e.into()),
+        if !e.is_conflict() {
+            self.all_conflicts = false;
+            self.first_other.get_or_insert(code_of(e));
+        }
+        self.refusals.push(message);
+    }
+
+    /// The exit code: conflict when every refusal is one, else the first other one's.
+    fn code(&self) -> i32 {
+        if self.all_conflicts {
+            CONFLICT
+        } else {
+            self.first_other.unwrap_or(INVALID)
+        }
+    }
+}
+
+/// `append --jsonl`: all lines or none, in two passes over the input (see
+/// `onrecord_store::ImportCheck`): check every line, writing nothing; then
+/// write them in bounded chunks that the last one commits. Memory holds one
+/// line and a few facts per event, not the file.
+fn bulk(ctx: &Context, file: &str, json: bool) -> Result<(), CliError> {
+    let mut input = BulkInput::open(file)?;
+    let path = ctx.ledger.clone();
+    let existed = path.exists();
+    let fresh = !path.join("db").exists();
+    let ledger = ctx.for_import().open_or_create()?;
+    let counts = match import(ctx, &ledger, &mut input, json) {
+        Ok(counts) => counts,
+        Err((e, unreadable)) => {
+            if fresh && unreadable {
+                // As when the input was read before the ledger was opened: an
+                // input that cannot be read or parsed leaves no new ledger
+                // (only what this process created goes).
+                drop(ledger);
+                remove_created(&path, existed);
+            }
+            return Err(e);
+        }
     };
-    let appended = outcomes
-        .iter()
-        .filter(|o| matches!(o, AppendOutcome::Appended { .. }))
-        .count();
-    let already = outcomes.len() - appended;
     let mut out = Out::new();
     if json {
         out.json(&BulkJson {
             status: "ok",
-            appended,
-            already_recorded: already,
+            appended: counts.appended,
+            already_recorded: counts.already_recorded,
         })?;
     } else {
-        out.line(format!("appended {appended}, already recorded {already}"))?;
+        out.line(format!(
+            "appended {}, already recorded {}",
+            counts.appended, counts.already_recorded
+        ))?;
     }
     out.flush()
 }
 
-/// The line number a `line N: ...` message names.
-fn line_of(message: &str) -> Option<usize> {
-    message
-        .strip_prefix("line ")?
-        .split(':')
-        .next()?
-        .parse()
-        .ok()
-}
-
-/// `line N: why` for each read line the ledger (as it is, plus the file's
-/// earlier lines) would refuse, found without writing or creating anything;
-/// lines whose event id is already recorded are left to the append to judge.
-/// Empty when the ledger cannot be opened (the read errors are reported alone).
-fn check_without_writing(ctx: &Context, events: &[NumberedEvent]) -> Vec<(usize, String)> {
-    match ctx.open() {
-        Ok(ledger) => check_against(&ledger, Known::from_ledger(&ledger), events, |id| {
-            ledger.get_by_id(id).is_ok_and(|r| r.is_some())
-        }),
-        Err(_) if !ctx.ledger.exists() => {
-            check_against(&EmptyLedger, Known::default(), events, |_| false)
+/// Removes a ledger this process created at `path`: the directory, or, if it
+/// was there (empty) before, what was created inside it.
+fn remove_created(path: &Path, existed: bool) {
+    if !existed {
+        let _ = std::fs::remove_dir_all(path);
+        return;
+    }
+    if let Ok(entries) = std::fs::read_dir(path) {
+        for entry in entries.flatten() {
+            let p = entry.path();
+            let _ = if p.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
         }
-        Err(_) => Vec::new(),
     }
 }
 
-fn check_against<F: LedgerFacts>(
-    base: &F,
-    mut known: Known,
-    events: &[NumberedEvent],
-    recorded: impl Fn(&EventId) -> bool,
-) -> Vec<(usize, String)> {
-    let mut pending = PendingFacts::default();
-    let mut bad = Vec::new();
-    for (k, e) in events.iter().enumerate() {
-        if e.event.event_id.as_ref().is_some_and(&recorded) {
-            continue;
-        }
-        let overlay = BatchOverlay {
-            base,
-            pending: &pending,
-        };
-        match validate(e.event.draft.clone(), &overlay) {
-            Ok(v) => {
-                // A stand-in id for lines without one: nothing can refer to it.
-                let id = e
-                    .event
-                    .event_id
-                    .unwrap_or_else(|| EventId::from_bytes((k as u128).to_be_bytes()));
-                if pending.absorb(id, &v.event, base).is_err() {
-                    break;
-                }
-            }
-            Err(Rejection::Invalid(d)) => {
-                // Hints only for the lines that will be listed (see `abridge`).
-                let message = if bad.len() < MAX_REPORTED {
-                    hints::store_message(&StoreError::Invalid(d), &known)
-                } else {
-                    d.to_string()
+/// Both passes of a bulk import into `ledger`; what it appended, or why not
+/// and whether the input itself could not be read or parsed.
+fn import(
+    ctx: &Context,
+    ledger: &onrecord_store::Ledger,
+    input: &mut BulkInput,
+    json: bool,
+) -> Result<onrecord_store::ImportCounts, (CliError, bool)> {
+    let ledger_error = |e: CliError| (e, false);
+    let mut import = ledger.import().map_err(|e| ledger_error(e.into()))?;
+    // Unreadable lines and lines the ledger refuses arrive in line order in
+    // this one pass; both go into one list, so every bad line is reported.
+    let bad_lines = std::cell::Cell::new(0usize);
+    let refused = std::cell::RefCell::new(LedgerRefusals::default());
+    // Hints name ids from the ledger and from the lines before the refused one.
+    let mut in_ledger: Option<Known> = None;
+    let mut defined = Known::default();
+    input
+        .read(
+            "checking",
+            ctx,
+            json,
+            |e| {
+                let mut here = Known::default();
+                here.note(&e.event.draft);
+                let request = AppendRequest {
+                    event_id: e.event.event_id,
+                    draft: e.event.draft,
+                    expected: ExpectedRevision::Any,
                 };
-                bad.push((e.line, format!("line {}: {message}", e.line)));
-            }
-            Err(Rejection::Lookup(_)) => break,
-        }
-        known.note(&e.event.draft);
+                if let Err(err) = import.check(request) {
+                    let mut refused = refused.borrow_mut();
+                    let message = if refused.refusals.lists_next() {
+                        let mut known = in_ledger
+                            .get_or_insert_with(|| Known::from_ledger(ledger))
+                            .clone();
+                        known.parties.extend(defined.parties.iter().cloned());
+                        known
+                            .propositions
+                            .extend(defined.propositions.iter().cloned());
+                        hints::store_message(&err, &known)
+                    } else {
+                        err.to_string()
+                    };
+                    refused.push(&err, format!("line {}: {message}", e.line));
+                }
+                if refused.borrow().refusals.lists_next() {
+                    defined.parties.append(&mut here.parties);
+                    defined.propositions.append(&mut here.propositions);
+                }
+            },
+            |message| {
+                bad_lines.set(bad_lines.get() + 1);
+                refused.borrow_mut().refusals.push(message);
+            },
+        )
+        .map_err(|e| (e, true))?;
+    let refused = refused.into_inner();
+    if bad_lines.get() > 0 {
+        return Err((refused_lines(INVALID, refused.refusals), true));
     }
-    bad
+    if !refused.refusals.is_empty() {
+        let code = refused.code();
+        return Err(ledger_error(refused_lines(code, refused.refusals)));
+    }
+    drop(defined);
+    let counts = if import.counts().appended == 0 {
+        import.counts()
+    } else {
+        let mut writer = import.into_writer().map_err(|e| ledger_error(e.into()))?;
+        let mut failed: Option<StoreError> = None;
+        let mut changed = false;
+        input
+            .read(
+                "appending",
+                ctx,
+                json,
+                |e| {
+                    if failed.is_some() {
+                        return;
+                    }
+                    let request = AppendRequest {
+                        event_id: e.event.event_id,
+                        draft: e.event.draft,
+                        expected: ExpectedRevision::Any,
+                    };
+                    if let Err(err) = writer.write(request) {
+                        failed = Some(err);
+                    }
+                },
+                |_| changed = true,
+            )
+            .map_err(ledger_error)?;
+        let result = match failed {
+            // What the first pass accepted the second refused: the input changed.
+            Some(e) if matches!(e, StoreError::Invalid(_)) || e.is_conflict() || changed => {
+                Err(StoreError::ImportChanged)
+            }
+            Some(e) => Err(e),
+            None if changed => Err(StoreError::ImportChanged),
+            None => writer.commit(),
+        };
+        result.map_err(|e| ledger_error(e.into()))?
+    };
+    Ok(counts)
 }
 
 /// The error for a refused bulk input: each bad line (abridged), then a summary.
-fn refused(code: i32, messages: &[String]) -> CliError {
-    let mut lines = abridge(messages);
-    lines.push(format!(
-        "{} line(s) refused; nothing was appended",
-        messages.len()
-    ));
+fn refused_lines(code: i32, refusals: Refusals) -> CliError {
+    let count = refusals.count();
+    let mut lines = refusals.lines();
+    lines.push(format!("{count} line(s) refused; nothing was appended"));
     CliError::with_lines(code, lines)
 }

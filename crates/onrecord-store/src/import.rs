@@ -1,0 +1,786 @@
+//! Bulk imports in bounded memory, still all or nothing.
+//!
+//! An import runs in two passes over its input, holding the writer lock
+//! throughout:
+//!
+//! 1. [`ImportCheck`] validates every request against the ledger and the
+//!    requests before it, writing nothing. It keeps only compact facts: the
+//!    parties and propositions the input defines, and per explicit event id a
+//!    digest of the event (for idempotent re-sends and duplicates inside the
+//!    input) and, for a statement, its proposition and party (for
+//!    retractions). A refusal anywhere therefore writes nothing, and the
+//!    free-space check covers the whole input before the first write.
+//! 2. [`ImportWrite`] validates and writes the same requests again, in chunks
+//!    of [`CHUNK`] events, each one sled batch like an append's but without
+//!    the head and the views marker: records past the head are not part of
+//!    the ledger. The last batch writes the head, which commits every chunk
+//!    at once; then flush and fdatasync, and only then the acknowledgement.
+//!
+//! A chunk overwrites some keys that already held committed values (stream
+//! heads, kept views); before it does, it saves each one's value in the undo
+//! journal (`U` + key), in the same batch. `M/import` marks an import in
+//! flight. If the process dies before the head is written, [`recover`] (run
+//! when the ledger is next opened) deletes what the staged records created
+//! (records, event ids, stream-index entries past each journaled head, view
+//! entries, markers), restores the journal, and removes the mark, in bounded
+//! batches that can themselves be cut short and run again.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::sync::MutexGuard;
+
+use onrecord_core::{
+    Draft, Event, EventId, LedgerFacts, Party, PartyId, PartyKind, PropositionId, Rejection,
+    StatementFacts, StatementRecorded, StreamId, validate,
+};
+use sha2::{Digest, Sha256};
+
+use crate::envelope;
+use crate::keys::{self, MetaKey};
+use crate::ledger::{BatchBuilder, Head, WriterState, storage};
+use crate::stream_index::{CHUNK as INDEX_CHUNK, StreamLayout};
+use crate::{AppendRequest, ExpectedRevision, Ledger, StoreError};
+
+/// Events per sled batch while an import is written (and keys per batch
+/// while one is undone): what bounds its memory.
+pub const CHUNK: u64 = 2_000;
+
+/// Bytes a stored record takes beyond its payload (version, seq, id, type,
+/// time, previous hash): used to estimate an import's size before writing it.
+const RECORD_OVERHEAD: u64 = 72;
+
+/// How many events an import appends and how many it found already recorded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ImportCounts {
+    /// Events that are (or will be) appended.
+    pub appended: u64,
+    /// Events whose id was already recorded with the same content.
+    pub already_recorded: u64,
+}
+
+/// A small number standing for a party or proposition id inside an import.
+type Name = u32;
+
+/// Ids interned so that per-event facts stay a few bytes.
+struct Names<T> {
+    numbers: HashMap<T, Name>,
+    ids: Vec<T>,
+}
+
+impl<T> Default for Names<T> {
+    fn default() -> Self {
+        Self {
+            numbers: HashMap::new(),
+            ids: Vec::new(),
+        }
+    }
+}
+
+impl<T: Clone + Eq + std::hash::Hash> Names<T> {
+    fn intern(&mut self, id: &T) -> Name {
+        if let Some(n) = self.numbers.get(id) {
+            return *n;
+        }
+        let n = self.ids.len() as Name;
+        self.ids.push(id.clone());
+        self.numbers.insert(id.clone(), n);
+        n
+    }
+
+    fn number(&self, id: &T) -> Option<Name> {
+        self.numbers.get(id).copied()
+    }
+
+    fn id(&self, n: Name) -> &T {
+        &self.ids[n as usize]
+    }
+}
+
+/// What pass 1 keeps about a statement with an explicit id.
+#[derive(Clone, Copy)]
+struct StatementKept {
+    proposition: Name,
+    party: Name,
+    speaker: Name,
+    retracted: bool,
+}
+
+/// [`Kept::proposition`] of an event that is not a statement.
+const NOT_A_STATEMENT: Name = Name::MAX;
+
+/// What pass 1 keeps about an event of the input with an explicit id: 32
+/// bytes (48 with its id), one per line of an exported ledger.
+struct Kept {
+    /// [`content_digest`] of the event.
+    digest: [u8; DIGEST],
+    /// A statement's proposition, party and speaker, or [`NOT_A_STATEMENT`].
+    proposition: Name,
+    party: Name,
+    speaker: Name,
+    retracted: bool,
+}
+
+impl Kept {
+    fn statement(&self) -> Option<StatementKept> {
+        (self.proposition != NOT_A_STATEMENT).then_some(StatementKept {
+            proposition: self.proposition,
+            party: self.party,
+            speaker: self.speaker,
+            retracted: self.retracted,
+        })
+    }
+}
+
+/// Bytes of SHA-256 kept per event: two events with one id and different
+/// contents share a digest by chance with odds of 2^-128.
+const DIGEST: usize = 16;
+
+/// The facts the input has added so far (pass 1).
+#[derive(Default)]
+struct InputFacts {
+    parties: Names<PartyId>,
+    propositions: Names<PropositionId>,
+    /// Parties the input registers, and whom each speaks for.
+    registered: HashMap<Name, Option<PartyId>>,
+    /// Propositions the input opens or resolves: whether resolved.
+    opened: HashMap<Name, bool>,
+    /// Events of the input with an explicit id.
+    kept: HashMap<EventId, Kept>,
+    /// Statements recorded before the import that it retracts.
+    retracted_before: HashSet<EventId>,
+}
+
+/// The ledger as pass 1 sees it: what it holds plus the input so far.
+struct CheckFacts<'a> {
+    ledger: &'a Ledger,
+    input: &'a InputFacts,
+}
+
+impl LedgerFacts for CheckFacts<'_> {
+    type Error = StoreError;
+
+    fn party(&self, id: &PartyId) -> Result<Option<Party>, StoreError> {
+        let here = self.input.parties.number(id);
+        match here.and_then(|n| self.input.registered.get(&n)) {
+            // Validation asks only whether a party exists and whom it speaks
+            // for; the name is not kept.
+            Some(speaks_for) => Ok(Some(Party {
+                id: id.clone(),
+                name: String::new(),
+                kind: PartyKind::Person,
+                speaks_for: speaks_for.clone(),
+                aliases: Vec::new(),
+            })),
+            None => self.ledger.party(id),
+        }
+    }
+
+    fn proposition(&self, id: &PropositionId) -> Result<Option<bool>, StoreError> {
+        let here = self.input.propositions.number(id);
+        match here.and_then(|n| self.input.opened.get(&n)) {
+            Some(resolved) => Ok(Some(*resolved)),
+            None => self.ledger.proposition(id),
+        }
+    }
+
+    fn statement(&self, id: &EventId) -> Result<Option<StatementFacts>, StoreError> {
+        if let Some(kept) = self.input.kept.get(id) {
+            return Ok(kept.statement().map(|s| StatementFacts {
+                proposition: self.input.propositions.id(s.proposition).clone(),
+                party: self.input.parties.id(s.party).clone(),
+                retracted: s.retracted,
+            }));
+        }
+        let facts = self.ledger.statement(id)?;
+        Ok(facts.map(|mut f| {
+            f.retracted |= self.input.retracted_before.contains(id);
+            f
+        }))
+    }
+}
+
+/// The placeholder party a statement's digest is taken with, so that the
+/// digest covers everything but its party and speaker (compared on their own).
+fn placeholder_party() -> PartyId {
+    PartyId::new("x").unwrap_or_else(|_| unreachable!("`x` is a valid party id"))
+}
+
+/// A digest of what an event records, party and speaker of a statement
+/// aside, so that two events are the same exactly when their digests, kinds
+/// and (for statements) parties and speakers are.
+fn content_digest(event: &Event) -> [u8; DIGEST] {
+    let payload = match event {
+        Event::StatementRecorded(s) => {
+            envelope::encode_payload(&Event::StatementRecorded(StatementRecorded {
+                party: placeholder_party(),
+                speaker: placeholder_party(),
+                // -0.0 == 0.0, as `Draft::matches` compares credences.
+                credence: s.credence.map(|c| c + 0.0),
+                ..s.clone()
+            }))
+        }
+        other => envelope::encode_payload(other),
+    };
+    let digest = Sha256::digest(&payload);
+    let mut out = [0u8; DIGEST];
+    out.copy_from_slice(&digest[..DIGEST]);
+    out
+}
+
+/// The event a draft would record, party and speaker aside, for
+/// [`content_digest`]; `None` when its credence does not fit its stance.
+fn draft_content(draft: &Draft) -> Option<Event> {
+    Some(match draft {
+        Draft::Party(p) => Event::PartyRegistered(p.clone()),
+        Draft::Proposition(p) => Event::PropositionOpened(p.clone()),
+        Draft::Retraction(r) => Event::StatementRetracted(r.clone()),
+        Draft::Resolution(r) => Event::PropositionResolved(r.clone()),
+        Draft::Statement(d) => Event::StatementRecorded(StatementRecorded {
+            proposition: d.proposition.clone(),
+            party: placeholder_party(),
+            speaker: placeholder_party(),
+            stance: d.stance,
+            credence: d.stance.credence(d.credence).ok()?,
+            said_at: d.said_at,
+            quote: d.quote.clone(),
+            source: d.source.clone(),
+            qualifiers: d.qualifiers.clone(),
+        }),
+    })
+}
+
+/// Pass 1 of an import: checks every request, writes nothing (see the module docs).
+pub struct ImportCheck<'a> {
+    ledger: &'a Ledger,
+    state: MutexGuard<'a, WriterState>,
+    input: InputFacts,
+    /// Each stream's last revision as of the requests checked so far.
+    revisions: HashMap<StreamId, Option<u64>>,
+    counts: ImportCounts,
+    refused: u64,
+    bytes: u64,
+}
+
+impl Ledger {
+    /// Starts a bulk import: takes the writer lock until the import ends.
+    /// Check every request with [`ImportCheck::check`], then, if none was
+    /// refused, write them all again with [`ImportCheck::into_writer`].
+    pub fn import(&self) -> Result<ImportCheck<'_>, StoreError> {
+        let state = self.lock_writer();
+        if let Some(why) = &state.damaged {
+            return Err(StoreError::DamagedHead(why.clone()));
+        }
+        Ok(ImportCheck {
+            ledger: self,
+            state,
+            input: InputFacts::default(),
+            revisions: HashMap::new(),
+            counts: ImportCounts::default(),
+            refused: 0,
+            bytes: 0,
+        })
+    }
+}
+
+impl<'a> ImportCheck<'a> {
+    /// What the requests checked so far would do.
+    pub fn counts(&self) -> ImportCounts {
+        self.counts
+    }
+
+    fn revision(&mut self, stream: &StreamId) -> Result<Option<u64>, StoreError> {
+        if let Some(rev) = self.revisions.get(stream) {
+            return Ok(*rev);
+        }
+        let rev = self.ledger.stream_revision(stream)?;
+        self.revisions.insert(stream.clone(), rev);
+        Ok(rev)
+    }
+
+    fn check_revision(
+        &mut self,
+        stream: &StreamId,
+        expected: ExpectedRevision,
+    ) -> Result<(), StoreError> {
+        let actual = self.revision(stream)?;
+        if expected.admits(actual) {
+            return Ok(());
+        }
+        Err(StoreError::WrongExpectedRevision {
+            stream: stream.clone(),
+            expected: expected.to_string(),
+            actual: actual.map_or_else(|| "no-stream".to_owned(), |r| r.to_string()),
+        })
+    }
+
+    /// Whether `draft` records what the input's event `kept` recorded (as
+    /// [`Draft::matches`] decides for an event in the ledger).
+    fn same_as_kept(&self, draft: &Draft, kept: &Kept) -> bool {
+        let Some(content) = draft_content(draft) else {
+            return false;
+        };
+        if content_digest(&content) != kept.digest {
+            return false;
+        }
+        match (draft, kept.statement()) {
+            (Draft::Statement(d), Some(s)) => {
+                let named = |id: &Option<PartyId>, n: Name| {
+                    id.as_ref()
+                        .is_none_or(|p| self.input.parties.number(p) == Some(n))
+                };
+                (d.party.is_some() || d.speaker.is_some())
+                    && named(&d.party, s.party)
+                    && named(&d.speaker, s.speaker)
+            }
+            (Draft::Statement(_), None) => false,
+            _ => true,
+        }
+    }
+
+    /// Checks one request against the ledger plus the requests checked
+    /// before it (a refused one counts as not there); writes nothing.
+    pub fn check(&mut self, request: AppendRequest) -> Result<(), StoreError> {
+        let result = self.check_one(request);
+        if result.is_err() {
+            self.refused += 1;
+        }
+        result
+    }
+
+    fn check_one(&mut self, request: AppendRequest) -> Result<(), StoreError> {
+        if let Some(id) = request.event_id {
+            if let Some(kept) = self.input.kept.get(&id) {
+                return if self.same_as_kept(&request.draft, kept) {
+                    self.counts.already_recorded += 1;
+                    Ok(())
+                } else {
+                    Err(StoreError::EventIdConflict(id))
+                };
+            }
+            if let Some(rec) = self.ledger.get_by_id(&id)? {
+                return if request.draft.matches(&rec.event) {
+                    self.counts.already_recorded += 1;
+                    Ok(())
+                } else {
+                    Err(StoreError::EventIdConflict(id))
+                };
+            }
+        }
+        // As in an append: the revision first where the draft names its stream.
+        let early = request.draft.primary_stream();
+        if let Some(stream) = &early {
+            self.check_revision(stream, request.expected)?;
+        }
+        let facts = CheckFacts {
+            ledger: self.ledger,
+            input: &self.input,
+        };
+        let validated = validate(request.draft, &facts).map_err(|r| match r {
+            Rejection::Invalid(e) => StoreError::Invalid(e),
+            Rejection::Lookup(e) => e,
+        })?;
+        if early.is_none() {
+            self.check_revision(&validated.streams[0], request.expected)?;
+        }
+        for stream in &validated.streams {
+            let next = self.revision(stream)?.map_or(0, |r| r + 1);
+            self.revisions.insert(stream.clone(), Some(next));
+        }
+        self.counts.appended += 1;
+        self.absorb(request.event_id, &validated.event);
+        Ok(())
+    }
+
+    /// Keeps what later requests may ask about the accepted `event`.
+    fn absorb(&mut self, id: Option<EventId>, event: &Event) {
+        let input = &mut self.input;
+        let mut statement = None;
+        match event {
+            Event::PartyRegistered(p) => {
+                let n = input.parties.intern(&p.id);
+                input.registered.insert(n, p.speaks_for.clone());
+            }
+            Event::PropositionOpened(p) => {
+                let n = input.propositions.intern(&p.id);
+                input.opened.insert(n, false);
+            }
+            Event::PropositionResolved(r) => {
+                let n = input.propositions.intern(&r.proposition);
+                input.opened.insert(n, true);
+            }
+            Event::StatementRetracted(r) => match input.kept.get_mut(&r.statement) {
+                Some(kept) => kept.retracted = true,
+                None => {
+                    input.retracted_before.insert(r.statement);
+                }
+            },
+            Event::StatementRecorded(s) if id.is_some() => {
+                statement = Some(StatementKept {
+                    proposition: input.propositions.intern(&s.proposition),
+                    party: input.parties.intern(&s.party),
+                    speaker: input.parties.intern(&s.speaker),
+                    retracted: false,
+                });
+            }
+            Event::StatementRecorded(_) => {}
+        }
+        // A record's size, for the free-space check, from its payload.
+        let payload = envelope::encode_payload(event);
+        self.bytes += payload.len() as u64 + RECORD_OVERHEAD;
+        if let Some(id) = id {
+            let digest = content_digest(event);
+            let s = statement.unwrap_or(StatementKept {
+                proposition: NOT_A_STATEMENT,
+                party: 0,
+                speaker: 0,
+                retracted: false,
+            });
+            input.kept.insert(
+                id,
+                Kept {
+                    digest,
+                    proposition: s.proposition,
+                    party: s.party,
+                    speaker: s.speaker,
+                    retracted: false,
+                },
+            );
+        }
+    }
+
+    /// Ends pass 1 and starts writing. Refuses when any request was refused
+    /// ([`StoreError::ImportRefused`]) or when the disk lacks room for the
+    /// whole import ([`StoreError::DiskFull`]); nothing is written then.
+    pub fn into_writer(self) -> Result<ImportWrite<'a>, StoreError> {
+        if self.refused > 0 {
+            return Err(StoreError::ImportRefused(self.refused));
+        }
+        let ImportCheck {
+            ledger,
+            state,
+            counts,
+            bytes,
+            ..
+        } = self;
+        if counts.appended > 0 {
+            if ledger.is_read_only() {
+                return Err(StoreError::ReadOnly(ledger.path().to_owned()));
+            }
+            ledger.ensure_room(bytes)?;
+            // An earlier import's journal is kept until its last batch is
+            // written; what a crash left of it is of no use any more.
+            clear_journal(ledger.tree()).map_err(|e| ledger.storage_err(e))?;
+        }
+        let base = state.head;
+        let recorded_at = (ledger.clock())().max(state.last_recorded_at);
+        // Stale views (an interrupted rebuild) stay stale: the import neither
+        // extends them nor marks them current; only a rebuild does.
+        let keep_views = ledger.views_reflect(base.seq)?;
+        Ok(ImportWrite {
+            ledger,
+            state,
+            base,
+            expected: counts,
+            counts: ImportCounts::default(),
+            batch: Some(BatchBuilder::continuing(
+                ledger,
+                base,
+                recorded_at,
+                keep_views,
+            )),
+            keep_views,
+            staged: false,
+            committed: false,
+        })
+    }
+}
+
+/// Pass 2 of an import: writes the checked requests in chunks that stay
+/// invisible until [`ImportWrite::commit`]. Dropped without a commit, it
+/// undoes what it wrote.
+pub struct ImportWrite<'a> {
+    ledger: &'a Ledger,
+    state: MutexGuard<'a, WriterState>,
+    /// The head the import started from.
+    base: Head,
+    /// What pass 1 found.
+    expected: ImportCounts,
+    counts: ImportCounts,
+    /// The chunk being built.
+    batch: Option<BatchBuilder<'a>>,
+    /// Whether the kept views were current when the import began (and so are extended).
+    keep_views: bool,
+    /// Whether a chunk has been written (the import mark is set).
+    staged: bool,
+    committed: bool,
+}
+
+impl ImportWrite<'_> {
+    /// Validates and stages one request, in the order pass 1 checked them.
+    /// A refusal here means the input changed since pass 1; drop the import.
+    pub fn write(&mut self, request: AppendRequest) -> Result<(), StoreError> {
+        let Some(batch) = self.batch.as_mut() else {
+            return Err(StoreError::ImportChanged);
+        };
+        match batch.add(request)? {
+            crate::AppendOutcome::Appended { .. } => self.counts.appended += 1,
+            crate::AppendOutcome::AlreadyRecorded { .. } => self.counts.already_recorded += 1,
+        }
+        if batch.appended >= CHUNK {
+            self.stage_chunk()?;
+        }
+        Ok(())
+    }
+
+    /// Adds to `writes` the journal entries of `candidates` not yet journaled:
+    /// each key's value before the import (1 then the value), or 0 if it had none.
+    fn journal(
+        &self,
+        candidates: Vec<Vec<u8>>,
+        writes: &mut sled::Batch,
+    ) -> Result<(), StoreError> {
+        let db = self.ledger.tree();
+        let failed = |e| self.ledger.storage_err(e);
+        for key in candidates {
+            let undo = keys::undo(&key);
+            if db.contains_key(&undo).map_err(failed)? {
+                continue;
+            }
+            let before = match db.get(&key).map_err(failed)? {
+                Some(v) => [&[1u8][..], &v].concat(),
+                None => vec![0u8],
+            };
+            writes.insert(undo, before);
+        }
+        Ok(())
+    }
+
+    /// Writes the chunk built so far, without the head.
+    fn stage_chunk(&mut self) -> Result<(), StoreError> {
+        let Some(batch) = self.batch.take() else {
+            return Ok(());
+        };
+        let recorded_at = batch.recorded_at();
+        let bytes = batch.bytes;
+        let prior = batch.prior_keys(self.base.seq);
+        let (mut writes, head) = batch.stage()?;
+        self.journal(prior, &mut writes)?;
+        if !self.staged {
+            writes.insert(
+                keys::meta(MetaKey::Import),
+                &self.base.seq.to_be_bytes()[..],
+            );
+        }
+        self.ledger.ensure_room(bytes)?;
+        self.staged = true;
+        self.ledger
+            .tree()
+            .apply_batch(writes)
+            .map_err(|e| self.ledger.storage_err(e))?;
+        self.batch = Some(BatchBuilder::continuing(
+            self.ledger,
+            head,
+            recorded_at,
+            self.keep_views,
+        ));
+        Ok(())
+    }
+
+    /// Writes the last chunk with the head, which commits the whole import,
+    /// makes it durable (flush + fdatasync) and anchors it. Refuses with
+    /// [`StoreError::ImportChanged`] (and undoes the chunks) when pass 2 did
+    /// not see what pass 1 saw.
+    pub fn commit(mut self) -> Result<ImportCounts, StoreError> {
+        if self.counts != self.expected {
+            return Err(StoreError::ImportChanged);
+        }
+        let Some(batch) = self.batch.take() else {
+            return Err(StoreError::ImportChanged);
+        };
+        if self.counts.appended == 0 {
+            self.committed = true;
+            return Ok(self.counts);
+        }
+        let bytes = batch.bytes;
+        let prior = batch.prior_keys(self.base.seq);
+        let first_write = self.state.unwritten.is_some();
+        let (mut writes, head, recorded_at) = batch.finish(first_write)?;
+        self.journal(prior, &mut writes)?;
+        writes.remove(keys::meta(MetaKey::Import));
+        self.ledger.ensure_room(bytes)?;
+        let db = self.ledger.tree();
+        db.apply_batch(writes)
+            .map_err(|e| self.ledger.storage_err(e))?;
+        self.committed = true;
+        self.ledger.make_durable()?;
+        self.state.record_anchor(&head);
+        self.state.head = head;
+        self.state.last_recorded_at = recorded_at;
+        if first_write {
+            self.state.unwritten = None;
+            // Durable now; a ledger without its marker is still recognised
+            // by its anchor, and marked when next opened.
+            let _ = crate::marker::write(self.ledger.path());
+        }
+        // The journal is of no use once the head is written; a crash before
+        // it is gone leaves it for the next import to clear.
+        let _ = clear_journal(db);
+        Ok(self.counts)
+    }
+}
+
+impl Drop for ImportWrite<'_> {
+    fn drop(&mut self) {
+        if self.staged && !self.committed {
+            // Undo now; if that fails too, the next open undoes it.
+            let db = self.ledger.tree();
+            if recover(db, self.ledger.path(), self.ledger.layout()).is_ok() {
+                let _ = self.ledger.make_durable();
+            }
+            self.ledger.forget_parties();
+        }
+    }
+}
+
+/// Deletes every undo-journal key, in bounded batches.
+fn clear_journal(db: &sled::Db) -> sled::Result<()> {
+    loop {
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for kv in db.scan_prefix([keys::UNDO]).take(CHUNK as usize) {
+            let (key, _) = kv?;
+            batch.remove(key);
+            n += 1;
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        db.apply_batch(batch)?;
+    }
+}
+
+/// Undoes an import that was written in part but never committed (see the
+/// module docs); returns whether there was one. Every step is a bounded
+/// batch that can be cut short and run again.
+pub(crate) fn recover(
+    db: &sled::Db,
+    path: &Path,
+    layout: StreamLayout,
+) -> Result<bool, StoreError> {
+    let failed = |e| storage(path, e);
+    let Some(base) = db.get(keys::meta(MetaKey::Import)).map_err(failed)? else {
+        return Ok(false);
+    };
+    let base = keys::be_u64(&base);
+    // The staged records, and the keys only they created.
+    loop {
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for kv in db
+            .range(keys::record(base.saturating_add(1))..=keys::record(u64::MAX))
+            .take(CHUNK as usize)
+        {
+            let (key, bytes) = kv.map_err(failed)?;
+            let seq = keys::record_seq(&key).unwrap_or(0);
+            if let Ok(env) = envelope::decode_envelope(&bytes, seq) {
+                batch.remove(&keys::event(&EventId::from_bytes(env.event_id))[..]);
+                match envelope::decode_event(&env) {
+                    Ok(Event::StatementRecorded(s)) => batch.remove(keys::entry(
+                        &s.proposition,
+                        &s.party,
+                        s.said_at.micros(),
+                        seq,
+                    )),
+                    Ok(Event::StatementRetracted(r)) => {
+                        batch.remove(&keys::retracted(&r.statement)[..]);
+                    }
+                    Ok(Event::PropositionResolved(r)) => {
+                        batch.remove(keys::resolved(&r.proposition))
+                    }
+                    _ => {}
+                }
+            }
+            batch.remove(key);
+            n += 1;
+        }
+        if n == 0 {
+            break;
+        }
+        db.apply_batch(batch).map_err(failed)?;
+    }
+    // The journal: stream heads (and the index entries past them), kept views.
+    loop {
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for kv in db.scan_prefix([keys::UNDO]).take(CHUNK as usize) {
+            let (undo, before) = kv.map_err(failed)?;
+            let key = &undo[1..];
+            let before = match before.first() {
+                Some(1) => Some(&before[1..]),
+                _ => None,
+            };
+            if let Some(stream) = keys::stream_of_head(key) {
+                truncate_index(db, layout, &stream, before.map(keys::be_u64)).map_err(failed)?;
+            }
+            match before {
+                Some(v) => batch.insert(key, v),
+                None => batch.remove(key),
+            }
+            batch.remove(undo);
+            n += 1;
+        }
+        if n == 0 {
+            break;
+        }
+        db.apply_batch(batch).map_err(failed)?;
+    }
+    db.remove(keys::meta(MetaKey::Import)).map_err(failed)?;
+    Ok(true)
+}
+
+/// Removes `stream`'s index entries past `revision` (all of them when `None`).
+fn truncate_index(
+    db: &sled::Db,
+    layout: StreamLayout,
+    stream: &StreamId,
+    revision: Option<u64>,
+) -> sled::Result<()> {
+    let (prefix, first_gone) = match layout {
+        StreamLayout::PerRevision => (
+            keys::stream_prefix(stream),
+            keys::stream_entry(stream, revision.map_or(0, |r| r + 1)),
+        ),
+        StreamLayout::Chunked => {
+            if let Some(r) = revision {
+                let key = keys::stream_chunk(stream, r / INDEX_CHUNK);
+                let keep = ((r % INDEX_CHUNK + 1) * 8) as usize;
+                if let Some(chunk) = db.get(&key)?
+                    && chunk.len() > keep
+                {
+                    db.insert(key, &chunk[..keep])?;
+                }
+            }
+            (
+                keys::stream_chunk_prefix(stream),
+                keys::stream_chunk(stream, revision.map_or(0, |r| r / INDEX_CHUNK + 1)),
+            )
+        }
+    };
+    let end = keys::prefix_end(&prefix);
+    loop {
+        let mut batch = sled::Batch::default();
+        let mut n = 0;
+        for kv in db
+            .range(first_gone.clone()..end.clone())
+            .take(CHUNK as usize)
+        {
+            let (key, _) = kv?;
+            batch.remove(key);
+            n += 1;
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        db.apply_batch(batch)?;
+    }
+}
