@@ -45,12 +45,31 @@ pub fn closest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) 
         })
         .collect();
     scored.sort_by_key(|(d, _)| *d);
-    scored.into_iter().take(3).map(|(_, c)| c).collect()
+    // An id may be offered twice (the ledger's, and a line re-sending it).
+    let mut found: Vec<&str> = Vec::with_capacity(3);
+    for (_, c) in scored {
+        if !found.contains(&c) {
+            found.push(c);
+            if found.len() == 3 {
+                break;
+            }
+        }
+    }
+    found
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_id_offered_twice_is_suggested_once() {
+        let found = closest(
+            "g20-meting",
+            ["g20-meeting", "paris-meeting", "g20-meeting"],
+        );
+        assert_eq!(found, ["g20-meeting"]);
+    }
 
     #[test]
     fn distances_count_edits_and_swaps() {
