@@ -315,9 +315,10 @@ pub(crate) fn storage(path: &Path, e: impl StorageFailure) -> StoreError {
     e.at(path)
 }
 
-/// Removes a ledger that was created for an append that was then refused:
-/// the directory itself when it was made for it, else what sled put in it.
-fn remove_unwritten(path: &Path, existed: bool) {
+/// Removes a ledger that was created for an append or import that was then
+/// refused: the directory itself when it was made for it (`existed` false),
+/// else what was put in the empty directory that was there.
+pub fn remove_created(path: &Path, existed: bool) {
     if !existed {
         let _ = std::fs::remove_dir_all(path);
         return;
@@ -512,7 +513,7 @@ impl Ledger {
             let unwritten = ledger.lock_writer().unwritten;
             if let Some(existed) = unwritten {
                 drop(ledger);
-                remove_unwritten(path, existed);
+                remove_created(path, existed);
             }
         }
         result

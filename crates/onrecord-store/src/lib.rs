@@ -28,7 +28,8 @@ pub use error::{Damage, StoreError};
 pub use import::{CHUNK as IMPORT_CHUNK, ImportCheck, ImportCounts, ImportWrite};
 pub use ledger::{
     AppendOutcome, AppendRequest, ExpectedRevision, Head, InvalidExpectedRevision, Ledger,
-    LedgerOptions, ROOM_FACTOR, ROOM_RESERVE, Records, VerifyReport, hex, system_clock,
+    LedgerOptions, ROOM_FACTOR, ROOM_RESERVE, Records, VerifyReport, hex, remove_created,
+    system_clock,
 };
 pub use marker::MARKER_FILE;
 pub use queries::PositionsAt;

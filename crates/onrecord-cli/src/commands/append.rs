@@ -374,7 +374,7 @@ fn bulk(ctx: &Context, file: &str, json: bool) -> Result<(), CliError> {
                 // input that cannot be read or parsed leaves no new ledger
                 // (only what this process created goes).
                 drop(ledger);
-                remove_created(&path, existed);
+                onrecord_store::remove_created(&path, existed);
             }
             return Err(e);
         }
@@ -393,25 +393,6 @@ fn bulk(ctx: &Context, file: &str, json: bool) -> Result<(), CliError> {
         ))?;
     }
     out.flush()
-}
-
-/// Removes a ledger this process created at `path`: the directory, or, if it
-/// was there (empty) before, what was created inside it.
-fn remove_created(path: &Path, existed: bool) {
-    if !existed {
-        let _ = std::fs::remove_dir_all(path);
-        return;
-    }
-    if let Ok(entries) = std::fs::read_dir(path) {
-        for entry in entries.flatten() {
-            let p = entry.path();
-            let _ = if p.is_dir() {
-                std::fs::remove_dir_all(&p)
-            } else {
-                std::fs::remove_file(&p)
-            };
-        }
-    }
 }
 
 /// Both passes of a bulk import into `ledger`; what it appended, or why not
