@@ -58,7 +58,7 @@ fn views_current(ledger: &Path) -> bool {
 /// it: the views marker removed, then the kept positions and entries of
 /// every proposition after the first deleted (the deletion phase cut short).
 fn interrupt_rebuild_after_the_first_proposition(ledger: &Path) {
-    edit_sled(ledger, |db| {
+    with_raw(ledger, |db| {
         db.remove(keys::meta(keys::MetaKey::Views)).unwrap();
         for prefix in [keys::VIEW_POSITION, keys::VIEW_ENTRY] {
             let keys: Vec<_> = db
@@ -296,7 +296,7 @@ fn replace_f64(mut bytes: Vec<u8>, from: f64, to: f64) -> Vec<u8> {
 
 /// Replaces the one credence `from` in the stored value at `key` by `to`.
 fn edit_credence(ledger: &Path, key: &[u8], from: f64, to: f64) {
-    edit_sled(ledger, |db| {
+    with_raw(ledger, |db| {
         let bytes = db.get(key).unwrap().expect("the kept view").to_vec();
         db.insert(key, replace_f64(bytes, from, to)).unwrap();
     });
@@ -423,7 +423,7 @@ fn verify_reports_any_kept_view_that_differs_from_the_log_naming_proposition_and
     for (what, edit, party) in cases {
         let dir = tempfile::tempdir().unwrap();
         let ledger = demo(dir.path());
-        edit_sled(&ledger, edit);
+        with_raw(&ledger, edit);
         let out = run(&ledger, &["verify"]);
         let err = text(&out.stderr);
         assert_eq!(out.status.code(), Some(5), "{what}: {err}");
@@ -445,7 +445,7 @@ fn verify_reports_any_kept_view_that_differs_from_the_log_naming_proposition_and
 fn verify_reports_a_kept_view_of_a_proposition_the_log_does_not_hold() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = demo(dir.path());
-    edit_sled(&ledger, |db| {
+    with_raw(&ledger, |db| {
         let bytes = db
             .get(position_key("g20-meeting", "kremlin"))
             .unwrap()

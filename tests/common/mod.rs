@@ -158,15 +158,6 @@ pub fn assert_verifies(ledger: &Path) {
     ok(run(ledger, &["verify"]), "verify");
 }
 
-/// Opens the closed ledger's sled database directly (bypassing onrecord) and
-/// runs `edit` on it, then flushes: sled writes its own checksums, so the
-/// edited bytes read back as if onrecord had stored them. For tamper tests.
-pub fn edit_sled(ledger: &Path, edit: impl FnOnce(&sled::Db)) {
-    let db = sled::open(ledger).expect("open the ledger's sled database");
-    edit(&db);
-    db.flush().expect("flush the edit");
-}
-
 /// The head (seq, hash hex) read through the library; the ledger must not be in use.
 pub fn head(ledger: &Path) -> (u64, String) {
     let options = onrecord_store::LedgerOptions {
