@@ -689,6 +689,8 @@ fn import(args: &PhaseArgs) -> Result<Value> {
             "notes": ["import: no onrecord binary (build it with `cargo build --release` or pass --onrecord-bin); skipped"],
         }));
     };
+    // The phase may run on its own (`--phase import --dir D`), before any other made D.
+    std::fs::create_dir_all(&args.dir)?;
     let file = args.dir.join("import.jsonl");
     let made = Command::new(std::env::current_exe()?)
         .args(["--phase", "import-file", "--dir"])
