@@ -766,7 +766,7 @@ fn verify_exits_5_on_damage() {
     let env = story();
     {
         let db = sled::Config::new().path(env.ledger()).open().unwrap();
-        let key = onrecord_store::keys::record(3);
+        let key = onrecord_ledger::keys::record(3);
         let mut bytes = db.get(key).unwrap().unwrap().to_vec();
         let last = bytes.len() - 1;
         bytes[last] ^= 0x01;
@@ -891,7 +891,7 @@ fn bulk_input_tolerates_a_bom_crlf_and_blank_lines_but_not_bad_utf8_or_long_line
 #[test]
 fn a_busy_ledger_exits_4() {
     let env = story();
-    let held = onrecord_store::Ledger::open(env.ledger(), &Default::default()).unwrap();
+    let held = onrecord_sled::open(env.ledger(), &Default::default()).unwrap();
     let err = env.fails(4, &["positions"]);
     assert!(err.contains("in use by another process"), "{err}");
     let err = env.fails(4, &["append", "party", "x", "--name", "X"]);

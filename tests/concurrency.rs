@@ -215,7 +215,7 @@ fn with_no_busy_wait_losers_exit_4_and_write_nothing() {
 
     // Deterministic contention: this test holds the ledger open, so every append must lose.
     {
-        let _held = onrecord_store::Ledger::open(&ledger, &Default::default()).unwrap();
+        let _held = onrecord_sled::open(&ledger, &Default::default()).unwrap();
         for (w, i, out) in race(&ledger, 2, "0") {
             assert_busy(&out, &ledger, &format!("held: worker {w} append {i}"));
         }

@@ -8,7 +8,7 @@
 //! `ONRECORD_CRASH_BATCH_LINES` (default 3000); `tools/soak.sh --long` does.
 //!
 //! A second test kills imports of several internal chunks
-//! ([`onrecord_store::IMPORT_CHUNK`] events each) at set fractions of their
+//! ([`onrecord_ledger::IMPORT_CHUNK`] events each) at set fractions of their
 //! running time, so kills land while the input is checked, while chunks are
 //! written without the head, and around the commit; after each the ledger
 //! must hold all of the file or none of it, verify, and take appends.
@@ -418,7 +418,7 @@ fn holds_a_partial_import(ledger: &Path) -> bool {
 
 #[test]
 fn sigkill_during_an_import_of_several_chunks_leaves_all_of_it_or_none_and_the_ledger_usable() {
-    let lines = (onrecord_store::IMPORT_CHUNK as usize) * 5 / 2;
+    let lines = (onrecord_ledger::IMPORT_CHUNK as usize) * 5 / 2;
     let dir = tempfile::tempdir().unwrap();
     let ledger = init(dir.path(), "chunks.ledger");
     let mut rng = Rng::new(SEED ^ 0x63_6875_6e6b); // "chunk"
@@ -517,7 +517,7 @@ fn sigkill_during_an_import_of_several_chunks_leaves_all_of_it_or_none_and_the_l
         "crash (chunks): imports of {lines} lines ({} per chunk) took {import_ms} ms; {} kills, \
          {partial} left a partly written import that the next open undid; imports present {} / absent {} \
          (incl. calibration)",
-        onrecord_store::IMPORT_CHUNK,
+        onrecord_ledger::IMPORT_CHUNK,
         points.len(),
         tally.batches_present,
         tally.batches_absent

@@ -10,7 +10,7 @@ use std::process::Output;
 use std::time::Instant;
 
 use common::*;
-use onrecord_store::keys;
+use onrecord_ledger::keys;
 use serde_json::Value;
 
 /// A closed ledger holding the demo's 17 events.
@@ -44,11 +44,11 @@ fn assert_answers_equal_the_fold(ledger: &Path, head_seq: u64, what: &str) {
 
 /// Whether the ledger's kept views are marked current (read through the library).
 fn views_current(ledger: &Path) -> bool {
-    let options = onrecord_store::LedgerOptions {
+    let options = onrecord_sled::LedgerOptions {
         cache_capacity: 4 * 1024 * 1024,
         ..Default::default()
     };
-    onrecord_store::Ledger::open(ledger, &options)
+    onrecord_sled::open(ledger, &options)
         .expect("open ledger")
         .views_current()
         .expect("read the views marker")

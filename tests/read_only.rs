@@ -173,7 +173,7 @@ fn a_read_only_ledger_made_before_the_marker_is_read_without_being_marked() {
         all(&verify)
     );
     assert_eq!(snapshot(&ledger), before);
-    assert!(!ledger.join(onrecord_store::MARKER_FILE).exists());
+    assert!(!ledger.join(onrecord_sled::MARKER_FILE).exists());
 }
 
 #[test]

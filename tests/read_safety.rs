@@ -142,7 +142,7 @@ fn a_new_ledger_is_marked_and_init_on_it_says_a_ledger_exists() {
     let root = tempfile::tempdir().unwrap();
     let ledger = init(root.path(), "l");
     assert_eq!(
-        std::fs::read(ledger.join(onrecord_store::MARKER_FILE)).unwrap(),
+        std::fs::read(ledger.join(onrecord_sled::MARKER_FILE)).unwrap(),
         b"onrecord ledger\n"
     );
     let again = run(&ledger, &["init"]);
@@ -161,7 +161,7 @@ fn ledgers_made_before_the_marker_still_open_verify_and_get_marked() {
         let dir = tempfile::tempdir().unwrap();
         let ledger = dir.path().join("ledger");
         copy_dir(&fixtures.join(name).join("ledger"), &ledger);
-        assert!(!ledger.join(onrecord_store::MARKER_FILE).exists());
+        assert!(!ledger.join(onrecord_sled::MARKER_FILE).exists());
         let head = std::fs::read_to_string(fixtures.join(name).join("head.txt")).unwrap();
         let (seq, hash) = head.trim().split_once(' ').unwrap();
         let out = ok(run(&ledger, &["verify"]), name);
@@ -170,7 +170,7 @@ fn ledgers_made_before_the_marker_still_open_verify_and_get_marked() {
             "{name}: {}",
             text(&out.stdout)
         );
-        assert!(ledger.join(onrecord_store::MARKER_FILE).exists(), "{name}");
+        assert!(ledger.join(onrecord_sled::MARKER_FILE).exists(), "{name}");
         let out = ok(run(&ledger, &["export"]), name);
         let expected = std::fs::read_to_string(fixtures.join(name).join("expected.jsonl")).unwrap();
         assert_eq!(text(&out.stdout), expected, "{name}");
@@ -233,7 +233,7 @@ fn a_refused_first_append_creates_nothing() {
             ),
             "first append",
         );
-        assert!(path.join(onrecord_store::MARKER_FILE).exists());
+        assert!(path.join(onrecord_sled::MARKER_FILE).exists());
         assert_verifies(path);
         assert_eq!(export(path).len(), 1);
     }
@@ -313,10 +313,10 @@ fn every_reading_command_refuses_a_ledger_rolled_back_under_its_anchor() {
         "append",
     );
     // The older files over the newer ledger, keeping the newer anchor.
-    let anchor = std::fs::read(ledger.join(onrecord_store::ANCHOR_FILE)).unwrap();
+    let anchor = std::fs::read(ledger.join(onrecord_sled::ANCHOR_FILE)).unwrap();
     std::fs::remove_dir_all(&ledger).unwrap();
     copy_dir(&older, &ledger);
-    std::fs::write(ledger.join(onrecord_store::ANCHOR_FILE), anchor).unwrap();
+    std::fs::write(ledger.join(onrecord_sled::ANCHOR_FILE), anchor).unwrap();
     assert_every_reader_refuses(&ledger, "rolled back");
     let verify = stderr(&run(&ledger, &["verify"]));
     assert!(verify.starts_with("error: damage at seq 18: "), "{verify}");
@@ -448,8 +448,8 @@ fn export_salvage_writes_what_verifies_and_still_exits_5() {
         ),
         "append",
     );
-    let anchor = std::fs::read(ledger.join(onrecord_store::ANCHOR_FILE)).unwrap();
-    std::fs::write(older.join(onrecord_store::ANCHOR_FILE), anchor).unwrap();
+    let anchor = std::fs::read(ledger.join(onrecord_sled::ANCHOR_FILE)).unwrap();
+    std::fs::write(older.join(onrecord_sled::ANCHOR_FILE), anchor).unwrap();
     let out = run(&older, &["export", "--salvage"]);
     assert_eq!(out.status.code(), Some(5), "{}", all(&out));
     let salvaged = text(&out.stdout);

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use common::*;
-use onrecord_store::keys;
+use onrecord_ledger::keys;
 
 /// A closed ledger holding the demo's 17 events.
 fn demo(dir: &Path) -> PathBuf {
@@ -217,7 +217,7 @@ fn copy_dir(from: &Path, to: &Path) {
 fn an_unreadable_anchor_is_reported_with_the_way_out_and_refuses_appends() {
     let dir = tempfile::tempdir().unwrap();
     let ledger = demo_ledger(dir.path());
-    std::fs::write(ledger.join(onrecord_store::ANCHOR_FILE), b"garbage").unwrap();
+    std::fs::write(ledger.join(onrecord_sled::ANCHOR_FILE), b"garbage").unwrap();
     let out = run(&ledger, &["verify"]);
     let err = text(&out.stderr);
     assert_eq!(out.status.code(), Some(5), "{err}");
@@ -233,7 +233,7 @@ fn an_unreadable_anchor_is_reported_with_the_way_out_and_refuses_appends() {
     );
     assert_eq!(append.status.code(), Some(5), "{}", all_output(&append));
     assert!(text(&append.stderr).contains("refusing to append"));
-    std::fs::remove_file(ledger.join(onrecord_store::ANCHOR_FILE)).unwrap();
+    std::fs::remove_file(ledger.join(onrecord_sled::ANCHOR_FILE)).unwrap();
     let again = run(&ledger, &["verify"]);
     assert_eq!(again.status.code(), Some(0), "{}", all_output(&again));
 }

@@ -19,4 +19,4 @@ cargo test --test crash --test concurrency --test bad_input --test tamper_cli \
 cargo test --test disk_full -- --nocapture --include-ignored || echo "soak: disk_full FAILED (known sled issue)"
 
 cargo test -p onrecord-core --test parse_props
-cargo test -p onrecord-store --test decode_props
+cargo test -p onrecord-ledger --test decode_props

@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use onrecord_store::envelope::{decode_recorded, encode_payload};
+use onrecord_ledger::envelope::{decode_recorded, encode_payload};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(rec) = decode_recorded(data, 1) {

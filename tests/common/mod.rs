@@ -129,7 +129,7 @@ pub fn with_raw(path: &Path, f: impl FnOnce(&sled::Db)) {
 /// bincode envelope) and changes them as it likes.
 pub fn edit_record(ledger: &Path, seq: u64, edit: impl FnOnce(&mut Vec<u8>)) {
     with_raw(ledger, |db| {
-        let key = onrecord_store::keys::record(seq);
+        let key = onrecord_ledger::keys::record(seq);
         let mut bytes = db
             .get(key)
             .unwrap()
@@ -160,11 +160,11 @@ pub fn assert_verifies(ledger: &Path) {
 
 /// The head (seq, hash hex) read through the library; the ledger must not be in use.
 pub fn head(ledger: &Path) -> (u64, String) {
-    let options = onrecord_store::LedgerOptions {
+    let options = onrecord_sled::LedgerOptions {
         cache_capacity: 4 * 1024 * 1024,
         ..Default::default()
     };
-    let l = onrecord_store::Ledger::open(ledger, &options).expect("open ledger for its head");
+    let l = onrecord_sled::open(ledger, &options).expect("open ledger for its head");
     let h = l.head();
     (h.seq, h.hash_hex())
 }

@@ -7,7 +7,8 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
-use onrecord_store::{Ledger, LedgerOptions};
+use onrecord_ledger::Ledger;
+use onrecord_sled::LedgerOptions;
 
 use crate::args::Cli;
 use crate::error::CliError;
@@ -86,14 +87,14 @@ impl Context {
     /// failed (acknowledged records missing or altered) is refused with exit
     /// 5 and the damage `verify` names, never served as whole.
     pub fn open(&self) -> Result<Ledger, CliError> {
-        let ledger = Ledger::open(&self.ledger, &self.options)?;
+        let ledger = onrecord_sled::open(&self.ledger, &self.options)?;
         ledger.ensure_whole()?;
         Ok(ledger)
     }
 
     /// Opens an existing ledger without refusing damage (`verify`, `export --salvage`).
     pub fn open_even_damaged(&self) -> Result<Ledger, CliError> {
-        Ok(Ledger::open(&self.ledger, &self.options)?)
+        Ok(onrecord_sled::open(&self.ledger, &self.options)?)
     }
 
     /// Runs `write` on the ledger, creating one for it when there is none;
@@ -102,12 +103,12 @@ impl Context {
         &self,
         write: impl FnOnce(&Ledger) -> Result<T, CliError>,
     ) -> Result<T, CliError> {
-        Ledger::open_or_create_then(&self.ledger, &self.options, write)
+        onrecord_sled::open_or_create_then(&self.ledger, &self.options, write)
     }
 
     /// Opens the ledger, creating it when there is none (`append`).
     pub fn open_or_create(&self) -> Result<Ledger, CliError> {
-        Ok(Ledger::open_or_create(&self.ledger, &self.options)?)
+        Ok(onrecord_sled::open_or_create(&self.ledger, &self.options)?)
     }
 
     /// The context a bulk import opens the ledger with: sled's page cache at
@@ -126,6 +127,6 @@ impl Context {
 
     /// Creates a new ledger (`init`).
     pub fn create(&self) -> Result<Ledger, CliError> {
-        Ok(Ledger::create(&self.ledger, &self.options)?)
+        Ok(onrecord_sled::create(&self.ledger, &self.options)?)
     }
 }

@@ -7,8 +7,8 @@ use std::fmt;
 use std::path::Path;
 
 use onrecord_core::{DomainError, InterchangeError};
-use onrecord_store::query::NotYetAt;
-use onrecord_store::{QueryError, StoreError};
+use onrecord_ledger::query::NotYetAt;
+use onrecord_ledger::{QueryError, StoreError};
 
 /// Exit code: success.
 pub const OK: i32 = 0;

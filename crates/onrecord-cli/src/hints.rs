@@ -10,7 +10,7 @@
 use onrecord_core::DomainError;
 use onrecord_core::similar::closest;
 use onrecord_core::{Draft, Stance};
-use onrecord_store::{Ledger, StoreError};
+use onrecord_ledger::{Ledger, StoreError};
 
 use crate::error::CliError;
 

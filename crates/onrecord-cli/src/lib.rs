@@ -4,7 +4,7 @@
 //! ([`error`]).
 //!
 //! This crate stays thin: the domain rules live in `onrecord-core`, storage
-//! and the query API in `onrecord-store`, the read models in
+//! and the query API in `onrecord-ledger`, the read models in
 //! `onrecord-projections`. Commands parse, ask and print ([`render`] holds the
 //! tables several print alike). It never touches sled directly.
 

@@ -6,8 +6,8 @@
 //! prints them; it never opens a ledger or decides what to show.
 
 use onrecord_core::Stance;
+use onrecord_ledger::query::PropositionView;
 use onrecord_projections::{Contradiction, HistoryEntry};
-use onrecord_store::query::PropositionView;
 
 use crate::error::CliError;
 use crate::output::{Cell, Out, QUOTE_WIDTH, Style, Table, percent, shorten, styled};

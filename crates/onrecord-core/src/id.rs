@@ -82,9 +82,21 @@ slug_id!(
 pub struct EventId(uuid::Uuid);
 
 impl EventId {
-    /// A fresh time-ordered (v7) id, as the ledger makes them.
-    pub fn new_v7() -> Self {
-        Self(uuid::Uuid::now_v7())
+    /// A fresh time-ordered (v7) id for an event recorded at `micros`
+    /// (microseconds since the Unix epoch), as the ledger makes them: the id
+    /// carries that time (not the clock's), and ids made in the same
+    /// millisecond still rise (a shared counter, seeded at random).
+    pub fn v7_at(micros: i64) -> Self {
+        use std::sync::Mutex;
+        static CONTEXT: Mutex<uuid::ContextV7> = Mutex::new(uuid::ContextV7::new());
+        let micros = u64::try_from(micros).unwrap_or(0);
+        let context = CONTEXT.lock().unwrap_or_else(|p| p.into_inner());
+        let ts = uuid::Timestamp::from_unix(
+            &*context,
+            micros / 1_000_000,
+            ((micros % 1_000_000) * 1_000) as u32,
+        );
+        Self(uuid::Uuid::new_v7(ts))
     }
 
     /// Wraps the 16 raw bytes of a UUID.
@@ -141,7 +153,7 @@ mod tests {
 
     #[test]
     fn event_ids_round_trip_through_text() {
-        let id = EventId::new_v7();
+        let id = EventId::v7_at(1_700_000_000_000_000);
         assert_eq!(id.uuid().get_version_num(), 7);
         assert_eq!(id.to_string().parse::<EventId>().unwrap(), id);
         assert!("not-a-uuid".parse::<EventId>().is_err());

@@ -857,7 +857,7 @@ mod tests {
 
     #[test]
     fn retraction_and_resolution_lines_parse() {
-        let id = EventId::new_v7();
+        let id = EventId::v7_at(1_700_000_000_000_000);
         let line = format!(
             r#"{{"type":"retraction","event_id":"{id}","statement":"{id}","reason":"misquoted"}}"#
         );
@@ -920,7 +920,7 @@ mod tests {
             (Event::StatementRecorded(statement), STATEMENT_FIELDS),
             (
                 Event::StatementRetracted(StatementRetracted {
-                    statement: EventId::new_v7(),
+                    statement: EventId::v7_at(1_700_000_000_000_000),
                     reason: "r".into(),
                 }),
                 RETRACTION_FIELDS,
@@ -1229,7 +1229,7 @@ mod tests {
         assert!(write_line(&declined).ends_with(
             r#""proposition":"p","party":"a","speaker":"a","stance":"declined","credence":null,"said_at":"2018-11-06T08:15:00.500Z","quote":null,"source":null,"qualifiers":[]}"#
         ));
-        let id = EventId::new_v7();
+        let id = EventId::v7_at(1_700_000_000_000_000);
         let retracted = recorded(Event::StatementRetracted(StatementRetracted {
             statement: id,
             reason: "misquoted".into(),
@@ -1286,7 +1286,7 @@ mod tests {
                     trump_on_paris.push(s.credence);
                 }
             }
-            let event_id = EventId::new_v7();
+            let event_id = EventId::v7_at(1_700_000_000_000_000);
             pending
                 .absorb(event_id, &v.event, &crate::validate::EmptyLedger)
                 .unwrap();

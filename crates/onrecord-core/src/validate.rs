@@ -479,7 +479,7 @@ mod tests {
             Err(Rejection::Invalid(e)) => return Err(e),
             Err(Rejection::Lookup(never)) => match never {},
         };
-        let id = EventId::new_v7();
+        let id = EventId::v7_at(1_700_000_000_000_000);
         let mut pending = std::mem::take(&mut facts.0);
         pending.absorb(id, &v.event, &Facts::default()).unwrap();
         facts.0 = pending;
@@ -580,7 +580,7 @@ mod tests {
         for (draft, expected) in cases {
             assert_eq!(record(&mut f, draft).unwrap_err(), expected);
         }
-        let ghost = EventId::new_v7();
+        let ghost = EventId::v7_at(1_700_000_000_000_000);
         let retract = Draft::Retraction(StatementRetracted {
             statement: ghost,
             reason: "typo".into(),

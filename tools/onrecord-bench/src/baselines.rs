@@ -9,7 +9,7 @@ use std::io::Write;
 use std::path::Path;
 
 use anyhow::{Context, Result};
-use onrecord_store::{envelope, keys};
+use onrecord_ledger::{envelope, keys};
 
 use crate::encode::EncodedRecord;
 

@@ -4,7 +4,7 @@
 
 use onrecord_core::validate::{BatchOverlay, PendingFacts};
 use onrecord_core::{EventId, Rejection, StreamId, validate};
-use onrecord_store::envelope::{self, EnvelopeV1, GENESIS_HASH, Hash};
+use onrecord_ledger::envelope::{self, EnvelopeV1, GENESIS_HASH, Hash};
 
 use crate::workload::{GenEvent, Workload};
 

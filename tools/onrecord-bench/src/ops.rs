@@ -6,8 +6,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 use onrecord_core::{Draft, EventId, PropositionId, StatementRetracted};
+use onrecord_ledger::{AppendRequest, Ledger};
 use onrecord_projections::{Filter, Position, PositionsFold};
-use onrecord_store::{AppendRequest, Ledger, LedgerOptions};
+use onrecord_sled::LedgerOptions;
 
 use crate::workload::{GenEvent, Workload};
 
@@ -96,7 +97,7 @@ pub fn rebuild_views(ledger: &Ledger) -> Result<u64> {
 
 /// Opens the ledger at `path`, failing unless it holds exactly `expected` events.
 pub fn open_expecting(path: &Path, expected: u64) -> Result<Ledger> {
-    let ledger = Ledger::open(path, &options())?;
+    let ledger = onrecord_sled::open(path, &options())?;
     let head = ledger.head().seq;
     if head != expected {
         bail!("the ledger holds {head} events; expected {expected}");

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
 use onrecord_core::{PropositionId, When};
+use onrecord_ledger::{AppendRequest, system_clock};
 use onrecord_projections::Filter;
-use onrecord_store::{AppendRequest, Ledger, system_clock};
 use serde_json::{Value, json};
 
 use crate::baselines::{PlainFile, RawSled, Sqlite};
@@ -172,7 +172,7 @@ fn bulk(args: &PhaseArgs) -> Result<Value> {
     ));
 
     progress("bulk: onrecord append_batch");
-    let ledger = Ledger::create(&ledger_dir(dir), &ops::options())?;
+    let ledger = onrecord_sled::create(&ledger_dir(dir), &ops::options())?;
     let (onrecord_time, _) = ops::append_log(&ledger, &w, BATCH)?;
     ensure!(
         ledger.head().seq == n,
@@ -271,7 +271,7 @@ fn verify(args: &PhaseArgs) -> Result<Value> {
         "verify found damage: {:?}",
         report.damage
     );
-    let onrecord_store::ViewsVerified::Equal { positions } = report.views else {
+    let onrecord_ledger::ViewsVerified::Equal { positions } = report.views else {
         bail!("verify did not compare the kept views: {:?}", report.views);
     };
     ensure!(
@@ -670,7 +670,7 @@ fn import_file(args: &PhaseArgs) -> Result<Value> {
     drop(w);
     let mut out = std::io::BufWriter::new(std::fs::File::create(&file)?);
     for rec in &log {
-        let recorded = onrecord_store::envelope::decode_recorded(&rec.bytes, rec.seq)?;
+        let recorded = onrecord_ledger::envelope::decode_recorded(&rec.bytes, rec.seq)?;
         use std::io::Write;
         writeln!(out, "{}", onrecord_core::write_line(&recorded))?;
     }

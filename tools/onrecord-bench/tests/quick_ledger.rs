@@ -4,7 +4,7 @@
 use onrecord_bench::encode::encode_workload;
 use onrecord_bench::ops::{self, BATCH};
 use onrecord_bench::workload::{Workload, WorkloadConfig};
-use onrecord_store::{AppendRequest, Ledger};
+use onrecord_ledger::AppendRequest;
 
 #[test]
 fn a_quick_workload_appends_to_a_fresh_ledger_and_verifies() {
@@ -15,7 +15,7 @@ fn a_quick_workload_appends_to_a_fresh_ledger_and_verifies() {
     };
     let w = Workload::generate(config);
     let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::create(&dir.path().join("l"), &ops::options()).unwrap();
+    let ledger = onrecord_sled::create(&dir.path().join("l"), &ops::options()).unwrap();
     let (_, ids) = ops::append_log(&ledger, &w, BATCH).unwrap();
     assert_eq!(ids.len(), 20_000);
     assert_eq!(ledger.head().seq, 20_000);

@@ -12,7 +12,7 @@ use onrecord_core::{
     Draft, EventId, Party, PartyId, Proposition, PropositionId, PropositionResolved,
     StatementDraft, StatementRetracted, When,
 };
-use onrecord_store::{AppendOutcome, AppendRequest, ExpectedRevision, StoreError};
+use onrecord_ledger::{AppendOutcome, AppendRequest, ExpectedRevision, StoreError};
 use serde::Serialize;
 
 use crate::args::{AppendArgs, AppendKind, SingleOpts};
@@ -357,7 +357,7 @@ impl LedgerRefusals {
 }
 
 /// `append --jsonl`: all lines or none, in two passes over the input (see
-/// `onrecord_store::ImportCheck`): check every line, writing nothing; then
+/// `onrecord_ledger::ImportCheck`): check every line, writing nothing; then
 /// write them in bounded chunks that the last one commits. Memory holds one
 /// line and a few facts per event, not the file.
 fn bulk(ctx: &Context, file: &str, json: bool) -> Result<(), CliError> {
@@ -374,7 +374,7 @@ fn bulk(ctx: &Context, file: &str, json: bool) -> Result<(), CliError> {
                 // input that cannot be read or parsed leaves no new ledger
                 // (only what this process created goes).
                 drop(ledger);
-                onrecord_store::remove_created(&path, existed);
+                onrecord_sled::remove_created(&path, existed);
             }
             return Err(e);
         }
@@ -399,10 +399,10 @@ fn bulk(ctx: &Context, file: &str, json: bool) -> Result<(), CliError> {
 /// and whether the input itself could not be read or parsed.
 fn import(
     ctx: &Context,
-    ledger: &onrecord_store::Ledger,
+    ledger: &onrecord_ledger::Ledger,
     input: &mut BulkInput,
     json: bool,
-) -> Result<onrecord_store::ImportCounts, (CliError, bool)> {
+) -> Result<onrecord_ledger::ImportCounts, (CliError, bool)> {
     let ledger_error = |e: CliError| (e, false);
     let mut import = ledger.import().map_err(|e| ledger_error(e.into()))?;
     // Unreadable lines and lines the ledger refuses arrive in line order in

@@ -4,9 +4,9 @@
 //! contradiction, the current positions, and Trump's history on the G-20 meeting.
 
 use onrecord_core::{PartyId, PropositionId, parse_line};
+use onrecord_ledger::query::{HistoryQuery, PositionsQuery};
+use onrecord_ledger::{AppendRequest, Ledger};
 use onrecord_projections::Filter;
-use onrecord_store::query::{HistoryQuery, PositionsQuery};
-use onrecord_store::{AppendRequest, Ledger};
 
 use crate::context::Context;
 use crate::error::{CliError, io_reason};
@@ -36,7 +36,7 @@ pub fn run(ctx: &Context) -> Result<(), CliError> {
     let temp;
     let (ledger, place) = match &ctx.explicit_ledger {
         Some(path) => (
-            Ledger::create(path, &ctx.options)?,
+            onrecord_sled::create(path, &ctx.options)?,
             path.display().to_string(),
         ),
         None => {
@@ -51,7 +51,7 @@ pub fn run(ctx: &Context) -> Result<(), CliError> {
                 })?;
             let path = temp.path().join("ledger");
             (
-                Ledger::create(&path, &ctx.options)?,
+                onrecord_sled::create(&path, &ctx.options)?,
                 "a temporary ledger (removed on exit)".to_owned(),
             )
         }

@@ -10,7 +10,7 @@ use std::path::Path;
 
 use onrecord_core::{PropositionId, When};
 use onrecord_extract::{Extraction, PartyDirectory, Statement, extract, html};
-use onrecord_store::Ledger;
+use onrecord_ledger::Ledger;
 use serde::Serialize;
 
 use crate::args::ExtractArgs;
@@ -145,7 +145,7 @@ pub fn run(ctx: &Context, args: &ExtractArgs) -> Result<(), CliError> {
 
     let ledger = ledger_if_any(ctx)?;
     if let (Some(id), Some(ledger)) = (&proposition, &ledger) {
-        onrecord_store::query::known_proposition(ledger, id)?;
+        onrecord_ledger::query::known_proposition(ledger, id)?;
     }
     let parties = ledger
         .as_ref()

@@ -4,7 +4,7 @@
 
 use onrecord_core::{Event, Recorded, When, write_line};
 
-use onrecord_store::StoreError;
+use onrecord_ledger::StoreError;
 
 use crate::args::ReplayArgs;
 use crate::context::Context;

@@ -1,7 +1,7 @@
 //! One module per command group; [`run`] dispatches the parsed command line.
 //!
 //! Commands parse their flags, ask the library (reads through
-//! `onrecord_store::query`) and print with [`crate::output`] and
+//! `onrecord_ledger::query`) and print with [`crate::output`] and
 //! [`crate::render`]; they never assemble read models, never touch sled or
 //! the file layout of a ledger, and never import another command's helpers.
 

@@ -12,8 +12,8 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use onrecord_core::PropositionId;
+use onrecord_ledger::query::{ChartQuery, ReportQuery};
 use onrecord_report::{credence_chart_svg, report_html};
-use onrecord_store::query::{ChartQuery, ReportQuery};
 
 use crate::args::TimeArgs;
 use crate::args_report::{ChartArgs, ReportArgs};

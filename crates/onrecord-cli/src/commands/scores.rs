@@ -7,10 +7,10 @@
 //! "Output formats"); change them only by adding fields. This module only
 //! parses, asks and prints: it never decides what to read and never writes.
 
+use onrecord_ledger::query::{CalibrationQuery, ScoresQuery};
 use onrecord_projections::{
     CalibrationRow, PartyScore, PartyTotals, PropositionScores, ScoreReport,
 };
-use onrecord_store::query::{CalibrationQuery, ScoresQuery};
 use serde::Serialize;
 
 use crate::args_report::{CalibrationArgs, ScoresArgs};

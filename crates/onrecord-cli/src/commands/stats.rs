@@ -5,7 +5,7 @@
 //! The JSON shape is part of the CLI contract (docs/event-schema.md, "Output
 //! formats"); change it only by adding fields. Read-only: never appends.
 
-use onrecord_store::query::StatsQuery;
+use onrecord_ledger::query::StatsQuery;
 use serde::Serialize;
 
 use crate::args::StatsArgs;

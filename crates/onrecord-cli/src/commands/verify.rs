@@ -1,10 +1,10 @@
 //! `verify`: check the hash chain, the gapless sequence, the indexes, the
 //! head and the kept views; exit 5 on damage.
 
-use onrecord_store::ViewsVerified;
+use onrecord_ledger::ViewsVerified;
 
 use crate::context::Context;
-use onrecord_store::StoreError;
+use onrecord_ledger::StoreError;
 
 use crate::error::CliError;
 use crate::output::Out;

@@ -1,5 +1,5 @@
 //! `positions`, `history` and `contradictions`: each parses its flags into a
-//! request of `onrecord_store::query`, asks the ledger, and prints the answer
+//! request of `onrecord_ledger::query`, asks the ledger, and prints the answer
 //! as a table, JSON or CSV. Which slice of the ledger to read, and whether an
 //! id is known, is the query API's decision, not this module's.
 //!
@@ -7,9 +7,9 @@
 //! "Output formats"); change them only by adding fields.
 
 use onrecord_core::{PartyId, PropositionId};
+use onrecord_ledger::Ledger;
+use onrecord_ledger::query::{ContradictionsQuery, HistoryQuery, PositionsQuery, PropositionView};
 use onrecord_projections::{Filter, Position};
-use onrecord_store::Ledger;
-use onrecord_store::query::{ContradictionsQuery, HistoryQuery, PositionsQuery, PropositionView};
 use serde::Serialize;
 
 use crate::args::{ContradictionsArgs, HistoryArgs, PositionsArgs};

@@ -19,7 +19,6 @@ use clap::{Parser, ValueEnum};
 use onrecord_bench::baselines::RawSled;
 use onrecord_bench::ops;
 use onrecord_projections::{Filter, PositionsFold};
-use onrecord_store::Ledger;
 
 /// What to time.
 #[derive(Clone, Copy, ValueEnum)]
@@ -76,7 +75,7 @@ fn time_raw_sled(args: &Args) -> Result<()> {
 }
 
 fn time_fold_in_memory(args: &Args) -> Result<()> {
-    let ledger = Ledger::open(&args.store, &ops::options())?;
+    let ledger = onrecord_sled::open(&args.store, &ops::options())?;
     let head = ledger.head().seq;
     let records = ledger.records_from(1).collect::<Result<Vec<_>, _>>()?;
     ensure!(
@@ -99,7 +98,7 @@ fn time_fold_in_memory(args: &Args) -> Result<()> {
 }
 
 fn time_ledger_replay(args: &Args) -> Result<()> {
-    let ledger = Ledger::open(&args.store, &ops::options())?;
+    let ledger = onrecord_sled::open(&args.store, &ops::options())?;
     let head = ledger.head().seq;
     let fold = matches!(args.what, What::Fold);
     for _ in 0..args.runs {

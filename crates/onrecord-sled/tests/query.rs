@@ -1,4 +1,4 @@
-//! The query API (`onrecord_store::query`) on the demo story plus a retraction
+//! The query API (`onrecord_ledger::query`) on the demo story plus a retraction
 //! and a backdated statement: each answer equals what a fold of the whole log
 //! gives under the same filter, unknown ids are refused alike by every query,
 //! and each query reads only the slice of the ledger that holds its answer.
@@ -10,15 +10,16 @@ use std::sync::atomic::{AtomicI64, Ordering};
 
 use common::*;
 use onrecord_core::{Event, PartyId, Proposition, PropositionId, Recorded, Stance, StreamId};
+use onrecord_ledger::query::{
+    CalibrationQuery, ChartQuery, ContradictionsQuery, HistoryQuery, IdKind, LedgerReads, NotYetAt,
+    PositionsQuery, ReportQuery, ScoresQuery, StatsQuery,
+};
+use onrecord_ledger::{Ledger, LedgerStats, PositionsAt, Query, QueryError};
 use onrecord_projections::{
     Filter, HistoryEntry, HistoryFold, Position, calibration, contradictions, positions, scores,
 };
 use onrecord_report::{ChartInput, ChartResolution};
-use onrecord_store::query::{
-    CalibrationQuery, ChartQuery, ContradictionsQuery, HistoryQuery, IdKind, LedgerReads, NotYetAt,
-    PositionsQuery, ReportQuery, ScoresQuery, StatsQuery,
-};
-use onrecord_store::{Ledger, LedgerOptions, LedgerStats, PositionsAt, Query, QueryError};
+use onrecord_sled::LedgerOptions;
 
 /// Transaction time one second apart per event, so `known_at` can fall between any two.
 fn ticking_clock() -> i64 {
@@ -31,10 +32,13 @@ fn ticking_clock() -> i64 {
 fn story() -> (tempfile::TempDir, Ledger, Vec<Recorded>) {
     let dir = tempfile::tempdir().unwrap();
     let options = LedgerOptions {
-        clock: ticking_clock,
+        clock: onrecord_ledger::Clock {
+            now: ticking_clock,
+            ..Default::default()
+        },
         ..options()
     };
-    let ledger = Ledger::create(&dir.path().join("l"), &options).unwrap();
+    let ledger = onrecord_sled::create(&dir.path().join("l"), &options).unwrap();
     let demo = include_str!("../../../examples/armistice-2018.jsonl");
     for line in demo.lines().filter(|l| !l.trim().is_empty()) {
         let input = onrecord_core::parse_line(line).unwrap();
@@ -452,35 +456,35 @@ impl LedgerReads for Watched<'_> {
     fn opened_proposition(
         &self,
         id: &PropositionId,
-    ) -> Result<Option<Proposition>, onrecord_store::StoreError> {
+    ) -> Result<Option<Proposition>, onrecord_ledger::StoreError> {
         self.ledger.opened_proposition(id)
     }
-    fn has_party(&self, id: &PartyId) -> Result<bool, onrecord_store::StoreError> {
+    fn has_party(&self, id: &PartyId) -> Result<bool, onrecord_ledger::StoreError> {
         self.ledger.has_party(id)
     }
-    fn proposition_ids(&self) -> Result<Vec<PropositionId>, onrecord_store::StoreError> {
+    fn proposition_ids(&self) -> Result<Vec<PropositionId>, onrecord_ledger::StoreError> {
         LedgerReads::proposition_ids(self.ledger)
     }
-    fn party_ids(&self) -> Result<Vec<PartyId>, onrecord_store::StoreError> {
+    fn party_ids(&self) -> Result<Vec<PartyId>, onrecord_ledger::StoreError> {
         self.ledger.party_ids()
     }
     fn stream_origin_record(
         &self,
         stream: &StreamId,
-    ) -> Result<Option<Recorded>, onrecord_store::StoreError> {
+    ) -> Result<Option<Recorded>, onrecord_ledger::StoreError> {
         self.ledger.stream_origin_record(stream)
     }
     fn resolution_record(
         &self,
         id: &PropositionId,
-    ) -> Result<Option<Recorded>, onrecord_store::StoreError> {
+    ) -> Result<Option<Recorded>, onrecord_ledger::StoreError> {
         self.ledger.resolution_record(id)
     }
     fn positions_under(
         &self,
         only: Option<&PropositionId>,
         filter: Filter,
-    ) -> Result<PositionsAt, onrecord_store::StoreError> {
+    ) -> Result<PositionsAt, onrecord_ledger::StoreError> {
         self.ledger.positions_under(only, filter)
     }
     fn each_record_bearing_on(
@@ -488,7 +492,7 @@ impl LedgerReads for Watched<'_> {
         only: Option<&PropositionId>,
         filter: Filter,
         apply: &mut dyn FnMut(&Recorded),
-    ) -> Result<(), onrecord_store::StoreError> {
+    ) -> Result<(), onrecord_ledger::StoreError> {
         let mut n = 0;
         self.ledger.each_record_bearing_on(only, filter, &mut |r| {
             n += 1;
@@ -497,7 +501,7 @@ impl LedgerReads for Watched<'_> {
         self.streamed.borrow_mut().push((only.cloned(), n));
         Ok(())
     }
-    fn ledger_stats(&self) -> Result<LedgerStats, onrecord_store::StoreError> {
+    fn ledger_stats(&self) -> Result<LedgerStats, onrecord_ledger::StoreError> {
         self.ledger.ledger_stats()
     }
 }

@@ -7,8 +7,8 @@ mod common;
 
 use common::*;
 use onrecord_core::{Draft, EventId, Outcome, Stance};
+use onrecord_ledger::{AppendOutcome, AppendRequest, Ledger, StoreError};
 use onrecord_projections::{Filter, PositionsFold};
-use onrecord_store::{AppendOutcome, AppendRequest, Ledger, StoreError};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -90,13 +90,13 @@ fn request(op: &Op, mem: &Memory) -> AppendRequest {
                 &d,
             );
             AppendRequest {
-                event_id: explicit_id.then(EventId::new_v7),
+                event_id: explicit_id.then(|| EventId::v7_at(1_700_000_000_000_000)),
                 ..req(draft)
             }
         }
         Op::Retract(i) => match mem.statements.get(*i as usize % (mem.statements.len() + 1)) {
             Some(id) => req(retraction(*id)),
-            None => req(retraction(EventId::new_v7())),
+            None => req(retraction(EventId::v7_at(1_700_000_000_000_000))),
         },
         Op::Resolve(i) => req(resolution(
             &format!("q{i}"),
@@ -171,7 +171,7 @@ proptest! {
     ) {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("l");
-        let ledger = Ledger::create(&path, &options()).unwrap();
+        let ledger = onrecord_sled::create(&path, &options()).unwrap();
         seed(&ledger);
         // Give the pool parties and propositions so most statements are valid.
         ledger.append_batch(vec![req(party("p0", None)), req(party("p1", Some("p0"))), req(proposition("q0"))]).unwrap();
@@ -205,7 +205,7 @@ proptest! {
         let records: Vec<_> = ledger.records_from(1).map(|r| r.unwrap()).collect();
         let positions = ledger.positions(None).unwrap();
         drop(ledger);
-        let reopened = Ledger::open(&path, &options()).unwrap();
+        let reopened = onrecord_sled::open(&path, &options()).unwrap();
         prop_assert_eq!(reopened.head(), head);
         let again: Vec<_> = reopened.records_from(1).map(|r| r.unwrap()).collect();
         prop_assert_eq!(again, records);

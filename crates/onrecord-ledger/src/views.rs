@@ -21,6 +21,7 @@ use onrecord_projections::{Position, PositionSummary, StatementEntry, extend, su
 
 use crate::envelope::{StoredWhen, bincode_config};
 use crate::keys::{self, MetaKey};
+use crate::storage::WriteSet;
 use crate::{Ledger, StoreError};
 
 /// The version of the kept views' stored form; a ledger whose views carry
@@ -270,13 +271,10 @@ impl ViewUpdate {
     /// Adds the view writes to `writes`: each touched pair's new and changed
     /// entries and its summary, updated locally (by neighbours, never a scan
     /// of the pair) so an append costs the same however long the pair is.
-    pub(crate) fn write(self, ledger: &Ledger, writes: &mut sled::Batch) -> Result<(), StoreError> {
+    pub(crate) fn write(self, ledger: &Ledger, writes: &mut WriteSet) -> Result<(), StoreError> {
         for ((prop, party), ops) in self.pairs {
             let vkey = keys::position(&prop, &party);
-            let stored = ledger
-                .tree()
-                .get(&vkey)
-                .map_err(|e| ledger.storage_err(e))?;
+            let stored = ledger.tree().get(&vkey)?;
             let mut pair = PairView {
                 ledger,
                 prefix: keys::entry_prefix(&prop, &party),
@@ -293,14 +291,14 @@ impl ViewUpdate {
                 }
             }
             for e in pair.overlay.values() {
-                writes.insert(
+                writes.put(
                     keys::entry(&prop, &party, e.said_at.micros(), e.seq),
                     encode(&store_entry(e)),
                 );
             }
             match pair.summary {
-                Some(s) => writes.insert(vkey, encode_summary(&s)),
-                None => writes.remove(vkey),
+                Some(s) => writes.put(vkey, encode_summary(&s)),
+                None => writes.delete(vkey),
             }
         }
         Ok(())
@@ -320,7 +318,7 @@ enum Direction {
 }
 
 /// One (proposition, party) while a batch changes it: its kept summary, and
-/// the entries this batch added or changed, over the entries sled holds.
+/// the entries this batch added or changed, over the entries the store holds.
 struct PairView<'a> {
     ledger: &'a Ledger,
     prefix: Vec<u8>,
@@ -329,18 +327,13 @@ struct PairView<'a> {
 }
 
 impl PairView<'_> {
-    /// The entry at `order`, from this batch's changes or from sled.
+    /// The entry at `order`, from this batch's changes or from the store.
     fn entry(&self, order: (i64, u64)) -> Result<Option<StatementEntry>, StoreError> {
         if let Some(e) = self.overlay.get(&order) {
             return Ok(Some(e.clone()));
         }
         let key = self.key(order);
-        match self
-            .ledger
-            .tree()
-            .get(&key)
-            .map_err(|e| self.ledger.storage_err(e))?
-        {
+        match self.ledger.tree().get(&key)? {
             Some(bytes) => decode_entry(&key, &bytes).map(Some),
             None => Ok(None),
         }
@@ -354,7 +347,7 @@ impl PairView<'_> {
     }
 
     /// The nearest counted (not retracted) entry before or after `order`,
-    /// sided only if `sided`. Entries this batch changed override sled's.
+    /// sided only if `sided`. Entries this batch changed override the store's.
     fn neighbour(
         &self,
         order: (i64, u64),
@@ -375,33 +368,40 @@ impl PairView<'_> {
                 .map(|(_, e)| e)
                 .find(|e| counts(e)),
         };
-        let here = self.key(order);
-        let range = match dir {
-            Direction::Before => (Bound::Included(self.prefix.clone()), Bound::Excluded(here)),
-            Direction::After => (
-                Bound::Excluded(here),
-                Bound::Excluded(keys::prefix_end(&self.prefix)),
-            ),
+        let db = self.ledger.tree();
+        let mut here = self.key(order);
+        let end = keys::prefix_end(&self.prefix);
+        let mut after = match dir {
+            Direction::Before => None,
+            Direction::After => {
+                Some(db.range(Bound::Excluded(&here[..]), Bound::Excluded(&end[..])))
+            }
         };
-        let mut iter = self.ledger.tree().range::<Vec<u8>, _>(range);
-        let mut from_sled = None;
+        let mut from_store = None;
         loop {
-            let next = match dir {
-                Direction::Before => iter.next_back(),
-                Direction::After => iter.next(),
+            // Backwards, each step is one keyed lookup of the last entry before the previous one.
+            let next = match &mut after {
+                None => db
+                    .last(
+                        Bound::Included(&self.prefix[..]),
+                        Bound::Excluded(&here[..]),
+                    )
+                    .transpose(),
+                Some(iter) => iter.next(),
             };
             let Some(kv) = next else { break };
-            let (key, bytes) = kv.map_err(|e| self.ledger.storage_err(e))?;
+            let (key, bytes) = kv?;
             let e = decode_entry(&key, &bytes)?;
+            here = key;
             if self.overlay.contains_key(&e.order_key()) {
                 continue; // the batch's version of this entry was considered above
             }
             if counts(&e) {
-                from_sled = Some(e);
+                from_store = Some(e);
                 break;
             }
         }
-        Ok(match (from_overlay, from_sled) {
+        Ok(match (from_overlay, from_store) {
             (None, s) => s,
             (Some(o), None) => Some(o.clone()),
             (Some(o), Some(s)) => {
@@ -512,8 +512,8 @@ impl Ledger {
     pub fn positions(&self, only: Option<&PropositionId>) -> Result<Vec<Position>, StoreError> {
         self.check_views()?;
         let mut out = Vec::new();
-        for kv in self.tree().scan_prefix(keys::position_prefix(only)) {
-            let (key, bytes) = kv.map_err(|e| self.storage_err(e))?;
+        for kv in self.tree().scan_prefix(&keys::position_prefix(only)) {
+            let (key, bytes) = kv?;
             let (prop, party) = keys::parse_position(&key)
                 .ok_or_else(|| damaged_view(&key, "its key names no proposition and party"))?;
             out.push(decode_summary(&key, &bytes)?.to_position(prop, party));
@@ -523,10 +523,7 @@ impl Ledger {
 
     /// The seq the kept views reflect and their format version.
     fn views_marker(&self) -> Result<Option<(u64, u16)>, StoreError> {
-        let v = self
-            .tree()
-            .get(keys::meta(MetaKey::Views))
-            .map_err(|e| self.storage_err(e))?;
+        let v = self.tree().get(&keys::meta(MetaKey::Views))?;
         Ok(v.filter(|b| b.len() == 10)
             .map(|b| (keys::be_u64(&b), u16::from_be_bytes([b[8], b[9]]))))
     }
@@ -568,22 +565,19 @@ impl Ledger {
         // Mark the views stale first, durably, before any of them changes: a
         // crash mid-rebuild leaves them stale (never read, never extended by
         // an append), not wrong.
-        db.remove(keys::meta(MetaKey::Views))
-            .map_err(|e| self.storage_err(e))?;
-        self.make_durable()?;
+        let mut unmark = WriteSet::default();
+        unmark.delete(keys::meta(MetaKey::Views));
+        db.commit(unmark)?;
         for prefix in [keys::VIEW_POSITION, keys::VIEW_ENTRY] {
-            let mut batch = sled::Batch::default();
-            let mut n = 0;
-            for kv in db.scan_prefix([prefix]) {
-                let (key, _) = kv.map_err(|e| self.storage_err(e))?;
-                batch.remove(key);
-                n += 1;
-                if n % CHUNK == 0 {
-                    db.apply_batch(std::mem::take(&mut batch))
-                        .map_err(|e| self.storage_err(e))?;
+            let mut batch = WriteSet::default();
+            for kv in db.scan_prefix(&[prefix]) {
+                let (key, _) = kv?;
+                batch.delete(key);
+                if batch.len() == CHUNK {
+                    db.apply(std::mem::take(&mut batch))?;
                 }
             }
-            db.apply_batch(batch).map_err(|e| self.storage_err(e))?;
+            db.apply(batch)?;
         }
         let mut done = 0u64;
         let mut records = self.records(1, head).peekable();
@@ -594,14 +588,14 @@ impl Ledger {
                 update.on_event(self, rec.seq, rec.event_id, &rec.event)?;
                 done += 1;
             }
-            let mut batch = sled::Batch::default();
+            let mut batch = WriteSet::default();
             update.write(self, &mut batch)?;
-            db.apply_batch(batch).map_err(|e| self.storage_err(e))?;
+            db.apply(batch)?;
             on_progress(done, head);
         }
-        db.insert(keys::meta(MetaKey::Views), &views_marker(head)[..])
-            .map_err(|e| self.storage_err(e))?;
-        self.make_durable()?;
+        let mut mark = WriteSet::default();
+        mark.put(keys::meta(MetaKey::Views), &views_marker(head)[..]);
+        db.commit(mark)?;
         drop(guard);
         Ok(done)
     }
@@ -746,12 +740,10 @@ pub(crate) fn verify_views(ledger: &Ledger, head: u64) -> Result<ViewsVerdict, S
     // Keys between one proposition's views and the next belong to none.
     let stray = |from: &[u8], to: &[u8]| -> Result<Option<Vec<u8>>, StoreError> {
         Ok(db
-            .range::<&[u8], _>(from..to)
-            .keys()
+            .range(Bound::Included(from), Bound::Excluded(to))
             .next()
-            .transpose()
-            .map_err(|e| ledger.storage_err(e))?
-            .map(|k| k.to_vec()))
+            .transpose()?
+            .map(|(k, _)| k))
     };
     let mut positions = 0u64;
     let mut after_v = vec![keys::VIEW_POSITION];
@@ -774,7 +766,7 @@ pub(crate) fn verify_views(ledger: &Ledger, head: u64) -> Result<ViewsVerdict, S
             .iter()
             .flat_map(|(party, entries)| entries.iter().map(move |e| (party, e)));
         for kv in db.scan_prefix(&w_prefix) {
-            let (key, bytes) = kv.map_err(|e| ledger.storage_err(e))?;
+            let (key, bytes) = kv?;
             let Some((party, expected)) = logged.next() else {
                 return differs(
                     head + 1,
@@ -820,7 +812,7 @@ pub(crate) fn verify_views(ledger: &Ledger, head: u64) -> Result<ViewsVerdict, S
             .iter()
             .filter_map(|(party, entries)| Some((party, summarize(entries)?)));
         for kv in db.scan_prefix(&v_prefix) {
-            let (key, bytes) = kv.map_err(|e| ledger.storage_err(e))?;
+            let (key, bytes) = kv?;
             let Some((party, mut expected)) = summaries.next() else {
                 return differs(
                     head + 1,

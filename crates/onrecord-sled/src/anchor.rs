@@ -10,7 +10,8 @@
 //! record at the anchored seq, is damaged. It is not fsynced: after a power
 //! loss it may lag behind the head, which the check allows (the anchored seq
 //! must be present with that hash; later records may follow). Only this module
-//! reads or writes the file; it never touches sled.
+//! reads or writes the file; it never touches sled. The engine checks the
+//! ledger against it (`onrecord_ledger::Acknowledged`).
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read};
@@ -18,24 +19,13 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::ledger::Head;
+use onrecord_ledger::{Acknowledged, Head};
 
 /// The anchor's file name inside the ledger directory.
 pub const ANCHOR_FILE: &str = "anchor";
 
 const MAGIC: &[u8; 8] = b"ORANCH01";
 const LEN: usize = 64;
-
-/// What the anchor file holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum AnchorState {
-    /// There is no anchor file (a ledger written before anchors existed).
-    Missing,
-    /// The file is there but its bytes do not check out.
-    Unreadable,
-    /// The last head known to have been acknowledged.
-    At(Head),
-}
 
 /// The anchor file of a ledger; created by its first [`Anchor::record`].
 #[derive(Debug)]
@@ -74,12 +64,12 @@ pub(crate) fn is_valid(bytes: &[u8]) -> bool {
 
 impl Anchor {
     /// Opens the anchor of the ledger at `dir`, if there is one, and says what it held.
-    pub(crate) fn open(dir: &Path) -> io::Result<(Self, AnchorState)> {
+    pub(crate) fn open(dir: &Path) -> io::Result<(Self, Acknowledged)> {
         let path = dir.join(ANCHOR_FILE);
         let file = match OpenOptions::new().read(true).write(true).open(&path) {
             Ok(file) => file,
             Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                return Ok((Self { path, file: None }, AnchorState::Missing));
+                return Ok((Self { path, file: None }, Acknowledged::Missing));
             }
             // Still checked; left as it is (it will lag, which the check allows).
             Err(e) if e.kind() == io::ErrorKind::PermissionDenied => File::open(&path)?,
@@ -87,15 +77,17 @@ impl Anchor {
         };
         let len = file.metadata()?.len();
         let state = if len == 0 {
-            AnchorState::Missing
+            Acknowledged::Missing
         } else {
             let mut bytes = [0u8; LEN];
             match (&file).read_exact(&mut bytes) {
                 Ok(()) if len == LEN as u64 => {
-                    decode(&bytes).map_or(AnchorState::Unreadable, AnchorState::At)
+                    decode(&bytes).map_or(Acknowledged::Unreadable(ANCHOR_FILE), Acknowledged::At)
                 }
-                Ok(()) => AnchorState::Unreadable,
-                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => AnchorState::Unreadable,
+                Ok(()) => Acknowledged::Unreadable(ANCHOR_FILE),
+                Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => {
+                    Acknowledged::Unreadable(ANCHOR_FILE)
+                }
                 Err(e) => return Err(e),
             }
         };
@@ -150,7 +142,7 @@ mod tests {
     fn an_anchor_reads_back_what_was_recorded_and_the_last_write_wins() {
         let dir = tempfile::tempdir().unwrap();
         let (mut anchor, state) = Anchor::open(dir.path()).unwrap();
-        assert_eq!(state, AnchorState::Missing);
+        assert_eq!(state, Acknowledged::Missing);
         assert!(
             !dir.path().join(ANCHOR_FILE).exists(),
             "opening creates nothing"
@@ -159,7 +151,7 @@ mod tests {
         anchor.record(&head(8)).unwrap();
         drop(anchor);
         let (_, state) = Anchor::open(dir.path()).unwrap();
-        assert_eq!(state, AnchorState::At(head(8)));
+        assert_eq!(state, Acknowledged::At(head(8)));
     }
 
     #[test]
@@ -172,10 +164,14 @@ mod tests {
             bytes[i] ^= 0x01;
             std::fs::write(&path, bytes).unwrap();
             let (_, state) = Anchor::open(dir.path()).unwrap();
-            assert_eq!(state, AnchorState::Unreadable, "byte {i} flipped");
+            assert_eq!(
+                state,
+                Acknowledged::Unreadable(ANCHOR_FILE),
+                "byte {i} flipped"
+            );
         }
         std::fs::write(&path, &good[..40]).unwrap();
         let (_, state) = Anchor::open(dir.path()).unwrap();
-        assert_eq!(state, AnchorState::Unreadable, "short file");
+        assert_eq!(state, Acknowledged::Unreadable(ANCHOR_FILE), "short file");
     }
 }

@@ -5,7 +5,8 @@ mod common;
 
 use common::*;
 use onrecord_core::Stance;
-use onrecord_store::{ANCHOR_FILE, Ledger, StoreError, keys};
+use onrecord_ledger::{StoreError, keys};
+use onrecord_sled::ANCHOR_FILE;
 
 /// A ledger of 6 records, closed, with its path.
 fn closed_ledger() -> (tempfile::TempDir, std::path::PathBuf) {
@@ -38,8 +39,8 @@ fn with_raw(path: &std::path::Path, f: impl FnOnce(&sled::Db)) {
     db.flush().unwrap();
 }
 
-fn first_damage(path: &std::path::Path) -> Option<onrecord_store::Damage> {
-    let ledger = Ledger::open(path, &options()).unwrap();
+fn first_damage(path: &std::path::Path) -> Option<onrecord_ledger::Damage> {
+    let ledger = onrecord_sled::open(path, &options()).unwrap();
     ledger.verify(&mut |_, _| {}).unwrap().damage
 }
 
@@ -82,7 +83,7 @@ fn two_swapped_records_are_found_at_the_first_of_them() {
     });
     assert_eq!(first_damage(&path).unwrap().seq, 2);
     // Reads refuse a record stored under another seq instead of printing the wrong one.
-    let ledger = Ledger::open(&path, &options()).unwrap();
+    let ledger = onrecord_sled::open(&path, &options()).unwrap();
     let err = ledger.records_from(1).find_map(Result::err).unwrap();
     assert!(matches!(err, StoreError::Corrupt { seq: 2, .. }), "{err}");
 }
@@ -93,7 +94,7 @@ fn a_damaged_head_refuses_appends_with_a_clear_message() {
     with_raw(&path, |db| {
         db.remove(keys::record(6)).unwrap();
     });
-    let ledger = Ledger::open(&path, &options()).unwrap();
+    let ledger = onrecord_sled::open(&path, &options()).unwrap();
     let err = ledger.append(req(party("putin", None))).unwrap_err();
     assert!(matches!(err, StoreError::DamagedHead(_)), "{err}");
     assert!(err.to_string().contains("refusing to append"), "{err}");
@@ -111,7 +112,7 @@ fn a_record_of_an_unknown_format_version_is_a_clear_error() {
         bytes[..2].copy_from_slice(&7u16.to_be_bytes());
         db.insert(keys::record(3), bytes).unwrap();
     });
-    let ledger = Ledger::open(&path, &options()).unwrap();
+    let ledger = onrecord_sled::open(&path, &options()).unwrap();
     let err = ledger.get(3).unwrap_err();
     assert!(
         matches!(
@@ -141,7 +142,7 @@ fn garbage_bytes_in_a_record_decode_to_an_error_not_a_panic() {
         &b"\x00\x01"[..],
         &b"\x00\x01\xff\xff\xff\xff\xff\xff\xff\xff\xff"[..],
     ] {
-        let err = onrecord_store::envelope::decode_recorded(garbage, 9).unwrap_err();
+        let err = onrecord_ledger::envelope::decode_recorded(garbage, 9).unwrap_err();
         assert!(matches!(err, StoreError::Corrupt { seq: 9, .. }), "{err}");
     }
     drop(path);
@@ -163,7 +164,7 @@ fn copy_ledger(from: &std::path::Path, to: &std::path::Path) {
 
 /// Appends two more statements to the closed ledger at `path`.
 fn append_two_more(path: &std::path::Path) {
-    let ledger = Ledger::open(path, &options()).unwrap();
+    let ledger = onrecord_sled::open(path, &options()).unwrap();
     for day in ["2018-11-07", "2018-11-08"] {
         ledger
             .append(req(statement(
@@ -188,7 +189,7 @@ fn a_ledger_that_lost_acknowledged_records_is_found_by_its_anchor() {
     append_two_more(&path);
     std::fs::copy(path.join(ANCHOR_FILE), older.join(ANCHOR_FILE)).unwrap();
 
-    let ledger = Ledger::open(&older, &options()).unwrap();
+    let ledger = onrecord_sled::open(&older, &options()).unwrap();
     assert_eq!(
         ledger.head().seq,
         6,
@@ -214,7 +215,7 @@ fn an_anchor_naming_another_record_at_its_seq_is_damage_there() {
     let damage = first_damage(&a).unwrap();
     assert_eq!(damage.seq, 6, "{damage}");
     assert!(damage.problem.contains("anchor"), "{damage}");
-    let ledger = Ledger::open(&a, &options()).unwrap();
+    let ledger = onrecord_sled::open(&a, &options()).unwrap();
     let err = ledger.append(req(party("putin", None))).unwrap_err();
     assert!(matches!(err, StoreError::DamagedHead(_)), "{err}");
 }
@@ -223,7 +224,7 @@ fn an_anchor_naming_another_record_at_its_seq_is_damage_there() {
 fn an_unreadable_anchor_is_damage_and_refuses_appends() {
     let (_dir, path) = closed_ledger();
     std::fs::write(path.join(ANCHOR_FILE), b"not an anchor").unwrap();
-    let ledger = Ledger::open(&path, &options()).unwrap();
+    let ledger = onrecord_sled::open(&path, &options()).unwrap();
     let damage = ledger.verify(&mut |_, _| {}).unwrap().damage.unwrap();
     assert_eq!(damage.seq, 0, "{damage}");
     assert!(
@@ -235,7 +236,7 @@ fn an_unreadable_anchor_is_damage_and_refuses_appends() {
     drop(ledger);
     // The way out the message names: delete it, and the head is anchored again.
     std::fs::remove_file(path.join(ANCHOR_FILE)).unwrap();
-    let ledger = Ledger::open(&path, &options()).unwrap();
+    let ledger = onrecord_sled::open(&path, &options()).unwrap();
     assert_eq!(ledger.verify(&mut |_, _| {}).unwrap().damage, None);
     ledger.append(req(party("putin", None))).unwrap();
 }
@@ -260,7 +261,7 @@ fn an_anchor_lagging_behind_the_head_is_not_damage() {
     append_two_more(&path);
     std::fs::copy(&lagging, path.join(ANCHOR_FILE)).unwrap();
     assert_eq!(first_damage(&path), None);
-    let ledger = Ledger::open(&path, &options()).unwrap();
+    let ledger = onrecord_sled::open(&path, &options()).unwrap();
     ledger.append(req(party("putin", None))).unwrap();
     assert_eq!(ledger.head().seq, 9);
 }

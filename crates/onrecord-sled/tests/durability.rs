@@ -26,8 +26,7 @@ fn traced_appends() {
     let Some(dir) = std::env::var_os("ONRECORD_TRACE_DIR") else {
         return;
     };
-    let ledger =
-        onrecord_store::Ledger::create(&std::path::Path::new(&dir).join("l"), &options()).unwrap();
+    let ledger = onrecord_sled::create(&std::path::Path::new(&dir).join("l"), &options()).unwrap();
     ledger.append(req(party("trump", None))).unwrap();
     ack(1);
     ledger

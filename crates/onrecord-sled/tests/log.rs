@@ -7,16 +7,15 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use onrecord_core::{DomainError, EventId, Outcome, Stance, StreamId};
-use onrecord_store::{
-    AppendOutcome, AppendRequest, ExpectedRevision, Ledger, LedgerOptions, StoreError,
-};
+use onrecord_ledger::{AppendOutcome, AppendRequest, ExpectedRevision, StoreError};
+use onrecord_sled::LedgerOptions;
 
 #[test]
 fn sequence_is_gapless_from_one_across_appends_batches_and_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("l");
     {
-        let ledger = Ledger::create(&path, &options()).unwrap();
+        let ledger = onrecord_sled::create(&path, &options()).unwrap();
         assert_eq!(ledger.head().seq, 0);
         seed(&ledger);
         let out = ledger
@@ -29,7 +28,7 @@ fn sequence_is_gapless_from_one_across_appends_batches_and_reopen() {
             .unwrap();
         assert_eq!(out.seq(), 5);
     }
-    let ledger = Ledger::open(&path, &options()).unwrap();
+    let ledger = onrecord_sled::open(&path, &options()).unwrap();
     assert_eq!(ledger.head().seq, 5);
     let out = ledger.append(req(party("bolton", Some("trump")))).unwrap();
     assert_eq!(out.seq(), 6);
@@ -43,15 +42,17 @@ fn sequence_is_gapless_from_one_across_appends_batches_and_reopen() {
 fn create_refuses_an_existing_ledger_and_open_refuses_a_missing_one() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("l");
-    assert!(matches!(Ledger::open(&path, &options()), Err(StoreError::NoLedger(p)) if p == path));
-    drop(Ledger::create(&path, &options()).unwrap());
+    assert!(
+        matches!(onrecord_sled::open(&path, &options()), Err(StoreError::NoLedger(p)) if p == path)
+    );
+    drop(onrecord_sled::create(&path, &options()).unwrap());
     assert!(matches!(
-        Ledger::create(&path, &options()),
+        onrecord_sled::create(&path, &options()),
         Err(StoreError::LedgerExists(_))
     ));
     std::fs::write(dir.path().join("file"), b"x").unwrap();
     assert!(matches!(
-        Ledger::create(&dir.path().join("file"), &options()),
+        onrecord_sled::create(&dir.path().join("file"), &options()),
         Err(StoreError::NotADirectory(_))
     ));
 }
@@ -64,7 +65,7 @@ fn opening_a_sled_database_that_is_not_a_ledger_refuses_and_leaves_no_anchor() {
     db.insert(b"someone else's", &b"data"[..]).unwrap();
     db.flush().unwrap();
     drop(db);
-    let opened = (0..500).find_map(|_| match Ledger::open(&path, &options()) {
+    let opened = (0..500).find_map(|_| match onrecord_sled::open(&path, &options()) {
         Err(StoreError::LedgerBusy(_)) => None,
         other => Some(other),
     });
@@ -72,7 +73,7 @@ fn opening_a_sled_database_that_is_not_a_ledger_refuses_and_leaves_no_anchor() {
         matches!(opened, Some(Err(StoreError::NotALedger(_)))),
         "{opened:?}"
     );
-    assert!(!path.join(onrecord_store::ANCHOR_FILE).exists());
+    assert!(!path.join(onrecord_sled::ANCHOR_FILE).exists());
 }
 
 #[test]
@@ -84,12 +85,12 @@ fn each_record_chains_to_the_previous_hash_and_the_head_holds_the_last() {
     let db = open_raw(&dir.path().join("l"));
     let mut prev = [0u8; 32];
     let mut seen = 0;
-    for kv in db.scan_prefix([onrecord_store::keys::RECORD]) {
+    for kv in db.scan_prefix([onrecord_ledger::keys::RECORD]) {
         let (key, bytes) = kv.unwrap();
-        let seq = onrecord_store::keys::record_seq(&key).unwrap();
-        let env = onrecord_store::envelope::decode_envelope(&bytes, seq).unwrap();
+        let seq = onrecord_ledger::keys::record_seq(&key).unwrap();
+        let env = onrecord_ledger::envelope::decode_envelope(&bytes, seq).unwrap();
         assert_eq!((env.seq, env.prev_hash), (seq, prev), "seq {seq}");
-        prev = onrecord_store::envelope::hash_record(&bytes);
+        prev = onrecord_ledger::envelope::hash_record(&bytes);
         seen += 1;
     }
     assert_eq!((seen, head.seq, head.hash), (4, 4, prev));
@@ -172,7 +173,7 @@ fn a_statement_belongs_to_its_proposition_and_party_streams() {
 fn a_known_event_id_with_the_same_payload_is_a_no_op_and_with_another_a_conflict() {
     let (_dir, ledger) = temp_ledger();
     seed(&ledger);
-    let id = EventId::new_v7();
+    let id = EventId::v7_at(1_700_000_000_000_000);
     let draft = statement("paris-meeting", "trump", Stance::Unlikely, "2018-11-05");
     let first = ledger
         .append(AppendRequest {
@@ -211,7 +212,7 @@ fn a_known_event_id_with_the_same_payload_is_a_no_op_and_with_another_a_conflict
     assert!(matches!(err, StoreError::EventIdConflict(e) if e == id));
     assert_eq!(ledger.head(), head);
     // Registering a party twice under the same id is idempotent, not a duplicate.
-    let pid_event = EventId::new_v7();
+    let pid_event = EventId::v7_at(1_700_000_000_000_000);
     let p = || AppendRequest {
         event_id: Some(pid_event),
         ..req(party("putin", None))
@@ -267,7 +268,7 @@ fn a_batch_is_all_or_nothing_and_names_every_refused_event() {
 fn a_batch_sees_its_own_earlier_events() {
     let (_dir, ledger) = temp_ledger();
     seed(&ledger);
-    let stmt = EventId::new_v7();
+    let stmt = EventId::v7_at(1_700_000_000_000_000);
     let out = ledger
         .append_batch(vec![
             req(party("putin", Some("kremlin"))),
@@ -316,8 +317,17 @@ fn transaction_time_never_goes_backwards() {
         NOW.fetch_sub(1_000, std::sync::atomic::Ordering::SeqCst)
     }
     let dir = tempfile::tempdir().unwrap();
-    let ledger =
-        Ledger::create(&dir.path().join("l"), &LedgerOptions { clock, ..options() }).unwrap();
+    let ledger = onrecord_sled::create(
+        &dir.path().join("l"),
+        &LedgerOptions {
+            clock: onrecord_ledger::Clock {
+                now: clock,
+                ..Default::default()
+            },
+            ..options()
+        },
+    )
+    .unwrap();
     seed(&ledger);
     ledger.append(req(party("putin", None))).unwrap();
     let times: Vec<i64> = ledger
@@ -332,7 +342,7 @@ fn a_ledger_held_by_another_handle_is_busy_after_the_wait() {
     let (dir, ledger) = temp_ledger();
     let wait = Duration::from_millis(200);
     let started = Instant::now();
-    let err = Ledger::open(
+    let err = onrecord_sled::open(
         &dir.path().join("l"),
         &LedgerOptions {
             busy_wait: wait,
@@ -350,7 +360,7 @@ fn a_ledger_held_by_another_handle_is_busy_after_the_wait() {
         )
     );
     drop(ledger);
-    Ledger::open(&dir.path().join("l"), &options()).unwrap();
+    onrecord_sled::open(&dir.path().join("l"), &options()).unwrap();
 }
 
 #[test]
@@ -369,7 +379,12 @@ fn reads_find_events_by_id_by_seq_and_by_range() {
     assert_eq!(rec.seq, out.seq());
     assert_eq!(ledger.get(out.seq()).unwrap().unwrap(), rec);
     assert!(ledger.get(99).unwrap().is_none());
-    assert!(ledger.get_by_id(&EventId::new_v7()).unwrap().is_none());
+    assert!(
+        ledger
+            .get_by_id(&EventId::v7_at(1_700_000_000_000_000))
+            .unwrap()
+            .is_none()
+    );
     let middle: Vec<u64> = ledger.records(2, 3).map(|r| r.unwrap().seq).collect();
     assert_eq!(middle, vec![2, 3]);
 }

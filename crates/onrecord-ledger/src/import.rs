@@ -11,7 +11,7 @@
 //!    retractions). A refusal anywhere therefore writes nothing, and the
 //!    free-space check covers the whole input before the first write.
 //! 2. [`ImportWrite`] validates and writes the same requests again, in chunks
-//!    of [`CHUNK`] events, each one sled batch like an append's but without
+//!    of [`CHUNK`] events, each one write set like an append's but without
 //!    the head and the views marker: records past the head are not part of
 //!    the ledger. The last batch writes the head, which commits every chunk
 //!    at once; then flush and fdatasync, and only then the acknowledgement.
@@ -26,7 +26,7 @@
 //! batches that can themselves be cut short and run again.
 
 use std::collections::{HashMap, HashSet};
-use std::path::Path;
+use std::ops::Bound;
 use std::sync::MutexGuard;
 
 use onrecord_core::{
@@ -37,11 +37,12 @@ use sha2::{Digest, Sha256};
 
 use crate::envelope;
 use crate::keys::{self, MetaKey};
-use crate::ledger::{BatchBuilder, Head, WriterState, storage};
+use crate::ledger::{BatchBuilder, Head, WriterState};
+use crate::storage::{Storage, WriteSet};
 use crate::stream_index::{CHUNK as INDEX_CHUNK, StreamLayout};
 use crate::{AppendRequest, ExpectedRevision, Ledger, StoreError};
 
-/// Events per sled batch while an import is written (and keys per batch
+/// Events per write set while an import is written (and keys per batch
 /// while one is undone): what bounds its memory.
 pub const CHUNK: u64 = 2_000;
 
@@ -469,10 +470,10 @@ impl<'a> ImportCheck<'a> {
             ledger.ensure_room(bytes)?;
             // An earlier import's journal is kept until its last batch is
             // written; what a crash left of it is of no use any more.
-            clear_journal(ledger.tree()).map_err(|e| ledger.storage_err(e))?;
+            clear_journal(ledger.tree())?;
         }
         let base = state.head;
-        let recorded_at = (ledger.clock())().max(state.last_recorded_at);
+        let recorded_at = (ledger.clock().now)().max(state.last_recorded_at);
         // Stale views (an interrupted rebuild) stay stale: the import neither
         // extends them nor marks them current; only a rebuild does.
         let keep_views = ledger.views_reflect(base.seq)?;
@@ -534,23 +535,18 @@ impl ImportWrite<'_> {
 
     /// Adds to `writes` the journal entries of `candidates` not yet journaled:
     /// each key's value before the import (1 then the value), or 0 if it had none.
-    fn journal(
-        &self,
-        candidates: Vec<Vec<u8>>,
-        writes: &mut sled::Batch,
-    ) -> Result<(), StoreError> {
+    fn journal(&self, candidates: Vec<Vec<u8>>, writes: &mut WriteSet) -> Result<(), StoreError> {
         let db = self.ledger.tree();
-        let failed = |e| self.ledger.storage_err(e);
         for key in candidates {
             let undo = keys::undo(&key);
-            if db.contains_key(&undo).map_err(failed)? {
+            if db.contains(&undo)? {
                 continue;
             }
-            let before = match db.get(&key).map_err(failed)? {
+            let before = match db.get(&key)? {
                 Some(v) => [&[1u8][..], &v].concat(),
                 None => vec![0u8],
             };
-            writes.insert(undo, before);
+            writes.put(undo, before);
         }
         Ok(())
     }
@@ -566,17 +562,14 @@ impl ImportWrite<'_> {
         let (mut writes, head) = batch.stage()?;
         self.journal(prior, &mut writes)?;
         if !self.staged {
-            writes.insert(
+            writes.put(
                 keys::meta(MetaKey::Import),
                 &self.base.seq.to_be_bytes()[..],
             );
         }
         self.ledger.ensure_room(bytes)?;
         self.staged = true;
-        self.ledger
-            .tree()
-            .apply_batch(writes)
-            .map_err(|e| self.ledger.storage_err(e))?;
+        self.ledger.tree().apply(writes)?;
         self.batch = Some(BatchBuilder::continuing(
             self.ledger,
             head,
@@ -603,25 +596,18 @@ impl ImportWrite<'_> {
         }
         let bytes = batch.bytes;
         let prior = batch.prior_keys(self.base.seq);
-        let first_write = self.state.unwritten.is_some();
-        let (mut writes, head, recorded_at) = batch.finish(first_write)?;
+        let (mut writes, head, recorded_at) = batch.finish(self.state.unwritten)?;
         self.journal(prior, &mut writes)?;
-        writes.remove(keys::meta(MetaKey::Import));
+        writes.delete(keys::meta(MetaKey::Import));
         self.ledger.ensure_room(bytes)?;
         let db = self.ledger.tree();
-        db.apply_batch(writes)
-            .map_err(|e| self.ledger.storage_err(e))?;
+        db.apply(writes)?;
         self.committed = true;
         self.ledger.make_durable()?;
-        self.state.record_anchor(&head);
+        db.acknowledged(&head);
         self.state.head = head;
         self.state.last_recorded_at = recorded_at;
-        if first_write {
-            self.state.unwritten = None;
-            // Durable now; a ledger without its marker is still recognised
-            // by its anchor, and marked when next opened.
-            let _ = crate::marker::write(self.ledger.path());
-        }
+        self.state.unwritten = false;
         // The journal is of no use once the head is written; a crash before
         // it is gone leaves it for the next import to clear.
         let _ = clear_journal(db);
@@ -634,7 +620,7 @@ impl Drop for ImportWrite<'_> {
         if self.staged && !self.committed {
             // Undo now; if that fails too, the next open undoes it.
             let db = self.ledger.tree();
-            if recover(db, self.ledger.path(), self.ledger.layout()).is_ok() {
+            if recover(db, self.ledger.layout()).is_ok() {
                 let _ = self.ledger.make_durable();
             }
             self.ledger.forget_parties();
@@ -643,108 +629,106 @@ impl Drop for ImportWrite<'_> {
 }
 
 /// Deletes every undo-journal key, in bounded batches.
-fn clear_journal(db: &sled::Db) -> sled::Result<()> {
+fn clear_journal(db: &dyn Storage) -> Result<(), StoreError> {
     loop {
-        let mut batch = sled::Batch::default();
-        let mut n = 0;
-        for kv in db.scan_prefix([keys::UNDO]).take(CHUNK as usize) {
+        let mut batch = WriteSet::default();
+        for kv in db.scan_prefix(&[keys::UNDO]).take(CHUNK as usize) {
             let (key, _) = kv?;
-            batch.remove(key);
-            n += 1;
+            batch.delete(key);
         }
-        if n == 0 {
+        if batch.is_empty() {
             return Ok(());
         }
-        db.apply_batch(batch)?;
+        db.apply(batch)?;
     }
 }
 
 /// Undoes an import that was written in part but never committed (see the
 /// module docs); returns whether there was one. Every step is a bounded
 /// batch that can be cut short and run again.
-pub(crate) fn recover(
-    db: &sled::Db,
-    path: &Path,
-    layout: StreamLayout,
-) -> Result<bool, StoreError> {
-    let failed = |e| storage(path, e);
-    let Some(base) = db.get(keys::meta(MetaKey::Import)).map_err(failed)? else {
+pub(crate) fn recover(db: &dyn Storage, layout: StreamLayout) -> Result<bool, StoreError> {
+    let Some(base) = db.get(&keys::meta(MetaKey::Import))? else {
         return Ok(false);
     };
     let base = keys::be_u64(&base);
     // The staged records, and the keys only they created.
     loop {
-        let mut batch = sled::Batch::default();
+        let mut batch = WriteSet::default();
         let mut n = 0;
         for kv in db
-            .range(keys::record(base.saturating_add(1))..=keys::record(u64::MAX))
+            .range(
+                Bound::Included(&keys::record(base.saturating_add(1))),
+                Bound::Included(&keys::record(u64::MAX)),
+            )
             .take(CHUNK as usize)
         {
-            let (key, bytes) = kv.map_err(failed)?;
+            let (key, bytes) = kv?;
             let seq = keys::record_seq(&key).unwrap_or(0);
             if let Ok(env) = envelope::decode_envelope(&bytes, seq) {
-                batch.remove(&keys::event(&EventId::from_bytes(env.event_id))[..]);
+                batch.delete(&keys::event(&EventId::from_bytes(env.event_id))[..]);
                 match envelope::decode_event(&env) {
-                    Ok(Event::StatementRecorded(s)) => batch.remove(keys::entry(
+                    Ok(Event::StatementRecorded(s)) => batch.delete(keys::entry(
                         &s.proposition,
                         &s.party,
                         s.said_at.micros(),
                         seq,
                     )),
                     Ok(Event::StatementRetracted(r)) => {
-                        batch.remove(&keys::retracted(&r.statement)[..]);
+                        batch.delete(&keys::retracted(&r.statement)[..]);
                     }
                     Ok(Event::PropositionResolved(r)) => {
-                        batch.remove(keys::resolved(&r.proposition))
+                        batch.delete(keys::resolved(&r.proposition))
                     }
                     _ => {}
                 }
             }
-            batch.remove(key);
+            batch.delete(key);
             n += 1;
         }
         if n == 0 {
             break;
         }
-        db.apply_batch(batch).map_err(failed)?;
+        db.apply(batch)?;
     }
     // The journal: stream heads (and the index entries past them), kept views.
     loop {
-        let mut batch = sled::Batch::default();
+        let mut batch = WriteSet::default();
         let mut n = 0;
-        for kv in db.scan_prefix([keys::UNDO]).take(CHUNK as usize) {
-            let (undo, before) = kv.map_err(failed)?;
+        for kv in db.scan_prefix(&[keys::UNDO]).take(CHUNK as usize) {
+            let (undo, before) = kv?;
             let key = &undo[1..];
             let before = match before.first() {
                 Some(1) => Some(&before[1..]),
                 _ => None,
             };
             if let Some(stream) = keys::stream_of_head(key) {
-                truncate_index(db, layout, &stream, before.map(keys::be_u64)).map_err(failed)?;
+                truncate_index(db, layout, &stream, before.map(keys::be_u64))?;
             }
             match before {
-                Some(v) => batch.insert(key, v),
-                None => batch.remove(key),
+                Some(v) => batch.put(key, v),
+                None => batch.delete(key),
             }
-            batch.remove(undo);
+            batch.delete(undo);
             n += 1;
         }
         if n == 0 {
             break;
         }
-        db.apply_batch(batch).map_err(failed)?;
+        db.apply(batch)?;
     }
-    db.remove(keys::meta(MetaKey::Import)).map_err(failed)?;
+    let mut unmark = WriteSet::default();
+    unmark.delete(keys::meta(MetaKey::Import));
+    db.apply(unmark)?;
     Ok(true)
 }
 
 /// Removes `stream`'s index entries past `revision` (all of them when `None`).
 fn truncate_index(
-    db: &sled::Db,
+    db: &dyn Storage,
     layout: StreamLayout,
     stream: &StreamId,
     revision: Option<u64>,
-) -> sled::Result<()> {
+) -> Result<(), StoreError> {
     let (prefix, first_gone) = match layout {
         StreamLayout::PerRevision => (
             keys::stream_prefix(stream),
@@ -757,7 +741,9 @@ fn truncate_index(
                 if let Some(chunk) = db.get(&key)?
                     && chunk.len() > keep
                 {
-                    db.insert(key, &chunk[..keep])?;
+                    let mut cut = WriteSet::default();
+                    cut.put(key, &chunk[..keep]);
+                    db.apply(cut)?;
                 }
             }
             (
@@ -768,19 +754,17 @@ fn truncate_index(
     };
     let end = keys::prefix_end(&prefix);
     loop {
-        let mut batch = sled::Batch::default();
-        let mut n = 0;
+        let mut batch = WriteSet::default();
         for kv in db
-            .range(first_gone.clone()..end.clone())
+            .range(Bound::Included(&first_gone[..]), Bound::Excluded(&end[..]))
             .take(CHUNK as usize)
         {
             let (key, _) = kv?;
-            batch.remove(key);
-            n += 1;
+            batch.delete(key);
         }
-        if n == 0 {
+        if batch.is_empty() {
             return Ok(());
         }
-        db.apply_batch(batch)?;
+        db.apply(batch)?;
     }
 }

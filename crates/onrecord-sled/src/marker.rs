@@ -20,7 +20,7 @@ use std::io::{self, Read, Write};
 use std::path::Path;
 
 use crate::anchor::ANCHOR_FILE;
-use crate::keys::{self, MetaKey};
+use onrecord_ledger::keys::{self, MetaKey};
 
 /// The marker file's name inside a ledger directory.
 pub const MARKER_FILE: &str = "onrecord-ledger";

@@ -2,8 +2,8 @@
 //! bytes flipped, cut or appended, give a record or a `StoreError`.
 
 use onrecord_core::{EventId, Party, PartyId, PartyKind, Proposition, PropositionId, When, Window};
-use onrecord_store::StoreError;
-use onrecord_store::envelope::{
+use onrecord_ledger::StoreError;
+use onrecord_ledger::envelope::{
     EnvelopeV1, StoredEventV1, decode_envelope, decode_recorded, encode_payload, encode_record,
 };
 use proptest::prelude::*;
@@ -31,7 +31,7 @@ fn valid_records() -> Vec<Vec<u8>> {
         .map(|(i, e)| {
             encode_record(&EnvelopeV1 {
                 seq: i as u64 + 1,
-                event_id: *EventId::new_v7().as_bytes(),
+                event_id: *EventId::v7_at(1_700_000_000_000_000).as_bytes(),
                 event_type: e.event_type().code(),
                 recorded_at: 1_541_500_000_000_000,
                 prev_hash: [7; 32],

@@ -10,9 +10,8 @@ use std::path::Path;
 
 use common::*;
 use onrecord_core::{Draft, EventId, LedgerFacts, Outcome, Stance};
-use onrecord_store::{
-    AppendRequest, IMPORT_CHUNK, ImportCounts, Ledger, LedgerOptions, StoreError,
-};
+use onrecord_ledger::{AppendRequest, IMPORT_CHUNK, ImportCounts, Ledger, StoreError};
+use onrecord_sled::LedgerOptions;
 
 fn fixed_clock() -> i64 {
     1_700_000_000_000_000
@@ -20,7 +19,10 @@ fn fixed_clock() -> i64 {
 
 fn fixed_options() -> LedgerOptions {
     LedgerOptions {
-        clock: fixed_clock,
+        clock: onrecord_ledger::Clock {
+            now: fixed_clock,
+            ..Default::default()
+        },
         ..options()
     }
 }
@@ -122,8 +124,8 @@ fn import_all(ledger: &Ledger, requests: Vec<AppendRequest>) -> Result<ImportCou
 fn an_import_of_several_chunks_commits_what_one_batch_would() {
     let dir = tempfile::tempdir().unwrap();
     let (a, b) = (dir.path().join("a"), dir.path().join("b"));
-    let one = Ledger::create(&a, &fixed_options()).unwrap();
-    let chunked = Ledger::create(&b, &fixed_options()).unwrap();
+    let one = onrecord_sled::create(&a, &fixed_options()).unwrap();
+    let chunked = onrecord_sled::create(&b, &fixed_options()).unwrap();
     for ledger in [&one, &chunked] {
         ledger.append_batch(before()).unwrap();
     }
@@ -154,13 +156,13 @@ fn an_import_of_several_chunks_commits_what_one_batch_would() {
 fn a_refusal_anywhere_in_an_import_writes_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("l");
-    let ledger = Ledger::create(&path, &fixed_options()).unwrap();
+    let ledger = onrecord_sled::create(&path, &fixed_options()).unwrap();
     ledger.append_batch(before()).unwrap();
     let head = ledger.head();
     drop(ledger);
     let kept = dump(&path);
 
-    let ledger = Ledger::open(&path, &fixed_options()).unwrap();
+    let ledger = onrecord_sled::open(&path, &fixed_options()).unwrap();
     let mut requests = imported();
     // The same id again with other content, and a statement by nobody known.
     requests.push(with_id(1_001, party("someone", None)));
@@ -193,13 +195,13 @@ fn a_refusal_anywhere_in_an_import_writes_nothing() {
 fn an_import_cut_short_before_its_head_is_undone_when_the_ledger_is_opened() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("l");
-    let ledger = Ledger::create(&path, &fixed_options()).unwrap();
+    let ledger = onrecord_sled::create(&path, &fixed_options()).unwrap();
     ledger.append_batch(before()).unwrap();
     let head = ledger.head();
     drop(ledger);
     let kept = dump(&path);
 
-    let ledger = Ledger::open(&path, &fixed_options()).unwrap();
+    let ledger = onrecord_sled::open(&path, &fixed_options()).unwrap();
     let mut check = ledger.import().unwrap();
     for r in imported() {
         check.check(r).unwrap();
@@ -219,14 +221,14 @@ fn an_import_cut_short_before_its_head_is_undone_when_the_ledger_is_opened() {
     let staged = cut.keys().filter(|k| k[0] == b'R').count() - before().len();
     assert_eq!(staged as u64, 2 * IMPORT_CHUNK, "two chunks were staged");
 
-    let ledger = Ledger::open(&path, &fixed_options()).unwrap();
+    let ledger = onrecord_sled::open(&path, &fixed_options()).unwrap();
     assert_eq!(ledger.head(), head);
     assert_eq!(ledger.verify(&mut |_, _| {}).unwrap().damage, None);
     drop(ledger);
     assert_eq!(dump(&path), kept, "every key as it was before the import");
 
     // The same import then goes through whole.
-    let ledger = Ledger::open(&path, &fixed_options()).unwrap();
+    let ledger = onrecord_sled::open(&path, &fixed_options()).unwrap();
     let counts = import_all(&ledger, imported()).unwrap();
     assert_eq!(counts.appended, imported().len() as u64);
     assert_eq!(ledger.verify(&mut |_, _| {}).unwrap().damage, None);

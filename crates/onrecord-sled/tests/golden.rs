@@ -20,7 +20,8 @@ use onrecord_core::{
     Draft, EventId, Outcome, Party, PartyKind, Proposition, Stance, StatementDraft,
     StatementRetracted, interchange,
 };
-use onrecord_store::{AppendRequest, Ledger, LedgerOptions, envelope, keys};
+use onrecord_ledger::{AppendRequest, Ledger, envelope, keys};
+use onrecord_sled::LedgerOptions;
 
 fn fixture() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/golden-v1")
@@ -52,7 +53,7 @@ fn open_copy_of(fixture: &Path) -> (tempfile::TempDir, Ledger) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("ledger");
     copy_dir(&fixture.join("ledger"), &path);
-    let ledger = Ledger::open(&path, &options()).unwrap();
+    let ledger = onrecord_sled::open(&path, &options()).unwrap();
     (dir, ledger)
 }
 
@@ -166,10 +167,13 @@ fn make_golden_fixture() {
         !out.join("ledger").exists(),
         "the golden fixture exists; never overwrite it"
     );
-    let ledger = Ledger::create(
+    let ledger = onrecord_sled::create(
         &out.join("ledger"),
         &LedgerOptions {
-            clock: fixed_clock,
+            clock: onrecord_ledger::Clock {
+                now: fixed_clock,
+                ..Default::default()
+            },
             ..options()
         },
     )
@@ -317,7 +321,7 @@ fn the_golden_party_with_aliases_record_decodes_and_is_written_the_same() {
     let rec = envelope::decode_recorded(&bytes, 4).unwrap();
     assert_eq!(interchange::write_line(&rec), read("expected.jsonl").trim());
     assert_eq!(
-        onrecord_store::hex(&envelope::hash_record(&bytes)),
+        onrecord_ledger::hex(&envelope::hash_record(&bytes)),
         read("hash.txt").trim()
     );
     assert_eq!(party_with_aliases_record(), bytes);
@@ -334,10 +338,10 @@ fn make_golden_party_with_aliases_record() {
     std::fs::create_dir_all(&out).unwrap();
     let bytes = party_with_aliases_record();
     let rec = envelope::decode_recorded(&bytes, 4).unwrap();
-    std::fs::write(out.join("record.hex"), onrecord_store::hex(&bytes) + "\n").unwrap();
+    std::fs::write(out.join("record.hex"), onrecord_ledger::hex(&bytes) + "\n").unwrap();
     std::fs::write(
         out.join("hash.txt"),
-        onrecord_store::hex(&envelope::hash_record(&bytes)) + "\n",
+        onrecord_ledger::hex(&envelope::hash_record(&bytes)) + "\n",
     )
     .unwrap();
     std::fs::write(

@@ -6,13 +6,14 @@
 //! first failure by seq.
 
 use std::collections::HashMap;
+use std::ops::Bound;
 
 use onrecord_core::{Event, LedgerFacts, StreamId};
 
-use crate::anchor::AnchorState;
 use crate::envelope::{self, GENESIS_HASH};
 use crate::keys;
 use crate::ledger::{Head, VerifyReport};
+use crate::storage::Acknowledged;
 use crate::stream_index::{CHUNK, StreamLayout};
 use crate::views::{ViewsVerdict, ViewsVerified};
 use crate::{Damage, Ledger, StoreError};
@@ -30,9 +31,7 @@ pub(crate) fn verify(
     on_progress: &mut dyn FnMut(u64, u64),
 ) -> Result<VerifyReport, StoreError> {
     let db = ledger.tree();
-    let stored_head = db
-        .get(keys::meta(keys::MetaKey::Head))
-        .map_err(|e| ledger.storage_err(e))?;
+    let stored_head = db.get(&keys::meta(keys::MetaKey::Head))?;
     let head = match stored_head.as_deref() {
         None => Head {
             seq: 0,
@@ -56,8 +55,8 @@ pub(crate) fn verify(
         }
     };
     let anchored = match ledger.anchored() {
-        AnchorState::At(anchor) => Some(anchor),
-        AnchorState::Missing | AnchorState::Unreadable => None,
+        Acknowledged::At(anchor) => Some(anchor),
+        Acknowledged::Missing | Acknowledged::Unreadable(_) => None,
     };
     let mut report = VerifyReport {
         records: 0,
@@ -69,9 +68,12 @@ pub(crate) fn verify(
     let mut revisions: HashMap<StreamId, u64> = HashMap::new();
     let mut prev_hash = GENESIS_HASH;
     let mut expected_seq = 1u64;
-    let range = db.range(keys::record(0)..=keys::record(u64::MAX));
+    let range = db.range(
+        Bound::Included(&keys::record(0)),
+        Bound::Included(&keys::record(u64::MAX)),
+    );
     for kv in range {
-        let (key, bytes) = kv.map_err(|e| ledger.storage_err(e))?;
+        let (key, bytes) = kv?;
         let Some(seq) = keys::record_seq(&key) else {
             continue;
         };
@@ -104,8 +106,7 @@ pub(crate) fn verify(
             let successor_link = if seq == head.seq {
                 Some(head.hash)
             } else {
-                db.get(keys::record(seq + 1))
-                    .map_err(|e| ledger.storage_err(e))?
+                db.get(&keys::record(seq + 1))?
                     .and_then(|b| envelope::decode_envelope(&b, seq + 1).ok())
                     .map(|e| e.prev_hash)
             };
@@ -135,9 +136,7 @@ pub(crate) fn verify(
             return Ok(report);
         }
         let event_id = onrecord_core::EventId::from_bytes(env.event_id);
-        let indexed = db
-            .get(keys::event(&event_id))
-            .map_err(|e| ledger.storage_err(e))?;
+        let indexed = db.get(&keys::event(&event_id))?;
         if indexed.as_deref().map(keys::be_u64) != Some(seq) {
             report.damage = damage(
                 seq,
@@ -155,10 +154,7 @@ pub(crate) fn verify(
         for stream in streams {
             let revision = revisions.entry(stream.clone()).or_insert(u64::MAX);
             *revision = revision.wrapping_add(1);
-            let at = ledger
-                .layout()
-                .seq_at(db, &stream, *revision)
-                .map_err(|e| ledger.storage_err(e))?;
+            let at = ledger.layout().seq_at(db, &stream, *revision)?;
             if at != Some(seq) {
                 report.damage = damage(
                     seq,
@@ -173,7 +169,7 @@ pub(crate) fn verify(
             _ => None,
         };
         if let Some(marker) = marker {
-            let at = db.get(marker).map_err(|e| ledger.storage_err(e))?;
+            let at = db.get(&marker)?;
             if at.as_deref().map(keys::be_u64) != Some(seq) {
                 report.damage = damage(
                     seq,
@@ -221,10 +217,10 @@ pub(crate) fn verify(
         .map(|(stream, rev)| (keys::stream_head(stream), *rev))
         .collect();
     let mut heads = 0u64;
-    for kv in db.scan_prefix([keys::STREAM_HEAD]) {
-        let (key, value) = kv.map_err(|e| ledger.storage_err(e))?;
+    for kv in db.scan_prefix(&[keys::STREAM_HEAD]) {
+        let (key, value) = kv?;
         heads += 1;
-        if expected_heads.get(key.as_ref()) != Some(&keys::be_u64(&value)) {
+        if expected_heads.get(&key) != Some(&keys::be_u64(&value)) {
             report.damage = damage(
                 last + 1,
                 format!(
@@ -253,7 +249,7 @@ pub(crate) fn verify(
             return Ok(report);
         }
     }
-    if ledger.anchored() == AnchorState::Unreadable {
+    if let Acknowledged::Unreadable(file) = ledger.anchored() {
         // Reported last, so that it is the only damage when it is reported:
         // then the records prove themselves and only the anchor is lost.
         report.damage = damage(
@@ -261,7 +257,7 @@ pub(crate) fn verify(
             format!(
                 "its anchor file is unreadable, though the records, chain and indexes verify; \
                  if you trust them, delete {} and the next open anchors the ledger at its head",
-                ledger.path().join(crate::ANCHOR_FILE).display()
+                ledger.path().join(file).display()
             ),
         );
     }
@@ -287,13 +283,10 @@ fn index_beyond(
             keys::stream_chunk(stream, revision / CHUNK),
         ),
     };
-    let last = db
-        .scan_prefix(prefix)
-        .next_back()
-        .transpose()
-        .map_err(|e| ledger.storage_err(e))?;
+    let end = keys::prefix_end(&prefix);
+    let last = db.last(Bound::Included(&prefix[..]), Bound::Excluded(&end[..]))?;
     Ok(match last {
-        Some((key, _)) if key.as_ref() != last_key.as_slice() => Some(format!(
+        Some((key, _)) if key != last_key => Some(format!(
             "the stream index of {stream} holds entries past its revision {revision}"
         )),
         Some((_, chunk))

@@ -10,13 +10,15 @@
 
 use crate::envelope::{self, GENESIS_HASH, Hash};
 use crate::ledger::Head;
+use crate::storage::Entries;
 use crate::{Damage, Ledger, StoreError, keys};
 use onrecord_core::Recorded;
+use std::ops::Bound;
 
 /// Streams the records with `from <= seq <= to`, each proven by the chain.
 pub struct CheckedRecords<'a> {
     ledger: &'a Ledger,
-    inner: sled::Iter,
+    inner: Entries<'a>,
     to: u64,
     head: Head,
     /// The seq the next stored record must have.
@@ -45,9 +47,10 @@ impl<'a> CheckedRecords<'a> {
         let mut this = Self {
             ledger,
             // One past `to`, so that the last record asked for is proven by its successor.
-            inner: ledger
-                .tree()
-                .range(keys::record(from)..=keys::record(to.saturating_add(1))),
+            inner: ledger.tree().range(
+                Bound::Included(&keys::record(from)),
+                Bound::Included(&keys::record(to.saturating_add(1))),
+            ),
             to,
             head,
             expected: from,
@@ -57,12 +60,12 @@ impl<'a> CheckedRecords<'a> {
             done: from > to,
         };
         if from > 1 && !this.done {
-            match ledger.tree().get(keys::record(from - 1)) {
+            match ledger.tree().get(&keys::record(from - 1)) {
                 Ok(Some(bytes)) => this.prev_hash = envelope::hash_record(&bytes),
                 Ok(None) => {
                     this.failed = Some(StoreError::Damaged(damage(from - 1, "missing record")))
                 }
-                Err(e) => this.failed = Some(ledger.storage_err(e)),
+                Err(e) => this.failed = Some(e),
             }
         }
         this
@@ -77,7 +80,7 @@ impl<'a> CheckedRecords<'a> {
         let Some(kv) = self.inner.next() else {
             return Ok(None);
         };
-        let (key, bytes) = kv.map_err(|e| self.ledger.storage_err(e))?;
+        let (key, bytes) = kv?;
         let seq = keys::record_seq(&key).unwrap_or(0);
         if seq != self.expected {
             return Err(StoreError::Damaged(damage(
@@ -113,8 +116,7 @@ impl<'a> CheckedRecords<'a> {
         } else {
             self.ledger
                 .tree()
-                .get(keys::record(seq + 1))
-                .map_err(|e| self.ledger.storage_err(e))?
+                .get(&keys::record(seq + 1))?
                 .and_then(|b| envelope::decode_envelope(&b, seq + 1).ok())
                 .map(|e| e.prev_hash)
         };

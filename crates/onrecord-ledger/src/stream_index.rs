@@ -16,7 +16,9 @@ use std::collections::HashMap;
 
 use onrecord_core::StreamId;
 
+use crate::StoreError;
 use crate::keys::{self, MetaKey};
+use crate::storage::{Entries, Storage, WriteSet};
 
 /// Revisions per chunk in layout 2.
 pub(crate) const CHUNK: u64 = 16;
@@ -35,8 +37,8 @@ pub(crate) const LAYOUT_2: [u8; 2] = 2u16.to_be_bytes();
 
 impl StreamLayout {
     /// The layout the ledger in `db` was created with.
-    pub(crate) fn of(db: &sled::Db) -> sled::Result<Self> {
-        Ok(match db.get(keys::meta(MetaKey::Layout))? {
+    pub(crate) fn of(db: &dyn Storage) -> Result<Self, StoreError> {
+        Ok(match db.get(&keys::meta(MetaKey::Layout))? {
             Some(v) if v.as_ref() == LAYOUT_2 => Self::Chunked,
             _ => Self::PerRevision,
         })
@@ -45,16 +47,16 @@ impl StreamLayout {
     /// The seq at `revision` of `stream`, if the index holds one.
     pub(crate) fn seq_at(
         self,
-        db: &sled::Db,
+        db: &dyn Storage,
         stream: &StreamId,
         revision: u64,
-    ) -> sled::Result<Option<u64>> {
+    ) -> Result<Option<u64>, StoreError> {
         Ok(match self {
             Self::PerRevision => db
-                .get(keys::stream_entry(stream, revision))?
+                .get(&keys::stream_entry(stream, revision))?
                 .map(|v| keys::be_u64(&v)),
             Self::Chunked => db
-                .get(keys::stream_chunk(stream, revision / CHUNK))?
+                .get(&keys::stream_chunk(stream, revision / CHUNK))?
                 .and_then(|chunk| {
                     let at = usize::try_from(revision % CHUNK).ok()? * 8;
                     chunk.get(at..at + 8).map(keys::be_u64)
@@ -63,13 +65,13 @@ impl StreamLayout {
     }
 
     /// Every seq of `stream`, in revision order, streamed from the index.
-    pub(crate) fn seqs(self, db: &sled::Db, stream: &StreamId) -> StreamSeqs {
+    pub(crate) fn seqs<'a>(self, db: &'a dyn Storage, stream: &StreamId) -> StreamSeqs<'a> {
         let prefix = match self {
             Self::PerRevision => keys::stream_prefix(stream),
             Self::Chunked => keys::stream_chunk_prefix(stream),
         };
         StreamSeqs {
-            inner: db.scan_prefix(prefix),
+            inner: db.scan_prefix(&prefix),
             chunk: None,
             at: 0,
         }
@@ -77,14 +79,14 @@ impl StreamLayout {
 }
 
 /// The seqs of one stream in revision order (see [`StreamLayout::seqs`]).
-pub(crate) struct StreamSeqs {
-    inner: sled::Iter,
-    chunk: Option<sled::IVec>,
+pub(crate) struct StreamSeqs<'a> {
+    inner: Entries<'a>,
+    chunk: Option<Vec<u8>>,
     at: usize,
 }
 
-impl Iterator for StreamSeqs {
-    type Item = sled::Result<u64>;
+impl Iterator for StreamSeqs<'_> {
+    type Item = Result<u64, StoreError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
@@ -110,8 +112,8 @@ impl Iterator for StreamSeqs {
 /// Why a stream's index cannot take the next entry (a damaged chunk).
 #[derive(Debug)]
 pub(crate) enum StageError {
-    /// sled failed reading the chunk.
-    Storage(sled::Error),
+    /// The store failed reading the chunk.
+    Storage(StoreError),
     /// The stored chunk does not hold the revisions before this one.
     Damaged {
         /// The stream.
@@ -134,14 +136,14 @@ impl PendingIndex {
     pub(crate) fn stage(
         &mut self,
         layout: StreamLayout,
-        db: &sled::Db,
-        writes: &mut sled::Batch,
+        db: &dyn Storage,
+        writes: &mut WriteSet,
         stream: &StreamId,
         revision: u64,
         seq: u64,
     ) -> Result<(), StageError> {
         if layout == StreamLayout::PerRevision {
-            writes.insert(keys::stream_entry(stream, revision), &seq.to_be_bytes()[..]);
+            writes.put(keys::stream_entry(stream, revision), &seq.to_be_bytes()[..]);
             return Ok(());
         }
         let number = revision / CHUNK;
@@ -151,14 +153,13 @@ impl PendingIndex {
             let bytes = if offset == 0 {
                 Vec::with_capacity(CHUNK as usize * 8)
             } else {
-                db.get(keys::stream_chunk(stream, number))
+                db.get(&keys::stream_chunk(stream, number))
                     .map_err(StageError::Storage)?
-                    .map(|v| v.to_vec())
                     .unwrap_or_default()
             };
             if let Some((old, bytes)) = self.chunks.insert(stream.clone(), (number, bytes)) {
                 // The stream moved on to its next chunk within this batch.
-                writes.insert(keys::stream_chunk(stream, old), bytes);
+                writes.put(keys::stream_chunk(stream, old), bytes);
             }
         }
         match self.chunks.get_mut(stream) {
@@ -174,9 +175,9 @@ impl PendingIndex {
     }
 
     /// Adds every chunk still held to the batch's writes.
-    pub(crate) fn write(self, writes: &mut sled::Batch) {
+    pub(crate) fn write(self, writes: &mut WriteSet) {
         for (stream, (number, bytes)) in self.chunks {
-            writes.insert(keys::stream_chunk(&stream, number), bytes);
+            writes.put(keys::stream_chunk(&stream, number), bytes);
         }
     }
 }

@@ -38,7 +38,7 @@ impl Ledger {
         let count = |prefix: &[u8]| -> Result<u64, StoreError> {
             let mut n = 0;
             for kv in self.tree().scan_prefix(prefix) {
-                kv.map_err(|e| self.storage_err(e))?;
+                kv?;
                 n += 1;
             }
             Ok(n)

@@ -9,8 +9,8 @@ mod common;
 
 use common::*;
 use onrecord_core::{EventId, Stance};
+use onrecord_ledger::{AppendOutcome, AppendRequest, Ledger, ViewsVerified};
 use onrecord_projections::{Filter, PositionsFold};
-use onrecord_store::{AppendOutcome, AppendRequest, Ledger, ViewsVerified};
 use proptest::prelude::*;
 
 #[derive(Debug, Clone)]
@@ -73,7 +73,7 @@ proptest! {
             for s in batch {
                 match s {
                     Step::Say { prop, party: who, stance, day } => {
-                        let id = EventId::new_v7();
+                        let id = EventId::v7_at(1_700_000_000_000_000);
                         let draft = statement(
                             &format!("p{prop}"),
                             if who == 0 { "a" } else { "b" },

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use common::*;
 use onrecord_core::{Stance, StreamId};
-use onrecord_store::{Ledger, StoreError, keys};
+use onrecord_ledger::{Ledger, StoreError, keys};
 
 fn paris() -> StreamId {
     StreamId::Proposition(prop_id("paris-meeting"))
@@ -71,7 +71,7 @@ fn a_stream_reads_back_every_revision_in_order_across_chunks_and_batches() {
         // The index survives a reopen, and appends continue where it left off.
         let path = ledger.path().to_owned();
         drop(ledger);
-        let ledger = Ledger::open(&path, &options()).unwrap();
+        let ledger = onrecord_sled::open(&path, &options()).unwrap();
         let more = add_statements(&ledger, 5, 5);
         assert_eq!(stream_seqs(&ledger, &paris()).len(), 59);
         assert_eq!(stream_seqs(&ledger, &paris())[54..], more[..]);
@@ -118,7 +118,7 @@ fn a_layout_1_ledger_keeps_one_key_per_revision_as_it_grows() {
     let dir = tempfile::tempdir().unwrap();
     let path = golden_v1_copy(dir.path());
     let before = keys_with_prefix(&path, keys::STREAM);
-    let ledger = Ledger::open(&path, &options()).unwrap();
+    let ledger = onrecord_sled::open(&path, &options()).unwrap();
     let seqs = add_statements(&ledger, 20, 7);
     assert!(stream_seqs(&ledger, &paris()).ends_with(&seqs));
     assert_eq!(ledger.verify(&mut |_, _| {}).unwrap().damage, None);
@@ -139,8 +139,8 @@ fn closed_with_two_chunks() -> (tempfile::TempDir, PathBuf, Vec<u64>) {
     (dir, path, seqs)
 }
 
-fn first_damage(path: &Path) -> onrecord_store::Damage {
-    let ledger = Ledger::open(path, &options()).unwrap();
+fn first_damage(path: &Path) -> onrecord_ledger::Damage {
+    let ledger = onrecord_sled::open(path, &options()).unwrap();
     ledger
         .verify(&mut |_, _| {})
         .unwrap()
@@ -175,7 +175,7 @@ fn a_chunk_missing_its_last_entry_is_damage_at_that_event() {
     let damage = first_damage(&path);
     assert_eq!(damage.seq, *seqs.last().unwrap(), "{damage}");
     // And the ledger refuses to build on it.
-    let ledger = Ledger::open(&path, &options()).unwrap();
+    let ledger = onrecord_sled::open(&path, &options()).unwrap();
     let err = ledger
         .append(req(statement(
             "paris-meeting",
@@ -195,7 +195,7 @@ fn entries_past_the_stream_head_are_damage_after_the_last_record() {
     let (_dir, path, _) = closed_with_two_chunks();
     edit_chunk(&path, 1, |b| b.extend_from_slice(&99u64.to_be_bytes()));
     let damage = first_damage(&path);
-    let head = Ledger::open(&path, &options()).unwrap().head().seq;
+    let head = onrecord_sled::open(&path, &options()).unwrap().head().seq;
     assert_eq!(damage.seq, head + 1, "{damage}");
     assert!(damage.problem.contains("stream index"), "{damage}");
 

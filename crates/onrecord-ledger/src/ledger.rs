@@ -1,19 +1,21 @@
-//! The ledger: opening (with the process lock), durable atomic appends with
-//! expected revisions and idempotent event ids, and streaming reads.
+//! The engine's ledger: the backend-neutral append pipeline (validation
+//! against the ledger's facts, idempotent event ids, expected revisions, the
+//! envelope and hash chain, the stream index, the kept views and the head)
+//! and the reads, over any [`Storage`].
 //!
-//! Every append or batch becomes ONE sled `apply_batch` holding the records,
-//! their indexes, the kept views and the new head, followed by `flush()` and an
-//! fdatasync of sled's data file before it is acknowledged. A bulk import
-//! (`crate::import`) writes the same batches in bounded chunks, all but the
-//! last without the head.
+//! Every append or batch becomes ONE [`WriteSet`] holding the records, their
+//! indexes, the kept views and the new head, applied atomically and synced
+//! before it is acknowledged. A bulk import (`crate::import`) writes the same
+//! write sets in bounded chunks, all but the last without the head. Opening a
+//! store (files, locks) is the backend's business; this module never touches
+//! a file.
 
 use std::collections::HashMap;
 use std::fmt;
-use std::fs::File;
-use std::path::{Path, PathBuf};
+use std::ops::Bound;
+use std::path::Path;
 use std::str::FromStr;
 use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use onrecord_core::validate::{BatchOverlay, PendingFacts};
 use onrecord_core::{
@@ -21,36 +23,36 @@ use onrecord_core::{
     StatementFacts, StreamId, validate,
 };
 
-use crate::anchor::{Anchor, AnchorState};
 use crate::chain::CheckedRecords;
 use crate::envelope::{self, EnvelopeV1, GENESIS_HASH, Hash};
 use crate::keys::{self, MetaKey};
-use crate::marker::{self, Recognised};
+use crate::storage::{Acknowledged, Storage, WriteSet};
 use crate::stream_index::{LAYOUT_2, PendingIndex, StageError, StreamLayout};
 use crate::views::ViewUpdate;
 use crate::{Damage, StoreError};
 
-/// How a ledger is opened.
-#[derive(Debug, Clone)]
-pub struct LedgerOptions {
-    /// sled's page cache, in bytes.
-    pub cache_capacity: u64,
-    /// How long to keep retrying while another process holds the ledger.
-    pub busy_wait: Duration,
-    /// The clock giving transaction time, in microseconds since the epoch.
-    pub clock: fn() -> i64,
+/// Where transaction time and new event ids come from, injected together so
+/// that a new event's id carries the transaction time its record holds.
+#[derive(Debug, Clone, Copy)]
+pub struct Clock {
+    /// Transaction time now, in microseconds since the Unix epoch.
+    pub now: fn() -> i64,
+    /// A fresh event id for an event recorded at this time (microseconds).
+    pub event_id: fn(i64) -> EventId,
+}
+
+impl Default for Clock {
+    fn default() -> Self {
+        Self {
+            now: system_clock,
+            event_id: EventId::v7_at,
+        }
+    }
 }
 
 /// The most parties [`Ledger`] keeps read (names and all), so that an import
 /// naming millions of parties does not keep them all.
 const PARTY_CACHE: usize = 4096;
-
-/// How many times a batch's record bytes must be free on disk before it is
-/// written: room for its indexes, kept views and sled's page rewrites.
-pub const ROOM_FACTOR: u64 = 4;
-/// Free bytes every append leaves on disk beyond its own needs: room for sled
-/// to start new segments (512 KiB each) and flush its metadata.
-pub const ROOM_RESERVE: u64 = 1024 * 1024;
 
 /// Microseconds since the Unix epoch, from the system clock.
 pub fn system_clock() -> i64 {
@@ -58,16 +60,6 @@ pub fn system_clock() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_micros() as i64)
         .unwrap_or(0)
-}
-
-impl Default for LedgerOptions {
-    fn default() -> Self {
-        Self {
-            cache_capacity: 64 * 1024 * 1024,
-            busy_wait: Duration::from_secs(10),
-            clock: system_clock,
-        }
-    }
 }
 
 /// The stream revision an append expects, checked against its primary stream.
@@ -222,423 +214,144 @@ pub(crate) struct WriterState {
     pub(crate) head: Head,
     pub(crate) last_recorded_at: i64,
     pub(crate) damaged: Option<String>,
-    /// Set while a ledger created for its first append has written nothing
-    /// yet (`Some(true)` when its directory existed, empty, before): if that
-    /// append is refused, the ledger is removed again (see [`Ledger::open_or_create_then`]).
-    pub(crate) unwritten: Option<bool>,
-    /// The head anchor outside sled (see [`crate::anchor`]); written only under this lock.
-    anchor: Anchor,
+    /// Whether nothing has been written yet to a ledger made for its first
+    /// append: its first write set also carries the format marks, and a
+    /// backend may remove it again if that append is refused.
+    pub(crate) unwritten: bool,
 }
 
-impl WriterState {
-    /// Records `head` in the anchor. A failed write is not an error: the
-    /// append is already durable, and a stale anchor only lags behind.
-    pub(crate) fn record_anchor(&mut self, head: &Head) {
-        let _ = self.anchor.record(head);
-    }
-}
-
-/// An open ledger. One process at a time; within it, appends are serialised by a mutex.
+/// An open ledger over one [`Storage`]. One writer at a time (the backend
+/// excludes other processes; within this one, a mutex serialises appends).
 pub struct Ledger {
-    path: PathBuf,
-    /// Whether this process may only read (a read-only archive, read from a private copy).
-    read_only: bool,
-    db: sled::Db,
-    data_file: File,
+    storage: Box<dyn Storage>,
     /// How the stream index is keyed (see [`crate::stream_index`]).
     layout: StreamLayout,
-    /// What the anchor held when the ledger was opened.
-    anchored: AnchorState,
-    clock: fn() -> i64,
+    /// What the store's acknowledgement record held when it was opened.
+    anchored: Acknowledged,
+    clock: Clock,
     writer: Mutex<WriterState>,
     /// Parties read so far (they never change once registered); at most
     /// [`PARTY_CACHE`] of them.
     parties: Mutex<HashMap<PartyId, Party>>,
-    /// The private copy a read-only ledger is read from; removed on drop,
-    /// after sled (fields drop in order).
-    _copy: Option<tempfile::TempDir>,
 }
 
 impl fmt::Debug for Ledger {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Ledger").field("path", &self.path).finish()
+        f.debug_struct("Ledger")
+            .field("location", &self.storage.location())
+            .finish()
     }
 }
 
-/// A failure of sled or the file system, mapped to the store's own errors.
-pub(crate) trait StorageFailure {
-    /// The store error this failure at `path` means.
-    fn at(self, path: &Path) -> StoreError;
-}
-
-impl StorageFailure for std::io::Error {
-    fn at(self, path: &Path) -> StoreError {
-        // ENOSPC (28) and EDQUOT (122): the disk or the quota is full.
-        if self.kind() == std::io::ErrorKind::StorageFull
-            || matches!(self.raw_os_error(), Some(28 | 122))
-        {
-            return StoreError::DiskFull(path.to_owned());
-        }
-        let text = self.to_string();
-        let detail = match text.find(" (os error") {
-            Some(i) => text[..i].to_owned(),
-            None => text,
-        };
-        StoreError::Storage {
-            path: path.to_owned(),
-            detail,
-        }
-    }
-}
-
-impl StorageFailure for sled::Error {
-    fn at(self, path: &Path) -> StoreError {
-        match self {
-            sled::Error::Io(io) => io.at(path),
-            sled::Error::Corruption { at, .. } => StoreError::CorruptStorage {
-                path: path.to_owned(),
-                detail: match at {
-                    Some(ptr) => format!("sled cannot read back its data file (at {ptr:?})"),
-                    None => "sled cannot read back its data file".to_owned(),
-                },
-            },
-            other => StoreError::Storage {
-                path: path.to_owned(),
-                detail: other.to_string(),
-            },
-        }
-    }
-}
-
-/// Maps a sled or io error at `path` to the store's error.
-pub(crate) fn storage(path: &Path, e: impl StorageFailure) -> StoreError {
-    e.at(path)
-}
-
-/// Removes a ledger that was created for an append or import that was then
-/// refused: the directory itself when it was made for it (`existed` false),
-/// else what was put in the empty directory that was there.
-pub fn remove_created(path: &Path, existed: bool) {
-    if !existed {
-        let _ = std::fs::remove_dir_all(path);
-        return;
-    }
-    if let Ok(entries) = std::fs::read_dir(path) {
-        for entry in entries.flatten() {
-            let p = entry.path();
-            let _ = if p.is_dir() {
-                std::fs::remove_dir_all(&p)
-            } else {
-                std::fs::remove_file(&p)
-            };
-        }
-    }
-}
-
-/// Copies the files of the ledger directory `from` into `to` (sled's `db`,
-/// `conf`, snapshots and `blobs/`, and the anchor); the failing path on error.
-fn copy_files(from: &Path, to: &Path) -> Result<(), (PathBuf, std::io::Error)> {
-    let entries = std::fs::read_dir(from).map_err(|e| (from.to_owned(), e))?;
-    for entry in entries {
-        let entry = entry.map_err(|e| (from.to_owned(), e))?;
-        let source = entry.path();
-        let target = to.join(entry.file_name());
-        let kind = entry.file_type().map_err(|e| (source.clone(), e))?;
-        if kind.is_dir() {
-            std::fs::create_dir(&target).map_err(|e| (target.clone(), e))?;
-            copy_files(&source, &target)?;
-        } else if kind.is_file() {
-            std::fs::copy(&source, &target).map_err(|e| (source.clone(), e))?;
-            // The copy keeps the archive's read-only mode; sled must write its copy.
-            let mut permissions = std::fs::metadata(&target)
-                .map_err(|e| (target.clone(), e))?
-                .permissions();
-            #[allow(clippy::permissions_set_readonly_false)]
-            permissions.set_readonly(false);
-            std::fs::set_permissions(&target, permissions).map_err(|e| (target.clone(), e))?;
-        }
-    }
-    Ok(())
-}
-
-/// An I/O error at `path`: a permission refused names the path and says so.
-fn no_access_or_storage(path: &Path, e: std::io::Error) -> StoreError {
-    if e.kind() == std::io::ErrorKind::PermissionDenied {
-        StoreError::NoAccess(path.to_owned())
-    } else {
-        storage(path, e)
-    }
-}
-
-/// An I/O error in words, without the raw `os error` suffix.
-fn io_words(e: &std::io::Error) -> String {
-    if e.kind() == std::io::ErrorKind::PermissionDenied {
-        return "permission denied".into();
-    }
-    let text = e.to_string();
-    match text.find(" (os error") {
-        Some(i) => text[..i].to_owned(),
-        None => text,
-    }
-}
-
-/// How long to wait before trying sled's lock again: 1-8 ms, varied per try
-/// (from the clock's nanoseconds and the process id) so that waiting
-/// processes do not poll in step and one of them cannot keep missing the
-/// moment the lock is free.
-fn lock_retry_pause() -> Duration {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.subsec_nanos())
-        .unwrap_or(0);
-    let spread = (nanos ^ std::process::id().wrapping_mul(2_654_435_761)) % 8;
-    Duration::from_millis(1 + u64::from(spread))
-}
-
-fn is_lock_error(e: &sled::Error) -> bool {
-    matches!(e, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
+/// How [`Ledger::from_storage`] treats the store it is given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Opening {
+    /// An existing ledger: its format mark must be there and known.
+    Existing,
+    /// A new, empty store: the format marks are written now, durably.
+    Create,
+    /// A new, empty store whose format marks go with its first append (so a
+    /// refused first append leaves it empty; see [`Ledger::is_unwritten`]).
+    CreateWithFirstAppend,
 }
 
 impl Ledger {
-    /// Creates a new, empty ledger at `path` (a new or empty directory);
-    /// refuses if a ledger or anything else is there, writing nothing.
-    pub fn create(path: &Path, options: &LedgerOptions) -> Result<Self, StoreError> {
-        let ledger = Self::create_unwritten(path, options)?;
-        let format = envelope::FORMAT_VERSION.to_be_bytes();
-        let mut marks = sled::Batch::default();
-        marks.insert(keys::meta(MetaKey::Format), &format[..]);
-        marks.insert(keys::meta(MetaKey::Layout), &LAYOUT_2[..]);
-        ledger.db.apply_batch(marks).map_err(|e| storage(path, e))?;
-        ledger.make_durable()?;
-        ledger.lock_writer().unwritten = None;
-        ledger.anchor_if_missing();
-        marker::write(path).map_err(|e| storage(path, e))?;
-        Ok(ledger)
-    }
-
-    /// Opens sled at `path` for a new ledger, after checking that nothing is
-    /// there; its format marks are written with its first write.
-    fn create_unwritten(path: &Path, options: &LedgerOptions) -> Result<Self, StoreError> {
-        let existed = match marker::recognise(path).map_err(|e| storage(path, e))? {
-            Recognised::Absent => false,
-            Recognised::Empty => true,
-            Recognised::Ledger { .. } => return Err(StoreError::LedgerExists(path.to_owned())),
-            Recognised::Locked => return Err(StoreError::LedgerBusy(path.to_owned())),
-            Recognised::NotADirectory => return Err(StoreError::NotADirectory(path.to_owned())),
-            Recognised::Foreign => return Err(StoreError::NotEmpty(path.to_owned())),
-        };
-        let mut ledger = Self::open_sled(path, path, options)?;
-        ledger.layout = StreamLayout::Chunked;
-        ledger.lock_writer().unwritten = Some(existed);
-        Ok(ledger)
-    }
-
-    /// Opens the ledger at `path`; fails with [`StoreError::NoLedger`] when
-    /// there is none and [`StoreError::NotALedger`] when something else is
-    /// there, in both cases before sled opens anything, so nothing is written.
-    /// A ledger this process may not write (a read-only archive) is read from
-    /// a private copy and refuses appends ([`StoreError::ReadOnly`]).
-    pub fn open(path: &Path, options: &LedgerOptions) -> Result<Self, StoreError> {
-        let started = Instant::now();
-        let marked = loop {
-            match marker::recognise(path).map_err(|e| no_access_or_storage(path, e))? {
-                Recognised::Absent | Recognised::Empty => {
-                    return Err(StoreError::NoLedger(path.to_owned()));
+    /// Opens the ledger held by `storage`: undoes an import a crash cut
+    /// short, reads the head and checks it against the last record and the
+    /// store's acknowledgement (at most a few keyed reads, no scan). A ledger
+    /// that fails the check opens, refuses appends and is reported by
+    /// [`Ledger::ensure_whole`]; an unknown format is refused here.
+    pub fn from_storage(
+        storage: Box<dyn Storage>,
+        clock: Clock,
+        opening: Opening,
+    ) -> Result<Self, StoreError> {
+        if opening == Opening::Existing {
+            match storage.get(&keys::meta(MetaKey::Format))?.as_deref() {
+                Some(v) if v == envelope::FORMAT_VERSION.to_be_bytes() => {}
+                Some(v) if v.len() == 2 => {
+                    return Err(StoreError::UnknownFormat {
+                        seq: 0,
+                        version: u16::from_be_bytes([v[0], v[1]]),
+                        supported: envelope::FORMAT_VERSION,
+                    });
                 }
-                Recognised::NotADirectory | Recognised::Foreign => {
-                    return Err(StoreError::NotALedger(path.to_owned()));
-                }
-                Recognised::Ledger { marked } => break marked,
-                Recognised::Locked if started.elapsed() >= options.busy_wait => {
-                    return Err(StoreError::LedgerBusy(path.to_owned()));
-                }
-                Recognised::Locked => std::thread::sleep(lock_retry_pause()),
-            }
-        };
-        let writable = marker::is_writable(path).map_err(|e| no_access_or_storage(path, e))?;
-        let ledger = if writable {
-            Self::open_sled(path, path, options)?
-        } else {
-            Self::open_read_only(path, options)?
-        };
-        let format = ledger
-            .db
-            .get(keys::meta(MetaKey::Format))
-            .map_err(|e| storage(path, e))?;
-        match format.as_deref() {
-            Some(v) if v == envelope::FORMAT_VERSION.to_be_bytes() => {
-                if !ledger.read_only {
-                    ledger.anchor_if_missing();
-                    if !marked {
-                        // A ledger made before the marker: recognised by what it
-                        // holds, marked now. Best effort: unmarked, it is still
-                        // recognised by its anchor or format key.
-                        let _ = marker::write(path);
-                    }
-                }
-                Ok(ledger)
-            }
-            Some(v) if v.len() == 2 => Err(StoreError::UnknownFormat {
-                seq: 0,
-                version: u16::from_be_bytes([v[0], v[1]]),
-                supported: envelope::FORMAT_VERSION,
-            }),
-            _ => Err(StoreError::NotALedger(path.to_owned())),
-        }
-    }
-
-    /// Opens the ledger at `path`, creating it when there is none.
-    pub fn open_or_create(path: &Path, options: &LedgerOptions) -> Result<Self, StoreError> {
-        match Self::open(path, options) {
-            Err(StoreError::NoLedger(_)) => Self::create(path, options),
-            other => other,
-        }
-    }
-
-    /// Opens the ledger at `path` and runs `write` on it; when there is no
-    /// ledger, creates one for `write` and keeps it only if `write` succeeds:
-    /// a refused first append leaves nothing behind (not even the directory,
-    /// unless it was there, empty, before).
-    pub fn open_or_create_then<T, E: From<StoreError>>(
-        path: &Path,
-        options: &LedgerOptions,
-        write: impl FnOnce(&Ledger) -> Result<T, E>,
-    ) -> Result<T, E> {
-        let ledger = match Self::open(path, options) {
-            Err(StoreError::NoLedger(_)) => Self::create_unwritten(path, options)?,
-            other => other?,
-        };
-        let result = write(&ledger);
-        if result.is_err() {
-            let unwritten = ledger.lock_writer().unwritten;
-            if let Some(existed) = unwritten {
-                drop(ledger);
-                remove_created(path, existed);
+                _ => return Err(StoreError::NotALedger(storage.location().to_owned())),
             }
         }
-        result
-    }
-
-    /// Opens a ledger this process may not write: copies its files (under a
-    /// shared lock, so no writer changes them meanwhile) into a private
-    /// temporary directory and opens sled there. sled 0.34 cannot open a
-    /// database without write access; the copy costs one read and write of
-    /// the data file (figures in docs/benchmarks.md).
-    fn open_read_only(path: &Path, options: &LedgerOptions) -> Result<Self, StoreError> {
-        use fs2::FileExt;
-        let why = |what: &Path, e: std::io::Error| StoreError::ReadOnlyOpen {
-            path: path.to_owned(),
-            detail: format!("{}: {}", what.display(), io_words(&e)),
+        let layout = match opening {
+            Opening::Existing => StreamLayout::of(&*storage)?,
+            _ => StreamLayout::Chunked,
         };
-        let data = path.join("db");
-        let source = File::open(&data).map_err(|e| why(&data, e))?;
-        let started = Instant::now();
-        while source.try_lock_shared().is_err() {
-            if started.elapsed() >= options.busy_wait {
-                return Err(StoreError::LedgerBusy(path.to_owned()));
-            }
-            std::thread::sleep(lock_retry_pause());
-        }
-        let copy = tempfile::Builder::new()
-            .prefix("onrecord-read-only-")
-            .tempdir()
-            .map_err(|e| why(&std::env::temp_dir(), e))?;
-        copy_files(path, copy.path()).map_err(|(at, e)| {
-            if matches!(e.raw_os_error(), Some(28 | 122)) {
-                StoreError::ReadOnlyOpen {
-                    path: path.to_owned(),
-                    detail: format!(
-                        "no room to copy it into {} (it needs {} bytes; set TMPDIR to a larger place)",
-                        copy.path().display(),
-                        std::fs::metadata(&data).map_or(0, |m| m.len())
-                    ),
-                }
-            } else {
-                why(&at, e)
-            }
-        })?;
-        let _ = FileExt::unlock(&source);
-        let mut ledger = Self::open_sled(path, copy.path(), options)?;
-        ledger.read_only = true;
-        ledger._copy = Some(copy);
-        Ok(ledger)
-    }
-
-    /// Opens sled in `dir` (the ledger at `path`, or a private copy of it).
-    fn open_sled(path: &Path, dir: &Path, options: &LedgerOptions) -> Result<Self, StoreError> {
-        let config = sled::Config::new()
-            .path(dir)
-            .cache_capacity(options.cache_capacity)
-            .mode(sled::Mode::HighThroughput);
-        let started = Instant::now();
-        let db = loop {
-            match config.open() {
-                Ok(db) => break db,
-                Err(e) if is_lock_error(&e) => {
-                    if started.elapsed() >= options.busy_wait {
-                        return Err(StoreError::LedgerBusy(path.to_owned()));
-                    }
-                    std::thread::sleep(lock_retry_pause());
-                }
-                Err(e) => return Err(storage(path, e)),
-            }
-        };
-        let data_file = File::open(dir.join("db")).map_err(|e| storage(path, e))?;
-        let (anchor, anchored) = Anchor::open(dir).map_err(|e| storage(path, e))?;
-        let layout = StreamLayout::of(&db).map_err(|e| storage(path, e))?;
         // An import a crash cut short is undone before anything reads the head.
-        if crate::import::recover(&db, path, layout)? {
-            db.flush().map_err(|e| storage(path, e))?;
-            data_file.sync_data().map_err(|e| storage(path, e))?;
+        if crate::import::recover(&*storage, layout)? {
+            storage.sync()?;
         }
-        let state = Self::read_writer_state(&db, path, anchor, anchored)?;
-        Ok(Self {
-            path: path.to_owned(),
-            read_only: false,
-            db,
-            data_file,
+        let anchored = storage.acknowledgement();
+        let mut state = Self::read_writer_state(&*storage, anchored)?;
+        state.unwritten = opening == Opening::CreateWithFirstAppend;
+        let ledger = Self {
+            storage,
             layout,
             anchored,
-            clock: options.clock,
+            clock,
             writer: Mutex::new(state),
             parties: Mutex::new(HashMap::new()),
-            _copy: None,
-        })
+        };
+        if opening == Opening::Create {
+            ledger.storage.commit(Self::format_marks())?;
+        }
+        if opening != Opening::CreateWithFirstAppend && !ledger.storage.is_read_only() {
+            ledger.anchor_if_missing();
+        }
+        Ok(ledger)
     }
 
-    /// Anchors a ledger that has no anchor yet (a new one, or one written
-    /// before anchors) at its head, unless that head fails its check.
+    /// The keys that say a store holds an onrecord ledger, and how it is laid out.
+    fn format_marks() -> WriteSet {
+        let mut marks = WriteSet::default();
+        marks.put(
+            keys::meta(MetaKey::Format),
+            &envelope::FORMAT_VERSION.to_be_bytes()[..],
+        );
+        marks.put(keys::meta(MetaKey::Layout), &LAYOUT_2[..]);
+        marks
+    }
+
+    /// Whether this ledger was made for a first append that has not been
+    /// written (it holds nothing, not even its format marks).
+    pub fn is_unwritten(&self) -> bool {
+        self.lock_writer().unwritten
+    }
+
+    /// Tells the store the head of a ledger that has no acknowledgement
+    /// record yet (a new one, or one written before anchors), unless that
+    /// head fails its check.
     fn anchor_if_missing(&self) {
-        if self.anchored == AnchorState::Missing {
-            let mut state = self.lock_writer();
+        if self.anchored == Acknowledged::Missing {
+            let state = self.lock_writer();
             if state.damaged.is_none() {
-                let head = state.head;
-                state.record_anchor(&head);
+                self.storage.acknowledged(&state.head);
             }
         }
     }
 
-    /// What the anchor held when the ledger was opened.
-    pub(crate) fn anchored(&self) -> AnchorState {
+    /// What the store's acknowledgement record held when the ledger was opened.
+    pub(crate) fn anchored(&self) -> Acknowledged {
         self.anchored
     }
 
     /// Reads the head and checks it against the last record and the anchor:
     /// at most three keyed lookups, no scan.
     fn read_writer_state(
-        db: &sled::Db,
-        path: &Path,
-        anchor: Anchor,
-        anchored: AnchorState,
+        db: &dyn Storage,
+        anchored: Acknowledged,
     ) -> Result<WriterState, StoreError> {
-        let stored = db
-            .get(keys::meta(MetaKey::Head))
-            .map_err(|e| storage(path, e))?;
-        let last = db
-            .range(keys::record(0)..=keys::record(u64::MAX))
-            .next_back()
-            .transpose()
-            .map_err(|e| storage(path, e))?;
+        let stored = db.get(&keys::meta(MetaKey::Head))?;
+        let last = db.last(
+            Bound::Included(&keys::record(0)),
+            Bound::Included(&keys::record(u64::MAX)),
+        )?;
         let head = match &stored {
             Some(bytes) => Head::decode(bytes),
             None => Some(Head {
@@ -653,8 +366,7 @@ impl Ledger {
             }),
             last_recorded_at: i64::MIN,
             damaged: None,
-            unwritten: None,
-            anchor,
+            unwritten: false,
         };
         let Some(head) = head else {
             state.damaged = Some("the stored head is unreadable".into());
@@ -686,7 +398,7 @@ impl Ledger {
             }
         }
         if state.damaged.is_none() {
-            state.damaged = Self::check_anchor(db, path, head, anchored)?;
+            state.damaged = Self::check_anchor(db, head, anchored)?;
         }
         Ok(state)
     }
@@ -694,20 +406,16 @@ impl Ledger {
     /// Why the ledger falls short of its anchor, if it does: the anchored seq
     /// must be held, with the anchored hash.
     fn check_anchor(
-        db: &sled::Db,
-        path: &Path,
+        db: &dyn Storage,
         head: Head,
-        anchored: AnchorState,
+        anchored: Acknowledged,
     ) -> Result<Option<String>, StoreError> {
         let anchor = match anchored {
-            AnchorState::Missing => return Ok(None),
-            AnchorState::Unreadable => {
-                return Ok(Some(format!(
-                    "its anchor file ({}) is unreadable",
-                    crate::anchor::ANCHOR_FILE
-                )));
+            Acknowledged::Missing => return Ok(None),
+            Acknowledged::Unreadable(file) => {
+                return Ok(Some(format!("its anchor file ({file}) is unreadable")));
             }
-            AnchorState::At(anchor) => anchor,
+            Acknowledged::At(anchor) => anchor,
         };
         if anchor.seq > head.seq {
             return Ok(Some(format!(
@@ -720,10 +428,7 @@ impl Ledger {
         } else if anchor.seq == 0 {
             GENESIS_HASH
         } else {
-            match db
-                .get(keys::record(anchor.seq))
-                .map_err(|e| storage(path, e))?
-            {
+            match db.get(&keys::record(anchor.seq))? {
                 Some(bytes) => envelope::hash_record(&bytes),
                 None => {
                     return Ok(Some(format!(
@@ -741,9 +446,10 @@ impl Ledger {
         }))
     }
 
-    /// The directory the ledger lives in.
+    /// Where the ledger is kept, as messages name it (a directory, or a URL
+    /// without credentials).
     pub fn path(&self) -> &Path {
-        &self.path
+        self.storage.location()
     }
 
     /// The ledger's head (last seq and hash).
@@ -757,22 +463,19 @@ impl Ledger {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    pub(crate) fn tree(&self) -> &sled::Db {
-        &self.db
+    /// The store this ledger is kept in.
+    pub(crate) fn tree(&self) -> &dyn Storage {
+        &*self.storage
     }
 
-    /// The clock giving transaction time.
-    pub(crate) fn clock(&self) -> fn() -> i64 {
+    /// The clock giving transaction time and new event ids.
+    pub(crate) fn clock(&self) -> Clock {
         self.clock
     }
 
     /// How this ledger's stream index is keyed.
     pub(crate) fn layout(&self) -> StreamLayout {
         self.layout
-    }
-
-    pub(crate) fn storage_err(&self, e: impl StorageFailure) -> StoreError {
-        storage(&self.path, e)
     }
 
     /// Forgets the parties read so far (after an import's writes were undone).
@@ -783,25 +486,14 @@ impl Ledger {
             .clear();
     }
 
-    /// sled `flush()` then fdatasync of the data file: only then is a write durable.
+    /// Makes every applied write durable (the store's sync).
     pub(crate) fn make_durable(&self) -> Result<(), StoreError> {
-        self.db.flush().map_err(|e| self.storage_err(e))?;
-        self.data_file.sync_data().map_err(|e| self.storage_err(e))
+        self.storage.sync()
     }
 
-    /// Refuses a batch that would leave the disk nearly full. sled 0.34 can
-    /// leave a data file it cannot reopen when it hits ENOSPC in the middle of
-    /// writing (docs/reliability.md), so an append must fail *before* sled
-    /// writes: it needs [`ROOM_FACTOR`] times its record bytes plus
-    /// [`ROOM_RESERVE`] free.
+    /// Refuses a write of `record_bytes` of records the store has no room for.
     pub(crate) fn ensure_room(&self, record_bytes: u64) -> Result<(), StoreError> {
-        let needed = record_bytes
-            .saturating_mul(ROOM_FACTOR)
-            .saturating_add(ROOM_RESERVE);
-        match fs2::available_space(&self.path) {
-            Ok(free) if free < needed => Err(StoreError::DiskFull(self.path.clone())),
-            _ => Ok(()),
-        }
+        self.storage.ensure_room(record_bytes)
     }
 
     /// Appends one event durably; see [`Ledger::append_batch`] for the rules.
@@ -826,8 +518,8 @@ impl Ledger {
         &self,
         requests: Vec<AppendRequest>,
     ) -> Result<Vec<AppendOutcome>, StoreError> {
-        if self.read_only {
-            return Err(StoreError::ReadOnly(self.path.clone()));
+        if self.is_read_only() {
+            return Err(StoreError::ReadOnly(self.path().to_owned()));
         }
         let mut state = self.lock_writer();
         if let Some(why) = &state.damaged {
@@ -852,21 +544,12 @@ impl Ledger {
             return Ok(outcomes);
         }
         self.ensure_room(batch.bytes)?;
-        let first_write = state.unwritten.is_some();
-        let (writes, head, recorded_at) = batch.finish(first_write)?;
-        self.db
-            .apply_batch(writes)
-            .map_err(|e| self.storage_err(e))?;
-        self.make_durable()?;
-        state.record_anchor(&head);
+        let (writes, head, recorded_at) = batch.finish(state.unwritten)?;
+        self.storage.commit(writes)?;
+        self.storage.acknowledged(&head);
         state.head = head;
         state.last_recorded_at = recorded_at;
-        if first_write {
-            state.unwritten = None;
-            // The append is durable; a ledger without its marker is still
-            // recognised by its anchor, and marked when next opened.
-            let _ = marker::write(&self.path);
-        }
+        state.unwritten = false;
         Ok(outcomes)
     }
 
@@ -878,11 +561,17 @@ impl Ledger {
         let key = keys::event(id);
         let start = [keys::EVENT];
         let end = keys::prefix_end(&start);
-        let before = self.db.range(&start[..]..&key[..]).next_back();
-        let after = self.db.range(&key[..]..&end[..]).next();
+        let before = self
+            .storage
+            .last(Bound::Included(&start[..]), Bound::Excluded(&key[..]))
+            .transpose();
+        let after = self
+            .storage
+            .range(Bound::Included(&key[..]), Bound::Excluded(&end[..]))
+            .next();
         let mut out = Vec::new();
         for kv in [before, after].into_iter().flatten() {
-            let (k, _) = kv.map_err(|e| self.storage_err(e))?;
+            let (k, _) = kv?;
             let Ok(bytes) = <[u8; 16]>::try_from(&k[1..]) else {
                 continue;
             };
@@ -896,11 +585,7 @@ impl Ledger {
 
     /// The record at `seq`, if any.
     pub fn get(&self, seq: u64) -> Result<Option<Recorded>, StoreError> {
-        match self
-            .db
-            .get(keys::record(seq))
-            .map_err(|e| self.storage_err(e))?
-        {
+        match self.storage.get(&keys::record(seq))? {
             Some(bytes) => envelope::decode_recorded(&bytes, seq).map(Some),
             None => Ok(None),
         }
@@ -908,11 +593,7 @@ impl Ledger {
 
     /// The record with event id `id`, if any.
     pub fn get_by_id(&self, id: &EventId) -> Result<Option<Recorded>, StoreError> {
-        match self
-            .db
-            .get(keys::event(id))
-            .map_err(|e| self.storage_err(e))?
-        {
+        match self.storage.get(&keys::event(id))? {
             Some(seq) => self.get(keys::be_u64(&seq)),
             None => Ok(None),
         }
@@ -921,8 +602,10 @@ impl Ledger {
     /// Streams the records with `from <= seq <= to`, in seq order, one at a time.
     pub fn records(&self, from: u64, to: u64) -> Records<'_> {
         Records {
-            ledger: self,
-            inner: self.db.range(keys::record(from)..=keys::record(to)),
+            inner: self.storage.range(
+                Bound::Included(&keys::record(from)),
+                Bound::Included(&keys::record(to)),
+            ),
         }
     }
 
@@ -964,7 +647,7 @@ impl Ledger {
 
     /// Whether this process may only read the ledger (a read-only archive).
     pub fn is_read_only(&self) -> bool {
-        self.read_only
+        self.storage.is_read_only()
     }
 
     /// Streams every record from `from` to the end.
@@ -974,10 +657,7 @@ impl Ledger {
 
     /// The last revision of `stream`, or `None` when it does not exist.
     pub fn stream_revision(&self, stream: &StreamId) -> Result<Option<u64>, StoreError> {
-        let v = self
-            .db
-            .get(keys::stream_head(stream))
-            .map_err(|e| self.storage_err(e))?;
+        let v = self.storage.get(&keys::stream_head(stream))?;
         Ok(v.map(|b| keys::be_u64(&b)))
     }
 
@@ -986,8 +666,8 @@ impl Ledger {
         &self,
         stream: &StreamId,
     ) -> impl Iterator<Item = Result<Recorded, StoreError>> + '_ {
-        self.layout.seqs(&self.db, stream).map(move |seq| {
-            let seq = seq.map_err(|e| self.storage_err(e))?;
+        self.layout.seqs(&*self.storage, stream).map(move |seq| {
+            let seq = seq?;
             self.get(seq)?.ok_or_else(|| StoreError::Corrupt {
                 seq,
                 detail: "the stream index names a missing record".into(),
@@ -998,8 +678,8 @@ impl Ledger {
     /// Every registered party, in id order (reads the party stream heads, not the log).
     pub fn parties(&self) -> Result<Vec<Party>, StoreError> {
         let mut out = Vec::new();
-        for kv in self.db.scan_prefix([keys::STREAM_HEAD, b'p']) {
-            let (key, _) = kv.map_err(|e| self.storage_err(e))?;
+        for kv in self.tree().scan_prefix(&[keys::STREAM_HEAD, b'p']) {
+            let (key, _) = kv?;
             let id = std::str::from_utf8(&key[2..])
                 .ok()
                 .and_then(|s| PartyId::new(s).ok());
@@ -1013,8 +693,8 @@ impl Ledger {
     /// Every proposition id, in order (reads the stream heads, not the log).
     pub fn proposition_ids(&self) -> Result<Vec<PropositionId>, StoreError> {
         let mut out = Vec::new();
-        for kv in self.db.scan_prefix([keys::STREAM_HEAD, b'q']) {
-            let (key, _) = kv.map_err(|e| self.storage_err(e))?;
+        for kv in self.tree().scan_prefix(&[keys::STREAM_HEAD, b'q']) {
+            let (key, _) = kv?;
             if let Some(id) = std::str::from_utf8(&key[2..])
                 .ok()
                 .and_then(|s| PropositionId::new(s).ok())
@@ -1027,11 +707,7 @@ impl Ledger {
 
     /// The event at revision 0 of `stream`: the party's registration or the proposition's opening.
     fn stream_origin(&self, stream: &StreamId) -> Result<Option<Event>, StoreError> {
-        match self
-            .layout
-            .seq_at(&self.db, stream, 0)
-            .map_err(|e| self.storage_err(e))?
-        {
+        match self.layout.seq_at(&*self.storage, stream, 0)? {
             Some(seq) => Ok(self.get(seq)?.map(|r| r.event)),
             None => Ok(None),
         }
@@ -1050,11 +726,7 @@ impl Ledger {
 
     /// The resolution of proposition `id`, if it has resolved.
     pub fn resolution(&self, id: &PropositionId) -> Result<Option<Recorded>, StoreError> {
-        match self
-            .db
-            .get(keys::resolved(id))
-            .map_err(|e| self.storage_err(e))?
-        {
+        match self.storage.get(&keys::resolved(id))? {
             Some(seq) => self.get(keys::be_u64(&seq)),
             None => Ok(None),
         }
@@ -1062,7 +734,7 @@ impl Ledger {
 
     /// Bytes the ledger's files take on disk.
     pub fn size_on_disk(&self) -> Result<u64, StoreError> {
-        self.db.size_on_disk().map_err(|e| self.storage_err(e))
+        self.storage.size_on_disk()
     }
 
     /// Checks the whole ledger: hash chain, gapless sequence, indexes and head.
@@ -1092,20 +764,16 @@ pub struct VerifyReport {
 
 /// A streaming iterator over records in seq order.
 pub struct Records<'a> {
-    ledger: &'a Ledger,
-    inner: sled::Iter,
+    inner: crate::storage::Entries<'a>,
 }
 
 impl Iterator for Records<'_> {
     type Item = Result<Recorded, StoreError>;
     fn next(&mut self) -> Option<Self::Item> {
         let item = self.inner.next()?;
-        Some(
-            item.map_err(|e| self.ledger.storage_err(e))
-                .and_then(|(key, bytes)| {
-                    envelope::decode_recorded(&bytes, keys::record_seq(&key).unwrap_or(0))
-                }),
-        )
+        Some(item.and_then(|(key, bytes)| {
+            envelope::decode_recorded(&bytes, keys::record_seq(&key).unwrap_or(0))
+        }))
     }
 }
 
@@ -1140,10 +808,7 @@ impl LedgerFacts for Ledger {
         {
             return Ok(None);
         }
-        let resolved = self
-            .db
-            .contains_key(keys::resolved(id))
-            .map_err(|e| self.storage_err(e))?;
+        let resolved = self.storage.contains(&keys::resolved(id))?;
         Ok(Some(resolved))
     }
 
@@ -1154,10 +819,7 @@ impl LedgerFacts for Ledger {
         let Event::StatementRecorded(s) = rec.event else {
             return Ok(None);
         };
-        let retracted = self
-            .db
-            .contains_key(keys::retracted(id))
-            .map_err(|e| self.storage_err(e))?;
+        let retracted = self.storage.contains(&keys::retracted(id))?;
         Ok(Some(StatementFacts {
             proposition: s.proposition,
             party: s.party,
@@ -1169,7 +831,7 @@ impl LedgerFacts for Ledger {
 /// Builds one batch's writes, seeing the ledger plus the batch's earlier events.
 pub(crate) struct BatchBuilder<'a> {
     ledger: &'a Ledger,
-    writes: sled::Batch,
+    writes: WriteSet,
     pending: PendingFacts,
     explicit_ids: HashMap<EventId, (u64, Event)>,
     /// Each stream's last revision as of the batch so far, and whether the batch moved it.
@@ -1187,7 +849,7 @@ pub(crate) struct BatchBuilder<'a> {
 impl<'a> BatchBuilder<'a> {
     fn new(ledger: &'a Ledger, state: &WriterState, keep_views: bool) -> Self {
         // Transaction time never goes backwards, even if the clock does.
-        let recorded_at = (ledger.clock)().max(state.last_recorded_at);
+        let recorded_at = (ledger.clock.now)().max(state.last_recorded_at);
         Self::continuing(ledger, state.head, recorded_at, keep_views)
     }
 
@@ -1202,7 +864,7 @@ impl<'a> BatchBuilder<'a> {
     ) -> Self {
         Self {
             ledger,
-            writes: sled::Batch::default(),
+            writes: WriteSet::default(),
             pending: PendingFacts::default(),
             explicit_ids: HashMap::new(),
             stream_heads: HashMap::new(),
@@ -1288,7 +950,9 @@ impl<'a> BatchBuilder<'a> {
         }
 
         let seq = self.head.seq + 1;
-        let event_id = request.event_id.unwrap_or_else(EventId::new_v7);
+        let event_id = request
+            .event_id
+            .unwrap_or_else(|| (self.ledger.clock.event_id)(self.recorded_at));
         let env = EnvelopeV1 {
             seq,
             event_id: *event_id.as_bytes(),
@@ -1299,14 +963,14 @@ impl<'a> BatchBuilder<'a> {
         };
         let bytes = envelope::encode_record(&env);
         self.bytes += bytes.len() as u64;
+        self.writes.add_record_bytes(bytes.len() as u64);
         let seq_bytes = seq.to_be_bytes();
         self.head = Head {
             seq,
             hash: envelope::hash_record(&bytes),
         };
-        self.writes.insert(&keys::record(seq)[..], bytes);
-        self.writes
-            .insert(&keys::event(&event_id)[..], &seq_bytes[..]);
+        self.writes.put(&keys::record(seq)[..], bytes);
+        self.writes.put(&keys::event(&event_id)[..], &seq_bytes[..]);
         for stream in &validated.streams {
             let revision = self.stream_head(stream)?.map_or(0, |r| r + 1);
             if let Some(head) = self.stream_heads.get_mut(stream) {
@@ -1315,14 +979,14 @@ impl<'a> BatchBuilder<'a> {
             self.index
                 .stage(
                     self.ledger.layout,
-                    &self.ledger.db,
+                    self.ledger.tree(),
                     &mut self.writes,
                     stream,
                     revision,
                     seq,
                 )
                 .map_err(|e| match e {
-                    StageError::Storage(e) => self.ledger.storage_err(e),
+                    StageError::Storage(e) => e,
                     StageError::Damaged { stream, revision } => StoreError::DamagedHead(format!(
                         "the stream index of {stream} does not hold the revisions before {revision}"
                     )),
@@ -1331,10 +995,10 @@ impl<'a> BatchBuilder<'a> {
         match &validated.event {
             Event::StatementRetracted(r) => self
                 .writes
-                .insert(&keys::retracted(&r.statement)[..], &seq_bytes[..]),
+                .put(&keys::retracted(&r.statement)[..], &seq_bytes[..]),
             Event::PropositionResolved(r) => self
                 .writes
-                .insert(keys::resolved(&r.proposition), &seq_bytes[..]),
+                .put(keys::resolved(&r.proposition), &seq_bytes[..]),
             _ => {}
         }
         if let Some(views) = &mut self.views {
@@ -1372,7 +1036,7 @@ impl<'a> BatchBuilder<'a> {
         for (stream, (revision, moved)) in &self.stream_heads {
             if let (Some(revision), true) = (revision, moved) {
                 self.writes
-                    .insert(keys::stream_head(stream), &revision.to_be_bytes()[..]);
+                    .put(keys::stream_head(stream), &revision.to_be_bytes()[..]);
             }
         }
         std::mem::take(&mut self.index).write(&mut self.writes);
@@ -1384,7 +1048,7 @@ impl<'a> BatchBuilder<'a> {
 
     /// The writes of an import's chunk that is not its last: everything but
     /// the head and the views marker, so nothing of it is committed.
-    pub(crate) fn stage(mut self) -> Result<(sled::Batch, Head), StoreError> {
+    pub(crate) fn stage(mut self) -> Result<(WriteSet, Head), StoreError> {
         self.write_indexes()?;
         Ok((self.writes, self.head))
     }
@@ -1392,25 +1056,23 @@ impl<'a> BatchBuilder<'a> {
     /// The writes of a whole batch: records, indexes, views and the views
     /// marker (only when the views were current), and the head;
     /// `first_write` adds the format marks of a ledger created for this batch.
-    pub(crate) fn finish(
-        mut self,
-        first_write: bool,
-    ) -> Result<(sled::Batch, Head, i64), StoreError> {
+    pub(crate) fn finish(mut self, first_write: bool) -> Result<(WriteSet, Head, i64), StoreError> {
         self.write_indexes()?;
         if first_write {
-            let format = envelope::FORMAT_VERSION.to_be_bytes();
-            self.writes.insert(keys::meta(MetaKey::Format), &format[..]);
-            self.writes
-                .insert(keys::meta(MetaKey::Layout), &LAYOUT_2[..]);
+            for (key, value) in Ledger::format_marks().into_ops() {
+                if let Some(value) = value {
+                    self.writes.put(key, value);
+                }
+            }
         }
         if self.views.is_some() {
-            self.writes.insert(
+            self.writes.put(
                 keys::meta(MetaKey::Views),
                 &crate::views::views_marker(self.head.seq)[..],
             );
         }
         self.writes
-            .insert(keys::meta(MetaKey::Head), &self.head.encode()[..]);
+            .put(keys::meta(MetaKey::Head), &self.head.encode()[..]);
         Ok((self.writes, self.head, self.recorded_at))
     }
 }

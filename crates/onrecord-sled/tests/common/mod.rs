@@ -5,7 +5,8 @@ use onrecord_core::{
     Draft, EventId, Outcome, Party, PartyId, PartyKind, Proposition, PropositionId,
     PropositionResolved, Stance, StatementDraft, StatementRetracted,
 };
-use onrecord_store::{AppendRequest, Ledger, LedgerOptions};
+use onrecord_ledger::{AppendRequest, Ledger};
+use onrecord_sled::LedgerOptions;
 
 pub fn pid(s: &str) -> PartyId {
     PartyId::new(s).unwrap()
@@ -79,7 +80,7 @@ pub fn options() -> LedgerOptions {
 /// A fresh ledger in a temp dir (the dir lives as long as the returned guard).
 pub fn temp_ledger() -> (tempfile::TempDir, Ledger) {
     let dir = tempfile::tempdir().unwrap();
-    let ledger = Ledger::create(&dir.path().join("l"), &options()).unwrap();
+    let ledger = onrecord_sled::create(&dir.path().join("l"), &options()).unwrap();
     (dir, ledger)
 }
 

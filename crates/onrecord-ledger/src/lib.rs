@@ -1,0 +1,38 @@
+//! onrecord's ledger engine: the append pipeline and the reads, over any
+//! backend that implements [`Storage`]. No file, socket or database is
+//! touched here: backends (`onrecord-sled`, and [`MemoryStorage`] for tests)
+//! do that.
+//!
+//! A [`Ledger`] keeps one ordered keyspace split by prefix ([`keys`]):
+//! hash-chained records by seq, the event-id and stream indexes, stream
+//! heads, the head, and the kept views. Each append is one [`WriteSet`],
+//! applied atomically and synced before it is acknowledged; reads stream;
+//! [`Ledger::verify`] proves chain, indexes and views. Callers read a
+//! ledger's contents through the query API in [`query`].
+
+mod chain;
+pub mod envelope;
+mod error;
+mod import;
+pub mod keys;
+mod ledger;
+mod queries;
+pub mod query;
+mod stats;
+pub mod storage;
+mod stream_index;
+mod verify;
+mod views;
+
+pub use chain::CheckedRecords;
+pub use error::{Damage, StoreError};
+pub use import::{CHUNK as IMPORT_CHUNK, ImportCheck, ImportCounts, ImportWrite};
+pub use ledger::{
+    AppendOutcome, AppendRequest, Clock, ExpectedRevision, Head, InvalidExpectedRevision, Ledger,
+    Opening, Records, VerifyReport, hex, system_clock,
+};
+pub use queries::PositionsAt;
+pub use query::{LedgerReads, Query, QueryError};
+pub use stats::LedgerStats;
+pub use storage::{Acknowledged, MemoryStorage, Storage, WriteSet};
+pub use views::ViewsVerified;

@@ -1,0 +1,498 @@
+//! onrecord's embedded backend: a ledger kept in one sled database in a
+//! directory, beside a marker file (`onrecord-ledger`) and a head anchor
+//! (`anchor`). The only crate that touches sled.
+//!
+//! [`SledStorage`] implements the engine's [`Storage`] over one sled tree
+//! (the engine's keyspace, byte for byte: ADR 0003's layouts and the golden
+//! fixtures). This crate also decides, before sled opens anything, whether a
+//! directory holds a ledger ([`marker`]), so it never writes into one that
+//! does not; opens read-only archives from a private copy; and maps sled and
+//! file-system failures to the engine's errors. The append pipeline, chain,
+//! indexes and views are the engine's (`onrecord-ledger`).
+
+mod anchor;
+mod marker;
+
+use std::fs::File;
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use onrecord_ledger::storage::{Acknowledged, Entries, Entry, Storage, WriteSet};
+use onrecord_ledger::{Clock, Head, Ledger, Opening, StoreError};
+
+use crate::anchor::Anchor;
+use crate::marker::Recognised;
+
+pub use anchor::ANCHOR_FILE;
+pub use marker::MARKER_FILE;
+
+/// How a sled ledger is opened.
+#[derive(Debug, Clone)]
+pub struct LedgerOptions {
+    /// sled's page cache, in bytes.
+    pub cache_capacity: u64,
+    /// How long to keep retrying while another process holds the ledger.
+    pub busy_wait: Duration,
+    /// Transaction time and new event ids.
+    pub clock: Clock,
+}
+
+impl Default for LedgerOptions {
+    fn default() -> Self {
+        Self {
+            cache_capacity: 64 * 1024 * 1024,
+            busy_wait: Duration::from_secs(10),
+            clock: Clock::default(),
+        }
+    }
+}
+
+/// How many times a batch's record bytes must be free on disk before it is
+/// written: room for its indexes, kept views and sled's page rewrites.
+pub const ROOM_FACTOR: u64 = 4;
+/// Free bytes every append leaves on disk beyond its own needs: room for sled
+/// to start new segments (512 KiB each) and flush its metadata.
+pub const ROOM_RESERVE: u64 = 1024 * 1024;
+
+/// One sled database holding a ledger's keyspace.
+pub struct SledStorage {
+    /// The ledger directory (messages name it, even when reading a copy).
+    path: PathBuf,
+    db: sled::Db,
+    data_file: File,
+    /// The head anchor outside sled; written after each durable write.
+    anchor: Mutex<Anchor>,
+    /// What the anchor held when the store was opened.
+    anchored: Acknowledged,
+    /// Whether the directory carries its marker file yet.
+    marked: AtomicBool,
+    /// Whether this process may only read (a read-only archive, read from a private copy).
+    read_only: bool,
+    /// The private copy a read-only ledger is read from; removed on drop,
+    /// after sled (fields drop in order).
+    _copy: Option<tempfile::TempDir>,
+}
+
+impl std::fmt::Debug for SledStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SledStorage")
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+/// A failure of sled or the file system, mapped to the engine's errors.
+trait StorageFailure {
+    /// The store error this failure at `path` means.
+    fn at(self, path: &Path) -> StoreError;
+}
+
+impl StorageFailure for std::io::Error {
+    fn at(self, path: &Path) -> StoreError {
+        // ENOSPC (28) and EDQUOT (122): the disk or the quota is full.
+        if self.kind() == std::io::ErrorKind::StorageFull
+            || matches!(self.raw_os_error(), Some(28 | 122))
+        {
+            return StoreError::DiskFull(path.to_owned());
+        }
+        StoreError::Storage {
+            path: path.to_owned(),
+            detail: io_words(&self),
+        }
+    }
+}
+
+impl StorageFailure for sled::Error {
+    fn at(self, path: &Path) -> StoreError {
+        match self {
+            sled::Error::Io(io) => io.at(path),
+            sled::Error::Corruption { at, .. } => StoreError::CorruptStorage {
+                path: path.to_owned(),
+                detail: match at {
+                    Some(ptr) => format!("sled cannot read back its data file (at {ptr:?})"),
+                    None => "sled cannot read back its data file".to_owned(),
+                },
+            },
+            other => StoreError::Storage {
+                path: path.to_owned(),
+                detail: other.to_string(),
+            },
+        }
+    }
+}
+
+/// Maps a sled or io error at `path` to the engine's error.
+fn storage(path: &Path, e: impl StorageFailure) -> StoreError {
+    e.at(path)
+}
+
+/// An I/O error in words, without the raw `os error` suffix.
+fn io_words(e: &std::io::Error) -> String {
+    if e.kind() == std::io::ErrorKind::PermissionDenied {
+        return "permission denied".into();
+    }
+    let text = e.to_string();
+    match text.find(" (os error") {
+        Some(i) => text[..i].to_owned(),
+        None => text,
+    }
+}
+
+/// An I/O error at `path`: a permission refused names the path and says so.
+fn no_access_or_storage(path: &Path, e: std::io::Error) -> StoreError {
+    if e.kind() == std::io::ErrorKind::PermissionDenied {
+        StoreError::NoAccess(path.to_owned())
+    } else {
+        storage(path, e)
+    }
+}
+
+impl Storage for SledStorage {
+    fn location(&self) -> &Path {
+        &self.path
+    }
+
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.db
+            .get(key)
+            .map(|v| v.map(|v| v.to_vec()))
+            .map_err(|e| storage(&self.path, e))
+    }
+
+    fn contains(&self, key: &[u8]) -> Result<bool, StoreError> {
+        self.db
+            .contains_key(key)
+            .map_err(|e| storage(&self.path, e))
+    }
+
+    fn range(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Entries<'_> {
+        let inner = self.db.range::<&[u8], _>((start, end));
+        Box::new(inner.map(move |kv| {
+            kv.map(|(k, v)| (k.to_vec(), v.to_vec()))
+                .map_err(|e| storage(&self.path, e))
+        }))
+    }
+
+    fn last(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Result<Option<Entry>, StoreError> {
+        self.db
+            .range::<&[u8], _>((start, end))
+            .next_back()
+            .transpose()
+            .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())))
+            .map_err(|e| storage(&self.path, e))
+    }
+
+    fn apply(&self, writes: WriteSet) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for (key, value) in writes.into_ops() {
+            match value {
+                Some(value) => batch.insert(key, value),
+                None => batch.remove(key),
+            }
+        }
+        self.db
+            .apply_batch(batch)
+            .map_err(|e| storage(&self.path, e))
+    }
+
+    /// sled `flush()` then fdatasync of the data file: only then is a write durable.
+    fn sync(&self) -> Result<(), StoreError> {
+        self.db.flush().map_err(|e| storage(&self.path, e))?;
+        self.data_file
+            .sync_data()
+            .map_err(|e| storage(&self.path, e))
+    }
+
+    /// Refuses a batch that would leave the disk nearly full. sled 0.34 can
+    /// leave a data file it cannot reopen when it hits ENOSPC in the middle of
+    /// writing (docs/reliability.md), so a write must fail *before* sled
+    /// writes: it needs [`ROOM_FACTOR`] times its record bytes plus
+    /// [`ROOM_RESERVE`] free.
+    fn ensure_room(&self, record_bytes: u64) -> Result<(), StoreError> {
+        let needed = record_bytes
+            .saturating_mul(ROOM_FACTOR)
+            .saturating_add(ROOM_RESERVE);
+        match fs2::available_space(&self.path) {
+            Ok(free) if free < needed => Err(StoreError::DiskFull(self.path.clone())),
+            _ => Ok(()),
+        }
+    }
+
+    /// Records `head` in the anchor (and marks a new ledger's directory). A
+    /// failed write is not an error: the append is already durable, a stale
+    /// anchor only lags behind, and an unmarked ledger is still recognised by
+    /// its anchor, and marked when next opened.
+    fn acknowledged(&self, head: &Head) {
+        let _ = self
+            .anchor
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .record(head);
+        if !self.marked.load(Ordering::Relaxed) && marker::write(&self.path).is_ok() {
+            self.marked.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn acknowledgement(&self) -> Acknowledged {
+        self.anchored
+    }
+
+    fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    fn size_on_disk(&self) -> Result<u64, StoreError> {
+        self.db.size_on_disk().map_err(|e| storage(&self.path, e))
+    }
+}
+
+/// Removes a ledger that was created for an append or import that was then
+/// refused: the directory itself when it was made for it (`existed` false),
+/// else what was put in the empty directory that was there.
+pub fn remove_created(path: &Path, existed: bool) {
+    if !existed {
+        let _ = std::fs::remove_dir_all(path);
+        return;
+    }
+    if let Ok(entries) = std::fs::read_dir(path) {
+        for entry in entries.flatten() {
+            let p = entry.path();
+            let _ = if p.is_dir() {
+                std::fs::remove_dir_all(&p)
+            } else {
+                std::fs::remove_file(&p)
+            };
+        }
+    }
+}
+
+/// Copies the files of the ledger directory `from` into `to` (sled's `db`,
+/// `conf`, snapshots and `blobs/`, and the anchor); the failing path on error.
+fn copy_files(from: &Path, to: &Path) -> Result<(), (PathBuf, std::io::Error)> {
+    let entries = std::fs::read_dir(from).map_err(|e| (from.to_owned(), e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| (from.to_owned(), e))?;
+        let source = entry.path();
+        let target = to.join(entry.file_name());
+        let kind = entry.file_type().map_err(|e| (source.clone(), e))?;
+        if kind.is_dir() {
+            std::fs::create_dir(&target).map_err(|e| (target.clone(), e))?;
+            copy_files(&source, &target)?;
+        } else if kind.is_file() {
+            std::fs::copy(&source, &target).map_err(|e| (source.clone(), e))?;
+            // The copy keeps the archive's read-only mode; sled must write its copy.
+            let mut permissions = std::fs::metadata(&target)
+                .map_err(|e| (target.clone(), e))?
+                .permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            permissions.set_readonly(false);
+            std::fs::set_permissions(&target, permissions).map_err(|e| (target.clone(), e))?;
+        }
+    }
+    Ok(())
+}
+
+/// How long to wait before trying sled's lock again: 1-8 ms, varied per try
+/// (from the clock's nanoseconds and the process id) so that waiting
+/// processes do not poll in step and one of them cannot keep missing the
+/// moment the lock is free.
+fn lock_retry_pause() -> Duration {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.subsec_nanos())
+        .unwrap_or(0);
+    let spread = (nanos ^ std::process::id().wrapping_mul(2_654_435_761)) % 8;
+    Duration::from_millis(1 + u64::from(spread))
+}
+
+fn is_lock_error(e: &sled::Error) -> bool {
+    matches!(e, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
+}
+
+impl SledStorage {
+    /// Opens sled in `dir` (the ledger at `path`, or a private copy of it).
+    fn open(path: &Path, dir: &Path, options: &LedgerOptions) -> Result<Self, StoreError> {
+        let config = sled::Config::new()
+            .path(dir)
+            .cache_capacity(options.cache_capacity)
+            .mode(sled::Mode::HighThroughput);
+        let started = Instant::now();
+        let db = loop {
+            match config.open() {
+                Ok(db) => break db,
+                Err(e) if is_lock_error(&e) => {
+                    if started.elapsed() >= options.busy_wait {
+                        return Err(StoreError::LedgerBusy(path.to_owned()));
+                    }
+                    std::thread::sleep(lock_retry_pause());
+                }
+                Err(e) => return Err(storage(path, e)),
+            }
+        };
+        let data_file = File::open(dir.join("db")).map_err(|e| storage(path, e))?;
+        let (anchor, anchored) = Anchor::open(dir).map_err(|e| storage(path, e))?;
+        Ok(Self {
+            path: path.to_owned(),
+            db,
+            data_file,
+            anchor: Mutex::new(anchor),
+            anchored,
+            marked: AtomicBool::new(false),
+            read_only: false,
+            _copy: None,
+        })
+    }
+
+    /// Opens a ledger this process may not write: copies its files (under a
+    /// shared lock, so no writer changes them meanwhile) into a private
+    /// temporary directory and opens sled there. sled 0.34 cannot open a
+    /// database without write access; the copy costs one read and write of
+    /// the data file (figures in docs/benchmarks.md).
+    fn open_read_only(path: &Path, options: &LedgerOptions) -> Result<Self, StoreError> {
+        use fs2::FileExt;
+        let why = |what: &Path, e: std::io::Error| StoreError::ReadOnlyOpen {
+            path: path.to_owned(),
+            detail: format!("{}: {}", what.display(), io_words(&e)),
+        };
+        let data = path.join("db");
+        let source = File::open(&data).map_err(|e| why(&data, e))?;
+        let started = Instant::now();
+        while source.try_lock_shared().is_err() {
+            if started.elapsed() >= options.busy_wait {
+                return Err(StoreError::LedgerBusy(path.to_owned()));
+            }
+            std::thread::sleep(lock_retry_pause());
+        }
+        let copy = tempfile::Builder::new()
+            .prefix("onrecord-read-only-")
+            .tempdir()
+            .map_err(|e| why(&std::env::temp_dir(), e))?;
+        copy_files(path, copy.path()).map_err(|(at, e)| {
+            if matches!(e.raw_os_error(), Some(28 | 122)) {
+                StoreError::ReadOnlyOpen {
+                    path: path.to_owned(),
+                    detail: format!(
+                        "no room to copy it into {} (it needs {} bytes; set TMPDIR to a larger place)",
+                        copy.path().display(),
+                        std::fs::metadata(&data).map_or(0, |m| m.len())
+                    ),
+                }
+            } else {
+                why(&at, e)
+            }
+        })?;
+        let _ = FileExt::unlock(&source);
+        let mut store = Self::open(path, copy.path(), options)?;
+        store.read_only = true;
+        store.marked.store(true, Ordering::Relaxed);
+        store._copy = Some(copy);
+        Ok(store)
+    }
+}
+
+/// Creates a new, empty ledger at `path` (a new or empty directory);
+/// refuses if a ledger or anything else is there, writing nothing.
+pub fn create(path: &Path, options: &LedgerOptions) -> Result<Ledger, StoreError> {
+    let (store, _) = create_store(path, options)?;
+    let ledger = Ledger::from_storage(Box::new(store), options.clock, Opening::Create)?;
+    // `from_storage` anchored it, which marks it; a marker that cannot be
+    // written is an error here, before anything relies on the ledger.
+    marker::write(path).map_err(|e| storage(path, e))?;
+    Ok(ledger)
+}
+
+/// Opens sled at `path` for a new ledger, after checking that nothing is
+/// there; also says whether the directory existed (empty) before.
+fn create_store(path: &Path, options: &LedgerOptions) -> Result<(SledStorage, bool), StoreError> {
+    let existed = match marker::recognise(path).map_err(|e| storage(path, e))? {
+        Recognised::Absent => false,
+        Recognised::Empty => true,
+        Recognised::Ledger { .. } => return Err(StoreError::LedgerExists(path.to_owned())),
+        Recognised::Locked => return Err(StoreError::LedgerBusy(path.to_owned())),
+        Recognised::NotADirectory => return Err(StoreError::NotADirectory(path.to_owned())),
+        Recognised::Foreign => return Err(StoreError::NotEmpty(path.to_owned())),
+    };
+    Ok((SledStorage::open(path, path, options)?, existed))
+}
+
+/// Opens the ledger at `path`; fails with [`StoreError::NoLedger`] when
+/// there is none and [`StoreError::NotALedger`] when something else is
+/// there, in both cases before sled opens anything, so nothing is written.
+/// A ledger this process may not write (a read-only archive) is read from
+/// a private copy and refuses appends ([`StoreError::ReadOnly`]).
+pub fn open(path: &Path, options: &LedgerOptions) -> Result<Ledger, StoreError> {
+    let started = Instant::now();
+    let marked = loop {
+        match marker::recognise(path).map_err(|e| no_access_or_storage(path, e))? {
+            Recognised::Absent | Recognised::Empty => {
+                return Err(StoreError::NoLedger(path.to_owned()));
+            }
+            Recognised::NotADirectory | Recognised::Foreign => {
+                return Err(StoreError::NotALedger(path.to_owned()));
+            }
+            Recognised::Ledger { marked } => break marked,
+            Recognised::Locked if started.elapsed() >= options.busy_wait => {
+                return Err(StoreError::LedgerBusy(path.to_owned()));
+            }
+            Recognised::Locked => std::thread::sleep(lock_retry_pause()),
+        }
+    };
+    let writable = marker::is_writable(path).map_err(|e| no_access_or_storage(path, e))?;
+    let store = if writable {
+        let store = SledStorage::open(path, path, options)?;
+        store.marked.store(marked, Ordering::Relaxed);
+        store
+    } else {
+        SledStorage::open_read_only(path, options)?
+    };
+    let ledger = Ledger::from_storage(Box::new(store), options.clock, Opening::Existing)?;
+    if writable && !marked {
+        // A ledger made before the marker: recognised by what it holds,
+        // marked now. Best effort: unmarked, it is still recognised by its
+        // anchor or format key.
+        let _ = marker::write(path);
+    }
+    Ok(ledger)
+}
+
+/// Opens the ledger at `path`, creating it when there is none.
+pub fn open_or_create(path: &Path, options: &LedgerOptions) -> Result<Ledger, StoreError> {
+    match open(path, options) {
+        Err(StoreError::NoLedger(_)) => create(path, options),
+        other => other,
+    }
+}
+
+/// Opens the ledger at `path` and runs `write` on it; when there is no
+/// ledger, creates one for `write` and keeps it only if `write` succeeds:
+/// a refused first append leaves nothing behind (not even the directory,
+/// unless it was there, empty, before).
+pub fn open_or_create_then<T, E: From<StoreError>>(
+    path: &Path,
+    options: &LedgerOptions,
+    write: impl FnOnce(&Ledger) -> Result<T, E>,
+) -> Result<T, E> {
+    let (ledger, existed) = match open(path, options) {
+        Err(StoreError::NoLedger(_)) => {
+            let (store, existed) = create_store(path, options)?;
+            let ledger = Ledger::from_storage(
+                Box::new(store),
+                options.clock,
+                Opening::CreateWithFirstAppend,
+            )?;
+            (ledger, Some(existed))
+        }
+        other => (other?, None),
+    };
+    let result = write(&ledger);
+    if let (Err(_), Some(existed)) = (&result, existed)
+        && ledger.is_unwritten()
+    {
+        drop(ledger);
+        remove_created(path, existed);
+    }
+    result
+}
