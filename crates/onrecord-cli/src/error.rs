@@ -8,7 +8,7 @@ use std::path::Path;
 
 use onrecord_core::{DomainError, InterchangeError};
 use onrecord_ledger::query::NotYetAt;
-use onrecord_ledger::{QueryError, StoreError};
+use onrecord_ledger::{ErrorKind, QueryError, StoreError};
 
 /// Exit code: success.
 pub const OK: i32 = 0;
@@ -68,17 +68,15 @@ impl fmt::Display for CliError {
 
 pub use onrecord_core::error::one_line;
 
-/// The exit code a store error maps to.
+/// The exit code a store error maps to: by its kind, in this one place.
 pub fn code_of(e: &StoreError) -> i32 {
-    match e {
-        _ if e.is_conflict() => CONFLICT,
-        StoreError::LedgerBusy(_) => BUSY,
-        StoreError::Corrupt { .. }
-        | StoreError::DamagedHead(_)
-        | StoreError::DamagedView { .. }
-        | StoreError::Damaged(_)
-        | StoreError::CorruptStorage { .. } => DAMAGE,
-        _ => INVALID,
+    match e.kind() {
+        ErrorKind::Conflict => CONFLICT,
+        ErrorKind::Busy => BUSY,
+        ErrorKind::Damaged => DAMAGE,
+        ErrorKind::Invalid | ErrorKind::NotFound | ErrorKind::Storage | ErrorKind::Unavailable => {
+            INVALID
+        }
     }
 }
 

@@ -1,4 +1,6 @@
-//! The store's typed errors. The binary maps each to a message and an exit code.
+//! The engine's typed errors ([`StoreError`]) and the one classification
+//! front ends map from ([`ErrorKind`]): the CLI to exit codes, a server to
+//! HTTP statuses, each in one place. Backends construct the storage variants.
 
 use std::path::PathBuf;
 
@@ -108,28 +110,93 @@ pub enum StoreError {
         /// What is wrong with it.
         problem: String,
     },
+    /// A write reached the store but could not be made durable: whether it
+    /// survives is unknown, so the ledger takes no more writes until reopened.
+    #[error(
+        "a write to {path} could not be made durable ({detail}); reopen the ledger before appending again (retrying with the same event ids is safe)"
+    )]
+    WriteUnsure {
+        /// The ledger's location.
+        path: PathBuf,
+        /// What failed.
+        detail: String,
+    },
     /// The file system is full; the append was not acknowledged and the ledger keeps its last head.
     #[error("no space left on the device holding {0}; nothing more was appended")]
     DiskFull(PathBuf),
-    /// sled cannot read its own data file back (truncated or overwritten on disk).
+    /// The backend cannot read its own data back (truncated or overwritten on disk).
     #[error("the ledger at {path} is damaged: {detail}")]
     CorruptStorage {
         /// The ledger path.
         path: PathBuf,
-        /// What sled reported.
+        /// What the backend reported, in words.
         detail: String,
     },
-    /// sled or the file system failed.
+    /// The backend or the file system failed.
     #[error("storage error at {path}: {detail}")]
     Storage {
         /// The ledger path.
         path: PathBuf,
-        /// The underlying error, as text.
+        /// The underlying error, in words (without raw OS codes).
         detail: String,
+        /// The underlying error itself, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
     },
 }
 
+/// The class of a [`StoreError`]: what a caller can do about it. Front ends
+/// map kinds (never variants) to exit codes and HTTP statuses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// The request is wrong (bad input, a rule broken): fix it and retry.
+    Invalid,
+    /// What was asked for does not exist (no ledger there).
+    NotFound,
+    /// The ledger moved on (expected revision, event id): re-read and retry.
+    Conflict,
+    /// Another writer holds the ledger: retry later.
+    Busy,
+    /// The ledger fails a check: it is not served as whole; see `verify`.
+    Damaged,
+    /// The store or the file system failed (full disk, permissions, I/O).
+    Storage,
+    /// The ledger cannot take this now (read-only, a write of unknown fate): reopen or use another.
+    Unavailable,
+}
+
 impl StoreError {
+    /// The class of this error.
+    pub fn kind(&self) -> ErrorKind {
+        use StoreError as E;
+        match self {
+            E::NoLedger(_) => ErrorKind::NotFound,
+            E::LedgerBusy(_) => ErrorKind::Busy,
+            E::WrongExpectedRevision { .. } | E::EventIdConflict(_) => ErrorKind::Conflict,
+            E::BatchRejected(_) if self.is_conflict() => ErrorKind::Conflict,
+            E::Damaged(_)
+            | E::Corrupt { .. }
+            | E::DamagedHead(_)
+            | E::DamagedView { .. }
+            | E::CorruptStorage { .. } => ErrorKind::Damaged,
+            // Written by a newer onrecord: readable by that one, not by this.
+            E::UnknownFormat { .. } | E::ReadOnly(_) | E::StaleViews(_) | E::WriteUnsure { .. } => {
+                ErrorKind::Unavailable
+            }
+            E::NoAccess(_) | E::ReadOnlyOpen { .. } | E::DiskFull(_) | E::Storage { .. } => {
+                ErrorKind::Storage
+            }
+            E::LedgerExists(_)
+            | E::NotALedger(_)
+            | E::NotEmpty(_)
+            | E::NotADirectory(_)
+            | E::Invalid(_)
+            | E::BatchRejected(_)
+            | E::ImportRefused(_)
+            | E::ImportChanged => ErrorKind::Invalid,
+        }
+    }
+
     /// Whether this is a conflict (expected revision or event id), which scripts may retry.
     pub fn is_conflict(&self) -> bool {
         match self {

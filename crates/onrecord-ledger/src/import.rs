@@ -268,9 +268,7 @@ impl Ledger {
     /// refused, write them all again with [`ImportCheck::into_writer`].
     pub fn import(&self) -> Result<ImportCheck<'_>, StoreError> {
         let state = self.lock_writer();
-        if let Some(why) = &state.damaged {
-            return Err(StoreError::DamagedHead(why.clone()));
-        }
+        state.ensure_writable(self.path())?;
         Ok(ImportCheck {
             ledger: self,
             state,
@@ -603,7 +601,7 @@ impl ImportWrite<'_> {
         let db = self.ledger.tree();
         db.apply(writes)?;
         self.committed = true;
-        self.ledger.make_durable()?;
+        self.state.sync_or_unsure(db)?;
         db.acknowledged(&head);
         self.state.head = head;
         self.state.last_recorded_at = recorded_at;

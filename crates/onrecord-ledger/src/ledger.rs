@@ -214,10 +214,39 @@ pub(crate) struct WriterState {
     pub(crate) head: Head,
     pub(crate) last_recorded_at: i64,
     pub(crate) damaged: Option<String>,
+    /// Set when a write was applied but could not be made durable: whether
+    /// it survives is unknown, so appends are refused until the ledger is
+    /// opened again and its head read afresh (what failed, in words).
+    pub(crate) unsure: Option<String>,
     /// Whether nothing has been written yet to a ledger made for its first
     /// append: its first write set also carries the format marks, and a
     /// backend may remove it again if that append is refused.
     pub(crate) unwritten: bool,
+}
+
+impl WriterState {
+    /// Refuses a write to a ledger whose head failed its check, or whose last
+    /// write may or may not have become durable.
+    pub(crate) fn ensure_writable(&self, location: &Path) -> Result<(), StoreError> {
+        if let Some(why) = &self.damaged {
+            return Err(StoreError::DamagedHead(why.clone()));
+        }
+        if let Some(why) = &self.unsure {
+            return Err(StoreError::WriteUnsure {
+                path: location.to_owned(),
+                detail: why.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    /// Makes the applied writes durable; if that fails, whether they survive
+    /// is unknown, so the ledger takes no more writes until it is reopened.
+    pub(crate) fn sync_or_unsure(&mut self, storage: &dyn Storage) -> Result<(), StoreError> {
+        storage
+            .sync()
+            .inspect_err(|e| self.unsure = Some(e.to_string()))
+    }
 }
 
 /// An open ledger over one [`Storage`]. One writer at a time (the backend
@@ -366,6 +395,7 @@ impl Ledger {
             }),
             last_recorded_at: i64::MIN,
             damaged: None,
+            unsure: None,
             unwritten: false,
         };
         let Some(head) = head else {
@@ -491,6 +521,12 @@ impl Ledger {
         self.storage.sync()
     }
 
+    /// Closes the ledger and hands back its store (to open it again, as a
+    /// process that restarts would).
+    pub fn into_storage(self) -> Box<dyn Storage> {
+        self.storage
+    }
+
     /// Refuses a write of `record_bytes` of records the store has no room for.
     pub(crate) fn ensure_room(&self, record_bytes: u64) -> Result<(), StoreError> {
         self.storage.ensure_room(record_bytes)
@@ -522,9 +558,7 @@ impl Ledger {
             return Err(StoreError::ReadOnly(self.path().to_owned()));
         }
         let mut state = self.lock_writer();
-        if let Some(why) = &state.damaged {
-            return Err(StoreError::DamagedHead(why.clone()));
-        }
+        state.ensure_writable(self.path())?;
         // Stale views (an interrupted rebuild) stay stale: the batch neither
         // extends them nor marks them current; only a rebuild does.
         let keep_views = self.views_reflect(state.head.seq)?;
@@ -545,7 +579,8 @@ impl Ledger {
         }
         self.ensure_room(batch.bytes)?;
         let (writes, head, recorded_at) = batch.finish(state.unwritten)?;
-        self.storage.commit(writes)?;
+        self.storage.apply(writes)?;
+        state.sync_or_unsure(&*self.storage)?;
         self.storage.acknowledged(&head);
         state.head = head;
         state.last_recorded_at = recorded_at;

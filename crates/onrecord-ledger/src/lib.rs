@@ -25,7 +25,7 @@ mod verify;
 mod views;
 
 pub use chain::CheckedRecords;
-pub use error::{Damage, StoreError};
+pub use error::{Damage, ErrorKind, StoreError};
 pub use import::{CHUNK as IMPORT_CHUNK, ImportCheck, ImportCounts, ImportWrite};
 pub use ledger::{
     AppendOutcome, AppendRequest, Clock, ExpectedRevision, Head, InvalidExpectedRevision, Ledger,

@@ -101,6 +101,7 @@ impl StorageFailure for std::io::Error {
         StoreError::Storage {
             path: path.to_owned(),
             detail: io_words(&self),
+            source: Some(Box::new(self)),
         }
     }
 }
@@ -119,6 +120,7 @@ impl StorageFailure for sled::Error {
             other => StoreError::Storage {
                 path: path.to_owned(),
                 detail: other.to_string(),
+                source: Some(Box::new(other)),
             },
         }
     }
