@@ -9,7 +9,7 @@
 //! sets atomically and durably, so every backend holds byte-identical records
 //! with identical hashes. Nothing here does I/O; backends that do live in
 //! their own crates (`onrecord-sled`), and the decision to keep this seam
-//! synchronous is ADR 0005.
+//! synchronous is ADR 0004.
 //!
 //! # What a backend guarantees
 //! - [`Storage::apply`] is atomic: every put and delete of a write set is
