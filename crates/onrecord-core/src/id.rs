@@ -82,21 +82,16 @@ slug_id!(
 pub struct EventId(uuid::Uuid);
 
 impl EventId {
-    /// A fresh time-ordered (v7) id for an event recorded at `micros`
-    /// (microseconds since the Unix epoch), as the ledger makes them: the id
-    /// carries that time (not the clock's), and ids made in the same
-    /// millisecond still rise (a shared counter, seeded at random).
+    /// A v7 id carrying the time `micros` (microseconds since the Unix
+    /// epoch) and random bits: unique, but with no order among ids of the
+    /// same millisecond. A ledger makes its ids with [`EventIds`] instead.
     pub fn v7_at(micros: i64) -> Self {
-        use std::sync::Mutex;
-        static CONTEXT: Mutex<uuid::ContextV7> = Mutex::new(uuid::ContextV7::new());
-        let micros = u64::try_from(micros).unwrap_or(0);
-        let context = CONTEXT.lock().unwrap_or_else(|p| p.into_inner());
-        let ts = uuid::Timestamp::from_unix(
-            &*context,
-            micros / 1_000_000,
-            ((micros % 1_000_000) * 1_000) as u32,
-        );
-        Self(uuid::Uuid::new_v7(ts))
+        let (secs, nanos) = unix_parts(micros);
+        Self(uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            secs,
+            nanos,
+        )))
     }
 
     /// Wraps the 16 raw bytes of a UUID.
@@ -112,6 +107,43 @@ impl EventId {
     /// The underlying UUID.
     pub fn uuid(&self) -> uuid::Uuid {
         self.0
+    }
+}
+
+/// Seconds and nanoseconds of `micros` since the Unix epoch (0 before it).
+fn unix_parts(micros: i64) -> (u64, u32) {
+    let micros = u64::try_from(micros).unwrap_or(0);
+    (micros / 1_000_000, ((micros % 1_000_000) * 1_000) as u32)
+}
+
+/// Makes one ledger's new event ids: v7 ids carrying the transaction time
+/// they are made for, rising even within one millisecond (a counter seeded at
+/// random, as RFC 9562 method 1). One per ledger, so that ledgers with
+/// different clocks in one process do not bend each other's times.
+#[derive(Debug)]
+pub struct EventIds(std::sync::Mutex<uuid::ContextV7>);
+
+impl Default for EventIds {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl EventIds {
+    /// A generator whose counter seeds itself on first use.
+    pub fn new() -> Self {
+        Self(std::sync::Mutex::new(uuid::ContextV7::new()))
+    }
+
+    /// The next id, for an event recorded at `micros`. Ids rise as long as
+    /// the times given do not go backwards (a ledger's transaction time
+    /// never does); if one does, the id keeps the later time so ids still rise.
+    pub fn next(&self, micros: i64) -> EventId {
+        let (secs, nanos) = unix_parts(micros);
+        let context = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        EventId(uuid::Uuid::new_v7(uuid::Timestamp::from_unix(
+            &*context, secs, nanos,
+        )))
     }
 }
 

@@ -20,7 +20,7 @@ pub mod when;
 pub use error::DomainError;
 pub use event::StreamId;
 pub use event::{Event, EventType, PropositionResolved, StatementRecorded, StatementRetracted};
-pub use id::{EventId, PartyId, PropositionId};
+pub use id::{EventId, EventIds, PartyId, PropositionId};
 pub use interchange::{InputEvent, InterchangeError, parse_line, write_line};
 pub use lexicon::{Cue, CueOrigin, CueWeight, Suggestion};
 pub use model::{Outcome, Party, PartyKind, Proposition, Window};

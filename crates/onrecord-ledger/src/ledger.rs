@@ -19,8 +19,8 @@ use std::sync::Mutex;
 
 use onrecord_core::validate::{BatchOverlay, PendingFacts};
 use onrecord_core::{
-    Draft, Event, EventId, LedgerFacts, Party, PartyId, PropositionId, Recorded, Rejection,
-    StatementFacts, StreamId, validate,
+    Draft, Event, EventId, EventIds, LedgerFacts, Party, PartyId, PropositionId, Recorded,
+    Rejection, StatementFacts, StreamId, validate,
 };
 
 use crate::chain::CheckedRecords;
@@ -37,15 +37,16 @@ use crate::{Damage, StoreError};
 pub struct Clock {
     /// Transaction time now, in microseconds since the Unix epoch.
     pub now: fn() -> i64,
-    /// A fresh event id for an event recorded at this time (microseconds).
-    pub event_id: fn(i64) -> EventId,
+    /// A fresh event id for an event recorded at this time (microseconds),
+    /// from the ledger's own generator (or not, for a test's fixed ids).
+    pub event_id: fn(&EventIds, i64) -> EventId,
 }
 
 impl Default for Clock {
     fn default() -> Self {
         Self {
             now: system_clock,
-            event_id: EventId::v7_at,
+            event_id: EventIds::next,
         }
     }
 }
@@ -258,6 +259,8 @@ pub struct Ledger {
     /// What the store's acknowledgement record held when it was opened.
     anchored: Acknowledged,
     clock: Clock,
+    /// Where new event ids come from (see [`Clock::event_id`]).
+    event_ids: EventIds,
     writer: Mutex<WriterState>,
     /// Parties read so far (they never change once registered); at most
     /// [`PARTY_CACHE`] of them.
@@ -324,6 +327,7 @@ impl Ledger {
             layout,
             anchored,
             clock,
+            event_ids: EventIds::new(),
             writer: Mutex::new(state),
             parties: Mutex::new(HashMap::new()),
         };
@@ -985,9 +989,9 @@ impl<'a> BatchBuilder<'a> {
         }
 
         let seq = self.head.seq + 1;
-        let event_id = request
-            .event_id
-            .unwrap_or_else(|| (self.ledger.clock.event_id)(self.recorded_at));
+        let event_id = request.event_id.unwrap_or_else(|| {
+            (self.ledger.clock.event_id)(&self.ledger.event_ids, self.recorded_at)
+        });
         let env = EnvelopeV1 {
             seq,
             event_id: *event_id.as_bytes(),
