@@ -558,15 +558,67 @@ impl Ledger {
         &self,
         requests: Vec<AppendRequest>,
     ) -> Result<Vec<AppendOutcome>, StoreError> {
+        let mut results = self.append_batches(vec![requests]);
+        results.pop().unwrap_or(Ok(Vec::new()))
+    }
+
+    /// Appends several independent batches with one durable sync for all of
+    /// them (group commit): each batch is all or nothing on its own, checked
+    /// against the ledger plus the batches accepted before it, and its result
+    /// is returned in order. Accepted batches are acknowledged only once the
+    /// one sync has made them all durable; if it fails, each of them gets
+    /// [`StoreError::WriteUnsure`].
+    pub fn append_batches(
+        &self,
+        batches: Vec<Vec<AppendRequest>>,
+    ) -> Vec<Result<Vec<AppendOutcome>, StoreError>> {
+        let mut results = Vec::with_capacity(batches.len());
+        let mut state = self.lock_writer();
+        let mut applied = Vec::new();
+        for requests in batches {
+            match self.apply_batch(&mut state, requests) {
+                Ok((outcomes, wrote)) => {
+                    if wrote {
+                        applied.push(results.len());
+                    }
+                    results.push(Ok(outcomes));
+                }
+                Err(e) => results.push(Err(e)),
+            }
+        }
+        if applied.is_empty() {
+            return results;
+        }
+        match state.sync_or_unsure(&*self.storage) {
+            Ok(()) => self.storage.acknowledged(&state.head),
+            Err(e) => {
+                let detail = e.to_string();
+                for i in applied {
+                    results[i] = Err(StoreError::WriteUnsure {
+                        path: self.path().to_owned(),
+                        detail: detail.clone(),
+                    });
+                }
+            }
+        }
+        results
+    }
+
+    /// Checks one batch and applies its write set (visible, not yet
+    /// durable), moving the head; says whether anything was written.
+    fn apply_batch(
+        &self,
+        state: &mut WriterState,
+        requests: Vec<AppendRequest>,
+    ) -> Result<(Vec<AppendOutcome>, bool), StoreError> {
         if self.is_read_only() {
             return Err(StoreError::ReadOnly(self.path().to_owned()));
         }
-        let mut state = self.lock_writer();
         state.ensure_writable(self.path())?;
         // Stale views (an interrupted rebuild) stay stale: the batch neither
         // extends them nor marks them current; only a rebuild does.
         let keep_views = self.views_reflect(state.head.seq)?;
-        let mut batch = BatchBuilder::new(self, &state, keep_views);
+        let mut batch = BatchBuilder::new(self, state, keep_views);
         let mut outcomes = Vec::with_capacity(requests.len());
         let mut errors = Vec::new();
         for (index, request) in requests.into_iter().enumerate() {
@@ -579,17 +631,15 @@ impl Ledger {
             return Err(StoreError::BatchRejected(errors));
         }
         if batch.appended == 0 {
-            return Ok(outcomes);
+            return Ok((outcomes, false));
         }
         self.ensure_room(batch.bytes)?;
         let (writes, head, recorded_at) = batch.finish(state.unwritten)?;
         self.storage.apply(writes)?;
-        state.sync_or_unsure(&*self.storage)?;
-        self.storage.acknowledged(&head);
         state.head = head;
         state.last_recorded_at = recorded_at;
         state.unwritten = false;
-        Ok(outcomes)
+        Ok((outcomes, true))
     }
 
     /// The recorded statements whose ids sort right before and after `id`: two
