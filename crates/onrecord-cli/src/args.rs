@@ -90,10 +90,21 @@ pub enum Command {
     Stance(StanceArgs),
     /// Find the quoted statements in a news article and propose them for review (never appends)
     Extract(ExtractArgs),
+    /// Serve the ledger over HTTP (one writer, many readers, a live tail)
+    Serve(ServeArgs),
     /// Print shell completions for bash, zsh, fish or powershell to stdout
     Completions(CompletionsArgs),
     /// Print the man page (roff) to stdout
     Man,
+}
+
+/// `serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The address to listen on (a port of 0 picks a free one; the address
+    /// served is printed on stdout)
+    #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7171")]
+    pub listen: String,
 }
 
 /// `stats`.

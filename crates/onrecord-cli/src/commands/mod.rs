@@ -12,6 +12,7 @@ pub mod init;
 pub mod log;
 pub mod report;
 pub mod scores;
+pub mod serve;
 pub mod shell;
 pub mod stance;
 pub mod stats;
@@ -42,6 +43,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Stats(args) => stats::run(&ctx, &args),
         Command::Stance(args) => stance::run(&args),
         Command::Extract(args) => extract::run(&ctx, &args),
+        Command::Serve(args) => serve::run(&ctx, &args),
         Command::Completions(args) => shell::completions(args.shell),
         Command::Man => shell::man(),
     }

@@ -1,0 +1,71 @@
+//! `serve`: hold the ledger open and serve it over HTTP until SIGINT or
+//! SIGTERM (`onrecord_server`). Prints the address it serves on stdout,
+//! once it is listening, so scripts (and tests) can use port 0.
+
+use std::io::Write;
+
+use crate::args::ServeArgs;
+use crate::context::Context;
+use crate::error::CliError;
+
+/// Serves the ledger until a stop signal; returns once every append taken is durable.
+pub fn run(ctx: &Context, args: &ServeArgs) -> Result<(), CliError> {
+    let ledger = ctx.open_or_create()?;
+    ledger.ensure_whole()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("onrecord-serve")
+        .build()
+        .map_err(|e| CliError::invalid(format!("cannot start the server: {e}")))?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind(&args.listen)
+            .await
+            .map_err(|e| {
+                CliError::invalid(format!(
+                    "cannot listen on {}: {}",
+                    args.listen,
+                    crate::error::io_reason(&e)
+                ))
+            })?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| CliError::invalid(format!("cannot listen: {e}")))?;
+        {
+            let mut stdout = std::io::stdout().lock();
+            let _ = writeln!(stdout, "serving {} on http://{addr}", ctx.ledger.display());
+            let _ = stdout.flush();
+        }
+        onrecord_server::serve(
+            ledger,
+            listener,
+            onrecord_server::ServeOptions::default(),
+            stop_signal(),
+        )
+        .await
+        .map_err(|e| CliError::invalid(format!("the server failed: {e}")))
+    })
+}
+
+/// Completes on SIGINT or SIGTERM.
+async fn stop_signal() {
+    let interrupt = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = interrupt => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = interrupt.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = interrupt.await;
+    }
+}

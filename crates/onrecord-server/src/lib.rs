@@ -1,0 +1,93 @@
+//! `onrecord serve`: one ledger shared over HTTP, on axum and tokio.
+//!
+//! The server holds the ledger open with one writer ([`writer`]: every
+//! append goes through it, with group commit) and answers reads on tokio's
+//! blocking pool (the engine is synchronous, ADR 0004). Routes live under
+//! `/v1` (`docs/server.md`); errors are `application/problem+json`, mapped
+//! from the engine's error kinds in one place ([`problem`]). The live tail
+//! ([`tail`]) catches up from any seq and then follows the durable head.
+//! Nothing here touches a store directly: only the engine's `Ledger`.
+
+pub mod problem;
+mod routes;
+pub mod tail;
+mod writer;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use onrecord_ledger::Ledger;
+use tokio::net::TcpListener;
+use tokio::sync::{mpsc, watch};
+
+pub use problem::Problem;
+
+/// Limits and timings of a server.
+#[derive(Debug, Clone)]
+pub struct ServeOptions {
+    /// The largest request body accepted, in bytes (413 past it).
+    pub max_body: usize,
+    /// The most events one append request may carry (413 past it).
+    pub max_batch: usize,
+    /// How long a live tail may stay quiet before a heartbeat.
+    pub heartbeat: Duration,
+    /// Append jobs that may wait for the writer before appends get 503.
+    pub queue: usize,
+}
+
+impl Default for ServeOptions {
+    fn default() -> Self {
+        Self {
+            max_body: 16 * 1024 * 1024,
+            max_batch: 10_000,
+            heartbeat: Duration::from_secs(15),
+            queue: 4096,
+        }
+    }
+}
+
+/// What every handler shares.
+#[derive(Clone)]
+pub(crate) struct AppState {
+    pub(crate) ledger: Arc<Ledger>,
+    pub(crate) jobs: mpsc::Sender<writer::WriteJob>,
+    pub(crate) head: watch::Receiver<u64>,
+    pub(crate) stop: watch::Receiver<bool>,
+    pub(crate) options: ServeOptions,
+}
+
+/// Serves `ledger` on `listener` until `shutdown` completes; then stops
+/// accepting, lets in-flight requests finish (appends are durable before
+/// they are answered), ends live tails, and returns once the writer has
+/// answered every append it took.
+pub async fn serve(
+    ledger: Ledger,
+    listener: TcpListener,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let ledger = Arc::new(ledger);
+    let (head_tx, head) = watch::channel(ledger.head().seq);
+    let (stop_tx, stop) = watch::channel(false);
+    let writer = writer::Writer::start(Arc::clone(&ledger), head_tx, options.queue);
+    let state = AppState {
+        ledger,
+        jobs: writer.jobs.clone(),
+        head,
+        stop,
+        options,
+    };
+    let app = routes::router(state);
+    let result = axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            shutdown.await;
+            // Live tails end now, so that the connections they hold close.
+            let _ = stop_tx.send(true);
+        })
+        .await;
+    tokio::task::spawn_blocking(move || writer.finish())
+        .await
+        .map_err(std::io::Error::other)?;
+    result
+}

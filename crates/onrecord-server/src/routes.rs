@@ -1,0 +1,393 @@
+//! The `/v1` routes: parsing a request into engine calls and the answer into
+//! JSON. Reads run on tokio's blocking pool (the engine is synchronous);
+//! appends go to the writer. Error statuses come from [`crate::problem`] only.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::Router;
+use axum::body::{Body, Bytes};
+use axum::extract::{DefaultBodyLimit, Path, Query, State};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::sse::{Event as SseEvent, Sse};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use futures_util::StreamExt;
+use onrecord_core::{EventId, Recorded, parse_line, write_line};
+use onrecord_ledger::{AppendOutcome, AppendRequest, ExpectedRevision, Ledger, StoreError};
+use serde::{Deserialize, Serialize};
+use tokio::sync::oneshot;
+
+use crate::AppState;
+use crate::problem::Problem;
+use crate::tail::{TailItem, tail};
+use crate::writer::WriteJob;
+
+/// The router of every route, over `state`.
+pub(crate) fn router(state: AppState) -> Router {
+    let max_body = state.options.max_body;
+    Router::new()
+        .route("/v1/health", get(health))
+        .route("/v1/events", get(events_tail).post(append))
+        .route("/v1/events/{key}", get(event_one))
+        .route("/v1/export", get(export))
+        .route("/v1/verify", get(verify))
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
+        .with_state(state)
+}
+
+/// Runs `read` on the blocking pool.
+async fn blocking<T: Send + 'static>(
+    ledger: &Arc<Ledger>,
+    read: impl FnOnce(&Ledger) -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, Problem> {
+    let ledger = Arc::clone(ledger);
+    tokio::task::spawn_blocking(move || read(&ledger))
+        .await
+        .map_err(|_| Problem::unavailable("the server is stopping"))?
+        .map_err(Problem::from)
+}
+
+/// A JSON line the engine wrote (`export`'s format), as a response body.
+fn json_line(line: String) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], line).into_response()
+}
+
+#[derive(Serialize)]
+struct Health {
+    status: &'static str,
+    head: u64,
+}
+
+/// `GET /v1/health`: up, and the durable head seq (no token needed).
+async fn health(State(state): State<AppState>) -> Json<Health> {
+    Json(Health {
+        status: "ok",
+        head: *state.head.borrow(),
+    })
+}
+
+#[derive(Deserialize)]
+struct AppendParams {
+    /// The expected revision of a single event's stream.
+    expected_revision: Option<String>,
+}
+
+/// What a single append answers (the CLI's `append --json`).
+#[derive(Serialize)]
+struct SingleJson {
+    status: &'static str,
+    seq: u64,
+    event_id: String,
+}
+
+/// What a batch append answers: the CLI's bulk counts plus each event.
+#[derive(Serialize)]
+struct BatchJson {
+    status: &'static str,
+    appended: u64,
+    already_recorded: u64,
+    events: Vec<SingleJson>,
+}
+
+fn single_json(outcome: &AppendOutcome) -> SingleJson {
+    let status = match outcome {
+        AppendOutcome::Appended { .. } => "appended",
+        AppendOutcome::AlreadyRecorded { .. } => "already-recorded",
+    };
+    SingleJson {
+        status,
+        seq: outcome.seq(),
+        event_id: outcome.event_id().to_string(),
+    }
+}
+
+/// The events of an append body: one JSON object, a JSON array of them, or
+/// JSON Lines (`application/x-ndjson`); and whether it was a batch.
+fn events_of(headers: &HeaderMap, body: &[u8]) -> Result<(Vec<String>, bool), Problem> {
+    let text = std::str::from_utf8(body).map_err(|e| {
+        Problem::invalid(format!(
+            "the body is not UTF-8 (at byte {})",
+            e.valid_up_to()
+        ))
+    })?;
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("application/json");
+    if content_type.starts_with("application/x-ndjson")
+        || content_type.starts_with("application/jsonl")
+    {
+        let lines: Vec<String> = text
+            .lines()
+            .map(|l| l.trim_end_matches('\r'))
+            .filter(|l| !l.trim().is_empty())
+            .map(str::to_owned)
+            .collect();
+        return Ok((lines, true));
+    }
+    match text.trim_start().as_bytes().first() {
+        Some(b'[') => {
+            let items: Vec<serde_json::Value> = serde_json::from_str(text)
+                .map_err(|e| Problem::invalid(format!("malformed JSON array: {e}")))?;
+            Ok((items.iter().map(|v| v.to_string()).collect(), true))
+        }
+        Some(_) => Ok((vec![text.to_owned()], false)),
+        None => Err(Problem::invalid(
+            "the body is empty: send an event, a JSON array or JSON Lines",
+        )),
+    }
+}
+
+/// `POST /v1/events`: append one event or a batch, all or nothing; answered
+/// once durable.
+async fn append(
+    State(state): State<AppState>,
+    Query(params): Query<AppendParams>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, Problem> {
+    let (lines, batch) = events_of(&headers, &body)?;
+    if lines.len() > state.options.max_batch {
+        return Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "Too large",
+            format!(
+                "{} events in one request; at most {} are accepted",
+                lines.len(),
+                state.options.max_batch
+            ),
+        ));
+    }
+    if lines.is_empty() {
+        return Err(Problem::invalid("the batch holds no event"));
+    }
+    let expected = match params.expected_revision.as_deref() {
+        Some(_) if batch => {
+            return Err(Problem::invalid(
+                "expected_revision applies to a single event, not a batch",
+            ));
+        }
+        Some(s) => s
+            .parse::<ExpectedRevision>()
+            .map_err(|e| Problem::invalid(e.to_string()))?,
+        None => ExpectedRevision::Any,
+    };
+    let mut requests = Vec::with_capacity(lines.len());
+    let mut bad = Vec::new();
+    for (index, line) in lines.iter().enumerate() {
+        match parse_line(line) {
+            Ok(input) => requests.push(AppendRequest {
+                event_id: input.event_id,
+                draft: input.draft,
+                expected,
+            }),
+            Err(e) => bad.push(crate::problem::ItemProblem {
+                index,
+                kind: format!("{}invalid", crate::problem::PROBLEM_TYPE_PREFIX),
+                detail: e.to_string(),
+            }),
+        }
+    }
+    if !bad.is_empty() {
+        let mut problem = Problem::invalid(match (batch, bad.len()) {
+            (false, _) => bad[0].detail.clone(),
+            (true, n) => format!("{n} event(s) of the batch are malformed; nothing was written"),
+        });
+        if batch {
+            problem.errors = bad;
+        }
+        return Err(problem);
+    }
+    let (reply, answer) = oneshot::channel();
+    state
+        .jobs
+        .try_send(WriteJob { requests, reply })
+        .map_err(|_| Problem::unavailable("too many appends are waiting; retry shortly"))?;
+    let outcomes = match answer.await {
+        Ok(result) => result,
+        Err(_) => return Err(Problem::unavailable("the server is stopping")),
+    };
+    let outcomes = match (outcomes, batch) {
+        (Ok(o), _) => o,
+        // A single event's refusal is that event's error, not a batch's.
+        (Err(StoreError::BatchRejected(mut errors)), false) if errors.len() == 1 => {
+            return Err(errors.remove(0).1.into());
+        }
+        (Err(e), _) => return Err(e.into()),
+    };
+    let appended = outcomes
+        .iter()
+        .filter(|o| matches!(o, AppendOutcome::Appended { .. }))
+        .count() as u64;
+    let status = if appended > 0 {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    if !batch {
+        return Ok((status, Json(single_json(&outcomes[0]))).into_response());
+    }
+    Ok((
+        status,
+        Json(BatchJson {
+            status: "appended",
+            appended,
+            already_recorded: outcomes.len() as u64 - appended,
+            events: outcomes.iter().map(single_json).collect(),
+        }),
+    )
+        .into_response())
+}
+
+/// `GET /v1/events/{seq}` or `GET /v1/events/{event_id}`: one event, as `export` writes it.
+async fn event_one(
+    State(state): State<AppState>,
+    Path(key): Path<String>,
+) -> Result<Response, Problem> {
+    let found: Option<Recorded> = if let Ok(seq) = key.parse::<u64>() {
+        blocking(&state.ledger, move |l| l.get(seq)).await?
+    } else if let Ok(id) = key.parse::<EventId>() {
+        blocking(&state.ledger, move |l| l.get_by_id(&id)).await?
+    } else {
+        return Err(Problem::invalid(format!(
+            "`{key}` is neither a seq nor an event id"
+        )));
+    };
+    match found {
+        Some(record) => Ok(json_line(write_line(&record))),
+        None => Err(Problem::not_found(format!(
+            "no event `{key}` in the ledger"
+        ))),
+    }
+}
+
+#[derive(Deserialize)]
+struct TailParams {
+    /// The first seq to send (default 1).
+    from: Option<u64>,
+}
+
+/// `GET /v1/events?from=SEQ`: catch-up then live, as Server-Sent Events
+/// (`id:` is the seq; `Last-Event-ID` resumes after it) or, with `Accept:
+/// application/x-ndjson`, as typed JSON lines.
+async fn events_tail(
+    State(state): State<AppState>,
+    Query(params): Query<TailParams>,
+    headers: HeaderMap,
+) -> Response {
+    let resumed = headers
+        .get("last-event-id")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .map(|seq| seq + 1);
+    let from = resumed.or(params.from).unwrap_or(1);
+    let items = tail(
+        Arc::clone(&state.ledger),
+        state.head.clone(),
+        state.stop.clone(),
+        from,
+        state.options.heartbeat,
+    );
+    let ndjson = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("application/x-ndjson"));
+    if ndjson {
+        let lines = items.map(|item| {
+            item.map(|item| {
+                let mut line = match item {
+                    TailItem::Event(r) => {
+                        format!("{{\"type\":\"event\",\"event\":{}}}", write_line(&r))
+                    }
+                    TailItem::CaughtUp(head) => {
+                        format!("{{\"type\":\"caught-up\",\"head\":{head}}}")
+                    }
+                    TailItem::Heartbeat => "{\"type\":\"heartbeat\"}".to_owned(),
+                };
+                line.push('\n');
+                Bytes::from(line)
+            })
+        });
+        return (
+            [(header::CONTENT_TYPE, "application/x-ndjson")],
+            Body::from_stream(lines),
+        )
+            .into_response();
+    }
+    let events = items.map(|item| {
+        item.map(|item| match item {
+            TailItem::Event(r) => SseEvent::default()
+                .id(r.seq.to_string())
+                .event("event")
+                .data(write_line(&r)),
+            TailItem::CaughtUp(head) => SseEvent::default()
+                .event("caught-up")
+                .data(format!("{{\"head\":{head}}}")),
+            TailItem::Heartbeat => SseEvent::default().comment("heartbeat"),
+        })
+    });
+    Sse::new(events).into_response()
+}
+
+/// `GET /v1/export`: every event as JSON Lines (what `append --jsonl` reads),
+/// streamed and proven by the hash chain as it goes; at the first record
+/// that does not check out the body is cut off, never completed.
+async fn export(State(state): State<AppState>) -> Response {
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, StoreError>>(64);
+    let ledger = Arc::clone(&state.ledger);
+    tokio::task::spawn_blocking(move || {
+        let head = ledger.head().seq;
+        for record in ledger.records_checked(1, head) {
+            let chunk = record.map(|r| {
+                let mut line = write_line(&r);
+                line.push('\n');
+                Bytes::from(line)
+            });
+            let failed = chunk.is_err();
+            if tx.blocking_send(chunk).is_err() || failed {
+                return;
+            }
+        }
+    });
+    let lines = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+    (
+        [(header::CONTENT_TYPE, "application/x-ndjson")],
+        Body::from_stream(lines),
+    )
+        .into_response()
+}
+
+#[derive(Serialize)]
+struct VerifiedJson {
+    status: &'static str,
+    records: u64,
+    streams: u64,
+    head: HeadJson,
+}
+
+#[derive(Serialize)]
+struct HeadJson {
+    seq: u64,
+    hash: String,
+}
+
+/// `GET /v1/verify`: the whole check `onrecord verify` makes; damage is a
+/// `damaged` problem naming the first bad seq.
+async fn verify(State(state): State<AppState>) -> Result<Json<VerifiedJson>, Problem> {
+    let report = blocking(&state.ledger, |l| l.verify(&mut |_, _| {})).await?;
+    if let Some(damage) = report.damage {
+        return Err(StoreError::Damaged(damage).into());
+    }
+    Ok(Json(VerifiedJson {
+        status: "ok",
+        records: report.records,
+        streams: report.streams,
+        head: HeadJson {
+            seq: report.head.seq,
+            hash: report.head.hash_hex(),
+        },
+    }))
+}

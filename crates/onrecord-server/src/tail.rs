@@ -1,0 +1,117 @@
+//! The live tail: one stream that catches up from any seq by reading the
+//! ledger in bounded chunks, says when it has caught up, then waits for the
+//! writer to publish a new durable head and reads on from where it stopped.
+//! Each subscriber holds at most one chunk, and follows the head it reads
+//! from the ledger (never a per-subscriber queue of events), so a slow client
+//! costs no memory and the switch from catch-up to live has no gap and no
+//! duplicate: the next seq it wants is all it keeps.
+
+use std::collections::VecDeque;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::Stream;
+use onrecord_core::Recorded;
+use onrecord_ledger::{Ledger, StoreError};
+use tokio::sync::watch;
+
+/// Records read per catch-up step.
+const CHUNK: u64 = 256;
+
+/// One item of a live tail.
+#[derive(Debug)]
+pub enum TailItem {
+    /// A recorded event, in seq order (boxed: the other items are small).
+    Event(Box<Recorded>),
+    /// The tail has delivered everything up to this durable head.
+    CaughtUp(u64),
+    /// Nothing new for a while; the connection is alive.
+    Heartbeat,
+}
+
+/// Where a tail is and what it waits on.
+struct TailState {
+    ledger: Arc<Ledger>,
+    head: watch::Receiver<u64>,
+    stop: watch::Receiver<bool>,
+    next: u64,
+    buffer: VecDeque<Recorded>,
+    caught_up: bool,
+    heartbeat: Duration,
+    done: bool,
+}
+
+/// A tail from seq `from` (at least 1); it ends when `stop` turns true.
+pub fn tail(
+    ledger: Arc<Ledger>,
+    head: watch::Receiver<u64>,
+    stop: watch::Receiver<bool>,
+    from: u64,
+    heartbeat: Duration,
+) -> impl Stream<Item = Result<TailItem, StoreError>> + Send + 'static {
+    let state = TailState {
+        ledger,
+        head,
+        stop,
+        next: from.max(1),
+        buffer: VecDeque::new(),
+        caught_up: false,
+        heartbeat,
+        done: false,
+    };
+    futures_util::stream::unfold(state, |mut s| async move {
+        let item = next_item(&mut s).await?;
+        if item.is_err() {
+            s.done = true;
+        }
+        Some((item, s))
+    })
+}
+
+/// The next item, or `None` when the tail ends.
+async fn next_item(s: &mut TailState) -> Option<Result<TailItem, StoreError>> {
+    loop {
+        if s.done || *s.stop.borrow() {
+            return None;
+        }
+        if let Some(record) = s.buffer.pop_front() {
+            s.next = record.seq + 1;
+            return Some(Ok(TailItem::Event(Box::new(record))));
+        }
+        let head = *s.head.borrow_and_update();
+        if s.next <= head {
+            let (from, to) = (s.next, head.min(s.next + CHUNK - 1));
+            let ledger = Arc::clone(&s.ledger);
+            let read = tokio::task::spawn_blocking(move || {
+                ledger.records(from, to).collect::<Result<Vec<_>, _>>()
+            })
+            .await;
+            match read {
+                Ok(Ok(records)) if !records.is_empty() => s.buffer.extend(records),
+                Ok(Ok(_)) => {
+                    // The head names records the log does not hold: damage.
+                    return Some(Err(StoreError::Damaged(onrecord_ledger::Damage {
+                        seq: from,
+                        problem: "missing record".into(),
+                    })));
+                }
+                Ok(Err(e)) => return Some(Err(e)),
+                Err(_) => return None,
+            }
+            continue;
+        }
+        if !s.caught_up {
+            s.caught_up = true;
+            return Some(Ok(TailItem::CaughtUp(head)));
+        }
+        tokio::select! {
+            changed = s.head.changed() => {
+                if changed.is_err() {
+                    return None;
+                }
+            }
+            _ = s.stop.changed() => return None,
+            _ = tokio::time::sleep(s.heartbeat) => return Some(Ok(TailItem::Heartbeat)),
+        }
+    }
+}
