@@ -18,10 +18,10 @@ use std::fmt;
 use onrecord_core::similar::closest;
 use onrecord_core::{Event, PartyId, Proposition, PropositionId, Recorded, StreamId};
 use onrecord_projections::{
-    CalibrationFold, CalibrationRow, Contradiction, Filter, HistoryEntry, HistoryFold, Position,
-    ScoreReport, ScoresFold, contradictions,
+    CalibrationFold, CalibrationRow, ChartInput, ChartResolution, Contradiction, Filter,
+    HistoryEntry, HistoryFold, Position, PropositionSection, ReportInput, ScoreReport, ScoresFold,
+    contradictions,
 };
-use onrecord_report::{ChartInput, ChartResolution, PropositionSection, ReportInput};
 
 use crate::{Ledger, LedgerStats, PositionsAt, StoreError};
 
