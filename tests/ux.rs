@@ -384,6 +384,66 @@ fn unknown_ids_suggest_the_closest_known_ones() {
 }
 
 #[test]
+fn every_command_naming_a_proposition_refuses_a_misspelt_one_alike() {
+    let env = Env::new();
+    env.ok(&["append", "party", "trump", "--name", "Donald Trump"]);
+    env.ok(&[
+        "append",
+        "proposition",
+        "g20-meeting",
+        "--text",
+        "They meet at the G-20",
+    ]);
+    env.ok(&[
+        "append",
+        "proposition",
+        "paris-meeting",
+        "--text",
+        "They meet in Paris",
+    ]);
+    env.ok(&[
+        "append",
+        "statement",
+        "--proposition",
+        "g20-meeting",
+        "--party",
+        "trump",
+        "--stance",
+        "likely",
+        "--said-at",
+        "2018-11-05",
+    ]);
+    let svg = env.file("chart.svg");
+    let svg = svg.to_str().expect("a UTF-8 temp path");
+    let want = "error: unknown proposition `g20-meting` (did you mean `g20-meeting`?)\n";
+    for args in [
+        vec!["chart", "g20-meting", "-o", svg],
+        vec!["history", "g20-meting"],
+        vec!["positions", "g20-meting"],
+        vec!["positions", "g20-meting", "--json"],
+        vec!["positions", "g20-meting", "--as-of", "2018-11-06"],
+    ] {
+        assert_eq!(env.fails(1, &args), want, "{args:?}");
+    }
+    assert!(
+        !env.file("chart.svg").exists(),
+        "a refused chart writes no file"
+    );
+    // `report` and `scores` name no proposition: a stray id is a usage error
+    // (exit 2) before any lookup, and without it they answer.
+    let dir = env.file("report");
+    let dir = dir.to_str().expect("a UTF-8 temp path");
+    for args in [
+        vec!["report", "g20-meting", "-o", dir],
+        vec!["scores", "g20-meting"],
+    ] {
+        assert_eq!(env.run(&args).code, 2, "{args:?}");
+    }
+    env.ok(&["report", "-o", dir]);
+    env.ok(&["scores"]);
+}
+
+#[test]
 fn bulk_hints_consider_parties_defined_earlier_in_the_file() {
     let env = story();
     let input = concat!(

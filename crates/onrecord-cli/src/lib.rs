@@ -1,7 +1,7 @@
 //! The `onrecord` command line: argument parsing ([`args`]), one module per
 //! command group ([`commands`]), printing ([`output`]), JSON Lines input
-//! ([`input`]) and the mapping of failures to messages and exit codes
-//! ([`error`]).
+//! ([`input`]) and its one bulk-append path ([`bulk`]), and the mapping of
+//! failures to messages and exit codes ([`error`]).
 //!
 //! This crate stays thin: the domain rules live in `onrecord-core`, storage
 //! and the query API in `onrecord-ledger`, the read models in
@@ -12,6 +12,7 @@
 
 pub mod args;
 pub mod args_report;
+pub mod bulk;
 pub mod commands;
 pub mod context;
 pub mod csv_out;

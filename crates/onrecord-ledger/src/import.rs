@@ -30,17 +30,18 @@ use std::ops::Bound;
 use std::sync::MutexGuard;
 
 use onrecord_core::{
-    Draft, Event, EventId, LedgerFacts, Party, PartyId, PartyKind, PropositionId, Rejection,
-    StatementFacts, StatementRecorded, StreamId, validate,
+    Draft, Event, EventId, LedgerFacts, Party, PartyId, PartyKind, PropositionId, StatementFacts,
+    StatementRecorded, StreamId,
 };
 use sha2::{Digest, Sha256};
 
+use crate::admission::validate_at_revision;
 use crate::envelope;
 use crate::keys::{self, MetaKey};
 use crate::ledger::{BatchBuilder, Head, WriterState};
 use crate::storage::{Storage, WriteSet};
 use crate::stream_index::{CHUNK as INDEX_CHUNK, StreamLayout};
-use crate::{AppendRequest, ExpectedRevision, Ledger, StoreError};
+use crate::{AppendRequest, Ledger, StoreError};
 
 /// Events per write set while an import is written (and keys per batch
 /// while one is undone): what bounds its memory.
@@ -250,6 +251,21 @@ fn draft_content(draft: &Draft) -> Option<Event> {
     })
 }
 
+/// `stream`'s last revision as of the requests checked so far: from
+/// `revisions`, else read from the ledger and noted there.
+fn import_revision(
+    revisions: &mut HashMap<StreamId, Option<u64>>,
+    ledger: &Ledger,
+    stream: &StreamId,
+) -> Result<Option<u64>, StoreError> {
+    if let Some(rev) = revisions.get(stream) {
+        return Ok(*rev);
+    }
+    let rev = ledger.stream_revision(stream)?;
+    revisions.insert(stream.clone(), rev);
+    Ok(rev)
+}
+
 /// Pass 1 of an import: checks every request, writes nothing (see the module docs).
 pub struct ImportCheck<'a> {
     ledger: &'a Ledger,
@@ -288,28 +304,7 @@ impl<'a> ImportCheck<'a> {
     }
 
     fn revision(&mut self, stream: &StreamId) -> Result<Option<u64>, StoreError> {
-        if let Some(rev) = self.revisions.get(stream) {
-            return Ok(*rev);
-        }
-        let rev = self.ledger.stream_revision(stream)?;
-        self.revisions.insert(stream.clone(), rev);
-        Ok(rev)
-    }
-
-    fn check_revision(
-        &mut self,
-        stream: &StreamId,
-        expected: ExpectedRevision,
-    ) -> Result<(), StoreError> {
-        let actual = self.revision(stream)?;
-        if expected.admits(actual) {
-            return Ok(());
-        }
-        Err(StoreError::WrongExpectedRevision {
-            stream: stream.clone(),
-            expected: expected.to_string(),
-            actual: actual.map_or_else(|| "no-stream".to_owned(), |r| r.to_string()),
-        })
+        import_revision(&mut self.revisions, self.ledger, stream)
     }
 
     /// Whether `draft` records what the input's event `kept` recorded (as
@@ -365,22 +360,14 @@ impl<'a> ImportCheck<'a> {
                 };
             }
         }
-        // As in an append: the revision first where the draft names its stream.
-        let early = request.draft.primary_stream();
-        if let Some(stream) = &early {
-            self.check_revision(stream, request.expected)?;
-        }
+        // In the order an append checks it (see `crate::admission`).
         let facts = CheckFacts {
             ledger: self.ledger,
             input: &self.input,
         };
-        let validated = validate(request.draft, &facts).map_err(|r| match r {
-            Rejection::Invalid(e) => StoreError::Invalid(e),
-            Rejection::Lookup(e) => e,
+        let validated = validate_at_revision(request.draft, request.expected, &facts, |s| {
+            import_revision(&mut self.revisions, self.ledger, s)
         })?;
-        if early.is_none() {
-            self.check_revision(&validated.streams[0], request.expected)?;
-        }
         for stream in &validated.streams {
             let next = self.revision(stream)?.map_or(0, |r| r + 1);
             self.revisions.insert(stream.clone(), Some(next));

@@ -20,9 +20,10 @@ use std::sync::Mutex;
 use onrecord_core::validate::{BatchOverlay, PendingFacts};
 use onrecord_core::{
     Draft, Event, EventId, EventIds, LedgerFacts, Party, PartyId, PropositionId, Recorded,
-    Rejection, StatementFacts, StreamId, validate,
+    StatementFacts, StreamId,
 };
 
+use crate::admission::validate_at_revision;
 use crate::chain::CheckedRecords;
 use crate::envelope::{self, EnvelopeV1, GENESIS_HASH, Hash};
 use crate::keys::{self, MetaKey};
@@ -972,28 +973,7 @@ impl<'a> BatchBuilder<'a> {
     }
 
     fn stream_head(&mut self, stream: &StreamId) -> Result<Option<u64>, StoreError> {
-        if let Some((rev, _)) = self.stream_heads.get(stream) {
-            return Ok(*rev);
-        }
-        let rev = self.ledger.stream_revision(stream)?;
-        self.stream_heads.insert(stream.clone(), (rev, false));
-        Ok(rev)
-    }
-
-    fn check_revision(
-        &mut self,
-        stream: &StreamId,
-        expected: ExpectedRevision,
-    ) -> Result<(), StoreError> {
-        let actual = self.stream_head(stream)?;
-        if expected.admits(actual) {
-            return Ok(());
-        }
-        Err(StoreError::WrongExpectedRevision {
-            stream: stream.clone(),
-            expected: expected.to_string(),
-            actual: actual.map_or_else(|| "no-stream".to_owned(), |r| r.to_string()),
-        })
+        batch_stream_head(&mut self.stream_heads, self.ledger, stream)
     }
 
     pub(crate) fn add(&mut self, request: AppendRequest) -> Result<AppendOutcome, StoreError> {
@@ -1019,24 +999,14 @@ impl<'a> BatchBuilder<'a> {
                 };
             }
         }
-        // The revision is checked before the content where the draft names its
-        // stream, so `no-stream` on an existing party is a conflict, as callers
-        // retrying on conflicts expect, not a duplicate-party error.
-        let early = request.draft.primary_stream();
-        if let Some(stream) = &early {
-            self.check_revision(stream, request.expected)?;
-        }
+        // In the order an import's check uses too (see `crate::admission`).
         let overlay = BatchOverlay {
             base: self.ledger,
             pending: &self.pending,
         };
-        let validated = validate(request.draft, &overlay).map_err(|r| match r {
-            Rejection::Invalid(e) => StoreError::Invalid(e),
-            Rejection::Lookup(e) => e,
+        let validated = validate_at_revision(request.draft, request.expected, &overlay, |s| {
+            batch_stream_head(&mut self.stream_heads, self.ledger, s)
         })?;
-        if early.is_none() {
-            self.check_revision(&validated.streams[0], request.expected)?;
-        }
 
         let seq = self.head.seq + 1;
         let event_id = request.event_id.unwrap_or_else(|| {
@@ -1164,4 +1134,19 @@ impl<'a> BatchBuilder<'a> {
             .put(keys::meta(MetaKey::Head), &self.head.encode()[..]);
         Ok((self.writes, self.head, self.recorded_at))
     }
+}
+
+/// `stream`'s last revision as of a batch so far: from `heads` (which the
+/// batch moves as it goes), else read from the ledger and noted there.
+fn batch_stream_head(
+    heads: &mut HashMap<StreamId, (Option<u64>, bool)>,
+    ledger: &Ledger,
+    stream: &StreamId,
+) -> Result<Option<u64>, StoreError> {
+    if let Some((rev, _)) = heads.get(stream) {
+        return Ok(*rev);
+    }
+    let rev = ledger.stream_revision(stream)?;
+    heads.insert(stream.clone(), (rev, false));
+    Ok(rev)
 }

@@ -1,11 +1,13 @@
-//! Read models for callers, each from the smallest part of the ledger that
-//! holds the answer: the kept views when no time filter applies, else one
-//! proposition's stream, else the log up to `at_seq`, streamed through the
-//! pure folds of `onrecord-projections`. Callers (the CLI) choose what to ask,
-//! never how to read it. This module writes nothing.
+//! The slices the query API ([`crate::query`]) reads, each the smallest part
+//! of the ledger that holds an answer: the kept views when no time filter
+//! applies and they are current, else one proposition's stream, else the log
+//! up to `at_seq`, streamed through the pure folds of `onrecord-projections`.
+//! Only the query API calls these (through [`crate::LedgerReads`]); callers
+//! (the CLI) choose what to ask, never how to read it. This module writes
+//! nothing.
 
-use onrecord_core::{Event, PartyId, PropositionId, Recorded, StreamId};
-use onrecord_projections::{Filter, HistoryEntry, HistoryFold, Position, PositionsFold};
+use onrecord_core::{Event, PropositionId, Recorded, StreamId};
+use onrecord_projections::{Filter, Position, PositionsFold};
 
 use crate::{Ledger, StoreError};
 
@@ -26,7 +28,7 @@ impl Ledger {
     /// log up to `at_seq`. Stale views (an interrupted rebuild) are never read:
     /// the answer is folded from the log, slower but right, until
     /// `rebuild_views` makes them current again.
-    pub fn positions_at(
+    pub(crate) fn positions_at(
         &self,
         only: Option<&PropositionId>,
         filter: Filter,
@@ -61,24 +63,10 @@ impl Ledger {
         })
     }
 
-    /// Every statement on `proposition` (one party's, if given) in said-at order,
-    /// retracted ones marked, as `filter` sees the ledger: folded from the
-    /// proposition's own stream.
-    pub fn history(
-        &self,
-        proposition: &PropositionId,
-        party: Option<&PartyId>,
-        filter: Filter,
-    ) -> Result<Vec<HistoryEntry>, StoreError> {
-        let mut fold = HistoryFold::new(proposition.clone(), party.cloned(), filter);
-        self.for_each_bearing_on(Some(proposition), filter, |rec| fold.apply(rec))?;
-        Ok(fold.finish())
-    }
-
     /// Streams, in seq order, every record that can bear on `only` (its stream:
     /// its statements and their retractions) or on everything (the log), up to
     /// the filter's `at_seq`.
-    pub fn for_each_bearing_on(
+    pub(crate) fn for_each_bearing_on(
         &self,
         only: Option<&PropositionId>,
         filter: Filter,

@@ -1,6 +1,7 @@
 //! The query API: one request struct per question a caller can ask (positions,
 //! contradictions, history, scores, calibration, stats, a chart's input, the
-//! report's input), each answered with plain domain values by [`Query::run`]
+//! report's input, whether the kept views are stale), each answered with plain
+//! domain values by [`Query::run`]
 //! over the narrow reads of [`LedgerReads`]. Each answer reads the smallest
 //! slice of the ledger that holds it (the kept views when no time filter
 //! applies, one proposition's stream for one proposition, the log up to
@@ -18,10 +19,10 @@ use std::fmt;
 use onrecord_core::similar::closest;
 use onrecord_core::{Event, PartyId, Proposition, PropositionId, Recorded, StreamId};
 use onrecord_projections::{
-    CalibrationFold, CalibrationRow, Contradiction, Filter, HistoryEntry, HistoryFold, Position,
-    ScoreReport, ScoresFold, contradictions,
+    CalibrationFold, CalibrationRow, ChartInput, ChartResolution, Contradiction, Filter,
+    HistoryEntry, HistoryFold, Position, PropositionSection, ReportInput, ScoreReport, ScoresFold,
+    contradictions,
 };
-use onrecord_report::{ChartInput, ChartResolution, PropositionSection, ReportInput};
 
 use crate::{Ledger, LedgerStats, PositionsAt, StoreError};
 
@@ -54,6 +55,12 @@ pub trait LedgerReads {
     ) -> Result<(), StoreError>;
     /// What the ledger holds, counted from its indexes.
     fn ledger_stats(&self) -> Result<LedgerStats, StoreError>;
+    /// Whether the kept views reflect the whole log, so that answers without a
+    /// time filter are read from them; a reader that keeps no views has none
+    /// to fall behind.
+    fn kept_views_current(&self) -> Result<bool, StoreError> {
+        Ok(true)
+    }
 }
 
 impl LedgerReads for Ledger {
@@ -100,6 +107,10 @@ impl LedgerReads for Ledger {
 
     fn ledger_stats(&self) -> Result<LedgerStats, StoreError> {
         self.stats()
+    }
+
+    fn kept_views_current(&self) -> Result<bool, StoreError> {
+        self.views_current()
     }
 }
 
@@ -452,6 +463,24 @@ impl Query for StatsQuery {
 
     fn run(&self, reads: &(impl LedgerReads + ?Sized)) -> Result<Self::Answer, QueryError> {
         Ok(reads.ledger_stats()?)
+    }
+}
+
+/// Whether answers under a time filter are folded from the log only because
+/// the kept views are behind it (an interrupted rebuild): still right, but
+/// slower, until the views are rebuilt.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StaleViewsQuery {
+    /// Valid time, transaction time and log position.
+    pub filter: Filter,
+}
+
+impl Query for StaleViewsQuery {
+    /// True when the filter asks for what the kept views hold (no time filter) and they are stale.
+    type Answer = bool;
+
+    fn run(&self, reads: &(impl LedgerReads + ?Sized)) -> Result<Self::Answer, QueryError> {
+        Ok(self.filter.is_unfiltered() && !reads.kept_views_current()?)
     }
 }
 

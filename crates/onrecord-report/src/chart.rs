@@ -10,8 +10,10 @@
 
 use std::fmt::Write;
 
-use onrecord_core::{Outcome, PartyId, Proposition, PropositionId, Stance, When};
-use onrecord_projections::HistoryEntry;
+use onrecord_core::{Outcome, When};
+// What a chart shows is a read model of `onrecord-projections`; the renderer
+// takes it under this crate's names too.
+pub use onrecord_projections::chart::{ChartInput, ChartPoint, ChartResolution, PartySeries};
 
 use crate::escape;
 
@@ -29,111 +31,6 @@ const LEGEND_COLUMNS: usize = 4;
 const PALETTE: [&str; 7] = [
     "#0072b2", "#d55e00", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000",
 ];
-
-/// Everything a credence chart shows, for one proposition.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChartInput {
-    /// The proposition charted.
-    pub proposition: PropositionId,
-    /// Its text, used as the chart's title.
-    pub text: String,
-    /// One series per party, drawn in this order.
-    pub parties: Vec<PartySeries>,
-    /// The outcome, once known.
-    pub resolution: Option<ChartResolution>,
-    /// The left end of the time axis.
-    pub from: When,
-    /// The right end of the time axis.
-    pub to: When,
-}
-
-/// One party's counted statements, in said order (a party with none draws no line).
-#[derive(Debug, Clone, PartialEq)]
-pub struct PartySeries {
-    /// Whose credence the line shows.
-    pub party: PartyId,
-    /// Its counted statements (not retracted, not declined), in said order.
-    pub points: Vec<ChartPoint>,
-}
-
-/// One counted statement on the chart.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ChartPoint {
-    /// When it was said.
-    pub said_at: When,
-    /// Its credence, 0-1.
-    pub credence: f64,
-    /// Who said it.
-    pub speaker: PartyId,
-    /// The words, verbatim.
-    pub quote: Option<String>,
-}
-
-/// How and when a proposition resolved, as the chart marks it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct ChartResolution {
-    /// When the outcome became fact.
-    pub resolved_at: When,
-    /// Whether it happened.
-    pub outcome: Outcome,
-}
-
-impl ChartInput {
-    /// A chart of `history` (a `HistoryFold`'s output): retracted and declined statements are left out, parties ordered by id, and the time axis spans the statements, the window and the resolution with a day's margin.
-    pub fn from_history(
-        proposition: &Proposition,
-        history: &[HistoryEntry],
-        resolution: Option<ChartResolution>,
-    ) -> Self {
-        let mut parties: Vec<PartySeries> = Vec::new();
-        let mut counted: Vec<&HistoryEntry> = history
-            .iter()
-            .filter(|e| !e.retracted && e.stance != Stance::Declined && e.credence.is_some())
-            .collect();
-        counted.sort_by(|a, b| {
-            (&a.party, a.said_at.micros(), a.seq).cmp(&(&b.party, b.said_at.micros(), b.seq))
-        });
-        for e in counted {
-            let point = ChartPoint {
-                said_at: e.said_at,
-                credence: e.credence.unwrap_or_default(),
-                speaker: e.speaker.clone(),
-                quote: e.quote.clone(),
-            };
-            match parties.last_mut() {
-                Some(s) if s.party == e.party => s.points.push(point),
-                _ => parties.push(PartySeries {
-                    party: e.party.clone(),
-                    points: vec![point],
-                }),
-            }
-        }
-        let times = parties
-            .iter()
-            .flat_map(|s| s.points.iter().map(|p| p.said_at))
-            .chain(proposition.window.iter().flat_map(|w| [w.from, w.to]))
-            .chain(resolution.map(|r| r.resolved_at));
-        let (from, to) = default_range(times);
-        Self {
-            proposition: proposition.id.clone(),
-            text: proposition.text.clone(),
-            parties,
-            resolution,
-            from,
-            to,
-        }
-    }
-}
-
-/// The day before the earliest time to the day after the latest (today's epoch day 0 if none).
-fn default_range(times: impl Iterator<Item = When>) -> (When, When) {
-    let (lo, hi) = times.fold((i64::MAX, i64::MIN), |(lo, hi), t| {
-        (lo.min(t.epoch_day()), hi.max(t.epoch_day()))
-    });
-    let (lo, hi) = if lo > hi { (0, 0) } else { (lo, hi) };
-    let day = |d: i64| When::from_parts(d * DAY, onrecord_core::Precision::Day);
-    (day(lo - 1), day(hi + 2))
-}
 
 /// The colour of the `i`th party: the palette first, then well-spread hues.
 fn colour(i: usize) -> String {

@@ -10,73 +10,13 @@
 
 use std::fmt::Write;
 
-use onrecord_core::Proposition;
-use onrecord_projections::{
-    CalibrationRow, Contradiction, PartyTotals, Position, PropositionScores, ScoreReport,
-};
+use onrecord_projections::{CalibrationRow, PartyTotals};
+// What the report shows is a read model of `onrecord-projections`; the
+// renderer takes it under this crate's names too.
+pub use onrecord_projections::report::{PropositionSection, ReportInput};
 
 use crate::chart::percent;
-use crate::{ChartInput, credence_chart_svg, escape};
-
-/// Everything the report shows.
-#[derive(Debug, Clone, PartialEq)]
-pub struct ReportInput {
-    /// A line under the title, e.g. which ledger and which time-travel filter.
-    pub caption: Option<String>,
-    /// One section per proposition, in this order.
-    pub propositions: Vec<PropositionSection>,
-    /// Party totals, in rank order (as [`ScoreReport::parties`] gives them).
-    pub leaderboard: Vec<PartyTotals>,
-    /// The calibration rows, one per band.
-    pub calibration: Vec<CalibrationRow>,
-}
-
-/// What the report shows about one proposition.
-#[derive(Debug, Clone, PartialEq)]
-pub struct PropositionSection {
-    /// The proposition: id, text, criteria, window.
-    pub proposition: Proposition,
-    /// Its current positions.
-    pub positions: Vec<Position>,
-    /// Its contradictions.
-    pub contradictions: Vec<Contradiction>,
-    /// Its credence chart.
-    pub chart: ChartInput,
-    /// Its scores, once resolved.
-    pub scores: Option<PropositionScores>,
-}
-
-impl PropositionSection {
-    /// The section for `proposition`, picking its own entries out of all positions, contradictions and scores.
-    pub fn new(
-        proposition: Proposition,
-        positions: &[Position],
-        contradictions: &[Contradiction],
-        chart: ChartInput,
-        scores: &ScoreReport,
-    ) -> Self {
-        let id = &proposition.id;
-        Self {
-            positions: positions
-                .iter()
-                .filter(|p| p.proposition == *id)
-                .cloned()
-                .collect(),
-            contradictions: contradictions
-                .iter()
-                .filter(|c| c.proposition == *id)
-                .cloned()
-                .collect(),
-            scores: scores
-                .propositions
-                .iter()
-                .find(|s| s.proposition == *id)
-                .cloned(),
-            chart,
-            proposition,
-        }
-    }
-}
+use crate::{credence_chart_svg, escape};
 
 const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;color:#1f2328;line-height:1.45}\
 h1{font-size:1.8rem;margin-bottom:.2rem}h2{margin-top:2.5rem;border-bottom:1px solid #d0d7de;padding-bottom:.2rem}h3{font-size:1.05rem;margin-bottom:.3rem}\

@@ -16,9 +16,9 @@ use onrecord_ledger::query::{
 };
 use onrecord_ledger::{Ledger, LedgerStats, PositionsAt, Query, QueryError};
 use onrecord_projections::{
-    Filter, HistoryEntry, HistoryFold, Position, calibration, contradictions, positions, scores,
+    ChartInput, ChartResolution, Filter, HistoryEntry, HistoryFold, Position, calibration,
+    contradictions, positions, scores,
 };
-use onrecord_report::{ChartInput, ChartResolution};
 use onrecord_sled::LedgerOptions;
 
 /// Transaction time one second apart per event, so `known_at` can fall between any two.

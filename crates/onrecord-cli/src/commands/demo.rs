@@ -3,11 +3,12 @@
 //! makes of it: positions as of 6 November 2018 with the Trump-Kremlin
 //! contradiction, the current positions, and Trump's history on the G-20 meeting.
 
-use onrecord_core::{PartyId, PropositionId, parse_line};
+use onrecord_core::{PartyId, PropositionId};
+use onrecord_ledger::Ledger;
 use onrecord_ledger::query::{HistoryQuery, PositionsQuery};
-use onrecord_ledger::{AppendRequest, Ledger};
 use onrecord_projections::Filter;
 
+use crate::bulk::{self, BulkInput};
 use crate::context::Context;
 use crate::error::{CliError, io_reason};
 use crate::output::Out;
@@ -16,19 +17,13 @@ use crate::render::{history_table, print_positions};
 /// The story, one event per line.
 pub const STORY: &str = include_str!("../../../../examples/armistice-2018.jsonl");
 
-/// Loads the story into `ledger` in one batch; returns how many events were appended.
-pub fn load_story(ledger: &Ledger) -> Result<usize, CliError> {
-    let mut requests = Vec::new();
-    for (n, line) in STORY.lines().enumerate() {
-        let input = parse_line(line)
-            .map_err(|e| CliError::invalid(format!("demo story line {}: {e}", n + 1)))?;
-        requests.push(AppendRequest {
-            event_id: input.event_id,
-            draft: input.draft,
-            expected: Default::default(),
-        });
-    }
-    Ok(ledger.append_batch(requests)?.len())
+/// Loads the story into `ledger` through the CLI's one bulk-append path (as
+/// `append --jsonl` would); returns how many events were appended.
+fn load_story(ctx: &Context, ledger: &Ledger) -> Result<u64, CliError> {
+    let mut story = BulkInput::text("the demo story", STORY);
+    bulk::append_jsonl(ctx, ledger, &mut story, false)
+        .map(|counts| counts.appended)
+        .map_err(|refused| refused.error)
 }
 
 /// Runs the demo in `--ledger` if given (which must not hold a ledger yet), else in a temporary directory.
@@ -56,7 +51,7 @@ pub fn run(ctx: &Context) -> Result<(), CliError> {
             )
         }
     };
-    let n = load_story(&ledger)?;
+    let n = load_story(ctx, &ledger)?;
     let mut out = Out::new();
     out.line(format!(
         "Loaded the Armistice 2018 story ({n} events) into {place}."

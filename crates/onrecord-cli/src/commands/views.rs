@@ -8,7 +8,9 @@
 
 use onrecord_core::{PartyId, PropositionId};
 use onrecord_ledger::Ledger;
-use onrecord_ledger::query::{ContradictionsQuery, HistoryQuery, PositionsQuery, PropositionView};
+use onrecord_ledger::query::{
+    ContradictionsQuery, HistoryQuery, PositionsQuery, PropositionView, StaleViewsQuery,
+};
 use onrecord_projections::{Filter, Position};
 use serde::Serialize;
 
@@ -124,10 +126,10 @@ pub const HISTORY_CSV: [&str; 10] = [
     "retracted",
 ];
 
-/// Says on stderr (unless `--quiet`) when an unfiltered answer is folded from
-/// the log because the kept views are stale, and how to make them current.
+/// Says on stderr (unless `--quiet`) when an answer is folded from the log
+/// because the kept views are stale, and how to make them current.
 fn note_stale_views(ctx: &Context, ledger: &Ledger, filter: Filter) -> Result<(), CliError> {
-    if !ctx.quiet && filter.is_unfiltered() && !ledger.views_current()? {
+    if !ctx.quiet && ledger.query(&StaleViewsQuery { filter })? {
         eprintln!(
             "note: the kept views are behind the log (an interrupted `replay --rebuild`?); \
              answering from the log, which is slower; run `onrecord replay --rebuild`"
