@@ -1,0 +1,453 @@
+//! `onrecord serve` through the real binary on a free loopback port:
+//! appends acknowledged once durable (under 64 concurrent clients, across a
+//! SIGKILL and a graceful stop), problem+json for each error kind, the live
+//! tail's catch-up-then-live with resumption, and the chain-checked export.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::Value;
+
+/// A server process on a free port; killed (and waited for) when dropped.
+struct Server {
+    child: Child,
+    base: String,
+    agent: ureq::Agent,
+}
+
+impl Server {
+    /// Starts `onrecord serve` on `ledger`, port 0, and reads the address it serves.
+    fn start(ledger: &Path) -> Self {
+        let mut child = Command::new(common::bin())
+            .arg("--ledger")
+            .arg(ledger)
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start the server");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("the server prints its address");
+        let base = line
+            .trim()
+            .rsplit(" on ")
+            .next()
+            .filter(|a| a.starts_with("http://127.0.0.1:"))
+            .unwrap_or_else(|| panic!("no address in {line:?}"))
+            .to_owned();
+        let agent = ureq::Agent::new_with_config(
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .timeout_global(Some(Duration::from_secs(30)))
+                .build(),
+        );
+        Self { child, base, agent }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// GET `path`: status and body.
+    fn get(&self, path: &str) -> (u16, String) {
+        let mut response = self.agent.get(self.url(path)).call().expect("GET");
+        let status = response.status().as_u16();
+        (
+            status,
+            response.body_mut().read_to_string().unwrap_or_default(),
+        )
+    }
+
+    /// POST `body` to `path` with `content_type`: status, content type and body.
+    fn post(&self, path: &str, content_type: &str, body: &str) -> (u16, String, String) {
+        let mut response = self
+            .agent
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .send(body)
+            .expect("POST");
+        let status = response.status().as_u16();
+        let kind = response
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        (
+            status,
+            kind,
+            response.body_mut().read_to_string().unwrap_or_default(),
+        )
+    }
+
+    /// Appends one JSON event; the parsed answer.
+    fn append(&self, line: &str) -> (u16, Value) {
+        let (status, _, body) = self.post("/v1/events", "application/json", line);
+        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    /// Sends SIGTERM and waits for the process; its exit status.
+    fn stop(mut self) -> std::process::ExitStatus {
+        unsafe { libc::kill(self.child.id() as i32, libc::SIGTERM) };
+        let status = self.child.wait().expect("wait for the server");
+        std::mem::forget(self);
+        status
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn party(id: &str) -> String {
+    format!(r#"{{"type":"party","id":"{id}","name":"Party {id}","kind":"person"}}"#)
+}
+
+fn ledger_in(dir: &tempfile::TempDir) -> PathBuf {
+    dir.path().join("ledger")
+}
+
+/// The exported events of a ledger not held by a server.
+fn exported(ledger: &Path) -> Vec<common::Exported> {
+    common::export(ledger)
+}
+
+#[test]
+fn sixty_four_clients_appending_at_once_get_one_gapless_chain_with_every_ack_present() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger_in(&dir);
+    let server = Server::start(&ledger);
+    let acks: Vec<(u64, String)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..64)
+            .map(|client| {
+                let server = &server;
+                scope.spawn(move || {
+                    (0..5)
+                        .map(|i| {
+                            let (status, answer) = server.append(&party(&format!("c{client}-{i}")));
+                            assert_eq!(status, 201, "{answer}");
+                            (
+                                answer["seq"].as_u64().unwrap(),
+                                answer["event_id"].as_str().unwrap().to_owned(),
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap())
+            .collect()
+    });
+    let (status, verified) = server.get("/v1/verify");
+    assert_eq!(status, 200, "{verified}");
+    assert!(server.stop().success());
+    let events = exported(&ledger);
+    assert_eq!(common::assert_gapless(&events), 320);
+    let by_id = common::by_id(&events);
+    for (seq, id) in &acks {
+        assert_eq!(by_id.get(id).map(|e| e.seq), Some(*seq), "ack {seq} {id}");
+    }
+    let mut seqs: Vec<u64> = acks.iter().map(|(s, _)| *s).collect();
+    seqs.sort_unstable();
+    seqs.dedup();
+    assert_eq!(seqs.len(), 320, "every ack names its own seq");
+}
+
+#[test]
+fn each_kind_of_refusal_is_a_problem_document_with_its_status_and_nothing_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&ledger_in(&dir));
+    assert_eq!(server.append(&party("trump")).0, 201);
+
+    let problem = |status: u16, kind: &str, body: &str| {
+        let v: Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {body}"));
+        assert_eq!(v["status"], status, "{v}");
+        assert_eq!(v["type"], format!("urn:onrecord:problem:{kind}"), "{v}");
+        v
+    };
+    // Invalid: the value is named.
+    let (status, kind, body) = server.post(
+        "/v1/events",
+        "application/json",
+        r#"{"type":"party","id":"x","name":"X","kind":"robot"}"#,
+    );
+    assert_eq!((status, kind.as_str()), (400, "application/problem+json"));
+    assert!(
+        problem(400, "invalid", &body)["detail"]
+            .as_str()
+            .unwrap()
+            .contains("robot")
+    );
+    // Conflict: expected and actual revision.
+    let (status, _, body) = server.post(
+        "/v1/events?expected_revision=no-stream",
+        "application/json",
+        &party("trump"),
+    );
+    assert_eq!(status, 409);
+    let detail = problem(409, "conflict", &body)["detail"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        detail.contains("expected no-stream") && detail.contains("actual 0"),
+        "{detail}"
+    );
+    // A batch with one bad item: every bad item by index, nothing written.
+    let (status, _, body) = server.post(
+        "/v1/events",
+        "application/x-ndjson",
+        &format!("{}\n{}\n{}\n", party("a"), party("trump"), party("b")),
+    );
+    assert_eq!(status, 400);
+    let v = problem(400, "invalid", &body);
+    assert_eq!(v["errors"][0]["index"], 1, "{v}");
+    assert_eq!(v["errors"].as_array().unwrap().len(), 1);
+    // Not found.
+    let (status, body) = server.get("/v1/events/99");
+    assert_eq!(status, 404);
+    problem(404, "not-found", &body);
+    // Too many events in one request.
+    let many: String = (0..10_001)
+        .map(|i| party(&format!("p{i}")) + "\n")
+        .collect();
+    let (status, _, body) = server.post("/v1/events", "application/x-ndjson", &many);
+    assert_eq!(status, 413);
+    problem(413, "too-large", &body);
+    // A body declared past the size cap is refused before it is read.
+    let status_line = {
+        use std::io::{Read, Write};
+        let addr = server.base.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        write!(
+            stream,
+            "POST /v1/events HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            17 * 1024 * 1024
+        )
+        .unwrap();
+        let mut head = [0u8; 12];
+        stream.read_exact(&mut head).unwrap();
+        String::from_utf8_lossy(&head).into_owned()
+    };
+    assert_eq!(status_line, "HTTP/1.1 413");
+
+    let (_, health) = server.get("/v1/health");
+    let health: Value = serde_json::from_str(&health).unwrap();
+    assert_eq!(health["head"], 1, "no refusal wrote anything: {health}");
+    assert!(server.stop().success());
+}
+
+/// Reads SSE frames from `reader` until `frames` frames with data are read.
+fn sse_frames(reader: &mut impl BufRead, frames: usize) -> Vec<(Option<String>, String, String)> {
+    let mut out = Vec::new();
+    let (mut id, mut event, mut data) = (None, String::new(), String::new());
+    while out.len() < frames {
+        let mut line = String::new();
+        if reader.read_line(&mut line).unwrap() == 0 {
+            break;
+        }
+        let line = line.trim_end_matches(['\r', '\n']);
+        if line.is_empty() {
+            if !data.is_empty() {
+                out.push((
+                    id.take(),
+                    std::mem::take(&mut event),
+                    std::mem::take(&mut data),
+                ));
+            }
+            continue;
+        }
+        if let Some(v) = line.strip_prefix("id: ").or(line.strip_prefix("id:")) {
+            id = Some(v.to_owned());
+        } else if let Some(v) = line.strip_prefix("event: ").or(line.strip_prefix("event:")) {
+            event = v.to_owned();
+        } else if let Some(v) = line.strip_prefix("data: ").or(line.strip_prefix("data:")) {
+            data = v.to_owned();
+        }
+    }
+    out
+}
+
+#[test]
+fn the_live_tail_catches_up_then_follows_and_resumes_after_the_last_event_id() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&ledger_in(&dir));
+    for id in ["a", "b", "c"] {
+        assert_eq!(server.append(&party(id)).0, 201);
+    }
+    let response = server
+        .agent
+        .get(server.url("/v1/events?from=2"))
+        .header("accept", "text/event-stream")
+        .call()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let mut reader = BufReader::new(response.into_body().into_reader());
+    let caught_up = sse_frames(&mut reader, 3);
+    let ids: Vec<_> = caught_up.iter().map(|f| f.0.clone()).collect();
+    assert_eq!(ids, vec![Some("2".into()), Some("3".into()), None]);
+    assert_eq!(caught_up[2].1, "caught-up");
+    assert_eq!(caught_up[2].2, r#"{"head":3}"#);
+    // Live: an append made now arrives next, with its seq as the SSE id.
+    assert_eq!(server.append(&party("d")).0, 201);
+    let live = sse_frames(&mut reader, 1);
+    assert_eq!(live[0].0.as_deref(), Some("4"));
+    let event: Value = serde_json::from_str(&live[0].2).unwrap();
+    assert_eq!(event["id"], "d");
+    drop(reader);
+
+    // A browser resuming sends the last id it saw: no gap, no duplicate.
+    assert_eq!(server.append(&party("e")).0, 201);
+    let response = server
+        .agent
+        .get(server.url("/v1/events"))
+        .header("last-event-id", "3")
+        .call()
+        .unwrap();
+    let mut reader = BufReader::new(response.into_body().into_reader());
+    let resumed: Vec<_> = sse_frames(&mut reader, 3)
+        .into_iter()
+        .map(|f| f.0)
+        .collect();
+    assert_eq!(resumed, vec![Some("4".into()), Some("5".into()), None]);
+    drop(reader);
+
+    // The same stream as typed JSON lines.
+    let response = server
+        .agent
+        .get(server.url("/v1/events?from=5"))
+        .header("accept", "application/x-ndjson")
+        .call()
+        .unwrap();
+    let mut lines = BufReader::new(response.into_body().into_reader()).lines();
+    let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(
+        (first["type"].as_str(), first["event"]["seq"].as_u64()),
+        (Some("event"), Some(5))
+    );
+    let second: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(second, serde_json::json!({"type": "caught-up", "head": 5}));
+    drop(lines);
+    // A stop ends open tails too, so the server exits.
+    assert!(server.stop().success());
+}
+
+/// Appends from 8 clients until `signal` stops the server; checks every
+/// acknowledged append is kept and a restarted server continues the chain.
+fn appends_survive(signal: i32) {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger_in(&dir);
+    let server = Server::start(&ledger);
+    let base = server.base.clone();
+    let acked = std::sync::Mutex::new(Vec::<(u64, String)>::new());
+    std::thread::scope(|scope| {
+        for client in 0..8 {
+            let acked = &acked;
+            let server = &server;
+            let base = &base;
+            scope.spawn(move || {
+                for i in 0.. {
+                    let Ok(mut response) = server
+                        .agent
+                        .post(format!("{base}/v1/events"))
+                        .header("content-type", "application/json")
+                        .send(party(&format!("k{client}-{i}")))
+                    else {
+                        return; // the server is gone
+                    };
+                    let Ok(body) = response.body_mut().read_to_string() else {
+                        return;
+                    };
+                    let Ok(answer) = serde_json::from_str::<Value>(&body) else {
+                        return;
+                    };
+                    if let (Some(seq), Some(id)) =
+                        (answer["seq"].as_u64(), answer["event_id"].as_str())
+                    {
+                        acked.lock().unwrap().push((seq, id.to_owned()));
+                    }
+                }
+            });
+        }
+        std::thread::sleep(Duration::from_millis(700));
+        unsafe { libc::kill(server.child.id() as i32, signal) };
+    });
+    let mut server = server;
+    let status = server.child.wait().unwrap();
+    if signal == libc::SIGTERM {
+        assert!(status.success(), "a graceful stop exits 0: {status:?}");
+    }
+    drop(server);
+    let acked = acked.into_inner().unwrap();
+    assert!(
+        !acked.is_empty(),
+        "some appends were acknowledged before the kill"
+    );
+    let events = exported(&ledger);
+    let by_id = common::by_id(&events);
+    for (seq, id) in &acked {
+        assert_eq!(
+            by_id.get(id).map(|e| e.seq),
+            Some(*seq),
+            "acknowledged {seq} {id} is kept"
+        );
+    }
+    let head = common::assert_gapless(&events);
+    let server = Server::start(&ledger);
+    let (status, answer) = server.append(&party("after-restart"));
+    assert_eq!(status, 201, "{answer}");
+    assert_eq!(answer["seq"], head + 1);
+    assert!(server.stop().success());
+    common::assert_verifies(&ledger);
+}
+
+#[test]
+fn a_sigkill_under_load_loses_no_acknowledged_append_and_a_restart_continues_the_chain() {
+    appends_survive(libc::SIGKILL);
+}
+
+#[test]
+fn a_graceful_stop_under_load_answers_or_refuses_every_append_and_loses_none() {
+    appends_survive(libc::SIGTERM);
+}
+
+#[test]
+fn export_streams_the_ledger_as_json_lines_that_append_reads_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger_in(&dir);
+    let server = Server::start(&ledger);
+    let (status, _, body) = server.post(
+        "/v1/events",
+        "application/json",
+        &format!("[{}, {}]", party("a"), party("b")),
+    );
+    assert_eq!(status, 201, "{body}");
+    let answer: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(answer["appended"], 2);
+    let (status, export) = server.get("/v1/export");
+    assert_eq!(status, 200);
+    assert!(server.stop().success());
+    // The export is what `onrecord export` writes, so a new ledger takes it whole.
+    let cli_export = common::ok(common::run(&ledger, &["export"]), "export");
+    assert_eq!(export, common::text(&cli_export.stdout));
+    let copy = dir.path().join("copy");
+    let file = dir.path().join("export.jsonl");
+    std::fs::write(&file, &export).unwrap();
+    common::ok(
+        common::run(&copy, &["append", "--jsonl", file.to_str().unwrap()]),
+        "re-import",
+    );
+    assert_eq!(common::export(&copy).len(), 2);
+}
