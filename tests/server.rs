@@ -17,11 +17,29 @@ struct Server {
     child: Child,
     base: String,
     agent: ureq::Agent,
+    /// An admin token every helper request carries.
+    token: String,
+}
+
+/// Makes a token on a ledger no server holds; the token printed once.
+fn create_token(ledger: &Path, name: &str, role: &str) -> String {
+    let out = common::ok(
+        common::run(ledger, &["token", "create", name, "--role", role]),
+        "token create",
+    );
+    common::text(&out.stdout).trim().to_owned()
 }
 
 impl Server {
-    /// Starts `onrecord serve` on `ledger`, port 0, and reads the address it serves.
+    /// Starts `onrecord serve` on `ledger`, port 0, with a fresh admin token,
+    /// and reads the address it serves.
     fn start(ledger: &Path) -> Self {
+        let token = create_token(ledger, "test-admin", "admin");
+        Self::start_with(ledger, token)
+    }
+
+    /// Starts `onrecord serve` on `ledger`; helper requests carry `token`.
+    fn start_with(ledger: &Path, token: String) -> Self {
         let mut child = Command::new(common::bin())
             .arg("--ledger")
             .arg(ledger)
@@ -48,7 +66,16 @@ impl Server {
                 .timeout_global(Some(Duration::from_secs(30)))
                 .build(),
         );
-        Self { child, base, agent }
+        Self {
+            child,
+            base,
+            agent,
+            token,
+        }
+    }
+
+    fn bearer(&self) -> String {
+        format!("Bearer {}", self.token)
     }
 
     fn url(&self, path: &str) -> String {
@@ -57,7 +84,12 @@ impl Server {
 
     /// GET `path`: status and body.
     fn get(&self, path: &str) -> (u16, String) {
-        let mut response = self.agent.get(self.url(path)).call().expect("GET");
+        let mut response = self
+            .agent
+            .get(self.url(path))
+            .header("authorization", self.bearer())
+            .call()
+            .expect("GET");
         let status = response.status().as_u16();
         (
             status,
@@ -71,6 +103,7 @@ impl Server {
             .agent
             .post(self.url(path))
             .header("content-type", content_type)
+            .header("authorization", self.bearer())
             .send(body)
             .expect("POST");
         let status = response.status().as_u16();
@@ -233,7 +266,8 @@ fn each_kind_of_refusal_is_a_problem_document_with_its_status_and_nothing_is_wri
         let mut stream = std::net::TcpStream::connect(addr).unwrap();
         write!(
             stream,
-            "POST /v1/events HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            "POST /v1/events HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+            server.bearer(),
             17 * 1024 * 1024
         )
         .unwrap();
@@ -291,6 +325,7 @@ fn the_live_tail_catches_up_then_follows_and_resumes_after_the_last_event_id() {
         .agent
         .get(server.url("/v1/events?from=2"))
         .header("accept", "text/event-stream")
+        .header("authorization", server.bearer())
         .call()
         .unwrap();
     assert_eq!(response.status(), 200);
@@ -314,6 +349,7 @@ fn the_live_tail_catches_up_then_follows_and_resumes_after_the_last_event_id() {
         .agent
         .get(server.url("/v1/events"))
         .header("last-event-id", "3")
+        .header("authorization", server.bearer())
         .call()
         .unwrap();
     let mut reader = BufReader::new(response.into_body().into_reader());
@@ -329,6 +365,7 @@ fn the_live_tail_catches_up_then_follows_and_resumes_after_the_last_event_id() {
         .agent
         .get(server.url("/v1/events?from=5"))
         .header("accept", "application/x-ndjson")
+        .header("authorization", server.bearer())
         .call()
         .unwrap();
     let mut lines = BufReader::new(response.into_body().into_reader()).lines();
@@ -350,6 +387,7 @@ fn appends_survive(signal: i32) {
     let dir = tempfile::tempdir().unwrap();
     let ledger = ledger_in(&dir);
     let server = Server::start(&ledger);
+    let server_token = server.token.clone();
     let base = server.base.clone();
     let acked = std::sync::Mutex::new(Vec::<(u64, String)>::new());
     std::thread::scope(|scope| {
@@ -363,6 +401,7 @@ fn appends_survive(signal: i32) {
                         .agent
                         .post(format!("{base}/v1/events"))
                         .header("content-type", "application/json")
+                        .header("authorization", server.bearer())
                         .send(party(&format!("k{client}-{i}")))
                     else {
                         return; // the server is gone
@@ -405,7 +444,7 @@ fn appends_survive(signal: i32) {
         );
     }
     let head = common::assert_gapless(&events);
-    let server = Server::start(&ledger);
+    let server = Server::start_with(&ledger, server_token);
     let (status, answer) = server.append(&party("after-restart"));
     assert_eq!(status, 201, "{answer}");
     assert_eq!(answer["seq"], head + 1);
@@ -450,4 +489,103 @@ fn export_streams_the_ledger_as_json_lines_that_append_reads_back() {
         "re-import",
     );
     assert_eq!(common::export(&copy).len(), 2);
+}
+
+#[test]
+fn every_route_but_health_needs_a_token_with_the_role_and_a_revoked_one_stops_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger_in(&dir);
+    let reader = create_token(&ledger, "dashboard", "read");
+    let appender = create_token(&ledger, "desk-bot", "append");
+    let server = Server::start(&ledger);
+    let status_with =
+        |method: &str, path: &str, token: Option<&str>, body: &str| -> (u16, String) {
+            let url = server.url(path);
+            let request = match method {
+                "GET" => server.agent.get(&url).force_send_body(),
+                _ => server.agent.post(&url),
+            };
+            let request = request.header("content-type", "application/json");
+            let request = match token {
+                Some(t) => request.header("authorization", format!("Bearer {t}")),
+                None => request,
+            };
+            let mut response = request.send(body).unwrap();
+            let status = response.status().as_u16();
+            (
+                status,
+                response.body_mut().read_to_string().unwrap_or_default(),
+            )
+        };
+    // Health is open; everything else is not.
+    assert_eq!(status_with("GET", "/v1/health", None, "").0, 200);
+    for path in ["/v1/events/1", "/v1/export", "/v1/verify", "/v1/tokens"] {
+        let (status, body) = status_with("GET", path, None, "");
+        assert_eq!(status, 401, "{path}: {body}");
+    }
+    assert_eq!(status_with("POST", "/v1/events", None, &party("x")).0, 401);
+    // A wrong secret is the same 401, and nothing echoes it.
+    let forged = format!("{}ff", &appender[..appender.len() - 2]);
+    let (status, body) = status_with("POST", "/v1/events", Some(&forged), &party("x"));
+    assert_eq!(status, 401);
+    assert!(!body.contains(&forged[20..]), "{body}");
+    // Roles: read may read, not append; append may append, not verify.
+    assert_eq!(status_with("GET", "/v1/export", Some(&reader), "").0, 200);
+    assert_eq!(
+        status_with("POST", "/v1/events", Some(&reader), &party("x")).0,
+        403
+    );
+    assert_eq!(
+        status_with("POST", "/v1/events", Some(&appender), &party("x")).0,
+        201
+    );
+    assert_eq!(status_with("GET", "/v1/verify", Some(&appender), "").0, 403);
+
+    // A tail opened with the read token ends when that token is revoked.
+    let response = server
+        .agent
+        .get(server.url("/v1/events"))
+        .header("accept", "application/x-ndjson")
+        .header("authorization", format!("Bearer {reader}"))
+        .call()
+        .unwrap();
+    let mut lines = BufReader::new(response.into_body().into_reader()).lines();
+    let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(first["type"], "event");
+    let caught_up: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(caught_up["type"], "caught-up");
+    let reader_id = reader.trim_start_matches("onr_").split('_').next().unwrap();
+    let mut revoked = server
+        .agent
+        .delete(server.url(&format!("/v1/tokens/{reader_id}")))
+        .header("authorization", server.bearer())
+        .call()
+        .unwrap();
+    assert_eq!(
+        revoked.status(),
+        200,
+        "{}",
+        revoked.body_mut().read_to_string().unwrap()
+    );
+    assert!(
+        lines.next().is_none(),
+        "the open tail ends once its token is revoked"
+    );
+    assert_eq!(status_with("GET", "/v1/export", Some(&reader), "").0, 401);
+    assert!(server.stop().success());
+
+    // The token list never shows a secret or its digest.
+    let listed = common::ok(
+        common::run(&ledger, &["token", "list", "--json"]),
+        "token list",
+    );
+    let listed = common::text(&listed.stdout);
+    for token in [&reader, &appender] {
+        assert!(
+            !listed.contains(token.rsplit('_').next().unwrap()),
+            "{listed}"
+        );
+    }
+    let listed: Value = serde_json::from_str(&listed).unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 3);
 }

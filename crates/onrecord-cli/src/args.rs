@@ -92,6 +92,8 @@ pub enum Command {
     Extract(ExtractArgs),
     /// Serve the ledger over HTTP (one writer, many readers, a live tail)
     Serve(ServeArgs),
+    /// Manage the API tokens `serve` accepts: create, list, revoke
+    Token(TokenArgs),
     /// Print shell completions for bash, zsh, fish or powershell to stdout
     Completions(CompletionsArgs),
     /// Print the man page (roff) to stdout
@@ -105,6 +107,44 @@ pub struct ServeArgs {
     /// served is printed on stdout)
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7171")]
     pub listen: String,
+}
+
+/// `token`.
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// What to do.
+    #[command(subcommand)]
+    pub action: TokenAction,
+}
+
+/// `token create | list | revoke`.
+#[derive(Debug, Subcommand)]
+pub enum TokenAction {
+    /// Make a token; it is printed once and only its SHA-256 is kept
+    Create {
+        /// Who or what it is for (e.g. desk-bot, alice)
+        name: String,
+        /// read, append or admin (each includes the ones before)
+        #[arg(long, value_name = "ROLE")]
+        role: String,
+        /// The date or RFC 3339 instant after which it stops working
+        #[arg(long, value_name = "DATE")]
+        expires: Option<String>,
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// List the tokens (never their secrets)
+    List {
+        /// Print JSON
+        #[arg(long)]
+        json: bool,
+    },
+    /// Revoke a token by id; it stops working at once
+    Revoke {
+        /// The token's id (the part after `onr_`, before the next `_`)
+        id: String,
+    },
 }
 
 /// `stats`.

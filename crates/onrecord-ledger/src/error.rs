@@ -121,6 +121,20 @@ pub enum StoreError {
         /// What failed.
         detail: String,
     },
+    /// A token with this id is already kept.
+    #[error("a token with id `{0}` already exists")]
+    TokenExists(String),
+    /// A kept token's bytes do not decode.
+    #[error("the stored token `{id}` is unreadable: {problem}")]
+    DamagedToken {
+        /// The token's id.
+        id: String,
+        /// What is wrong with it.
+        problem: String,
+    },
+    /// No token has this id.
+    #[error("no token with id `{0}`")]
+    NoSuchToken(String),
     /// The file system is full; the append was not acknowledged and the ledger keeps its last head.
     #[error("no space left on the device holding {0}; nothing more was appended")]
     DiskFull(PathBuf),
@@ -170,7 +184,7 @@ impl StoreError {
     pub fn kind(&self) -> ErrorKind {
         use StoreError as E;
         match self {
-            E::NoLedger(_) => ErrorKind::NotFound,
+            E::NoLedger(_) | E::NoSuchToken(_) => ErrorKind::NotFound,
             E::LedgerBusy(_) => ErrorKind::Busy,
             E::WrongExpectedRevision { .. } | E::EventIdConflict(_) => ErrorKind::Conflict,
             E::BatchRejected(_) if self.is_conflict() => ErrorKind::Conflict,
@@ -178,6 +192,7 @@ impl StoreError {
             | E::Corrupt { .. }
             | E::DamagedHead(_)
             | E::DamagedView { .. }
+            | E::DamagedToken { .. }
             | E::CorruptStorage { .. } => ErrorKind::Damaged,
             // Written by a newer onrecord: readable by that one, not by this.
             E::UnknownFormat { .. } | E::ReadOnly(_) | E::StaleViews(_) | E::WriteUnsure { .. } => {
@@ -193,7 +208,8 @@ impl StoreError {
             | E::Invalid(_)
             | E::BatchRejected(_)
             | E::ImportRefused(_)
-            | E::ImportChanged => ErrorKind::Invalid,
+            | E::ImportChanged
+            | E::TokenExists(_) => ErrorKind::Invalid,
         }
     }
 

@@ -16,6 +16,7 @@
 //! | `W`    | proposition, 0x00, party, 0x00, said_at, seq | kept statement entry   |
 //! | `M`    | `head` / `format` / `views` / `layout` / `import` | see [`MetaKey`]   |
 //! | `U`    | a key an unfinished import overwrote  | 0, or 1 then its value before |
+//! | `A`    | API token id                          | token record (`access.rs`)    |
 //!
 //! A stream is written as a kind byte (`p` party, `q` proposition) then its id.
 
@@ -43,6 +44,8 @@ pub const VIEW_ENTRY: u8 = b'W';
 pub const META: u8 = b'M';
 /// Prefix of the undo journal of a bulk import being written (see `import.rs`).
 pub const UNDO: u8 = b'U';
+/// Prefix of API tokens (see `access.rs`): not events, never exported.
+pub const ACCESS: u8 = b'A';
 
 /// The metadata keys.
 #[derive(Debug, Clone, Copy)]

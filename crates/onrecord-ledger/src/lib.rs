@@ -10,6 +10,7 @@
 //! [`Ledger::verify`] proves chain, indexes and views. Callers read a
 //! ledger's contents through the query API in [`query`].
 
+pub mod access;
 mod admission;
 mod chain;
 pub mod envelope;

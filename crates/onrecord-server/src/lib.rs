@@ -8,6 +8,7 @@
 //! ([`tail`]) catches up from any seq and then follows the durable head.
 //! Nothing here touches a store directly: only the engine's `Ledger`.
 
+pub mod auth;
 pub mod problem;
 mod routes;
 pub mod tail;
@@ -51,10 +52,23 @@ impl Default for ServeOptions {
 #[derive(Clone)]
 pub(crate) struct AppState {
     pub(crate) ledger: Arc<Ledger>,
+    pub(crate) access: Arc<auth::Access>,
     pub(crate) jobs: mpsc::Sender<writer::WriteJob>,
     pub(crate) head: watch::Receiver<u64>,
     pub(crate) stop: watch::Receiver<bool>,
     pub(crate) options: ServeOptions,
+}
+
+impl AppState {
+    /// The caller of a request, if its token holds `role` (see [`auth`]).
+    pub(crate) fn authorize(
+        &self,
+        headers: &axum::http::HeaderMap,
+        role: onrecord_ledger::access::Role,
+    ) -> Result<auth::Caller, Problem> {
+        self.access
+            .authorize(headers, role, onrecord_ledger::system_clock())
+    }
 }
 
 /// Serves `ledger` on `listener` until `shutdown` completes; then stops
@@ -67,12 +81,14 @@ pub async fn serve(
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    let tokens = ledger.tokens().map_err(std::io::Error::other)?;
     let ledger = Arc::new(ledger);
     let (head_tx, head) = watch::channel(ledger.head().seq);
     let (stop_tx, stop) = watch::channel(false);
     let writer = writer::Writer::start(Arc::clone(&ledger), head_tx, options.queue);
     let state = AppState {
         ledger,
+        access: Arc::new(auth::Access::new(tokens)),
         jobs: writer.jobs.clone(),
         head,
         stop,

@@ -40,6 +40,9 @@ pub struct Problem {
     /// Seconds to wait before retrying (also sent as `Retry-After`).
     #[serde(skip)]
     pub retry_after: Option<u64>,
+    /// Whether to send `WWW-Authenticate: Bearer` (a 401).
+    #[serde(skip)]
+    pub www_authenticate: bool,
 }
 
 /// The status, type name and title of an engine error kind.
@@ -78,6 +81,7 @@ impl Problem {
             detail: detail.into(),
             errors: Vec::new(),
             retry_after: None,
+            www_authenticate: false,
         }
     }
 
@@ -138,6 +142,12 @@ impl IntoResponse for Problem {
         );
         if let Some(secs) = self.retry_after {
             headers.insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        if self.www_authenticate {
+            headers.insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Bearer realm=\"onrecord\""),
+            );
         }
         response
     }

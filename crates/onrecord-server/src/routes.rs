@@ -14,13 +14,15 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::StreamExt;
 use onrecord_core::{EventId, Recorded, parse_line, write_line};
+use onrecord_ledger::access::Role;
 use onrecord_ledger::{AppendOutcome, AppendRequest, ExpectedRevision, Ledger, StoreError};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
 
 use crate::AppState;
+use crate::auth::token_json;
 use crate::problem::Problem;
-use crate::tail::{TailItem, tail};
+use crate::tail::{TailGuard, TailItem, tail};
 use crate::writer::WriteJob;
 
 /// The router of every route, over `state`.
@@ -32,6 +34,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/events/{key}", get(event_one))
         .route("/v1/export", get(export))
         .route("/v1/verify", get(verify))
+        .route("/v1/tokens", get(tokens_list).post(tokens_create))
+        .route("/v1/tokens/{id}", axum::routing::delete(tokens_revoke))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
         .with_state(state)
@@ -148,6 +152,7 @@ async fn append(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
+    state.authorize(&headers, Role::Append)?;
     let (lines, batch) = events_of(&headers, &body)?;
     if lines.len() > state.options.max_batch {
         return Err(Problem::new(
@@ -246,7 +251,9 @@ async fn append(
 async fn event_one(
     State(state): State<AppState>,
     Path(key): Path<String>,
+    headers: HeaderMap,
 ) -> Result<Response, Problem> {
+    state.authorize(&headers, Role::Read)?;
     let found: Option<Recorded> = if let Ok(seq) = key.parse::<u64>() {
         blocking(&state.ledger, move |l| l.get(seq)).await?
     } else if let Ok(id) = key.parse::<EventId>() {
@@ -277,14 +284,21 @@ async fn events_tail(
     State(state): State<AppState>,
     Query(params): Query<TailParams>,
     headers: HeaderMap,
-) -> Response {
+) -> Result<Response, Problem> {
+    let caller = state.authorize(&headers, Role::Read)?;
     let resumed = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(|seq| seq + 1);
     let from = resumed.or(params.from).unwrap_or(1);
+    let guard = TailGuard {
+        access: Arc::clone(&state.access),
+        token_id: caller.token_id,
+        changes: state.access.changes(),
+    };
     let items = tail(
+        guard,
         Arc::clone(&state.ledger),
         state.head.clone(),
         state.stop.clone(),
@@ -311,11 +325,11 @@ async fn events_tail(
                 Bytes::from(line)
             })
         });
-        return (
+        return Ok((
             [(header::CONTENT_TYPE, "application/x-ndjson")],
             Body::from_stream(lines),
         )
-            .into_response();
+            .into_response());
     }
     let events = items.map(|item| {
         item.map(|item| match item {
@@ -329,13 +343,14 @@ async fn events_tail(
             TailItem::Heartbeat => SseEvent::default().comment("heartbeat"),
         })
     });
-    Sse::new(events).into_response()
+    Ok(Sse::new(events).into_response())
 }
 
 /// `GET /v1/export`: every event as JSON Lines (what `append --jsonl` reads),
 /// streamed and proven by the hash chain as it goes; at the first record
 /// that does not check out the body is cut off, never completed.
-async fn export(State(state): State<AppState>) -> Response {
+async fn export(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, Problem> {
+    state.authorize(&headers, Role::Read)?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, StoreError>>(64);
     let ledger = Arc::clone(&state.ledger);
     tokio::task::spawn_blocking(move || {
@@ -353,11 +368,11 @@ async fn export(State(state): State<AppState>) -> Response {
         }
     });
     let lines = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
-    (
+    Ok((
         [(header::CONTENT_TYPE, "application/x-ndjson")],
         Body::from_stream(lines),
     )
-        .into_response()
+        .into_response())
 }
 
 #[derive(Serialize)]
@@ -376,7 +391,11 @@ struct HeadJson {
 
 /// `GET /v1/verify`: the whole check `onrecord verify` makes; damage is a
 /// `damaged` problem naming the first bad seq.
-async fn verify(State(state): State<AppState>) -> Result<Json<VerifiedJson>, Problem> {
+async fn verify(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<VerifiedJson>, Problem> {
+    state.authorize(&headers, Role::Admin)?;
     let report = blocking(&state.ledger, |l| l.verify(&mut |_, _| {})).await?;
     if let Some(damage) = report.damage {
         return Err(StoreError::Damaged(damage).into());
@@ -390,4 +409,70 @@ async fn verify(State(state): State<AppState>) -> Result<Json<VerifiedJson>, Pro
             hash: report.head.hash_hex(),
         },
     }))
+}
+
+/// `GET /v1/tokens` (admin): every token, without secrets.
+async fn tokens_list(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<crate::auth::TokenJson>>, Problem> {
+    state.authorize(&headers, Role::Admin)?;
+    let tokens = blocking(&state.ledger, |l| l.tokens()).await?;
+    Ok(Json(tokens.iter().map(|t| token_json(t, None)).collect()))
+}
+
+#[derive(Deserialize)]
+struct NewTokenJson {
+    name: String,
+    role: String,
+    /// RFC 3339 instant or date after which it stops working.
+    expires_at: Option<String>,
+}
+
+/// `POST /v1/tokens` (admin): makes a token; the answer holds it, once.
+async fn tokens_create(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    Json(request): Json<NewTokenJson>,
+) -> Result<Response, Problem> {
+    state.authorize(&headers, Role::Admin)?;
+    let role = Role::parse(&request.role).ok_or_else(|| {
+        Problem::invalid(format!(
+            "unknown role `{}`: expected read, append or admin",
+            request.role
+        ))
+    })?;
+    let expires_at = request
+        .expires_at
+        .as_deref()
+        .map(|s| {
+            s.parse::<onrecord_core::TimeBound>()
+                .map(|t| t.0)
+                .map_err(|e| Problem::invalid(e.to_string()))
+        })
+        .transpose()?;
+    let now = onrecord_ledger::system_clock();
+    let made = crate::auth::new_token(&request.name, role, now, expires_at)
+        .map_err(|e| Problem::unavailable(format!("no random source: {e}")))?;
+    let record = made.record.clone();
+    blocking(&state.ledger, move |l| l.add_token(&record)).await?;
+    state.access.update(made.record.clone());
+    Ok((
+        StatusCode::CREATED,
+        Json(token_json(&made.record, Some(made.token))),
+    )
+        .into_response())
+}
+
+/// `DELETE /v1/tokens/{id}` (admin): revokes a token at once, open tails included.
+async fn tokens_revoke(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<crate::auth::TokenJson>, Problem> {
+    state.authorize(&headers, Role::Admin)?;
+    let now = onrecord_ledger::system_clock();
+    let token = blocking(&state.ledger, move |l| l.revoke_token(&id, now)).await?;
+    state.access.update(token.clone());
+    Ok(Json(token_json(&token, None)))
 }

@@ -29,8 +29,19 @@ pub enum TailItem {
     Heartbeat,
 }
 
+/// What keeps a tail open: the token it was opened with must stay active.
+pub struct TailGuard {
+    /// The server's tokens.
+    pub access: Arc<crate::auth::Access>,
+    /// The token the tail was opened with.
+    pub token_id: String,
+    /// Changes whenever a token is revoked.
+    pub changes: watch::Receiver<u64>,
+}
+
 /// Where a tail is and what it waits on.
 struct TailState {
+    guard: TailGuard,
     ledger: Arc<Ledger>,
     head: watch::Receiver<u64>,
     stop: watch::Receiver<bool>,
@@ -41,8 +52,10 @@ struct TailState {
     done: bool,
 }
 
-/// A tail from seq `from` (at least 1); it ends when `stop` turns true.
+/// A tail from seq `from` (at least 1); it ends when `stop` turns true or
+/// the guard's token stops being active.
 pub fn tail(
+    guard: TailGuard,
     ledger: Arc<Ledger>,
     head: watch::Receiver<u64>,
     stop: watch::Receiver<bool>,
@@ -50,6 +63,7 @@ pub fn tail(
     heartbeat: Duration,
 ) -> impl Stream<Item = Result<TailItem, StoreError>> + Send + 'static {
     let state = TailState {
+        guard,
         ledger,
         head,
         stop,
@@ -71,7 +85,8 @@ pub fn tail(
 /// The next item, or `None` when the tail ends.
 async fn next_item(s: &mut TailState) -> Option<Result<TailItem, StoreError>> {
     loop {
-        if s.done || *s.stop.borrow() {
+        let now = onrecord_ledger::system_clock();
+        if s.done || *s.stop.borrow() || !s.guard.access.is_active(&s.guard.token_id, now) {
             return None;
         }
         if let Some(record) = s.buffer.pop_front() {
@@ -111,6 +126,8 @@ async fn next_item(s: &mut TailState) -> Option<Result<TailItem, StoreError>> {
                 }
             }
             _ = s.stop.changed() => return None,
+            // A revocation: the loop checks the token again.
+            _ = s.guard.changes.changed() => {}
             _ = tokio::time::sleep(s.heartbeat) => return Some(Ok(TailItem::Heartbeat)),
         }
     }

@@ -12,6 +12,13 @@ use crate::error::CliError;
 pub fn run(ctx: &Context, args: &ServeArgs) -> Result<(), CliError> {
     let ledger = ctx.open_or_create()?;
     ledger.ensure_whole()?;
+    let now = onrecord_ledger::system_clock();
+    if !ledger.tokens()?.iter().any(|t| t.is_active(now)) && !ctx.quiet {
+        eprintln!(
+            "note: the ledger has no active token, and every route but /v1/health needs one; \
+             stop the server and run `onrecord token create NAME --role admin`"
+        );
+    }
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .thread_name("onrecord-serve")
