@@ -16,3 +16,24 @@ pub mod phases;
 pub mod report;
 pub mod rng;
 pub mod workload;
+
+/// The workspace's root directory (where `target/` and `tools/` are).
+pub fn workspace_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The `onrecord` binary to measure: `target/release/onrecord` in the
+/// workspace, under `$CARGO_TARGET_DIR`, or beside this binary.
+pub fn find_onrecord() -> Option<std::path::PathBuf> {
+    let mut candidates = vec![workspace_root().join("target/release/onrecord")];
+    if let Some(t) = std::env::var_os("CARGO_TARGET_DIR") {
+        candidates.push(std::path::PathBuf::from(t).join("release/onrecord"));
+    }
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|me| me.parent().map(std::path::Path::to_owned))
+    {
+        candidates.push(dir.join("onrecord"));
+    }
+    candidates.into_iter().find(|p| p.is_file())
+}

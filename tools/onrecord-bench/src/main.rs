@@ -9,6 +9,7 @@ use clap::Parser;
 use onrecord_bench::phases::{self, PhaseArgs};
 use onrecord_bench::report::{self, Row};
 use onrecord_bench::workload::WorkloadConfig;
+use onrecord_bench::{find_onrecord, workspace_root};
 use serde_json::{Map, Value, json};
 
 /// The events a --quick run holds.
@@ -83,25 +84,6 @@ impl Cli {
             replay_runs: if self.quick { 1 } else { 5 },
         }
     }
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// `target/release/onrecord` in the workspace, under `$CARGO_TARGET_DIR`, or beside this binary.
-fn find_onrecord() -> Option<PathBuf> {
-    let mut candidates = vec![workspace_root().join("target/release/onrecord")];
-    if let Some(t) = std::env::var_os("CARGO_TARGET_DIR") {
-        candidates.push(PathBuf::from(t).join("release/onrecord"));
-    }
-    if let Some(dir) = std::env::current_exe()
-        .ok()
-        .and_then(|me| me.parent().map(Path::to_owned))
-    {
-        candidates.push(dir.join("onrecord"));
-    }
-    candidates.into_iter().find(|p| p.is_file())
 }
 
 fn run_child(cli: &Cli, name: &str, dir: &Path, extra: &[(&str, String)]) -> Result<Value> {

@@ -29,6 +29,7 @@ use clap::Parser;
 use onrecord_bench::machine;
 use onrecord_bench::report::{self, Row, Status, Unit};
 use onrecord_bench::workload::{GenEvent, Workload, WorkloadConfig};
+use onrecord_bench::{find_onrecord, workspace_root};
 use onrecord_core::{Draft, When};
 use serde_json::{Map, Value, json};
 
@@ -135,25 +136,6 @@ struct SideRuns {
     imports: Vec<ProcessRun>,
     /// One per timed `positions` run.
     queries: Vec<ProcessRun>,
-}
-
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-/// `target/release/onrecord` in the workspace, under `$CARGO_TARGET_DIR`, or beside this binary.
-fn find_onrecord() -> Option<PathBuf> {
-    let mut candidates = vec![workspace_root().join("target/release/onrecord")];
-    if let Some(t) = std::env::var_os("CARGO_TARGET_DIR") {
-        candidates.push(PathBuf::from(t).join("release/onrecord"));
-    }
-    if let Some(dir) = std::env::current_exe()
-        .ok()
-        .and_then(|me| me.parent().map(Path::to_owned))
-    {
-        candidates.push(dir.join("onrecord"));
-    }
-    candidates.into_iter().find(|p| p.is_file())
 }
 
 /// Whether `program args` runs and exits 0 (a missing tool is a skip, not a failure).
