@@ -554,7 +554,9 @@ impl Ledger {
     /// events; an event id already recorded with the same content is a no-op
     /// (its outcome is [`AppendOutcome::AlreadyRecorded`]), with other content a
     /// conflict. When any event is refused, nothing is written and
-    /// [`StoreError::BatchRejected`] lists every refusal by index.
+    /// [`StoreError::BatchRejected`] lists every refusal by index. A storage
+    /// failure while the batch is checked is returned as it is (nothing is
+    /// written either), never as a refusal.
     pub fn append_batch(
         &self,
         requests: Vec<AppendRequest>,
@@ -625,7 +627,11 @@ impl Ledger {
         for (index, request) in requests.into_iter().enumerate() {
             match batch.add(request) {
                 Ok(outcome) => outcomes.push(outcome),
-                Err(e) => errors.push((index, e)),
+                Err(e) if is_refusal(&e) => errors.push((index, e)),
+                // The store failed (or holds what it cannot have written)
+                // while the batch was being checked: no request was judged
+                // wrong, so that failure is the answer, not a refusal.
+                Err(e) => return Err(e),
             }
         }
         if !errors.is_empty() {
@@ -916,6 +922,15 @@ impl LedgerFacts for Ledger {
             retracted,
         }))
     }
+}
+
+/// Whether `e` refuses one request of a batch (a broken rule or a conflict),
+/// rather than saying the ledger could not be read or written.
+fn is_refusal(e: &StoreError) -> bool {
+    matches!(
+        e.kind(),
+        crate::ErrorKind::Invalid | crate::ErrorKind::Conflict
+    )
 }
 
 /// Builds one batch's writes, seeing the ledger plus the batch's earlier events.
