@@ -216,8 +216,9 @@ pub(crate) struct WriterState {
     pub(crate) head: Head,
     pub(crate) last_recorded_at: i64,
     pub(crate) damaged: Option<String>,
-    /// Set when a write was applied but could not be made durable: whether
-    /// it survives is unknown, so appends are refused until the ledger is
+    /// Set when a write was applied but could not be made durable (whether
+    /// it survives is unknown), or an import cut short could not be undone
+    /// (the next open undoes it): appends are refused until the ledger is
     /// opened again and its head read afresh (what failed, in words).
     pub(crate) unsure: Option<String>,
     /// Whether nothing has been written yet to a ledger made for its first
@@ -247,7 +248,7 @@ impl WriterState {
     pub(crate) fn sync_or_unsure(&mut self, storage: &dyn Storage) -> Result<(), StoreError> {
         storage
             .sync()
-            .inspect_err(|e| self.unsure = Some(e.to_string()))
+            .inspect_err(|e| self.unsure = Some(format!("it could not be made durable: {e}")))
     }
 }
 
