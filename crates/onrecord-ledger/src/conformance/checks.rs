@@ -950,8 +950,13 @@ pub fn a_failed_sync_refuses_writes_until_reopened(backend: &mut dyn Backend) {
     });
     let err = ledger.append_batch(batch.clone()).unwrap_err();
     switch.clear();
-    assert_eq!(err.kind(), ErrorKind::Storage, "{err:?}");
-    assert_eq!(ledger.head(), head, "an unsynced write is not acknowledged");
+    assert!(matches!(err, StoreError::WriteUnsure { .. }), "{err:?}");
+    assert_eq!(err.kind(), ErrorKind::Unavailable);
+    let seq = ledger.head().seq;
+    assert!(
+        seq == head.seq || seq == head.seq + 2,
+        "the head is where it was or past the whole batch, not at {seq}"
+    );
     for refused in [
         ledger.append(req(party("lavrov", None))).map(|_| ()),
         ledger.import().map(|_| ()),
@@ -980,6 +985,92 @@ pub fn a_failed_sync_refuses_writes_until_reopened(backend: &mut dyn Backend) {
     assert_eq!(
         ledger.append(req(party("lavrov", None))).unwrap().seq(),
         head.seq + 3
+    );
+    assert_sound(&ledger);
+}
+
+/// Several batches sent together (group commit) are each all or nothing on
+/// their own, each sees the batches accepted before it, and all share one
+/// sync: when it fails, every batch that was applied answers `WriteUnsure`,
+/// and the reopened ledger holds all of them or none.
+pub fn a_group_commit_takes_each_batch_alone_and_shares_one_sync(backend: &mut dyn Backend) {
+    let switch = FaultSwitch::default();
+    let ledger = faulty_ledger(backend, &switch);
+    seed(&ledger);
+    let head = ledger.head();
+    let results = ledger.append_batches(vec![
+        vec![req(party("putin", Some("kremlin")))],
+        vec![
+            req(statement(
+                "paris-meeting",
+                "putin",
+                Stance::Likely,
+                "2018-11-04",
+            )),
+            req(statement("nowhere", "putin", Stance::Likely, "2018-11-04")),
+        ],
+        vec![req(statement(
+            "paris-meeting",
+            "putin",
+            Stance::Likely,
+            "2018-11-04",
+        ))],
+        Vec::new(),
+    ]);
+    assert_eq!(results.len(), 4);
+    assert_eq!(seqs(results[0].as_ref().unwrap()), vec![head.seq + 1]);
+    let refused: Vec<usize> = match &results[1] {
+        Err(StoreError::BatchRejected(errors)) => errors.iter().map(|(i, _)| *i).collect(),
+        other => panic!("expected a rejected batch, got {other:?}"),
+    };
+    assert_eq!(refused, vec![1], "the second batch alone is refused");
+    assert_eq!(
+        seqs(results[2].as_ref().unwrap()),
+        vec![head.seq + 2],
+        "the third batch follows the first"
+    );
+    assert_eq!(results[3].as_ref().unwrap(), &Vec::new());
+    assert_eq!(ledger.head().seq, head.seq + 2);
+    assert_sound(&ledger);
+    // One failed sync fails every batch it was to make durable.
+    let head = ledger.head();
+    switch.arm(Fault {
+        point: FaultPoint::Sync,
+        nth: 1,
+        repeat: false,
+    });
+    let results = ledger.append_batches(vec![
+        vec![req(party("lavrov", None))],
+        vec![req(party("lavrov", None))],
+        vec![req(party("bolton", None))],
+    ]);
+    switch.clear();
+    assert!(
+        matches!(results[0], Err(StoreError::WriteUnsure { .. })),
+        "{:?}",
+        results[0]
+    );
+    assert!(
+        matches!(results[1], Err(StoreError::BatchRejected(_))),
+        "{:?}",
+        results[1]
+    );
+    assert!(
+        matches!(results[2], Err(StoreError::WriteUnsure { .. })),
+        "{:?}",
+        results[2]
+    );
+    let err = ledger.append(req(party("pompeo", None))).unwrap_err();
+    assert!(matches!(err, StoreError::WriteUnsure { .. }), "{err:?}");
+    let ledger = reopen_faulty(backend, ledger, &switch);
+    let seq = ledger.head().seq;
+    assert!(
+        seq == head.seq || seq == head.seq + 2,
+        "all of the group or none, not {seq}"
+    );
+    assert_eq!(
+        ledger.append(req(party("pompeo", None))).unwrap().seq(),
+        seq + 1
     );
     assert_sound(&ledger);
 }

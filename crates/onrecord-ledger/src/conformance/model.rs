@@ -82,6 +82,9 @@ pub(super) enum Op {
     Append(Req),
     /// One batch.
     Batch(Vec<Req>),
+    /// Several batches with one sync (group commit), every request with an
+    /// explicit id (so later batches can name what earlier ones record).
+    Group(Vec<Vec<Req>>),
     /// Close and open the ledger again.
     Reopen,
     /// Read a seq (modulo head + 2: also 0 and past the head).
@@ -158,6 +161,7 @@ fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
         8 => request().prop_map(Op::Append),
         3 => batch().prop_map(Op::Batch),
+        1 => proptest::collection::vec(batch(), 1..4).prop_map(Op::Group),
         1 => Just(Op::Reopen),
         1 => any::<u16>().prop_map(Op::GetSeq),
         1 => any::<u16>().prop_map(Op::GetId),
@@ -724,7 +728,7 @@ impl Harness {
                     self.model.positions(only.as_ref())
                 );
             }
-            Op::Append(_) | Op::Batch(_) | Op::Reopen => {}
+            Op::Append(_) | Op::Batch(_) | Op::Group(_) | Op::Reopen => {}
         }
         Ok(())
     }
@@ -768,6 +772,32 @@ fn run(backend: &mut dyn Backend, ops: Vec<Op>) -> TestCaseResult {
                 let requests = harness.build(rs);
                 harness.write(&ledger, requests, false)?;
             }
+            Op::Group(batches) => {
+                // Built one after the other against the model as it will be,
+                // then sent together; each must fare as it would alone.
+                let before = harness.model.clone();
+                let mut sent = Vec::new();
+                for rs in batches {
+                    let named: Vec<Req> = rs
+                        .iter()
+                        .cloned()
+                        .map(|r| Req {
+                            explicit: true,
+                            ..r
+                        })
+                        .collect();
+                    let requests = harness.build(&named);
+                    let ids: Vec<EventId> = (0..requests.len()).map(placeholder).collect();
+                    let _ = harness.model.apply_batch(&requests, &ids);
+                    sent.push(requests);
+                }
+                harness.model = before;
+                let results = ledger.append_batches(sent.clone());
+                prop_assert_eq!(results.len(), sent.len());
+                for (requests, result) in sent.into_iter().zip(results) {
+                    harness.agree(requests, result, false)?;
+                }
+            }
             Op::Reopen => {
                 let head = ledger.head();
                 ledger = backend.reopen(ledger);
@@ -797,8 +827,8 @@ pub(super) fn runner(cases: u32) -> TestRunner {
 }
 
 /// Random sequences of up to 40 operations (single appends of every event
-/// type, batches with a bad event in the middle, re-sent and clashing ids,
-/// expected revisions, reopenings, reads) agree with the model after every
+/// type, batches with a bad event in the middle, group commits of several
+/// batches, re-sent and clashing ids, expected revisions, reopenings, reads) agree with the model after every
 /// operation, and leave a sound ledger.
 pub fn random_operations_agree_with_a_model(backend: &mut dyn Backend) {
     let cases = backend.property_cases();
