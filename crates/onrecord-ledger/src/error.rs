@@ -110,10 +110,12 @@ pub enum StoreError {
         /// What is wrong with it.
         problem: String,
     },
-    /// A write reached the store but could not be made durable: whether it
-    /// survives is unknown, so the ledger takes no more writes until reopened.
+    /// A write reached the store but did not complete (it could not be made
+    /// durable, or an import cut short could not be undone): what the store
+    /// holds is known only once it is opened again, so the ledger takes no
+    /// more writes until reopened.
     #[error(
-        "a write to {path} could not be made durable ({detail}); reopen the ledger before appending again (retrying with the same event ids is safe)"
+        "a write to {path} did not complete ({detail}); reopen the ledger before appending again (retrying with the same event ids is safe)"
     )]
     WriteUnsure {
         /// The ledger's location.

@@ -603,10 +603,20 @@ impl ImportWrite<'_> {
 impl Drop for ImportWrite<'_> {
     fn drop(&mut self) {
         if self.staged && !self.committed {
-            // Undo now; if that fails too, the next open undoes it.
+            // Undo now; if that fails too, the next open undoes it. Until
+            // then the staged records and the import mark stay in the store,
+            // and an append on top of them would be undone with them (its
+            // acknowledged record deleted, the head left naming it), so the
+            // ledger takes no more writes until it is reopened.
             let db = self.ledger.tree();
-            if recover(db, self.ledger.layout()).is_ok() {
-                let _ = self.ledger.make_durable();
+            match recover(db, self.ledger.layout()) {
+                Ok(_) => {
+                    let _ = self.ledger.make_durable();
+                }
+                Err(e) => {
+                    self.state.unsure =
+                        Some(format!("an import cut short could not be undone: {e}"));
+                }
             }
             self.ledger.forget_parties();
         }

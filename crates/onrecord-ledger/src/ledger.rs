@@ -216,8 +216,9 @@ pub(crate) struct WriterState {
     pub(crate) head: Head,
     pub(crate) last_recorded_at: i64,
     pub(crate) damaged: Option<String>,
-    /// Set when a write was applied but could not be made durable: whether
-    /// it survives is unknown, so appends are refused until the ledger is
+    /// Set when a write was applied but could not be made durable (whether
+    /// it survives is unknown), or an import cut short could not be undone
+    /// (the next open undoes it): appends are refused until the ledger is
     /// opened again and its head read afresh (what failed, in words).
     pub(crate) unsure: Option<String>,
     /// Whether nothing has been written yet to a ledger made for its first
@@ -247,7 +248,7 @@ impl WriterState {
     pub(crate) fn sync_or_unsure(&mut self, storage: &dyn Storage) -> Result<(), StoreError> {
         storage
             .sync()
-            .inspect_err(|e| self.unsure = Some(e.to_string()))
+            .inspect_err(|e| self.unsure = Some(format!("it could not be made durable: {e}")))
     }
 }
 
@@ -554,7 +555,9 @@ impl Ledger {
     /// events; an event id already recorded with the same content is a no-op
     /// (its outcome is [`AppendOutcome::AlreadyRecorded`]), with other content a
     /// conflict. When any event is refused, nothing is written and
-    /// [`StoreError::BatchRejected`] lists every refusal by index.
+    /// [`StoreError::BatchRejected`] lists every refusal by index. A storage
+    /// failure while the batch is checked is returned as it is (nothing is
+    /// written either), never as a refusal.
     pub fn append_batch(
         &self,
         requests: Vec<AppendRequest>,
@@ -625,7 +628,11 @@ impl Ledger {
         for (index, request) in requests.into_iter().enumerate() {
             match batch.add(request) {
                 Ok(outcome) => outcomes.push(outcome),
-                Err(e) => errors.push((index, e)),
+                Err(e) if is_refusal(&e) => errors.push((index, e)),
+                // The store failed (or holds what it cannot have written)
+                // while the batch was being checked: no request was judged
+                // wrong, so that failure is the answer, not a refusal.
+                Err(e) => return Err(e),
             }
         }
         if !errors.is_empty() {
@@ -916,6 +923,15 @@ impl LedgerFacts for Ledger {
             retracted,
         }))
     }
+}
+
+/// Whether `e` refuses one request of a batch (a broken rule or a conflict),
+/// rather than saying the ledger could not be read or written.
+fn is_refusal(e: &StoreError) -> bool {
+    matches!(
+        e.kind(),
+        crate::ErrorKind::Invalid | crate::ErrorKind::Conflict
+    )
 }
 
 /// Builds one batch's writes, seeing the ledger plus the batch's earlier events.

@@ -38,3 +38,6 @@ pub use query::{LedgerReads, Query, QueryError};
 pub use stats::LedgerStats;
 pub use storage::{Acknowledged, MemoryStorage, Storage, WriteSet};
 pub use views::ViewsVerified;
+
+#[cfg(feature = "conformance")]
+pub mod conformance;

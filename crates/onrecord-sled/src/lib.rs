@@ -406,6 +406,15 @@ pub fn create(path: &Path, options: &LedgerOptions) -> Result<Ledger, StoreError
     Ok(ledger)
 }
 
+/// The store for a new, empty ledger at `path`, as [`create`] checks and
+/// opens it, but without the engine on top: for a caller that wraps it
+/// (fault injection in the conformance suite) before
+/// `Ledger::from_storage(.., Opening::Create)`. The directory's marker is
+/// written with the ledger's first acknowledgement.
+pub fn create_storage(path: &Path, options: &LedgerOptions) -> Result<SledStorage, StoreError> {
+    create_store(path, options).map(|(store, _)| store)
+}
+
 /// Opens sled at `path` for a new ledger, after checking that nothing is
 /// there; also says whether the directory existed (empty) before.
 fn create_store(path: &Path, options: &LedgerOptions) -> Result<(SledStorage, bool), StoreError> {
@@ -420,12 +429,11 @@ fn create_store(path: &Path, options: &LedgerOptions) -> Result<(SledStorage, bo
     Ok((SledStorage::open(path, path, options)?, existed))
 }
 
-/// Opens the ledger at `path`; fails with [`StoreError::NoLedger`] when
-/// there is none and [`StoreError::NotALedger`] when something else is
-/// there, in both cases before sled opens anything, so nothing is written.
-/// A ledger this process may not write (a read-only archive) is read from
-/// a private copy and refuses appends ([`StoreError::ReadOnly`]).
-pub fn open(path: &Path, options: &LedgerOptions) -> Result<Ledger, StoreError> {
+/// The store of the existing ledger at `path`, as [`open`] recognises and
+/// opens it, but without the engine on top: for a caller that wraps it
+/// (fault injection in the conformance suite) before
+/// `Ledger::from_storage(.., Opening::Existing)`. Fails as [`open`] does.
+pub fn open_storage(path: &Path, options: &LedgerOptions) -> Result<SledStorage, StoreError> {
     let started = Instant::now();
     let marked = loop {
         match marker::recognise(path).map_err(|e| no_access_or_storage(path, e))? {
@@ -442,16 +450,26 @@ pub fn open(path: &Path, options: &LedgerOptions) -> Result<Ledger, StoreError> 
             Recognised::Locked => std::thread::sleep(lock_retry_pause()),
         }
     };
-    let writable = marker::is_writable(path).map_err(|e| no_access_or_storage(path, e))?;
-    let store = if writable {
+    if marker::is_writable(path).map_err(|e| no_access_or_storage(path, e))? {
         let store = SledStorage::open(path, path, options)?;
         store.marked.store(marked, Ordering::Relaxed);
-        store
+        Ok(store)
     } else {
-        SledStorage::open_read_only(path, options)?
-    };
+        SledStorage::open_read_only(path, options)
+    }
+}
+
+/// Opens the ledger at `path`; fails with [`StoreError::NoLedger`] when
+/// there is none and [`StoreError::NotALedger`] when something else is
+/// there, in both cases before sled opens anything, so nothing is written.
+/// A ledger this process may not write (a read-only archive) is read from
+/// a private copy and refuses appends ([`StoreError::ReadOnly`]).
+pub fn open(path: &Path, options: &LedgerOptions) -> Result<Ledger, StoreError> {
+    let store = open_storage(path, options)?;
+    // A read-only store counts as marked: its directory is never written.
+    let unmarked = !store.marked.load(Ordering::Relaxed);
     let ledger = Ledger::from_storage(Box::new(store), options.clock, Opening::Existing)?;
-    if writable && !marked {
+    if unmarked {
         // A ledger made before the marker: recognised by what it holds,
         // marked now. Best effort: unmarked, it is still recognised by its
         // anchor or format key.

@@ -1,74 +1,17 @@
 //! Shared builders for the store's tests: drafts of each event type and a temp ledger.
 #![allow(dead_code)]
 
-use onrecord_core::{
-    Draft, EventId, Outcome, Party, PartyId, PartyKind, Proposition, PropositionId,
-    PropositionResolved, Stance, StatementDraft, StatementRetracted,
-};
-use onrecord_ledger::{AppendRequest, Ledger};
+use onrecord_ledger::Ledger;
 use onrecord_sled::LedgerOptions;
 
-pub fn pid(s: &str) -> PartyId {
-    PartyId::new(s).unwrap()
-}
-
-pub fn prop_id(s: &str) -> PropositionId {
-    PropositionId::new(s).unwrap()
-}
-
-pub fn party(id: &str, speaks_for: Option<&str>) -> Draft {
-    Draft::Party(Party {
-        id: pid(id),
-        name: format!("Party {id}"),
-        kind: PartyKind::Person,
-        speaks_for: speaks_for.map(pid),
-        aliases: Vec::new(),
-    })
-}
-
-pub fn proposition(id: &str) -> Draft {
-    Draft::Proposition(Proposition {
-        id: prop_id(id),
-        text: format!("{id} happens"),
-        criteria: None,
-        window: None,
-    })
-}
-
-pub fn statement(prop: &str, party: &str, stance: Stance, day: &str) -> Draft {
-    Draft::Statement(StatementDraft {
-        proposition: prop_id(prop),
-        party: Some(pid(party)),
-        speaker: None,
-        stance,
-        credence: None,
-        said_at: day.parse().unwrap(),
-        quote: Some(format!("{party} says {stance}")),
-        source: None,
-        qualifiers: vec![],
-    })
-}
-
-pub fn retraction(statement: EventId) -> Draft {
-    Draft::Retraction(StatementRetracted {
-        statement,
-        reason: "misquoted".into(),
-    })
-}
-
-pub fn resolution(prop: &str, outcome: Outcome, day: &str) -> Draft {
-    Draft::Resolution(PropositionResolved {
-        proposition: prop_id(prop),
-        outcome,
-        resolved_at: day.parse().unwrap(),
-        source: None,
-        note: None,
-    })
-}
-
-pub fn req(draft: Draft) -> AppendRequest {
-    AppendRequest::new(draft)
-}
+// The draft builders live with the engine's conformance suite, which every
+// backend's tests share (each test file uses some of them).
+#[allow(unused_imports)]
+pub use onrecord_ledger::conformance::drafts::{
+    party, pid, prop_id, proposition, req, resolution, retraction, statement,
+};
+#[allow(unused_imports)]
+pub use onrecord_ledger::conformance::seed;
 
 pub fn options() -> LedgerOptions {
     LedgerOptions {
@@ -82,18 +25,6 @@ pub fn temp_ledger() -> (tempfile::TempDir, Ledger) {
     let dir = tempfile::tempdir().unwrap();
     let ledger = onrecord_sled::create(&dir.path().join("l"), &options()).unwrap();
     (dir, ledger)
-}
-
-/// The founding story's parties and propositions.
-pub fn seed(ledger: &Ledger) {
-    ledger
-        .append_batch(vec![
-            req(party("trump", None)),
-            req(party("kremlin", None)),
-            req(party("peskov", Some("kremlin"))),
-            req(proposition("paris-meeting")),
-        ])
-        .unwrap();
 }
 
 /// Opens the ledger's sled database directly, for tests that damage it on purpose.
