@@ -588,7 +588,12 @@ impl ImportWrite<'_> {
         let db = self.ledger.tree();
         db.apply(writes)?;
         self.committed = true;
-        self.state.sync_or_unsure(db)?;
+        self.state
+            .sync_or_unsure(db)
+            .map_err(|e| StoreError::WriteUnsure {
+                path: self.ledger.path().to_owned(),
+                detail: e.to_string(),
+            })?;
         db.acknowledged(&head);
         self.state.head = head;
         self.state.last_recorded_at = recorded_at;
