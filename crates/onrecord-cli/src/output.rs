@@ -184,10 +184,8 @@ pub fn percent(credence: Option<f64>) -> String {
     }
 }
 
-/// A number rounded to 6 decimals, so 0.6449999999999999 prints as 0.645.
-pub fn round6(x: f64) -> f64 {
-    (x * 1e6).round() / 1e6
-}
+/// A number rounded to 6 decimals, as the JSON shapes round scores (defined in `onrecord-wire`).
+pub use onrecord_wire::round6;
 
 /// `text` safe to show on a terminal, on one line: controls and bidi
 /// overrides escaped as `\u{1b}`, `\u{202e}` (see [`onrecord_core::error::is_unsafe_in_terminal`]).

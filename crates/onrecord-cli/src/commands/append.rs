@@ -9,7 +9,7 @@ use onrecord_core::{
     StatementDraft, StatementRetracted, When,
 };
 use onrecord_ledger::{AppendOutcome, AppendRequest, ExpectedRevision, StoreError};
-use serde::Serialize;
+use onrecord_wire::{AppendedJson, BulkAppendedJson};
 
 use crate::args::{AppendArgs, AppendKind, SingleOpts};
 use crate::bulk::{self, BulkInput, BulkRefused};
@@ -160,22 +160,6 @@ fn draft_of(kind: AppendKind) -> Result<(Draft, SingleOpts), CliError> {
     })
 }
 
-/// The JSON a single append prints with `--json`.
-#[derive(Serialize)]
-struct SingleJson {
-    status: &'static str,
-    seq: u64,
-    event_id: String,
-}
-
-/// The JSON a bulk append prints with `--json`.
-#[derive(Serialize)]
-struct BulkJson {
-    status: &'static str,
-    appended: u64,
-    already_recorded: u64,
-}
-
 fn single(ctx: &Context, kind: AppendKind, json: bool) -> Result<(), CliError> {
     let given_credence = match &kind {
         AppendKind::Statement { credence, .. } => credence.as_deref().map(str::trim),
@@ -209,17 +193,13 @@ fn single(ctx: &Context, kind: AppendKind, json: bool) -> Result<(), CliError> {
                 _ => hints::store_error(ledger, e),
             })
     })?;
-    let (status, words) = match outcome {
-        AppendOutcome::Appended { .. } => ("appended", "appended"),
-        AppendOutcome::AlreadyRecorded { .. } => ("already-recorded", "already recorded"),
+    let words = match outcome {
+        AppendOutcome::Appended { .. } => "appended",
+        AppendOutcome::AlreadyRecorded { .. } => "already recorded",
     };
     let mut out = Out::new();
     if json {
-        out.json(&SingleJson {
-            status,
-            seq: outcome.seq(),
-            event_id: outcome.event_id().to_string(),
-        })?;
+        out.json(&AppendedJson::from_outcome(&outcome))?;
     } else {
         out.line(format!(
             "{words} seq={} event={}",
@@ -256,11 +236,7 @@ fn bulk(ctx: &Context, file: &str, json: bool) -> Result<(), CliError> {
     };
     let mut out = Out::new();
     if json {
-        out.json(&BulkJson {
-            status: "ok",
-            appended: counts.appended,
-            already_recorded: counts.already_recorded,
-        })?;
+        out.json(&BulkAppendedJson::from_counts(&counts))?;
     } else {
         out.line(format!(
             "appended {}, already recorded {}",

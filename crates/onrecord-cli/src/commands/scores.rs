@@ -4,115 +4,20 @@
 //! JSON or CSV.
 //!
 //! The JSON shapes are part of the CLI contract (docs/event-schema.md,
-//! "Output formats"); change them only by adding fields. This module only
-//! parses, asks and prints: it never decides what to read and never writes.
+//! "Output formats") and live in `onrecord-wire` (`ScoresJson`,
+//! `CalibrationRowJson`), shared with the server; change them only by
+//! adding fields. This module only parses, asks and prints: it never
+//! decides what to read and never writes.
 
 use onrecord_ledger::query::{CalibrationQuery, ScoresQuery};
-use onrecord_projections::{
-    CalibrationRow, PartyScore, PartyTotals, PropositionScores, ScoreReport,
-};
-use serde::Serialize;
+use onrecord_projections::{CalibrationRow, PartyTotals, PropositionScores, ScoreReport};
+use onrecord_wire::{CalibrationRowJson, ScoresJson};
 
 use crate::args_report::{CalibrationArgs, ScoresArgs};
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::{Out, Table, percent, round6};
 use crate::time_flags::filter_of;
-
-#[derive(Serialize)]
-struct ReportJson {
-    propositions: Vec<PropositionJson>,
-    parties: Vec<TotalsJson>,
-}
-
-#[derive(Serialize)]
-struct PropositionJson {
-    proposition: String,
-    outcome: &'static str,
-    resolved_at: String,
-    parties: Vec<PartyJson>,
-}
-
-#[derive(Serialize)]
-struct PartyJson {
-    party: String,
-    final_credence: f64,
-    final_brier: f64,
-    mean_daily_brier: f64,
-    final_log: f64,
-    statements: u64,
-}
-
-#[derive(Serialize)]
-struct TotalsJson {
-    party: String,
-    propositions: u64,
-    mean_final_brier: f64,
-    mean_daily_brier: f64,
-    mean_final_log: f64,
-}
-
-#[derive(Serialize)]
-struct CalibrationJson {
-    stance: &'static str,
-    low: f64,
-    high: f64,
-    statements: u64,
-    happened: u64,
-    share: Option<f64>,
-}
-
-fn party_json(s: &PartyScore) -> PartyJson {
-    PartyJson {
-        party: s.party.to_string(),
-        final_credence: round6(s.final_credence),
-        final_brier: round6(s.final_brier),
-        mean_daily_brier: round6(s.mean_daily_brier),
-        final_log: round6(s.final_log),
-        statements: s.statements,
-    }
-}
-
-fn proposition_json(p: &PropositionScores) -> PropositionJson {
-    PropositionJson {
-        proposition: p.proposition.to_string(),
-        outcome: p.outcome.name(),
-        resolved_at: p.resolved_at.to_rfc3339(),
-        parties: p.parties.iter().map(party_json).collect(),
-    }
-}
-
-fn totals_json(t: &PartyTotals) -> TotalsJson {
-    TotalsJson {
-        party: t.party.to_string(),
-        propositions: t.propositions,
-        mean_final_brier: round6(t.mean_final_brier),
-        mean_daily_brier: round6(t.mean_daily_brier),
-        mean_final_log: round6(t.mean_final_log),
-    }
-}
-
-/// The score report in the contract's JSON shape (keys in contract order), every score rounded to 6 decimals.
-pub fn scores_json(report: &ScoreReport) -> impl Serialize + use<> {
-    ReportJson {
-        propositions: report.propositions.iter().map(proposition_json).collect(),
-        parties: report.parties.iter().map(totals_json).collect(),
-    }
-}
-
-/// The calibration rows in the contract's JSON shape (keys in contract order).
-pub fn calibration_json(rows: &[CalibrationRow]) -> impl Serialize + use<> {
-    rows.iter()
-        .map(|r| CalibrationJson {
-            stance: r.stance.name(),
-            low: round6(r.low),
-            high: round6(r.high),
-            statements: r.statements,
-            happened: r.happened,
-            share: r.share.map(round6),
-        })
-        .collect::<Vec<CalibrationJson>>()
-}
 
 /// A score with 6 decimals, as in docs/scoring.md.
 pub fn score(x: f64) -> String {
@@ -218,7 +123,7 @@ pub fn scores(ctx: &Context, args: &ScoresArgs) -> Result<(), CliError> {
     let report = ctx.open()?.query(&query)?;
     let mut out = Out::new();
     if args.json {
-        out.json(&scores_json(&report))?;
+        out.json(&ScoresJson::from_report(&report))?;
     } else if args.csv {
         crate::csv_out::print_csv(
             &mut out,
@@ -283,7 +188,8 @@ pub fn calibration(ctx: &Context, args: &CalibrationArgs) -> Result<(), CliError
     let rows = ctx.open()?.query(&query)?;
     let mut out = Out::new();
     if args.json {
-        out.json(&calibration_json(&rows))?;
+        let json: Vec<CalibrationRowJson> = rows.iter().map(CalibrationRowJson::from).collect();
+        out.json(&json)?;
     } else {
         out.table(&calibration_table(&rows))?;
     }

@@ -3,80 +3,21 @@
 //! the store's indexes, asked of the query API (`StatsQuery`).
 //!
 //! The JSON shape is part of the CLI contract (docs/event-schema.md, "Output
-//! formats"); change it only by adding fields. Read-only: never appends.
+//! formats") and lives in `onrecord-wire` (`StatsJson`), shared with the
+//! server; change it only by adding fields. Read-only: never appends.
 
 use onrecord_ledger::query::StatsQuery;
-use serde::Serialize;
+use onrecord_wire::StatsJson;
 
 use crate::args::StatsArgs;
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::{Out, Table};
 
-/// Events by type.
-#[derive(Debug, Serialize)]
-struct EventsJson {
-    total: u64,
-    party: u64,
-    proposition: u64,
-    statement: u64,
-    retraction: u64,
-    resolution: u64,
-}
-
-/// Propositions, open and resolved.
-#[derive(Debug, Serialize)]
-struct PropositionsJson {
-    total: u64,
-    open: u64,
-    resolved: u64,
-}
-
-/// The head.
-#[derive(Debug, Serialize)]
-struct HeadJson {
-    seq: u64,
-    hash: String,
-}
-
-/// What `stats --json` prints.
-#[derive(Debug, Serialize)]
-struct StatsJson {
-    events: EventsJson,
-    parties: u64,
-    propositions: PropositionsJson,
-    statements: u64,
-    retractions: u64,
-    head: HeadJson,
-    bytes_on_disk: u64,
-}
-
 /// Prints the ledger's statistics.
 pub fn run(ctx: &Context, args: &StatsArgs) -> Result<(), CliError> {
     let s = ctx.open()?.query(&StatsQuery)?;
-    let json = StatsJson {
-        events: EventsJson {
-            total: s.head.seq,
-            party: s.parties,
-            proposition: s.propositions,
-            statement: s.statements,
-            retraction: s.retractions,
-            resolution: s.resolved,
-        },
-        parties: s.parties,
-        propositions: PropositionsJson {
-            total: s.propositions,
-            open: s.open_propositions(),
-            resolved: s.resolved,
-        },
-        statements: s.statements,
-        retractions: s.retractions,
-        head: HeadJson {
-            seq: s.head.seq,
-            hash: s.head.hash_hex(),
-        },
-        bytes_on_disk: s.bytes_on_disk,
-    };
+    let json = StatsJson::from_stats(&s);
     let mut out = Out::new();
     if args.json {
         out.json(&json)?;

@@ -4,99 +4,22 @@
 //! id is known, is the query API's decision, not this module's.
 //!
 //! The JSON shapes are part of the CLI contract (docs/event-schema.md,
-//! "Output formats"); change them only by adding fields.
+//! "Output formats") and live in `onrecord-wire`, shared with the server;
+//! change them only by adding fields.
 
 use onrecord_core::{PartyId, PropositionId};
 use onrecord_ledger::Ledger;
-use onrecord_ledger::query::{
-    ContradictionsQuery, HistoryQuery, PositionsQuery, PropositionView, StaleViewsQuery,
-};
-use onrecord_projections::{Filter, Position};
-use serde::Serialize;
+use onrecord_ledger::query::{ContradictionsQuery, HistoryQuery, PositionsQuery, StaleViewsQuery};
+use onrecord_projections::Filter;
+use onrecord_wire::{ContradictionJson, HistoryEntryJson, PropositionPositionsJson};
 
 use crate::args::{ContradictionsArgs, HistoryArgs, PositionsArgs};
 use crate::context::Context;
 use crate::csv_out;
 use crate::error::CliError;
-use crate::output::{Out, round6};
+use crate::output::Out;
 use crate::render::{contradictions_table, history_table, print_positions};
 use crate::time_flags::filter_of;
-
-#[derive(Serialize)]
-struct PositionJson {
-    party: String,
-    stance: &'static str,
-    credence: Option<f64>,
-    said_at: String,
-    speaker: String,
-    statement: String,
-    quote: Option<String>,
-    statements: u64,
-    flips: u64,
-}
-
-#[derive(Serialize)]
-struct PairJson {
-    parties: [String; 2],
-    spread: f64,
-}
-
-#[derive(Serialize)]
-struct PropositionJson {
-    proposition: String,
-    positions: Vec<PositionJson>,
-    contradictions: Vec<PairJson>,
-}
-
-#[derive(Serialize)]
-struct ContradictionJson {
-    proposition: String,
-    parties: [String; 2],
-    spread: f64,
-}
-
-#[derive(Serialize)]
-struct HistoryJson {
-    seq: u64,
-    statement: String,
-    party: String,
-    speaker: String,
-    stance: &'static str,
-    credence: Option<f64>,
-    said_at: String,
-    quote: Option<String>,
-    source: Option<String>,
-    retracted: bool,
-}
-
-fn position_json(p: &Position) -> PositionJson {
-    PositionJson {
-        party: p.party.to_string(),
-        stance: p.stance.name(),
-        credence: p.credence,
-        said_at: p.said_at.to_rfc3339(),
-        speaker: p.speaker.to_string(),
-        statement: p.statement.to_string(),
-        quote: p.quote.clone(),
-        statements: p.statements,
-        flips: p.flips,
-    }
-}
-
-fn view_json(v: &PropositionView) -> PropositionJson {
-    PropositionJson {
-        proposition: v.proposition.to_string(),
-        positions: v.positions.iter().map(position_json).collect(),
-        contradictions: v
-            .contradictions
-            .iter()
-            .map(|c| PairJson {
-                parties: [c.parties.0.to_string(), c.parties.1.to_string()],
-                spread: round6(c.spread),
-            })
-            .collect(),
-    }
-}
 
 /// The columns of `positions --csv` (the fields of `positions --json`'s positions, plus the proposition).
 pub const POSITIONS_CSV: [&str; 10] = [
@@ -180,8 +103,13 @@ pub fn positions(ctx: &Context, args: &PositionsArgs) -> Result<(), CliError> {
         )?;
     } else if args.json {
         match (&query.proposition, views.first()) {
-            (Some(_), Some(v)) => out.json(&view_json(v))?,
-            _ => out.json(&views.iter().map(view_json).collect::<Vec<_>>())?,
+            (Some(_), Some(v)) => out.json(&PropositionPositionsJson::from_view(v))?,
+            _ => out.json(
+                &views
+                    .iter()
+                    .map(PropositionPositionsJson::from_view)
+                    .collect::<Vec<_>>(),
+            )?,
         }
     } else {
         print_positions(&mut out, &views)?;
@@ -199,14 +127,7 @@ pub fn contradictions_cmd(ctx: &Context, args: &ContradictionsArgs) -> Result<()
     let found = ledger.query(&query)?;
     let mut out = Out::new();
     if args.json {
-        let list: Vec<ContradictionJson> = found
-            .iter()
-            .map(|c| ContradictionJson {
-                proposition: c.proposition.to_string(),
-                parties: [c.parties.0.to_string(), c.parties.1.to_string()],
-                spread: round6(c.spread),
-            })
-            .collect();
+        let list: Vec<ContradictionJson> = found.iter().map(ContradictionJson::from).collect();
         out.json(&list)?;
     } else if found.is_empty() {
         out.line("no contradictions")?;
@@ -251,21 +172,7 @@ pub fn history(ctx: &Context, args: &HistoryArgs) -> Result<(), CliError> {
             csv_out::CsvCells::from_flag(args.csv_exact),
         )?;
     } else if args.json {
-        let list: Vec<HistoryJson> = entries
-            .iter()
-            .map(|e| HistoryJson {
-                seq: e.seq,
-                statement: e.statement.to_string(),
-                party: e.party.to_string(),
-                speaker: e.speaker.to_string(),
-                stance: e.stance.name(),
-                credence: e.credence,
-                said_at: e.said_at.to_rfc3339(),
-                quote: e.quote.clone(),
-                source: e.source.clone(),
-                retracted: e.retracted,
-            })
-            .collect();
+        let list: Vec<HistoryEntryJson> = entries.iter().map(HistoryEntryJson::from).collect();
         out.json(&list)?;
     } else if entries.is_empty() {
         out.line("no statements")?;
