@@ -589,3 +589,79 @@ fn every_route_but_health_needs_a_token_with_the_role_and_a_revoked_one_stops_at
     let listed: Value = serde_json::from_str(&listed).unwrap();
     assert_eq!(listed.as_array().unwrap().len(), 3);
 }
+
+#[test]
+fn every_query_route_answers_exactly_what_the_cli_prints_with_json() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = common::demo_ledger(dir.path());
+    // (CLI arguments, route): the same question both ways.
+    let questions: &[(&[&str], &str)] = &[
+        (&["positions", "--json"], "/v1/positions"),
+        (
+            &["positions", "paris-meeting", "--json"],
+            "/v1/positions/paris-meeting",
+        ),
+        (
+            &[
+                "positions",
+                "paris-meeting",
+                "--as-of",
+                "2018-11-08",
+                "--json",
+            ],
+            "/v1/positions/paris-meeting?as_of=2018-11-08",
+        ),
+        (
+            &[
+                "positions",
+                "--party",
+                "kremlin",
+                "--at-seq",
+                "12",
+                "--json",
+            ],
+            "/v1/positions?party=kremlin&at_seq=12",
+        ),
+        (
+            &["history", "paris-meeting", "--json"],
+            "/v1/propositions/paris-meeting/history",
+        ),
+        (&["contradictions", "--json"], "/v1/contradictions"),
+        (&["scores", "--json"], "/v1/scores"),
+        (&["calibration", "--json"], "/v1/calibration"),
+        (&["stats", "--json"], "/v1/stats"),
+    ];
+    let printed: Vec<Value> = questions
+        .iter()
+        .map(|(args, _)| {
+            let out = common::ok(common::run(&ledger, args), &args.join(" "));
+            serde_json::from_slice(&out.stdout).unwrap()
+        })
+        .collect();
+    let server = Server::start(&ledger);
+    for ((args, route), cli) in questions.iter().zip(printed) {
+        let (status, body) = server.get(route);
+        assert_eq!(status, 200, "{route}: {body}");
+        let mut served: Value = serde_json::from_str(&body).unwrap();
+        let mut cli = cli;
+        if route.ends_with("/stats") {
+            // The bytes on disk move as sled writes; everything else must match.
+            served["bytes_on_disk"] = Value::Null;
+            cli["bytes_on_disk"] = Value::Null;
+        }
+        assert_eq!(
+            served,
+            cli,
+            "{route} differs from `onrecord {}`",
+            args.join(" ")
+        );
+    }
+    // An unknown proposition: 404 with the CLI's "did you mean".
+    let (status, body) = server.get("/v1/positions/paris-meting");
+    assert_eq!(status, 404, "{body}");
+    assert!(body.contains("did you mean `paris-meeting`?"), "{body}");
+    let (status, body) = server.get("/v1/positions?as_of=yesterday");
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("yesterday"), "{body}");
+    assert!(server.stop().success());
+}

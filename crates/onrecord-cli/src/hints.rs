@@ -21,12 +21,7 @@ pub fn did_you_mean<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a s
 
 /// ` (did you mean `a`?)` naming the ids found close (closest first), or empty when there are none.
 pub fn suggest(found: &[impl AsRef<str>]) -> String {
-    let quoted: Vec<String> = found.iter().map(|c| format!("`{}`", c.as_ref())).collect();
-    match quoted.as_slice() {
-        [] => String::new(),
-        [one] => format!(" (did you mean {one}?)"),
-        [init @ .., last] => format!(" (did you mean {} or {last}?)", init.join(", ")),
-    }
+    onrecord_core::similar::did_you_mean_suffix(found)
 }
 
 /// Every registered party id (empty if the ledger cannot list them).

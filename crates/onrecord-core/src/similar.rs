@@ -58,6 +58,18 @@ pub fn closest<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a str>) 
     found
 }
 
+/// ` (did you mean `a`?)`, ` (did you mean `a` or `b`?)` naming the ids
+/// found close (closest first), or empty when there are none: the one
+/// wording the CLI and the server use.
+pub fn did_you_mean_suffix(found: &[impl AsRef<str>]) -> String {
+    let quoted: Vec<String> = found.iter().map(|c| format!("`{}`", c.as_ref())).collect();
+    match quoted.as_slice() {
+        [] => String::new(),
+        [one] => format!(" (did you mean {one}?)"),
+        [init @ .., last] => format!(" (did you mean {} or {last}?)", init.join(", ")),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -10,6 +10,7 @@
 
 pub mod auth;
 pub mod problem;
+mod reads;
 mod routes;
 pub mod tail;
 mod writer;

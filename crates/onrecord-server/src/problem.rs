@@ -4,7 +4,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use onrecord_ledger::{ErrorKind, StoreError};
+use onrecord_ledger::{ErrorKind, QueryError, StoreError};
 use serde::Serialize;
 
 /// The prefix of every problem type this server returns.
@@ -127,6 +127,20 @@ impl From<StoreError> for Problem {
                 .collect();
         }
         problem
+    }
+}
+
+impl From<QueryError> for Problem {
+    /// An unknown id in a query is a 404 naming the closest known ids.
+    fn from(e: QueryError) -> Self {
+        match e {
+            QueryError::Store(e) => e.into(),
+            QueryError::Unknown { kind, id, near } => Problem::not_found(format!(
+                "unknown {kind} `{id}`{}",
+                onrecord_core::similar::did_you_mean_suffix(&near)
+            )),
+            other @ QueryError::NotYetRecorded { .. } => Problem::not_found(other.to_string()),
+        }
     }
 }
 

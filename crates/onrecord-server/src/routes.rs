@@ -22,8 +22,10 @@ use tokio::sync::oneshot;
 use crate::AppState;
 use crate::auth::token_json;
 use crate::problem::Problem;
+use crate::reads;
 use crate::tail::{TailGuard, TailItem, tail};
 use crate::writer::WriteJob;
+use onrecord_wire::{AppendedJson, BulkAppendedJson};
 
 /// The router of every route, over `state`.
 pub(crate) fn router(state: AppState) -> Router {
@@ -33,6 +35,16 @@ pub(crate) fn router(state: AppState) -> Router {
         .route("/v1/events", get(events_tail).post(append))
         .route("/v1/events/{key}", get(event_one))
         .route("/v1/export", get(export))
+        .route("/v1/positions", get(reads::positions_all))
+        .route("/v1/positions/{proposition}", get(reads::positions_one))
+        .route(
+            "/v1/propositions/{proposition}/history",
+            get(reads::history),
+        )
+        .route("/v1/contradictions", get(reads::contradictions))
+        .route("/v1/scores", get(reads::scores))
+        .route("/v1/calibration", get(reads::calibration))
+        .route("/v1/stats", get(reads::stats))
         .route("/v1/verify", get(verify))
         .route("/v1/tokens", get(tokens_list).post(tokens_create))
         .route("/v1/tokens/{id}", axum::routing::delete(tokens_revoke))
@@ -78,33 +90,12 @@ struct AppendParams {
     expected_revision: Option<String>,
 }
 
-/// What a single append answers (the CLI's `append --json`).
-#[derive(Serialize)]
-struct SingleJson {
-    status: &'static str,
-    seq: u64,
-    event_id: String,
-}
-
-/// What a batch append answers: the CLI's bulk counts plus each event.
+/// What a batch append answers: the CLI's bulk counts plus each event's outcome.
 #[derive(Serialize)]
 struct BatchJson {
-    status: &'static str,
-    appended: u64,
-    already_recorded: u64,
-    events: Vec<SingleJson>,
-}
-
-fn single_json(outcome: &AppendOutcome) -> SingleJson {
-    let status = match outcome {
-        AppendOutcome::Appended { .. } => "appended",
-        AppendOutcome::AlreadyRecorded { .. } => "already-recorded",
-    };
-    SingleJson {
-        status,
-        seq: outcome.seq(),
-        event_id: outcome.event_id().to_string(),
-    }
+    #[serde(flatten)]
+    counts: BulkAppendedJson,
+    events: Vec<AppendedJson>,
 }
 
 /// The events of an append body: one JSON object, a JSON array of them, or
@@ -233,15 +224,17 @@ async fn append(
         StatusCode::OK
     };
     if !batch {
-        return Ok((status, Json(single_json(&outcomes[0]))).into_response());
+        return Ok((status, Json(AppendedJson::from_outcome(&outcomes[0]))).into_response());
     }
+    let counts = onrecord_ledger::ImportCounts {
+        appended,
+        already_recorded: outcomes.len() as u64 - appended,
+    };
     Ok((
         status,
         Json(BatchJson {
-            status: "appended",
-            appended,
-            already_recorded: outcomes.len() as u64 - appended,
-            events: outcomes.iter().map(single_json).collect(),
+            counts: BulkAppendedJson::from_counts(&counts),
+            events: outcomes.iter().map(AppendedJson::from_outcome).collect(),
         }),
     )
         .into_response())

@@ -1,0 +1,185 @@
+//! The query routes: positions, history, contradictions, scores, calibration
+//! and stats, answered by the engine's query API (`Ledger::query`) on the
+//! blocking pool, in the CLI's JSON shapes (`onrecord-wire`), with the CLI's
+//! time-travel vocabulary as query parameters (`as_of`, `known_at`,
+//! `at_seq`, `party`). No read model is assembled here.
+
+use std::sync::Arc;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::HeaderMap;
+use onrecord_core::{PartyId, PropositionId, TimeBound};
+use onrecord_ledger::access::Role;
+use onrecord_ledger::query::{
+    CalibrationQuery, ContradictionsQuery, HistoryQuery, PositionsQuery, ScoresQuery, StatsQuery,
+};
+use onrecord_ledger::{Ledger, QueryError};
+use onrecord_projections::Filter;
+use onrecord_wire::{
+    CalibrationRowJson, ContradictionJson, HistoryEntryJson, PropositionPositionsJson, ScoresJson,
+    StatsJson,
+};
+use serde::Deserialize;
+
+use crate::AppState;
+use crate::problem::Problem;
+
+/// The query parameters every read takes (all optional).
+#[derive(Debug, Default, Deserialize)]
+pub(crate) struct ReadParams {
+    /// Valid time: statements said at or before (a date means its end, UTC).
+    as_of: Option<String>,
+    /// Transaction time: what the ledger knew then.
+    known_at: Option<String>,
+    /// Only events up to this seq.
+    at_seq: Option<u64>,
+    /// Only this party's positions or statements.
+    party: Option<String>,
+}
+
+impl ReadParams {
+    fn filter(&self) -> Result<Filter, Problem> {
+        let bound = |name: &str, s: &Option<String>| -> Result<Option<TimeBound>, Problem> {
+            s.as_deref()
+                .map(|v| {
+                    v.parse::<TimeBound>()
+                        .map_err(|e| Problem::invalid(format!("{name}: {e}")))
+                })
+                .transpose()
+        };
+        Ok(Filter {
+            as_of: bound("as_of", &self.as_of)?,
+            known_at: bound("known_at", &self.known_at)?,
+            at_seq: self.at_seq,
+        })
+    }
+
+    fn party(&self) -> Result<Option<PartyId>, Problem> {
+        self.party
+            .as_deref()
+            .map(|p| PartyId::new(p).map_err(|e| Problem::invalid(e.to_string())))
+            .transpose()
+    }
+}
+
+fn proposition(id: &str) -> Result<PropositionId, Problem> {
+    PropositionId::new(id).map_err(|e| Problem::invalid(e.to_string()))
+}
+
+/// Runs a query on the blocking pool.
+async fn ask<T: Send + 'static>(
+    state: &AppState,
+    headers: &HeaderMap,
+    query: impl FnOnce(&Ledger) -> Result<T, QueryError> + Send + 'static,
+) -> Result<T, Problem> {
+    state.authorize(headers, Role::Read)?;
+    let ledger = Arc::clone(&state.ledger);
+    tokio::task::spawn_blocking(move || query(&ledger))
+        .await
+        .map_err(|_| Problem::unavailable("the server is stopping"))?
+        .map_err(Problem::from)
+}
+
+/// `GET /v1/positions`: every proposition's current (or past) positions.
+pub(crate) async fn positions_all(
+    State(state): State<AppState>,
+    Query(params): Query<ReadParams>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<PropositionPositionsJson>>, Problem> {
+    let request = PositionsQuery {
+        proposition: None,
+        party: params.party()?,
+        filter: params.filter()?,
+    };
+    let views = ask(&state, &headers, move |l| l.query(&request)).await?;
+    Ok(Json(
+        views
+            .iter()
+            .map(PropositionPositionsJson::from_view)
+            .collect(),
+    ))
+}
+
+/// `GET /v1/positions/{proposition}`: one proposition's positions (as `positions P --json`).
+pub(crate) async fn positions_one(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<ReadParams>,
+    headers: HeaderMap,
+) -> Result<Json<PropositionPositionsJson>, Problem> {
+    let request = PositionsQuery {
+        proposition: Some(proposition(&id)?),
+        party: params.party()?,
+        filter: params.filter()?,
+    };
+    let views = ask(&state, &headers, move |l| l.query(&request)).await?;
+    views
+        .first()
+        .map(|v| Json(PropositionPositionsJson::from_view(v)))
+        .ok_or_else(|| Problem::not_found(format!("no positions on `{id}`")))
+}
+
+/// `GET /v1/propositions/{proposition}/history`: every statement, in the order said.
+pub(crate) async fn history(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<ReadParams>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<HistoryEntryJson>>, Problem> {
+    let request = HistoryQuery {
+        proposition: proposition(&id)?,
+        party: params.party()?,
+        filter: params.filter()?,
+    };
+    let entries = ask(&state, &headers, move |l| l.query(&request)).await?;
+    Ok(Json(entries.iter().map(HistoryEntryJson::from).collect()))
+}
+
+/// `GET /v1/contradictions`: pairs of parties on opposite sides of even.
+pub(crate) async fn contradictions(
+    State(state): State<AppState>,
+    Query(params): Query<ReadParams>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<ContradictionJson>>, Problem> {
+    let request = ContradictionsQuery {
+        filter: params.filter()?,
+    };
+    let pairs = ask(&state, &headers, move |l| l.query(&request)).await?;
+    Ok(Json(pairs.iter().map(ContradictionJson::from).collect()))
+}
+
+/// `GET /v1/scores`: scores of resolved propositions, per party.
+pub(crate) async fn scores(
+    State(state): State<AppState>,
+    Query(params): Query<ReadParams>,
+    headers: HeaderMap,
+) -> Result<Json<ScoresJson>, Problem> {
+    let request = ScoresQuery {
+        filter: params.filter()?,
+    };
+    let report = ask(&state, &headers, move |l| l.query(&request)).await?;
+    Ok(Json(ScoresJson::from_report(&report)))
+}
+
+/// `GET /v1/calibration`: per stance band, how often what was said happened.
+pub(crate) async fn calibration(
+    State(state): State<AppState>,
+    Query(params): Query<ReadParams>,
+    headers: HeaderMap,
+) -> Result<Json<Vec<CalibrationRowJson>>, Problem> {
+    let request = CalibrationQuery {
+        filter: params.filter()?,
+    };
+    let rows = ask(&state, &headers, move |l| l.query(&request)).await?;
+    Ok(Json(rows.iter().map(CalibrationRowJson::from).collect()))
+}
+
+/// `GET /v1/stats`: what the ledger holds.
+pub(crate) async fn stats(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Json<StatsJson>, Problem> {
+    let stats = ask(&state, &headers, |l| l.query(&StatsQuery)).await?;
+    Ok(Json(StatsJson::from_stats(&stats)))
+}
