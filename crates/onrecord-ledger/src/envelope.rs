@@ -482,3 +482,129 @@ pub fn decode_recorded(bytes: &[u8], seq: u64) -> Result<Recorded, StoreError> {
         event,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn statement(stance: Stance, precision: Precision) -> Event {
+        Event::StatementRecorded(StatementRecorded {
+            proposition: PropositionId::new("paris-meeting").unwrap(),
+            party: PartyId::new("trump").unwrap(),
+            speaker: PartyId::new("trump").unwrap(),
+            stance,
+            credence: stance.midpoint(),
+            said_at: When::from_parts(1_541_462_400_000_000, precision),
+            quote: None,
+            source: None,
+            qualifiers: Vec::new(),
+        })
+    }
+
+    /// The stance and precision codes a stored statement carries, read back from its stored form.
+    fn stored_codes(event: &Event) -> (u8, u8) {
+        match StoredEventV1::from_event(event) {
+            StoredEventV1::StatementRecorded {
+                stance, said_at, ..
+            } => (stance, said_at.precision),
+            other => panic!("a statement was stored as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_stance_and_precision_is_stored_as_its_pinned_code() {
+        let stances = [
+            (Stance::AlmostNoChance, 0),
+            (Stance::VeryUnlikely, 1),
+            (Stance::Unlikely, 2),
+            (Stance::EvenChance, 3),
+            (Stance::Likely, 4),
+            (Stance::VeryLikely, 5),
+            (Stance::AlmostCertain, 6),
+            (Stance::Declined, 7),
+        ];
+        for (stance, code) in stances {
+            for (precision, pcode) in [(Precision::Day, 0), (Precision::Instant, 1)] {
+                let event = statement(stance, precision);
+                assert_eq!(
+                    stored_codes(&event),
+                    (code, pcode),
+                    "{stance:?} {precision:?}"
+                );
+                let decoded = StoredEventV1::from_event(&event).into_event().unwrap();
+                assert_eq!(decoded, event);
+            }
+        }
+    }
+
+    #[test]
+    fn each_party_kind_and_outcome_is_stored_as_its_pinned_code() {
+        for (kind, code) in [
+            (PartyKind::Person, 0),
+            (PartyKind::Organization, 1),
+            (PartyKind::Government, 2),
+        ] {
+            let event = Event::PartyRegistered(Party {
+                id: PartyId::new("kremlin").unwrap(),
+                name: "Kremlin".into(),
+                kind,
+                speaks_for: None,
+                aliases: Vec::new(),
+            });
+            let stored = StoredEventV1::from_event(&event);
+            assert!(
+                matches!(stored, StoredEventV1::PartyRegistered { kind: k, .. } if k == code),
+                "{kind:?} stored as {stored:?}"
+            );
+            assert_eq!(stored.into_event().unwrap(), event);
+        }
+        for (outcome, code) in [(Outcome::DidNotHappen, 0), (Outcome::Happened, 1)] {
+            let event = Event::PropositionResolved(PropositionResolved {
+                proposition: PropositionId::new("paris-meeting").unwrap(),
+                outcome,
+                resolved_at: When::from_parts(0, Precision::Day),
+                source: None,
+                note: None,
+            });
+            let stored = StoredEventV1::from_event(&event);
+            assert!(
+                matches!(stored, StoredEventV1::PropositionResolved { outcome: o, .. } if o == code),
+                "{outcome:?} stored as {stored:?}"
+            );
+            assert_eq!(stored.into_event().unwrap(), event);
+        }
+    }
+
+    #[test]
+    fn unknown_codes_are_refused_not_guessed() {
+        let stored = |stance: u8, precision: u8| StoredEventV1::StatementRecorded {
+            proposition: "paris-meeting".into(),
+            party: "trump".into(),
+            speaker: "trump".into(),
+            stance,
+            credence: None,
+            said_at: StoredWhen {
+                micros: 0,
+                precision,
+            },
+            quote: None,
+            source: None,
+            qualifiers: Vec::new(),
+        };
+        assert_eq!(
+            stored(8, 0).into_event().unwrap_err(),
+            "unknown stance code 8"
+        );
+        assert_eq!(
+            stored(7, 2).into_event().unwrap_err(),
+            "unknown time precision 2"
+        );
+        let party = StoredEventV1::PartyRegistered {
+            id: "kremlin".into(),
+            name: "Kremlin".into(),
+            kind: 3,
+            speaks_for: None,
+        };
+        assert_eq!(party.into_event().unwrap_err(), "unknown party kind code 3");
+    }
+}

@@ -865,3 +865,112 @@ pub(crate) fn verify_views(ledger: &Ledger, head: u64) -> Result<ViewsVerdict, S
     }
     Ok(ViewsVerdict::Checked(ViewsVerified::Equal { positions }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(stance: Stance, precision: Precision) -> StatementEntry {
+        StatementEntry {
+            seq: 300,
+            statement: EventId::from_bytes([7; 16]),
+            said_at: When::from_parts(1_541_462_400_000_000, precision),
+            stance,
+            credence: stance.midpoint(),
+            speaker: PartyId::new("peskov").unwrap(),
+            quote: Some("They will meet".into()),
+            retracted: false,
+        }
+    }
+
+    fn summary(current: StatementEntry, last_side: Option<Side>) -> PositionSummary {
+        PositionSummary {
+            current,
+            statements: 3,
+            flips: 1,
+            last_side,
+        }
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn decode_stored_summary(bytes: &[u8]) -> StoredSummaryV1 {
+        bincode::serde::decode_from_slice(bytes, bincode_config())
+            .unwrap()
+            .0
+    }
+
+    #[test]
+    fn a_kept_entry_and_summary_are_written_to_the_pinned_bytes() {
+        let e = entry(Stance::AlmostCertain, Precision::Day);
+        assert_eq!(
+            hex(&encode(&store_entry(&e))),
+            "fb2c0107070707070707070707070707070707fd00c0925de7f30a000006010ad7a3703d0aef3f067065736b6f7600"
+        );
+        let s = summary(
+            entry(Stance::Unlikely, Precision::Instant),
+            Some(Side::High),
+        );
+        let bytes = encode_summary(&s);
+        assert_eq!(
+            hex(&bytes),
+            "fb2c0107070707070707070707070707070707fd00c0925de7f30a00010201cdccccccccccd43f067065736b6f7600010e546865792077696c6c206d656574030102"
+        );
+        assert_eq!(decode_summary(b"V", &bytes).unwrap(), s);
+    }
+
+    #[test]
+    fn each_stance_precision_and_side_is_kept_as_its_pinned_code() {
+        let stances = [
+            (Stance::AlmostNoChance, 0),
+            (Stance::VeryUnlikely, 1),
+            (Stance::Unlikely, 2),
+            (Stance::EvenChance, 3),
+            (Stance::Likely, 4),
+            (Stance::VeryLikely, 5),
+            (Stance::AlmostCertain, 6),
+            (Stance::Declined, 7),
+        ];
+        let precisions = [(Precision::Day, 0), (Precision::Instant, 1)];
+        let sides = [(None, 0), (Some(Side::Low), 1), (Some(Side::High), 2)];
+        for (stance, code) in stances {
+            for (precision, pcode) in precisions {
+                for (side, scode) in sides {
+                    let s = summary(entry(stance, precision), side);
+                    let bytes = encode_summary(&s);
+                    let stored = decode_stored_summary(&bytes);
+                    assert_eq!(
+                        (
+                            stored.current.stance,
+                            stored.current.said_at.precision,
+                            stored.last_side
+                        ),
+                        (code, pcode, scode),
+                        "{stance:?} {precision:?} {side:?}"
+                    );
+                    assert_eq!(decode_summary(b"V", &bytes).unwrap(), s);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_kept_codes_are_damage_not_guesses() {
+        let good = encode_summary(&summary(
+            entry(Stance::Likely, Precision::Day),
+            Some(Side::High),
+        ));
+        let with = |change: &dyn Fn(&mut StoredSummaryV1)| {
+            let mut stored = decode_stored_summary(&good);
+            change(&mut stored);
+            match decode_summary(b"V", &encode(&stored)) {
+                Err(StoreError::DamagedView { problem, .. }) => problem,
+                other => panic!("decoded to {other:?}"),
+            }
+        };
+        assert_eq!(with(&|s| s.current.stance = 8), "stance code 8 is unknown");
+        assert_eq!(with(&|s| s.last_side = 3), "side code 3 is unknown");
+    }
+}
