@@ -16,9 +16,10 @@ use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
 
-use onrecord_core::{Event, EventId, PartyId, Precision, PropositionId, Side, Stance, When};
+use onrecord_core::{Event, EventId, PartyId, PropositionId, Side, Stance};
 use onrecord_projections::{Position, PositionSummary, StatementEntry, extend, summarize};
 
+use crate::codes;
 use crate::envelope::{StoredWhen, bincode_config};
 use crate::keys::{self, MetaKey};
 use crate::storage::WriteSet;
@@ -54,14 +55,8 @@ fn store_entry(e: &StatementEntry) -> StoredEntryV1 {
     StoredEntryV1 {
         seq: e.seq,
         statement: *e.statement.as_bytes(),
-        said_at: StoredWhen {
-            micros: e.said_at.micros(),
-            precision: match e.said_at.precision() {
-                Precision::Day => 0,
-                Precision::Instant => 1,
-            },
-        },
-        stance: Stance::ALL.iter().position(|s| *s == e.stance).unwrap_or(0) as u8,
+        said_at: StoredWhen::from_when(e.said_at),
+        stance: codes::stance_code(e.stance),
         credence: e.credence,
         speaker: e.speaker.to_string(),
         retracted: e.retracted,
@@ -70,24 +65,21 @@ fn store_entry(e: &StatementEntry) -> StoredEntryV1 {
 
 /// A stored entry back as a [`StatementEntry`], or what is wrong with it.
 /// Its values are checked as they are decoded (the stance exists, the
-/// credence lies in that stance's band, the speaker is an id), so a view
-/// edited behind the ledger's back is refused, never served.
+/// credence lies in that stance's band, the time's precision exists, the
+/// speaker is an id), so a view edited behind the ledger's back is refused,
+/// never served.
 fn load_entry(s: StoredEntryV1, quote: Option<String>) -> Result<StatementEntry, String> {
-    let stance = *Stance::ALL
-        .get(s.stance as usize)
+    let stance = codes::stance_from_code(s.stance)
         .ok_or_else(|| format!("stance code {} is unknown", s.stance))?;
     check_band(stance, s.credence)?;
+    let said_at = s
+        .said_at
+        .to_when()
+        .ok_or_else(|| format!("precision code {} is unknown", s.said_at.precision))?;
     Ok(StatementEntry {
         seq: s.seq,
         statement: EventId::from_bytes(s.statement),
-        said_at: When::from_parts(
-            s.said_at.micros,
-            if s.said_at.precision == 0 {
-                Precision::Day
-            } else {
-                Precision::Instant
-            },
-        ),
+        said_at,
         stance,
         credence: s.credence,
         speaker: PartyId::new(&s.speaker)
@@ -147,12 +139,8 @@ fn decode_summary(key: &[u8], bytes: &[u8]) -> Result<PositionSummary, StoreErro
     let (s, _): (StoredSummaryV1, usize) =
         bincode::serde::decode_from_slice(bytes, bincode_config())
             .map_err(|_| damaged_view(key, "its bytes do not decode"))?;
-    let last_side = match s.last_side {
-        0 => None,
-        1 => Some(Side::Low),
-        2 => Some(Side::High),
-        n => return Err(damaged_view(key, format!("side code {n} is unknown"))),
-    };
+    let last_side = codes::side_or_none_from_code(s.last_side)
+        .ok_or_else(|| damaged_view(key, format!("side code {} is unknown", s.last_side)))?;
     if s.statements == 0 || s.flips >= s.statements || s.current.retracted {
         return Err(damaged_view(
             key,
@@ -182,11 +170,7 @@ fn encode_summary(s: &PositionSummary) -> Vec<u8> {
         quote: s.current.quote.clone(),
         statements: s.statements,
         flips: s.flips,
-        last_side: match s.last_side {
-            None => 0,
-            Some(Side::Low) => 1,
-            Some(Side::High) => 2,
-        },
+        last_side: codes::side_or_none_code(s.last_side),
     })
 }
 
@@ -869,6 +853,7 @@ pub(crate) fn verify_views(ledger: &Ledger, head: u64) -> Result<ViewsVerdict, S
 #[cfg(test)]
 mod tests {
     use super::*;
+    use onrecord_core::{Precision, When};
 
     fn entry(stance: Stance, precision: Precision) -> StatementEntry {
         StatementEntry {
@@ -972,5 +957,9 @@ mod tests {
         };
         assert_eq!(with(&|s| s.current.stance = 8), "stance code 8 is unknown");
         assert_eq!(with(&|s| s.last_side = 3), "side code 3 is unknown");
+        assert_eq!(
+            with(&|s| s.current.said_at.precision = 2),
+            "precision code 2 is unknown"
+        );
     }
 }
