@@ -4,10 +4,13 @@
 //!
 //! Per (proposition, party) the view keeps every statement as a small entry
 //! ordered by (said_at, seq) (`W`) and a summary: current statement, count,
-//! flips, last side (`V`). What "current" means is defined once, by
-//! [`onrecord_projections::summarize`]; an append that sorts after the current
-//! statement takes the [`onrecord_projections::extend`] fast path, anything
-//! else (a backdated statement, a retraction) re-summarises that one pair.
+//! flips, last side (`V`). What a position is (which statement is current,
+//! what a flip is) is defined once, in [`onrecord_projections::summary`]: a
+//! recorded statement goes through [`add_statement`] (the
+//! [`onrecord_projections::extend`] fast path when it sorts last), a
+//! retraction through [`retract_statement`], each given the statement's
+//! nearest neighbours in its pair, which this module looks up by key.
+//! `verify` compares the views with [`summarize`] over a fold of the log.
 //! This module may read the log only by key (never scan it), and never decides
 //! what a position is by itself.
 
@@ -16,8 +19,11 @@ use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
 
-use onrecord_core::{Event, EventId, PartyId, PropositionId, Side, Stance};
-use onrecord_projections::{Position, PositionSummary, StatementEntry, extend, summarize};
+use onrecord_core::{Event, EventId, PartyId, PropositionId, Stance};
+use onrecord_projections::{
+    Position, PositionSummary, SidedNeighbours, StatementEntry, add_statement, order_key,
+    retract_statement, summarize,
+};
 
 use crate::codes;
 use crate::envelope::{StoredWhen, bincode_config};
@@ -214,9 +220,10 @@ impl ViewUpdate {
                     Some(f) => Some(f),
                     None => match ledger.get_by_id(&r.statement)? {
                         Some(rec) => match rec.event {
-                            Event::StatementRecorded(s) => {
-                                Some(((s.proposition, s.party), (s.said_at.micros(), rec.seq)))
-                            }
+                            Event::StatementRecorded(s) => Some((
+                                (s.proposition, s.party),
+                                order_key(s.said_at.micros(), rec.seq),
+                            )),
                             _ => None,
                         },
                         None => None,
@@ -289,11 +296,6 @@ impl ViewUpdate {
     }
 }
 
-/// 1 when both sides exist and differ: one flip between two successive sided statements.
-fn flip(a: Option<Side>, b: Option<Side>) -> u64 {
-    u64::from(matches!((a, b), (Some(x), Some(y)) if x != y))
-}
-
 /// Which way to look from an entry.
 #[derive(Clone, Copy, PartialEq)]
 enum Direction {
@@ -338,7 +340,7 @@ impl PairView<'_> {
         dir: Direction,
         sided: bool,
     ) -> Result<Option<StatementEntry>, StoreError> {
-        let counts = |e: &StatementEntry| !e.retracted && (!sided || e.side().is_some());
+        let counts = |e: &StatementEntry| e.counts() && (!sided || e.side().is_some());
         let from_overlay = match dir {
             Direction::Before => self
                 .overlay
@@ -398,35 +400,42 @@ impl PairView<'_> {
         })
     }
 
+    /// The sides of the nearest sided counted entries before and after `order`.
+    fn sided_neighbours(&self, order: (i64, u64)) -> Result<SidedNeighbours, StoreError> {
+        let side =
+            |dir| Ok::<_, StoreError>(self.neighbour(order, dir, true)?.and_then(|n| n.side()));
+        Ok(SidedNeighbours {
+            before: side(Direction::Before)?,
+            after: side(Direction::After)?,
+        })
+    }
+
+    /// The nearest counted entry before `order`, quote filled, to become the
+    /// current statement when the one at `order` is retracted.
+    fn previous(&self, order: (i64, u64)) -> Result<StatementEntry, StoreError> {
+        let Some(mut previous) = self.neighbour(order, Direction::Before, false)? else {
+            return Err(damaged_view(
+                &self.key(order),
+                "its summary counts statements its entries do not hold",
+            ));
+        };
+        if previous.quote.is_none() {
+            // Kept entries leave out quotes; the current one's comes from its record.
+            if let Some(Event::StatementRecorded(st)) =
+                self.ledger.get(previous.seq)?.map(|r| r.event)
+            {
+                previous.quote = st.quote;
+            }
+        }
+        Ok(previous)
+    }
+
     /// A statement was recorded.
     fn add(&mut self, e: StatementEntry) -> Result<(), StoreError> {
         let order = e.order_key();
-        let after_current = self
-            .summary
-            .as_ref()
-            .is_none_or(|s| order > s.current.order_key());
-        if after_current {
-            // The common case: the newest statement extends the summary.
-            self.summary = Some(extend(self.summary.take(), e.clone()));
-        } else if let Some(side) = e.side() {
-            // Backdated: it slots between its sided neighbours.
-            let before = self
-                .neighbour(order, Direction::Before, true)?
-                .and_then(|n| n.side());
-            let after = self
-                .neighbour(order, Direction::After, true)?
-                .and_then(|n| n.side());
-            if let Some(s) = &mut self.summary {
-                s.statements += 1;
-                s.flips = (s.flips + flip(before, Some(side)) + flip(Some(side), after))
-                    .saturating_sub(flip(before, after));
-                if after.is_none() {
-                    s.last_side = Some(side);
-                }
-            }
-        } else if let Some(s) = &mut self.summary {
-            s.statements += 1;
-        }
+        let summary = self.summary.take();
+        let added = add_statement(summary, e.clone(), || self.sided_neighbours(order))?;
+        self.summary = Some(added);
         self.overlay.insert(order, e);
         Ok(())
     }
@@ -441,44 +450,15 @@ impl PairView<'_> {
         }
         e.retracted = true;
         self.overlay.insert(order, e.clone());
-        let Some(mut s) = self.summary.take() else {
+        let Some(s) = self.summary.take() else {
             return Ok(());
         };
-        if s.statements <= 1 {
-            return Ok(()); // nothing counts any more: no position
-        }
-        s.statements -= 1;
-        if let Some(side) = e.side() {
-            let before = self
-                .neighbour(order, Direction::Before, true)?
-                .and_then(|n| n.side());
-            let after = self
-                .neighbour(order, Direction::After, true)?
-                .and_then(|n| n.side());
-            s.flips = (s.flips + flip(before, after))
-                .saturating_sub(flip(before, Some(side)) + flip(Some(side), after));
-            if after.is_none() {
-                s.last_side = before;
-            }
-        }
-        if s.current.order_key() == order {
-            let Some(mut previous) = self.neighbour(order, Direction::Before, false)? else {
-                return Err(damaged_view(
-                    &self.key(order),
-                    "its summary counts statements its entries do not hold",
-                ));
-            };
-            if previous.quote.is_none() {
-                // Kept entries leave out quotes; the current one's comes from its record.
-                if let Some(Event::StatementRecorded(st)) =
-                    self.ledger.get(previous.seq)?.map(|r| r.event)
-                {
-                    previous.quote = st.quote;
-                }
-            }
-            s.current = previous;
-        }
-        self.summary = Some(s);
+        self.summary = retract_statement(
+            s,
+            &e,
+            || self.sided_neighbours(order),
+            || self.previous(order),
+        )?;
         Ok(())
     }
 }
@@ -853,7 +833,7 @@ pub(crate) fn verify_views(ledger: &Ledger, head: u64) -> Result<ViewsVerdict, S
 #[cfg(test)]
 mod tests {
     use super::*;
-    use onrecord_core::{Precision, When};
+    use onrecord_core::{Precision, Side, When};
 
     fn entry(stance: Stance, precision: Precision) -> StatementEntry {
         StatementEntry {
