@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+use crate::validate::StatementFacts;
 use crate::{EventId, Outcome, Party, PartyId, Proposition, PropositionId, Stance, When};
 
 /// One fact entered into the ledger. Events are never edited or deleted;
@@ -141,6 +142,34 @@ impl Event {
             Event::StatementRetracted(_) => EventType::StatementRetracted,
             Event::PropositionResolved(_) => EventType::PropositionResolved,
         }
+    }
+
+    /// The streams this event is appended to, primary first (the one an
+    /// expected revision is checked against): the one definition, used when
+    /// an event is validated and when `verify` checks the stream indexes.
+    ///
+    /// A retraction names its statement only by id, yet belongs to that
+    /// statement's streams (its proposition's and its party's): `retracted`
+    /// is that statement as the caller looked it up (see
+    /// [`validate::streams_of`](crate::validate::streams_of)), and without it a
+    /// retraction has no streams (`None`). Other events ignore `retracted`.
+    pub fn streams(&self, retracted: Option<&StatementFacts>) -> Option<Vec<StreamId>> {
+        let statement = |proposition: &PropositionId, party: &PartyId| {
+            vec![
+                StreamId::Proposition(proposition.clone()),
+                StreamId::Party(party.clone()),
+            ]
+        };
+        Some(match self {
+            Event::PartyRegistered(p) => vec![StreamId::Party(p.id.clone())],
+            Event::PropositionOpened(p) => vec![StreamId::Proposition(p.id.clone())],
+            Event::StatementRecorded(s) => statement(&s.proposition, &s.party),
+            Event::StatementRetracted(_) => {
+                let s = retracted?;
+                statement(&s.proposition, &s.party)
+            }
+            Event::PropositionResolved(r) => vec![StreamId::Proposition(r.proposition.clone())],
+        })
     }
 }
 

@@ -28,6 +28,6 @@ pub use record::Recorded;
 pub use stance::{Side, Stance};
 pub use validate::{
     BatchOverlay, Draft, LedgerFacts, PendingFacts, Rejection, StatementDraft, StatementFacts,
-    Validated, validate,
+    Validated, streams_of, validate,
 };
 pub use when::{Precision, TimeBound, When};

@@ -1,10 +1,10 @@
 //! The rules an event must pass against what the ledger already holds.
 //!
 //! [`validate`] turns a [`Draft`] (what a user asked to record) into an
-//! [`Event`] plus the streams it belongs to, or refuses it with a
-//! [`DomainError`] naming the offending value. It reads the ledger only through
-//! the [`LedgerFacts`] trait, so it does no I/O itself; [`BatchOverlay`] lets a
-//! batch see its own earlier events.
+//! [`Event`] plus the streams it belongs to ([`Event::streams`]), or refuses
+//! it with a [`DomainError`] naming the offending value. It reads the ledger
+//! only through the [`LedgerFacts`] trait, so it does no I/O itself;
+//! [`BatchOverlay`] lets a batch see its own earlier events.
 
 use std::collections::HashMap;
 
@@ -188,7 +188,8 @@ fn look<T, E>(r: Result<T, E>) -> Result<T, Rejection<E>> {
 
 /// Checks a draft against the ledger and returns the event to record.
 pub fn validate<F: LedgerFacts>(draft: Draft, facts: &F) -> Result<Validated, Rejection<F::Error>> {
-    match draft {
+    // Each draft gives its event and, for a retraction, the statement it retracts.
+    let (event, retracted) = match draft {
         Draft::Party(party) => {
             check_text("party name", &party.name, MAX_SHORT_TEXT)?;
             check_aliases(&party)?;
@@ -203,11 +204,7 @@ pub fn validate<F: LedgerFacts>(draft: Draft, facts: &F) -> Result<Validated, Re
                     return Err(DomainError::UnknownSpeaksFor(boss.clone()).into());
                 }
             }
-            let streams = vec![StreamId::Party(party.id.clone())];
-            Ok(Validated {
-                event: Event::PartyRegistered(party),
-                streams,
-            })
+            (Event::PartyRegistered(party), None)
         }
         Draft::Proposition(prop) => {
             check_text("proposition text", &prop.text, MAX_LONG_TEXT)?;
@@ -218,11 +215,7 @@ pub fn validate<F: LedgerFacts>(draft: Draft, facts: &F) -> Result<Validated, Re
             if look(facts.proposition(&prop.id))?.is_some() {
                 return Err(DomainError::DuplicateProposition(prop.id).into());
             }
-            let streams = vec![StreamId::Proposition(prop.id.clone())];
-            Ok(Validated {
-                event: Event::PropositionOpened(prop),
-                streams,
-            })
+            (Event::PropositionOpened(prop), None)
         }
         Draft::Statement(d) => {
             if look(facts.proposition(&d.proposition))?.is_none() {
@@ -264,10 +257,6 @@ pub fn validate<F: LedgerFacts>(draft: Draft, facts: &F) -> Result<Validated, Re
             for q in &d.qualifiers {
                 check_text("qualifier", q, MAX_SHORT_TEXT)?;
             }
-            let streams = vec![
-                StreamId::Proposition(d.proposition.clone()),
-                StreamId::Party(party.clone()),
-            ];
             let event = Event::StatementRecorded(StatementRecorded {
                 proposition: d.proposition,
                 party,
@@ -279,7 +268,7 @@ pub fn validate<F: LedgerFacts>(draft: Draft, facts: &F) -> Result<Validated, Re
                 source: d.source,
                 qualifiers: d.qualifiers,
             });
-            Ok(Validated { event, streams })
+            (event, None)
         }
         Draft::Retraction(r) => {
             check_text("reason", &r.reason, MAX_SHORT_TEXT)?;
@@ -289,14 +278,7 @@ pub fn validate<F: LedgerFacts>(draft: Draft, facts: &F) -> Result<Validated, Re
             if stmt.retracted {
                 return Err(DomainError::AlreadyRetracted(r.statement).into());
             }
-            let streams = vec![
-                StreamId::Proposition(stmt.proposition),
-                StreamId::Party(stmt.party),
-            ];
-            Ok(Validated {
-                event: Event::StatementRetracted(r),
-                streams,
-            })
+            (Event::StatementRetracted(r), Some(stmt))
         }
         Draft::Resolution(r) => {
             check_optional("source", &r.source)?;
@@ -306,13 +288,26 @@ pub fn validate<F: LedgerFacts>(draft: Draft, facts: &F) -> Result<Validated, Re
                 Some(true) => return Err(DomainError::AlreadyResolved(r.proposition).into()),
                 Some(false) => {}
             }
-            let streams = vec![StreamId::Proposition(r.proposition.clone())];
-            Ok(Validated {
-                event: Event::PropositionResolved(r),
-                streams,
-            })
+            (Event::PropositionResolved(r), None)
         }
-    }
+    };
+    let streams = event
+        .streams(retracted.as_ref())
+        .expect("a retraction's statement was looked up above, and an unknown one refused");
+    Ok(Validated { event, streams })
+}
+
+/// The streams `event` belongs to ([`Event::streams`]), looking up in `facts`
+/// the statement a retraction retracts; `None` when `facts` does not hold it.
+pub fn streams_of<F: LedgerFacts>(
+    event: &Event,
+    facts: &F,
+) -> Result<Option<Vec<StreamId>>, F::Error> {
+    let retracted = match event {
+        Event::StatementRetracted(r) => facts.statement(&r.statement)?,
+        _ => None,
+    };
+    Ok(event.streams(retracted.as_ref()))
 }
 
 /// The facts a batch has added so far, kept in hash maps so a large batch
@@ -635,6 +630,74 @@ mod tests {
             s.quote = Some("They might meet".into());
         }
         assert!(!other.matches(&ev));
+    }
+
+    #[test]
+    fn each_event_belongs_to_its_streams_and_a_retraction_to_its_statements() {
+        let mut f = seeded();
+        let proposition = StreamId::Proposition(prop("paris-meeting"));
+        let kremlin = StreamId::Party(pid("kremlin"));
+        let v = validate(party("lavrov", Some("kremlin")), &f).unwrap();
+        assert_eq!(v.streams, [StreamId::Party(pid("lavrov"))]);
+        let (id, statement) = record(&mut f, statement(None, Some("peskov"))).unwrap();
+        let retraction = Draft::Retraction(StatementRetracted {
+            statement: id,
+            reason: "misattributed".into(),
+        });
+        let v = validate(retraction, &f).unwrap();
+        assert_eq!(v.streams, [proposition.clone(), kremlin.clone()]);
+        assert_eq!(statement.streams(None), Some(v.streams.clone()));
+        // Looked up the way verify does: the same streams; unknown without the statement.
+        assert_eq!(streams_of(&v.event, &f), Ok(Some(v.streams.clone())));
+        assert_eq!(streams_of(&v.event, &Facts::default()), Ok(None));
+        assert_eq!(v.event.streams(None), None);
+        let resolve = Draft::Resolution(PropositionResolved {
+            proposition: prop("paris-meeting"),
+            outcome: Outcome::DidNotHappen,
+            resolved_at: "2018-11-11".parse().unwrap(),
+            source: None,
+            note: None,
+        });
+        assert_eq!(validate(resolve, &f).unwrap().streams, [proposition]);
+    }
+
+    #[test]
+    fn a_drafts_primary_stream_is_the_first_stream_of_its_event() {
+        let mut f = seeded();
+        let (id, _) = record(&mut f, statement(Some("trump"), None)).unwrap();
+        let opening = Draft::Proposition(Proposition {
+            id: prop("summit"),
+            text: "They hold a summit".into(),
+            criteria: None,
+            window: None,
+        });
+        let retraction = Draft::Retraction(StatementRetracted {
+            statement: id,
+            reason: "misquoted".into(),
+        });
+        let resolution = Draft::Resolution(PropositionResolved {
+            proposition: prop("paris-meeting"),
+            outcome: Outcome::Happened,
+            resolved_at: "2018-11-11".parse().unwrap(),
+            source: None,
+            note: None,
+        });
+        for draft in [
+            party("lavrov", None),
+            opening,
+            statement(None, Some("peskov")),
+            retraction,
+            resolution,
+        ] {
+            let primary = draft.primary_stream();
+            let streams = validate(draft, &f).unwrap().streams;
+            // A retraction's stream is known only once its statement is looked up.
+            if let Some(primary) = primary {
+                assert_eq!(streams[0], primary);
+            } else {
+                assert_eq!(streams[0], StreamId::Proposition(prop("paris-meeting")));
+            }
+        }
     }
 
     #[test]

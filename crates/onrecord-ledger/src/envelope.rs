@@ -17,12 +17,12 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use onrecord_core::{
-    Event, EventId, EventType, Outcome, Party, PartyId, PartyKind, Precision, Proposition,
-    PropositionId, PropositionResolved, Recorded, Stance, StatementRecorded, StatementRetracted,
-    When, Window,
+    Event, EventId, EventType, Party, PartyId, Proposition, PropositionId, PropositionResolved,
+    Recorded, StatementRecorded, StatementRetracted, When, Window,
 };
 
 use crate::StoreError;
+use crate::codes;
 
 /// The format version this build writes and reads.
 pub const FORMAT_VERSION: u16 = 1;
@@ -81,12 +81,12 @@ fn serialize_payload<S: serde::Serializer>(bytes: &[u8], s: S) -> Result<S::Ok, 
     s.serialize_bytes(bytes)
 }
 
-/// A stored time: microseconds plus precision (0 day, 1 instant).
+/// A stored time: microseconds plus precision (its code: 0 day, 1 instant).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct StoredWhen {
     /// Microseconds since the Unix epoch.
     pub micros: i64,
-    /// 0 = day, 1 = instant.
+    /// The precision's code: 0 = day, 1 = instant.
     pub precision: u8,
 }
 
@@ -115,7 +115,8 @@ pub enum StoredEventV1 {
         /// (from, to).
         window: Option<(StoredWhen, StoredWhen)>,
     },
-    /// See [`Event::StatementRecorded`]. `stance`: index in [`Stance::ALL`].
+    /// See [`Event::StatementRecorded`]. `stance`: its code,
+    /// 0 almost-no-chance up to 6 almost-certain, 7 declined.
     StatementRecorded {
         /// Proposition id.
         proposition: String,
@@ -173,26 +174,19 @@ pub enum StoredEventV1 {
     },
 }
 
-fn store_when(w: When) -> StoredWhen {
-    StoredWhen {
-        micros: w.micros(),
-        precision: match w.precision() {
-            Precision::Day => 0,
-            Precision::Instant => 1,
-        },
+impl StoredWhen {
+    /// The stored form of a time.
+    pub(crate) fn from_when(w: When) -> Self {
+        StoredWhen {
+            micros: w.micros(),
+            precision: codes::precision_code(w.precision()),
+        }
     }
-}
 
-fn kind_code(kind: PartyKind) -> u8 {
-    match kind {
-        PartyKind::Person => 0,
-        PartyKind::Organization => 1,
-        PartyKind::Government => 2,
+    /// The time this stands for, or `None` if its precision code is unknown.
+    pub(crate) fn to_when(self) -> Option<When> {
+        codes::precision_from_code(self.precision).map(|p| When::from_parts(self.micros, p))
     }
-}
-
-fn stance_code(stance: Stance) -> u8 {
-    Stance::ALL.iter().position(|s| *s == stance).unwrap_or(0) as u8
 }
 
 impl StoredEventV1 {
@@ -202,13 +196,13 @@ impl StoredEventV1 {
             Event::PartyRegistered(p) if p.aliases.is_empty() => StoredEventV1::PartyRegistered {
                 id: p.id.to_string(),
                 name: p.name.clone(),
-                kind: kind_code(p.kind),
+                kind: codes::kind_code(p.kind),
                 speaks_for: p.speaks_for.as_ref().map(|s| s.to_string()),
             },
             Event::PartyRegistered(p) => StoredEventV1::PartyRegisteredWithAliases {
                 id: p.id.to_string(),
                 name: p.name.clone(),
-                kind: kind_code(p.kind),
+                kind: codes::kind_code(p.kind),
                 speaks_for: p.speaks_for.as_ref().map(|s| s.to_string()),
                 aliases: p.aliases.clone(),
             },
@@ -216,15 +210,17 @@ impl StoredEventV1 {
                 id: p.id.to_string(),
                 text: p.text.clone(),
                 criteria: p.criteria.clone(),
-                window: p.window.map(|w| (store_when(w.from), store_when(w.to))),
+                window: p
+                    .window
+                    .map(|w| (StoredWhen::from_when(w.from), StoredWhen::from_when(w.to))),
             },
             Event::StatementRecorded(s) => StoredEventV1::StatementRecorded {
                 proposition: s.proposition.to_string(),
                 party: s.party.to_string(),
                 speaker: s.speaker.to_string(),
-                stance: stance_code(s.stance),
+                stance: codes::stance_code(s.stance),
                 credence: s.credence,
-                said_at: store_when(s.said_at),
+                said_at: StoredWhen::from_when(s.said_at),
                 quote: s.quote.clone(),
                 source: s.source.clone(),
                 qualifiers: s.qualifiers.clone(),
@@ -235,11 +231,8 @@ impl StoredEventV1 {
             },
             Event::PropositionResolved(r) => StoredEventV1::PropositionResolved {
                 proposition: r.proposition.to_string(),
-                outcome: match r.outcome {
-                    Outcome::Happened => 1,
-                    Outcome::DidNotHappen => 0,
-                },
-                resolved_at: store_when(r.resolved_at),
+                outcome: codes::outcome_code(r.outcome),
+                resolved_at: StoredWhen::from_when(r.resolved_at),
                 source: r.source.clone(),
                 note: r.note.clone(),
             },
@@ -260,18 +253,14 @@ impl StoredEventV1 {
 
     /// The domain event, or what is wrong with the stored values.
     pub fn into_event(self) -> Result<Event, String> {
-        let when = |w: StoredWhen| match w.precision {
-            0 => Ok(When::from_parts(w.micros, Precision::Day)),
-            1 => Ok(When::from_parts(w.micros, Precision::Instant)),
-            p => Err(format!("unknown time precision {p}")),
+        let when = |w: StoredWhen| {
+            w.to_when()
+                .ok_or_else(|| format!("unknown time precision {}", w.precision))
         };
         let party = |s: String| PartyId::from_string(s).map_err(|e| e.to_string());
         let prop = |s: String| PropositionId::from_string(s).map_err(|e| e.to_string());
-        let kind_of = |kind: u8| match kind {
-            0 => Ok(PartyKind::Person),
-            1 => Ok(PartyKind::Organization),
-            2 => Ok(PartyKind::Government),
-            k => Err(format!("unknown party kind code {k}")),
+        let kind_of = |kind: u8| {
+            codes::kind_from_code(kind).ok_or_else(|| format!("unknown party kind code {kind}"))
         };
         Ok(match self {
             StoredEventV1::PartyRegistered {
@@ -330,8 +319,7 @@ impl StoredEventV1 {
                 proposition: prop(proposition)?,
                 party: party(p)?,
                 speaker: party(speaker)?,
-                stance: *Stance::ALL
-                    .get(stance as usize)
+                stance: codes::stance_from_code(stance)
                     .ok_or_else(|| format!("unknown stance code {stance}"))?,
                 credence,
                 said_at: when(said_at)?,
@@ -353,11 +341,8 @@ impl StoredEventV1 {
                 note,
             } => Event::PropositionResolved(PropositionResolved {
                 proposition: prop(proposition)?,
-                outcome: match outcome {
-                    1 => Outcome::Happened,
-                    0 => Outcome::DidNotHappen,
-                    o => return Err(format!("unknown outcome code {o}")),
-                },
+                outcome: codes::outcome_from_code(outcome)
+                    .ok_or_else(|| format!("unknown outcome code {outcome}"))?,
                 resolved_at: when(resolved_at)?,
                 source,
                 note,
@@ -481,4 +466,131 @@ pub fn decode_recorded(bytes: &[u8], seq: u64) -> Result<Recorded, StoreError> {
         recorded_at: env.recorded_at,
         event,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onrecord_core::{Outcome, PartyKind, Precision, Stance};
+
+    fn statement(stance: Stance, precision: Precision) -> Event {
+        Event::StatementRecorded(StatementRecorded {
+            proposition: PropositionId::new("paris-meeting").unwrap(),
+            party: PartyId::new("trump").unwrap(),
+            speaker: PartyId::new("trump").unwrap(),
+            stance,
+            credence: stance.midpoint(),
+            said_at: When::from_parts(1_541_462_400_000_000, precision),
+            quote: None,
+            source: None,
+            qualifiers: Vec::new(),
+        })
+    }
+
+    /// The stance and precision codes a stored statement carries, read back from its stored form.
+    fn stored_codes(event: &Event) -> (u8, u8) {
+        match StoredEventV1::from_event(event) {
+            StoredEventV1::StatementRecorded {
+                stance, said_at, ..
+            } => (stance, said_at.precision),
+            other => panic!("a statement was stored as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn each_stance_and_precision_is_stored_as_its_pinned_code() {
+        let stances = [
+            (Stance::AlmostNoChance, 0),
+            (Stance::VeryUnlikely, 1),
+            (Stance::Unlikely, 2),
+            (Stance::EvenChance, 3),
+            (Stance::Likely, 4),
+            (Stance::VeryLikely, 5),
+            (Stance::AlmostCertain, 6),
+            (Stance::Declined, 7),
+        ];
+        for (stance, code) in stances {
+            for (precision, pcode) in [(Precision::Day, 0), (Precision::Instant, 1)] {
+                let event = statement(stance, precision);
+                assert_eq!(
+                    stored_codes(&event),
+                    (code, pcode),
+                    "{stance:?} {precision:?}"
+                );
+                let decoded = StoredEventV1::from_event(&event).into_event().unwrap();
+                assert_eq!(decoded, event);
+            }
+        }
+    }
+
+    #[test]
+    fn each_party_kind_and_outcome_is_stored_as_its_pinned_code() {
+        for (kind, code) in [
+            (PartyKind::Person, 0),
+            (PartyKind::Organization, 1),
+            (PartyKind::Government, 2),
+        ] {
+            let event = Event::PartyRegistered(Party {
+                id: PartyId::new("kremlin").unwrap(),
+                name: "Kremlin".into(),
+                kind,
+                speaks_for: None,
+                aliases: Vec::new(),
+            });
+            let stored = StoredEventV1::from_event(&event);
+            assert!(
+                matches!(stored, StoredEventV1::PartyRegistered { kind: k, .. } if k == code),
+                "{kind:?} stored as {stored:?}"
+            );
+            assert_eq!(stored.into_event().unwrap(), event);
+        }
+        for (outcome, code) in [(Outcome::DidNotHappen, 0), (Outcome::Happened, 1)] {
+            let event = Event::PropositionResolved(PropositionResolved {
+                proposition: PropositionId::new("paris-meeting").unwrap(),
+                outcome,
+                resolved_at: When::from_parts(0, Precision::Day),
+                source: None,
+                note: None,
+            });
+            let stored = StoredEventV1::from_event(&event);
+            assert!(
+                matches!(stored, StoredEventV1::PropositionResolved { outcome: o, .. } if o == code),
+                "{outcome:?} stored as {stored:?}"
+            );
+            assert_eq!(stored.into_event().unwrap(), event);
+        }
+    }
+
+    #[test]
+    fn unknown_codes_are_refused_not_guessed() {
+        let stored = |stance: u8, precision: u8| StoredEventV1::StatementRecorded {
+            proposition: "paris-meeting".into(),
+            party: "trump".into(),
+            speaker: "trump".into(),
+            stance,
+            credence: None,
+            said_at: StoredWhen {
+                micros: 0,
+                precision,
+            },
+            quote: None,
+            source: None,
+            qualifiers: Vec::new(),
+        };
+        assert_eq!(
+            stored(8, 0).into_event().unwrap_err(),
+            "unknown stance code 8"
+        );
+        assert_eq!(
+            stored(7, 2).into_event().unwrap_err(),
+            "unknown time precision 2"
+        );
+        let party = StoredEventV1::PartyRegistered {
+            id: "kremlin".into(),
+            name: "Kremlin".into(),
+            kind: 3,
+            speaks_for: None,
+        };
+        assert_eq!(party.into_event().unwrap_err(), "unknown party kind code 3");
+    }
 }

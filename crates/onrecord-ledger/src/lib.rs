@@ -13,6 +13,7 @@
 pub mod access;
 mod admission;
 mod chain;
+mod codes;
 pub mod envelope;
 mod error;
 mod import;

@@ -8,7 +8,7 @@
 use std::collections::HashMap;
 use std::ops::Bound;
 
-use onrecord_core::{Event, LedgerFacts, StreamId};
+use onrecord_core::{Event, StreamId};
 
 use crate::envelope::{self, GENESIS_HASH};
 use crate::keys;
@@ -144,7 +144,8 @@ pub(crate) fn verify(
             );
             return Ok(report);
         }
-        let streams = match streams_of(ledger, &event)? {
+        // The streams the append recorded it in: the definition validation used.
+        let streams = match onrecord_core::streams_of(&event, ledger)? {
             Some(s) => s,
             None => {
                 report.damage = damage(seq, "it retracts a statement the ledger does not hold");
@@ -300,25 +301,4 @@ fn index_beyond(
         }
         _ => None,
     })
-}
-
-/// The streams an event belongs to, as the append recorded them; `None` if a
-/// retraction names a statement that is not there.
-fn streams_of(ledger: &Ledger, event: &Event) -> Result<Option<Vec<StreamId>>, StoreError> {
-    Ok(Some(match event {
-        Event::PartyRegistered(p) => vec![StreamId::Party(p.id.clone())],
-        Event::PropositionOpened(p) => vec![StreamId::Proposition(p.id.clone())],
-        Event::StatementRecorded(s) => vec![
-            StreamId::Proposition(s.proposition.clone()),
-            StreamId::Party(s.party.clone()),
-        ],
-        Event::StatementRetracted(r) => match ledger.statement(&r.statement)? {
-            Some(s) => vec![
-                StreamId::Proposition(s.proposition),
-                StreamId::Party(s.party),
-            ],
-            None => return Ok(None),
-        },
-        Event::PropositionResolved(r) => vec![StreamId::Proposition(r.proposition.clone())],
-    }))
 }

@@ -4,10 +4,13 @@
 //!
 //! Per (proposition, party) the view keeps every statement as a small entry
 //! ordered by (said_at, seq) (`W`) and a summary: current statement, count,
-//! flips, last side (`V`). What "current" means is defined once, by
-//! [`onrecord_projections::summarize`]; an append that sorts after the current
-//! statement takes the [`onrecord_projections::extend`] fast path, anything
-//! else (a backdated statement, a retraction) re-summarises that one pair.
+//! flips, last side (`V`). What a position is (which statement is current,
+//! what a flip is) is defined once, in [`onrecord_projections::summary`]: a
+//! recorded statement goes through [`add_statement`] (the
+//! [`onrecord_projections::extend`] fast path when it sorts last), a
+//! retraction through [`retract_statement`], each given the statement's
+//! nearest neighbours in its pair, which this module looks up by key.
+//! `verify` compares the views with [`summarize`] over a fold of the log.
 //! This module may read the log only by key (never scan it), and never decides
 //! what a position is by itself.
 
@@ -16,9 +19,13 @@ use std::ops::Bound;
 
 use serde::{Deserialize, Serialize};
 
-use onrecord_core::{Event, EventId, PartyId, Precision, PropositionId, Side, Stance, When};
-use onrecord_projections::{Position, PositionSummary, StatementEntry, extend, summarize};
+use onrecord_core::{Event, EventId, PartyId, PropositionId, Stance};
+use onrecord_projections::{
+    Position, PositionSummary, SidedNeighbours, StatementEntry, add_statement, order_key,
+    retract_statement, summarize,
+};
 
+use crate::codes;
 use crate::envelope::{StoredWhen, bincode_config};
 use crate::keys::{self, MetaKey};
 use crate::storage::WriteSet;
@@ -54,14 +61,8 @@ fn store_entry(e: &StatementEntry) -> StoredEntryV1 {
     StoredEntryV1 {
         seq: e.seq,
         statement: *e.statement.as_bytes(),
-        said_at: StoredWhen {
-            micros: e.said_at.micros(),
-            precision: match e.said_at.precision() {
-                Precision::Day => 0,
-                Precision::Instant => 1,
-            },
-        },
-        stance: Stance::ALL.iter().position(|s| *s == e.stance).unwrap_or(0) as u8,
+        said_at: StoredWhen::from_when(e.said_at),
+        stance: codes::stance_code(e.stance),
         credence: e.credence,
         speaker: e.speaker.to_string(),
         retracted: e.retracted,
@@ -70,24 +71,21 @@ fn store_entry(e: &StatementEntry) -> StoredEntryV1 {
 
 /// A stored entry back as a [`StatementEntry`], or what is wrong with it.
 /// Its values are checked as they are decoded (the stance exists, the
-/// credence lies in that stance's band, the speaker is an id), so a view
-/// edited behind the ledger's back is refused, never served.
+/// credence lies in that stance's band, the time's precision exists, the
+/// speaker is an id), so a view edited behind the ledger's back is refused,
+/// never served.
 fn load_entry(s: StoredEntryV1, quote: Option<String>) -> Result<StatementEntry, String> {
-    let stance = *Stance::ALL
-        .get(s.stance as usize)
+    let stance = codes::stance_from_code(s.stance)
         .ok_or_else(|| format!("stance code {} is unknown", s.stance))?;
     check_band(stance, s.credence)?;
+    let said_at = s
+        .said_at
+        .to_when()
+        .ok_or_else(|| format!("precision code {} is unknown", s.said_at.precision))?;
     Ok(StatementEntry {
         seq: s.seq,
         statement: EventId::from_bytes(s.statement),
-        said_at: When::from_parts(
-            s.said_at.micros,
-            if s.said_at.precision == 0 {
-                Precision::Day
-            } else {
-                Precision::Instant
-            },
-        ),
+        said_at,
         stance,
         credence: s.credence,
         speaker: PartyId::new(&s.speaker)
@@ -147,12 +145,8 @@ fn decode_summary(key: &[u8], bytes: &[u8]) -> Result<PositionSummary, StoreErro
     let (s, _): (StoredSummaryV1, usize) =
         bincode::serde::decode_from_slice(bytes, bincode_config())
             .map_err(|_| damaged_view(key, "its bytes do not decode"))?;
-    let last_side = match s.last_side {
-        0 => None,
-        1 => Some(Side::Low),
-        2 => Some(Side::High),
-        n => return Err(damaged_view(key, format!("side code {n} is unknown"))),
-    };
+    let last_side = codes::side_or_none_from_code(s.last_side)
+        .ok_or_else(|| damaged_view(key, format!("side code {} is unknown", s.last_side)))?;
     if s.statements == 0 || s.flips >= s.statements || s.current.retracted {
         return Err(damaged_view(
             key,
@@ -182,11 +176,7 @@ fn encode_summary(s: &PositionSummary) -> Vec<u8> {
         quote: s.current.quote.clone(),
         statements: s.statements,
         flips: s.flips,
-        last_side: match s.last_side {
-            None => 0,
-            Some(Side::Low) => 1,
-            Some(Side::High) => 2,
-        },
+        last_side: codes::side_or_none_code(s.last_side),
     })
 }
 
@@ -230,9 +220,10 @@ impl ViewUpdate {
                     Some(f) => Some(f),
                     None => match ledger.get_by_id(&r.statement)? {
                         Some(rec) => match rec.event {
-                            Event::StatementRecorded(s) => {
-                                Some(((s.proposition, s.party), (s.said_at.micros(), rec.seq)))
-                            }
+                            Event::StatementRecorded(s) => Some((
+                                (s.proposition, s.party),
+                                order_key(s.said_at.micros(), rec.seq),
+                            )),
                             _ => None,
                         },
                         None => None,
@@ -305,11 +296,6 @@ impl ViewUpdate {
     }
 }
 
-/// 1 when both sides exist and differ: one flip between two successive sided statements.
-fn flip(a: Option<Side>, b: Option<Side>) -> u64 {
-    u64::from(matches!((a, b), (Some(x), Some(y)) if x != y))
-}
-
 /// Which way to look from an entry.
 #[derive(Clone, Copy, PartialEq)]
 enum Direction {
@@ -354,7 +340,7 @@ impl PairView<'_> {
         dir: Direction,
         sided: bool,
     ) -> Result<Option<StatementEntry>, StoreError> {
-        let counts = |e: &StatementEntry| !e.retracted && (!sided || e.side().is_some());
+        let counts = |e: &StatementEntry| e.counts() && (!sided || e.side().is_some());
         let from_overlay = match dir {
             Direction::Before => self
                 .overlay
@@ -414,35 +400,42 @@ impl PairView<'_> {
         })
     }
 
+    /// The sides of the nearest sided counted entries before and after `order`.
+    fn sided_neighbours(&self, order: (i64, u64)) -> Result<SidedNeighbours, StoreError> {
+        let side =
+            |dir| Ok::<_, StoreError>(self.neighbour(order, dir, true)?.and_then(|n| n.side()));
+        Ok(SidedNeighbours {
+            before: side(Direction::Before)?,
+            after: side(Direction::After)?,
+        })
+    }
+
+    /// The nearest counted entry before `order`, quote filled, to become the
+    /// current statement when the one at `order` is retracted.
+    fn previous(&self, order: (i64, u64)) -> Result<StatementEntry, StoreError> {
+        let Some(mut previous) = self.neighbour(order, Direction::Before, false)? else {
+            return Err(damaged_view(
+                &self.key(order),
+                "its summary counts statements its entries do not hold",
+            ));
+        };
+        if previous.quote.is_none() {
+            // Kept entries leave out quotes; the current one's comes from its record.
+            if let Some(Event::StatementRecorded(st)) =
+                self.ledger.get(previous.seq)?.map(|r| r.event)
+            {
+                previous.quote = st.quote;
+            }
+        }
+        Ok(previous)
+    }
+
     /// A statement was recorded.
     fn add(&mut self, e: StatementEntry) -> Result<(), StoreError> {
         let order = e.order_key();
-        let after_current = self
-            .summary
-            .as_ref()
-            .is_none_or(|s| order > s.current.order_key());
-        if after_current {
-            // The common case: the newest statement extends the summary.
-            self.summary = Some(extend(self.summary.take(), e.clone()));
-        } else if let Some(side) = e.side() {
-            // Backdated: it slots between its sided neighbours.
-            let before = self
-                .neighbour(order, Direction::Before, true)?
-                .and_then(|n| n.side());
-            let after = self
-                .neighbour(order, Direction::After, true)?
-                .and_then(|n| n.side());
-            if let Some(s) = &mut self.summary {
-                s.statements += 1;
-                s.flips = (s.flips + flip(before, Some(side)) + flip(Some(side), after))
-                    .saturating_sub(flip(before, after));
-                if after.is_none() {
-                    s.last_side = Some(side);
-                }
-            }
-        } else if let Some(s) = &mut self.summary {
-            s.statements += 1;
-        }
+        let summary = self.summary.take();
+        let added = add_statement(summary, e.clone(), || self.sided_neighbours(order))?;
+        self.summary = Some(added);
         self.overlay.insert(order, e);
         Ok(())
     }
@@ -457,44 +450,15 @@ impl PairView<'_> {
         }
         e.retracted = true;
         self.overlay.insert(order, e.clone());
-        let Some(mut s) = self.summary.take() else {
+        let Some(s) = self.summary.take() else {
             return Ok(());
         };
-        if s.statements <= 1 {
-            return Ok(()); // nothing counts any more: no position
-        }
-        s.statements -= 1;
-        if let Some(side) = e.side() {
-            let before = self
-                .neighbour(order, Direction::Before, true)?
-                .and_then(|n| n.side());
-            let after = self
-                .neighbour(order, Direction::After, true)?
-                .and_then(|n| n.side());
-            s.flips = (s.flips + flip(before, after))
-                .saturating_sub(flip(before, Some(side)) + flip(Some(side), after));
-            if after.is_none() {
-                s.last_side = before;
-            }
-        }
-        if s.current.order_key() == order {
-            let Some(mut previous) = self.neighbour(order, Direction::Before, false)? else {
-                return Err(damaged_view(
-                    &self.key(order),
-                    "its summary counts statements its entries do not hold",
-                ));
-            };
-            if previous.quote.is_none() {
-                // Kept entries leave out quotes; the current one's comes from its record.
-                if let Some(Event::StatementRecorded(st)) =
-                    self.ledger.get(previous.seq)?.map(|r| r.event)
-                {
-                    previous.quote = st.quote;
-                }
-            }
-            s.current = previous;
-        }
-        self.summary = Some(s);
+        self.summary = retract_statement(
+            s,
+            &e,
+            || self.sided_neighbours(order),
+            || self.previous(order),
+        )?;
         Ok(())
     }
 }
@@ -864,4 +828,118 @@ pub(crate) fn verify_views(ledger: &Ledger, head: u64) -> Result<ViewsVerdict, S
         );
     }
     Ok(ViewsVerdict::Checked(ViewsVerified::Equal { positions }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use onrecord_core::{Precision, Side, When};
+
+    fn entry(stance: Stance, precision: Precision) -> StatementEntry {
+        StatementEntry {
+            seq: 300,
+            statement: EventId::from_bytes([7; 16]),
+            said_at: When::from_parts(1_541_462_400_000_000, precision),
+            stance,
+            credence: stance.midpoint(),
+            speaker: PartyId::new("peskov").unwrap(),
+            quote: Some("They will meet".into()),
+            retracted: false,
+        }
+    }
+
+    fn summary(current: StatementEntry, last_side: Option<Side>) -> PositionSummary {
+        PositionSummary {
+            current,
+            statements: 3,
+            flips: 1,
+            last_side,
+        }
+    }
+
+    fn hex(bytes: &[u8]) -> String {
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    }
+
+    fn decode_stored_summary(bytes: &[u8]) -> StoredSummaryV1 {
+        bincode::serde::decode_from_slice(bytes, bincode_config())
+            .unwrap()
+            .0
+    }
+
+    #[test]
+    fn a_kept_entry_and_summary_are_written_to_the_pinned_bytes() {
+        let e = entry(Stance::AlmostCertain, Precision::Day);
+        assert_eq!(
+            hex(&encode(&store_entry(&e))),
+            "fb2c0107070707070707070707070707070707fd00c0925de7f30a000006010ad7a3703d0aef3f067065736b6f7600"
+        );
+        let s = summary(
+            entry(Stance::Unlikely, Precision::Instant),
+            Some(Side::High),
+        );
+        let bytes = encode_summary(&s);
+        assert_eq!(
+            hex(&bytes),
+            "fb2c0107070707070707070707070707070707fd00c0925de7f30a00010201cdccccccccccd43f067065736b6f7600010e546865792077696c6c206d656574030102"
+        );
+        assert_eq!(decode_summary(b"V", &bytes).unwrap(), s);
+    }
+
+    #[test]
+    fn each_stance_precision_and_side_is_kept_as_its_pinned_code() {
+        let stances = [
+            (Stance::AlmostNoChance, 0),
+            (Stance::VeryUnlikely, 1),
+            (Stance::Unlikely, 2),
+            (Stance::EvenChance, 3),
+            (Stance::Likely, 4),
+            (Stance::VeryLikely, 5),
+            (Stance::AlmostCertain, 6),
+            (Stance::Declined, 7),
+        ];
+        let precisions = [(Precision::Day, 0), (Precision::Instant, 1)];
+        let sides = [(None, 0), (Some(Side::Low), 1), (Some(Side::High), 2)];
+        for (stance, code) in stances {
+            for (precision, pcode) in precisions {
+                for (side, scode) in sides {
+                    let s = summary(entry(stance, precision), side);
+                    let bytes = encode_summary(&s);
+                    let stored = decode_stored_summary(&bytes);
+                    assert_eq!(
+                        (
+                            stored.current.stance,
+                            stored.current.said_at.precision,
+                            stored.last_side
+                        ),
+                        (code, pcode, scode),
+                        "{stance:?} {precision:?} {side:?}"
+                    );
+                    assert_eq!(decode_summary(b"V", &bytes).unwrap(), s);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn unknown_kept_codes_are_damage_not_guesses() {
+        let good = encode_summary(&summary(
+            entry(Stance::Likely, Precision::Day),
+            Some(Side::High),
+        ));
+        let with = |change: &dyn Fn(&mut StoredSummaryV1)| {
+            let mut stored = decode_stored_summary(&good);
+            change(&mut stored);
+            match decode_summary(b"V", &encode(&stored)) {
+                Err(StoreError::DamagedView { problem, .. }) => problem,
+                other => panic!("decoded to {other:?}"),
+            }
+        };
+        assert_eq!(with(&|s| s.current.stance = 8), "stance code 8 is unknown");
+        assert_eq!(with(&|s| s.last_side = 3), "side code 3 is unknown");
+        assert_eq!(
+            with(&|s| s.current.said_at.precision = 2),
+            "precision code 2 is unknown"
+        );
+    }
 }

@@ -6,9 +6,10 @@
 //!
 //! Every fold takes the log one [`Recorded`](onrecord_core::Recorded) event at
 //! a time and never needs the whole log in memory. This crate does no I/O: it
-//! never touches files, sled or the clock. The store keeps current positions
-//! incrementally with the building blocks in [`summary`], so it and
-//! [`PositionsFold`] share one definition of a current position.
+//! never touches files, sled or the clock. What a current position is (which
+//! statement is current, what counts as a flip) is defined once, in
+//! [`summary`]: [`PositionsFold`] walks its entries with it, and the store
+//! keeps current positions incrementally with it.
 
 pub mod calibration;
 pub mod chart;
@@ -36,4 +37,7 @@ pub use history::{HistoryEntry, HistoryFold};
 pub use positions::{Position, PositionsFold, positions};
 pub use report::{PropositionSection, ReportInput};
 pub use scores::{PartyScore, PartyTotals, PropositionScores, ScoreReport, ScoresFold, scores};
-pub use summary::{PositionSummary, StatementEntry, extend, summarize};
+pub use summary::{
+    Flips, PositionSummary, SidedNeighbours, StatementEntry, Tally, add_statement, extend, is_flip,
+    order_key, retract_statement, summarize, tally,
+};

@@ -20,7 +20,7 @@ use onrecord_core::{
 };
 
 use crate::Filter;
-use crate::summary::step_side;
+use crate::summary::{order_key, tally};
 
 /// A party's current position on a proposition.
 #[derive(Debug, Clone, PartialEq)]
@@ -295,8 +295,9 @@ struct Slot {
 }
 
 impl Slot {
+    /// The slot's [`order_key`]: `at` stands for the seq, as entries are kept in seq order.
     fn key(&self) -> (i64, u32) {
-        (self.micros, self.at)
+        order_key(self.micros, self.at)
     }
 }
 
@@ -535,30 +536,30 @@ impl PositionsFold {
     /// its quote is in the log), ordered by (proposition, party); quotes are `None`.
     pub fn positions_with_seqs(&self) -> Vec<(u64, Position)> {
         let (slots, groups) = self.grouped();
-        let ids = self.current_ids(&slots, &groups);
-        groups
-            .iter()
-            .zip(ids)
-            .map(|((_, range), id)| self.position(&slots[range.clone()], id))
-            .collect()
+        let mut current = Vec::with_capacity(groups.len());
+        let mut positions = Vec::with_capacity(groups.len());
+        for (_, range) in &groups {
+            if let Some((at, position)) = self.position(&slots[range.clone()]) {
+                current.push(at);
+                positions.push(position);
+            }
+        }
+        self.fill_statements(&current, &mut positions);
+        positions
     }
 
-    /// The event id of each group's current statement (its last slot), by
-    /// group, found in one pass over the index.
-    fn current_ids(
-        &self,
-        slots: &[Slot],
-        groups: &[(u32, std::ops::Range<usize>)],
-    ) -> Vec<EventId> {
-        // A bit per entry: is it some group's current statement? And each pair's group.
+    /// Fills in each position's `statement`, the event id of its current
+    /// statement, kept in `entries` at `current[i]` for `positions[i]`: found
+    /// in one pass over the index.
+    fn fill_statements(&self, current: &[u32], positions: &mut [(u64, Position)]) {
+        // A bit per entry: is it some position's current statement? And each pair's position.
         let mut is_current = vec![0u64; self.entries.len().div_ceil(64)];
-        let mut group_of_pair = vec![0u32; self.pairs.len()];
-        for (g, (pair, range)) in groups.iter().enumerate() {
-            let at = slots[range.end - 1].at as usize;
+        let mut position_of_pair = vec![0u32; self.pairs.len()];
+        for (i, &at) in current.iter().enumerate() {
+            let at = at as usize;
             is_current[at / 64] |= 1 << (at % 64);
-            group_of_pair[*pair as usize] = g as u32;
+            position_of_pair[self.entries[at].pair as usize] = i as u32;
         }
-        let mut ids = vec![EventId::from_bytes([0; 16]); groups.len()];
         for (id, loc) in self
             .index
             .iter()
@@ -567,22 +568,21 @@ impl PositionsFold {
             let at = loc.at();
             if is_current[at / 64] & (1 << (at % 64)) != 0 {
                 let pair = self.entries[at].pair;
-                ids[group_of_pair[pair as usize] as usize] = *id;
+                positions[position_of_pair[pair as usize] as usize]
+                    .1
+                    .statement = *id;
             }
         }
-        ids
     }
 
-    /// One pair's position from its group of slots (current statement
-    /// `statement`): the summary of [`crate::summarize`] over its entries.
-    fn position(&self, group: &[Slot], statement: EventId) -> (u64, Position) {
-        let (mut flips, mut last_side) = (0, None);
-        for slot in group {
-            let (flipped, side) = step_side(last_side, slot.side);
-            flips += u64::from(flipped);
-            last_side = side;
-        }
-        let current = &self.entries[group[group.len() - 1].at as usize];
+    /// One pair's position from its group of slots, in order: the [`tally`]
+    /// of its entries, as [`crate::summarize`] makes it, with where its
+    /// current statement's entry is and that statement's seq. Its `statement`
+    /// is left for [`fill_statements`](Self::fill_statements). `None` for an
+    /// empty group (never made).
+    fn position(&self, group: &[Slot]) -> Option<(u32, (u64, Position))> {
+        let t = tally(group, |slot| slot.side)?;
+        let current = &self.entries[t.current.at as usize];
         let (proposition, party) = self.pairs[current.pair as usize];
         let position = Position {
             proposition: self.propositions.get(proposition).clone(),
@@ -591,12 +591,12 @@ impl PositionsFold {
             credence: current.has_credence.then_some(current.credence),
             said_at: When::from_parts(current.micros, current.precision),
             speaker: self.parties.get(current.speaker).clone(),
-            statement,
+            statement: EventId::from_bytes([0; 16]),
             quote: None,
-            statements: group.len() as u64,
-            flips,
+            statements: t.statements,
+            flips: t.flips.count,
         };
-        (current.seq, position)
+        Some((t.current.at, (current.seq, position)))
     }
 
     /// The positions so far, ordered by (proposition, party), with `quote: None`.

@@ -1,4 +1,5 @@
-//! Property tests: the store's fast path (`extend`) agrees with `summarize`,
+//! Property tests: the store's fast path (`extend`) and its incremental
+//! updates (`add_statement`, `retract_statement`) agree with `summarize`,
 //! time travel by seq equals replaying a prefix, the fold is independent of
 //! how the log is fed to it, and positions match a naive re-statement of the
 //! contract. Test-only; no I/O.
@@ -124,6 +125,20 @@ fn as_of() -> impl Strategy<Value = Option<TimeBound>> {
     proptest::option::of((0i64..7 * DAY).prop_map(|m| TimeBound(1_541_030_400_000_000 + m)))
 }
 
+/// The sides of the nearest sided counted entries either side of `list[at]`, found by walking the list.
+fn sided_neighbours(list: &[StatementEntry], at: usize) -> SidedNeighbours {
+    let sided = |e: &&StatementEntry| !e.retracted && e.side().is_some();
+    SidedNeighbours {
+        before: list[..at].iter().rev().find(sided).and_then(|e| e.side()),
+        after: list[at + 1..].iter().find(sided).and_then(|e| e.side()),
+    }
+}
+
+/// The nearest counted entry before `list[at]`, found by walking the list.
+fn previous(list: &[StatementEntry], at: usize) -> Option<StatementEntry> {
+    list[..at].iter().rev().find(|e| !e.retracted).cloned()
+}
+
 /// The contract restated naively over the whole log: no summaries, no extend.
 fn oracle(records: &[Recorded], filter: Filter) -> Vec<Position> {
     let admitted: Vec<&Recorded> = records.iter().filter(|r| filter.admits_record(r)).collect();
@@ -217,6 +232,58 @@ proptest! {
             .filter_map(|((p, q), s)| s.map(|s| s.to_position(p, q)))
             .collect();
         prop_assert_eq!(&store, &positions(&records, Filter::default(), None));
+    }
+
+    /// The kept views' incremental updates: every recorded statement, backdated
+    /// or not, through `add_statement`, every retraction through
+    /// `retract_statement`, each given neighbours found naively in the pair's
+    /// entries. After each, the summary must equal a full `summarize`.
+    #[test]
+    fn incremental_updates_equal_summarize_after_every_event(records in history()) {
+        let mut entries: BTreeMap<(PropositionId, PartyId), Vec<StatementEntry>> = BTreeMap::new();
+        let mut kept: BTreeMap<(PropositionId, PartyId), Option<PositionSummary>> = BTreeMap::new();
+        for r in &records {
+            match &r.event {
+                Event::StatementRecorded(s) => {
+                    let pair = (s.proposition.clone(), s.party.clone());
+                    let e = StatementEntry::from_statement(r.seq, r.event_id, s);
+                    let list = entries.entry(pair.clone()).or_default();
+                    let at = list.partition_point(|x| x.order_key() < e.order_key());
+                    list.insert(at, e.clone());
+                    let slot = kept.entry(pair).or_default();
+                    let added = add_statement(slot.take(), e, || {
+                        Ok::<_, String>(sided_neighbours(list, at))
+                    });
+                    let full = summarize(list.iter());
+                    prop_assert_eq!(added.as_ref().ok(), full.as_ref());
+                    *slot = added.ok();
+                }
+                Event::StatementRetracted(x) => {
+                    for (pair, list) in entries.iter_mut() {
+                        let Some(at) = list.iter().position(|e| e.statement == x.statement) else {
+                            continue;
+                        };
+                        list[at].retracted = true;
+                        let slot = kept.entry(pair.clone()).or_default();
+                        let Some(summary) = slot.take() else {
+                            prop_assert!(false, "a counted statement of {:?} had no summary", pair);
+                            continue;
+                        };
+                        let retracted = retract_statement(
+                            summary,
+                            &list[at],
+                            || Ok(sided_neighbours(list, at)),
+                            || previous(list, at).ok_or_else(|| "no counted entry before".to_owned()),
+                        );
+                        prop_assert!(retracted.is_ok(), "{:?}", retracted);
+                        *slot = retracted.ok().flatten();
+                        let full = summarize(list.iter());
+                        prop_assert_eq!(slot.as_ref(), full.as_ref());
+                    }
+                }
+                _ => {}
+            }
+        }
     }
 
     /// `at_seq = N` (with or without `as_of`) is the fold over the first N records.
