@@ -665,3 +665,96 @@ fn every_query_route_answers_exactly_what_the_cli_prints_with_json() {
     assert!(body.contains("yesterday"), "{body}");
     assert!(server.stop().success());
 }
+
+#[test]
+fn the_openapi_document_lists_real_routes_only_and_every_one_of_them() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = common::demo_ledger(dir.path());
+    let server = Server::start(&ledger);
+    // The document needs no token, like health.
+    let mut response = server
+        .agent
+        .get(server.url("/v1/openapi.json"))
+        .call()
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let doc: Value = serde_json::from_str(&response.body_mut().read_to_string().unwrap()).unwrap();
+    assert_eq!(
+        doc["components"]["securitySchemes"]["bearer"]["scheme"],
+        "bearer"
+    );
+    let paths = doc["paths"].as_object().expect("paths");
+    let mut documented: Vec<String> = Vec::new();
+    for (path, item) in paths {
+        for method in item.as_object().unwrap().keys() {
+            documented.push(format!("{} {path}", method.to_uppercase()));
+            let url = server.url(
+                &path
+                    .replace("{key}", "1")
+                    .replace("{proposition}", "paris-meeting")
+                    .replace("{id}", "no-such-token"),
+            );
+            let request = || match method.as_str() {
+                "get" => server.agent.get(&url).force_send_body(),
+                "post" => server.agent.post(&url),
+                "delete" => server.agent.delete(&url).force_send_body(),
+                other => panic!("unexpected method {other} on {path}"),
+            };
+            // Every documented route but health needs a token.
+            let anonymous = request()
+                .header("accept", "application/x-ndjson")
+                .send("{}")
+                .unwrap()
+                .status()
+                .as_u16();
+            if path != "/v1/health" {
+                assert_eq!(anonymous, 401, "{method} {path} answers without a token");
+            }
+            let response = request()
+                .header("authorization", server.bearer())
+                .header("accept", "application/x-ndjson")
+                .header("content-type", "application/json")
+                .send("{}")
+                .unwrap();
+            let status = response.status().as_u16();
+            let kind = response
+                .headers()
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_owned();
+            // A documented route exists: never 405, and a 404 is ours (a problem), not the router's.
+            assert_ne!(status, 405, "{method} {path}");
+            if status == 404 {
+                assert_eq!(
+                    kind, "application/problem+json",
+                    "{method} {path} is not routed"
+                );
+            }
+        }
+    }
+    documented.sort();
+    let expected = [
+        "DELETE /v1/tokens/{id}",
+        "GET /v1/calibration",
+        "GET /v1/contradictions",
+        "GET /v1/events",
+        "GET /v1/events/{key}",
+        "GET /v1/export",
+        "GET /v1/health",
+        "GET /v1/positions",
+        "GET /v1/positions/{proposition}",
+        "GET /v1/propositions/{proposition}/history",
+        "GET /v1/scores",
+        "GET /v1/stats",
+        "GET /v1/tokens",
+        "GET /v1/verify",
+        "POST /v1/events",
+        "POST /v1/tokens",
+    ];
+    assert_eq!(documented, expected);
+    // And a route that is not documented is not served.
+    let (status, _) = server.get("/v1/not-a-route");
+    assert_eq!(status, 404);
+    assert!(server.stop().success());
+}

@@ -160,7 +160,7 @@ impl Access {
 }
 
 /// A token as listed: never its secret or digest.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct TokenJson {
     /// The public id.
     pub id: String,

@@ -11,7 +11,7 @@ use serde::Serialize;
 pub const PROBLEM_TYPE_PREFIX: &str = "urn:onrecord:problem:";
 
 /// One refused item of a batch.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ItemProblem {
     /// Its index in the batch, from 0.
     pub index: usize,
@@ -23,7 +23,7 @@ pub struct ItemProblem {
 }
 
 /// An RFC 9457 problem document, with its status.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct Problem {
     /// A stable URI naming the kind of problem (`urn:onrecord:problem:conflict`).
     #[serde(rename = "type")]

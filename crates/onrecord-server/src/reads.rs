@@ -26,7 +26,8 @@ use crate::AppState;
 use crate::problem::Problem;
 
 /// The query parameters every read takes (all optional).
-#[derive(Debug, Default, Deserialize)]
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(crate) struct ReadParams {
     /// Valid time: statements said at or before (a date means its end, UTC).
     as_of: Option<String>,
@@ -82,6 +83,11 @@ async fn ask<T: Send + 'static>(
 }
 
 /// `GET /v1/positions`: every proposition's current (or past) positions.
+#[utoipa::path(get, path = "/v1/positions", tag = "queries", params(ReadParams),
+    responses((status = 200, body = Vec<PropositionPositionsJson>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown proposition or party (with the closest known ids)", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
 pub(crate) async fn positions_all(
     State(state): State<AppState>,
     Query(params): Query<ReadParams>,
@@ -102,6 +108,11 @@ pub(crate) async fn positions_all(
 }
 
 /// `GET /v1/positions/{proposition}`: one proposition's positions (as `positions P --json`).
+#[utoipa::path(get, path = "/v1/positions/{proposition}", tag = "queries", params(("proposition" = String, Path, description = "The proposition id"), ReadParams),
+    responses((status = 200, body = PropositionPositionsJson),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown proposition or party (with the closest known ids)", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
 pub(crate) async fn positions_one(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -121,6 +132,11 @@ pub(crate) async fn positions_one(
 }
 
 /// `GET /v1/propositions/{proposition}/history`: every statement, in the order said.
+#[utoipa::path(get, path = "/v1/propositions/{proposition}/history", tag = "queries", params(("proposition" = String, Path, description = "The proposition id"), ReadParams),
+    responses((status = 200, body = Vec<HistoryEntryJson>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown proposition or party (with the closest known ids)", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
 pub(crate) async fn history(
     State(state): State<AppState>,
     Path(id): Path<String>,
@@ -137,6 +153,11 @@ pub(crate) async fn history(
 }
 
 /// `GET /v1/contradictions`: pairs of parties on opposite sides of even.
+#[utoipa::path(get, path = "/v1/contradictions", tag = "queries", params(ReadParams),
+    responses((status = 200, body = Vec<ContradictionJson>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown proposition or party (with the closest known ids)", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
 pub(crate) async fn contradictions(
     State(state): State<AppState>,
     Query(params): Query<ReadParams>,
@@ -150,6 +171,11 @@ pub(crate) async fn contradictions(
 }
 
 /// `GET /v1/scores`: scores of resolved propositions, per party.
+#[utoipa::path(get, path = "/v1/scores", tag = "queries", params(ReadParams),
+    responses((status = 200, body = ScoresJson),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown proposition or party (with the closest known ids)", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
 pub(crate) async fn scores(
     State(state): State<AppState>,
     Query(params): Query<ReadParams>,
@@ -163,6 +189,11 @@ pub(crate) async fn scores(
 }
 
 /// `GET /v1/calibration`: per stance band, how often what was said happened.
+#[utoipa::path(get, path = "/v1/calibration", tag = "queries", params(ReadParams),
+    responses((status = 200, body = Vec<CalibrationRowJson>),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown proposition or party (with the closest known ids)", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
 pub(crate) async fn calibration(
     State(state): State<AppState>,
     Query(params): Query<ReadParams>,
@@ -176,6 +207,9 @@ pub(crate) async fn calibration(
 }
 
 /// `GET /v1/stats`: what the ledger holds.
+#[utoipa::path(get, path = "/v1/stats", tag = "queries",
+    responses((status = 200, body = StatsJson)),
+    security(("bearer" = [])))]
 pub(crate) async fn stats(
     State(state): State<AppState>,
     headers: HeaderMap,

@@ -18,6 +18,9 @@ use onrecord_ledger::access::Role;
 use onrecord_ledger::{AppendOutcome, AppendRequest, ExpectedRevision, Ledger, StoreError};
 use serde::{Deserialize, Serialize};
 use tokio::sync::oneshot;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::token_json;
@@ -25,32 +28,89 @@ use crate::problem::Problem;
 use crate::reads;
 use crate::tail::{TailGuard, TailItem, tail};
 use crate::writer::WriteJob;
-use onrecord_wire::{AppendedJson, BulkAppendedJson};
+use onrecord_wire::{AppendedJson, BulkAppendedJson, HeadJson};
 
-/// The router of every route, over `state`.
+/// The OpenAPI document's frame: title, version and the bearer scheme.
+#[derive(utoipa::OpenApi)]
+#[openapi(
+    info(
+        title = "onrecord",
+        description = "One statement ledger over HTTP: append, query, tail (docs/server.md)."
+    ),
+    modifiers(&BearerScheme)
+)]
+struct ApiDoc;
+
+/// Adds the `bearer` security scheme (`Authorization: Bearer onr_...`).
+struct BearerScheme;
+
+impl utoipa::Modify for BearerScheme {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// Every route with its OpenAPI description, registered together so that
+/// the document and the routes cannot drift; plus `/v1/openapi.json`.
 pub(crate) fn router(state: AppState) -> Router {
     let max_body = state.options.max_body;
-    Router::new()
-        .route("/v1/health", get(health))
-        .route("/v1/events", get(events_tail).post(append))
-        .route("/v1/events/{key}", get(event_one))
-        .route("/v1/export", get(export))
-        .route("/v1/positions", get(reads::positions_all))
-        .route("/v1/positions/{proposition}", get(reads::positions_one))
+    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(health))
+        .routes(routes!(events_tail, append))
+        .routes(routes!(event_one))
+        .routes(routes!(export))
+        .routes(routes!(reads::positions_all))
+        .routes(routes!(reads::positions_one))
+        .routes(routes!(reads::history))
+        .routes(routes!(reads::contradictions))
+        .routes(routes!(reads::scores))
+        .routes(routes!(reads::calibration))
+        .routes(routes!(reads::stats))
+        .routes(routes!(verify))
+        .routes(routes!(tokens_list, tokens_create))
+        .routes(routes!(tokens_revoke))
+        .split_for_parts();
+    let document = Bytes::from(api.to_json().unwrap_or_default());
+    router
         .route(
-            "/v1/propositions/{proposition}/history",
-            get(reads::history),
+            "/v1/openapi.json",
+            get(move || {
+                let document = document.clone();
+                async move { ([(header::CONTENT_TYPE, "application/json")], document) }
+            }),
         )
-        .route("/v1/contradictions", get(reads::contradictions))
-        .route("/v1/scores", get(reads::scores))
-        .route("/v1/calibration", get(reads::calibration))
-        .route("/v1/stats", get(reads::stats))
-        .route("/v1/verify", get(verify))
-        .route("/v1/tokens", get(tokens_list).post(tokens_create))
-        .route("/v1/tokens/{id}", axum::routing::delete(tokens_revoke))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            authenticate,
+        ))
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
         .with_state(state)
+}
+
+/// The routes anyone may call.
+const PUBLIC: [&str; 2] = ["/v1/health", "/v1/openapi.json"];
+
+/// Refuses any request without a valid token (401) before a handler or an
+/// extractor looks at it, so nothing about a route (its parameters, its
+/// body's format) is told to a caller without one. Handlers then check the
+/// role their route needs (403).
+async fn authenticate(
+    State(state): State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if !PUBLIC.contains(&request.uri().path())
+        && let Err(problem) = state.authorize(request.headers(), Role::Read)
+    {
+        return problem.into_response();
+    }
+    next.run(request).await
 }
 
 /// Runs `read` on the blocking pool.
@@ -70,13 +130,18 @@ fn json_line(line: String) -> Response {
     ([(header::CONTENT_TYPE, "application/json")], line).into_response()
 }
 
-#[derive(Serialize)]
+/// The server is up.
+#[derive(Serialize, utoipa::ToSchema)]
 struct Health {
+    /// Always `ok`.
     status: &'static str,
+    /// The durable head seq.
     head: u64,
 }
 
 /// `GET /v1/health`: up, and the durable head seq (no token needed).
+#[utoipa::path(get, path = "/v1/health", tag = "meta",
+    responses((status = 200, description = "Up", body = Health)))]
 async fn health(State(state): State<AppState>) -> Json<Health> {
     Json(Health {
         status: "ok",
@@ -84,14 +149,15 @@ async fn health(State(state): State<AppState>) -> Json<Health> {
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct AppendParams {
     /// The expected revision of a single event's stream.
     expected_revision: Option<String>,
 }
 
 /// What a batch append answers: the CLI's bulk counts plus each event's outcome.
-#[derive(Serialize)]
+#[derive(Serialize, utoipa::ToSchema)]
 struct BatchJson {
     #[serde(flatten)]
     counts: BulkAppendedJson,
@@ -137,6 +203,19 @@ fn events_of(headers: &HeaderMap, body: &[u8]) -> Result<(Vec<String>, bool), Pr
 
 /// `POST /v1/events`: append one event or a batch, all or nothing; answered
 /// once durable.
+#[utoipa::path(post, path = "/v1/events", tag = "events", params(AppendParams),
+    request_body(content = String, description = "One event (a JSON object), a JSON array of them, or JSON Lines (application/x-ndjson), in the JSON Lines shape of docs/event-schema.md",
+        content_type = "application/json"),
+    responses(
+        (status = 201, description = "Appended (a batch answers BatchJson)", body = AppendedJson),
+        (status = 200, description = "Already recorded with the same content", body = AppendedJson),
+        (status = 400, description = "Invalid; a batch lists every bad item", body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 403, body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Expected revision or event id conflict", body = Problem, content_type = "application/problem+json"),
+        (status = 413, body = Problem, content_type = "application/problem+json"),
+        (status = 503, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
 async fn append(
     State(state): State<AppState>,
     Query(params): Query<AppendParams>,
@@ -241,6 +320,12 @@ async fn append(
 }
 
 /// `GET /v1/events/{seq}` or `GET /v1/events/{event_id}`: one event, as `export` writes it.
+#[utoipa::path(get, path = "/v1/events/{key}", tag = "events",
+    params(("key" = String, Path, description = "A seq or an event id")),
+    responses(
+        (status = 200, description = "The event, as one export line", content_type = "application/json"),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
 async fn event_one(
     State(state): State<AppState>,
     Path(key): Path<String>,
@@ -264,7 +349,8 @@ async fn event_one(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 struct TailParams {
     /// The first seq to send (default 1).
     from: Option<u64>,
@@ -273,6 +359,10 @@ struct TailParams {
 /// `GET /v1/events?from=SEQ`: catch-up then live, as Server-Sent Events
 /// (`id:` is the seq; `Last-Event-ID` resumes after it) or, with `Accept:
 /// application/x-ndjson`, as typed JSON lines.
+#[utoipa::path(get, path = "/v1/events", tag = "events", params(TailParams),
+    responses((status = 200, description = "Catch-up, a caught-up marker, then live events, as text/event-stream or application/x-ndjson"),
+        (status = 401, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
 async fn events_tail(
     State(state): State<AppState>,
     Query(params): Query<TailParams>,
@@ -342,6 +432,10 @@ async fn events_tail(
 /// `GET /v1/export`: every event as JSON Lines (what `append --jsonl` reads),
 /// streamed and proven by the hash chain as it goes; at the first record
 /// that does not check out the body is cut off, never completed.
+#[utoipa::path(get, path = "/v1/export", tag = "events",
+    responses((status = 200, description = "Every event as JSON Lines", content_type = "application/x-ndjson"),
+        (status = 401, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
 async fn export(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, Problem> {
     state.authorize(&headers, Role::Read)?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, StoreError>>(64);
@@ -368,22 +462,25 @@ async fn export(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
         .into_response())
 }
 
-#[derive(Serialize)]
+/// What a passed verify found.
+#[derive(Serialize, utoipa::ToSchema)]
 struct VerifiedJson {
+    /// Always `ok` (damage is a problem document).
     status: &'static str,
+    /// Records checked.
     records: u64,
+    /// Streams checked.
     streams: u64,
+    /// The head checked against.
     head: HeadJson,
-}
-
-#[derive(Serialize)]
-struct HeadJson {
-    seq: u64,
-    hash: String,
 }
 
 /// `GET /v1/verify`: the whole check `onrecord verify` makes; damage is a
 /// `damaged` problem naming the first bad seq.
+#[utoipa::path(get, path = "/v1/verify", tag = "admin",
+    responses((status = 200, body = VerifiedJson),
+        (status = 503, description = "Damaged, naming the first bad seq", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
 async fn verify(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -405,6 +502,9 @@ async fn verify(
 }
 
 /// `GET /v1/tokens` (admin): every token, without secrets.
+#[utoipa::path(get, path = "/v1/tokens", tag = "admin",
+    responses((status = 200, body = Vec<crate::auth::TokenJson>)),
+    security(("bearer" = [])))]
 async fn tokens_list(
     State(state): State<AppState>,
     headers: HeaderMap,
@@ -414,7 +514,8 @@ async fn tokens_list(
     Ok(Json(tokens.iter().map(|t| token_json(t, None)).collect()))
 }
 
-#[derive(Deserialize)]
+/// A token to make.
+#[derive(Deserialize, utoipa::ToSchema)]
 struct NewTokenJson {
     name: String,
     role: String,
@@ -423,12 +524,18 @@ struct NewTokenJson {
 }
 
 /// `POST /v1/tokens` (admin): makes a token; the answer holds it, once.
+#[utoipa::path(post, path = "/v1/tokens", tag = "admin", request_body = NewTokenJson,
+    responses((status = 201, description = "Made; `token` is shown only here", body = crate::auth::TokenJson),
+        (status = 400, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
 async fn tokens_create(
     State(state): State<AppState>,
     headers: HeaderMap,
-    Json(request): Json<NewTokenJson>,
+    body: Bytes,
 ) -> Result<Response, Problem> {
     state.authorize(&headers, Role::Admin)?;
+    let request: NewTokenJson = serde_json::from_slice(&body)
+        .map_err(|e| Problem::invalid(format!("malformed token request: {e}")))?;
     let role = Role::parse(&request.role).ok_or_else(|| {
         Problem::invalid(format!(
             "unknown role `{}`: expected read, append or admin",
@@ -458,6 +565,11 @@ async fn tokens_create(
 }
 
 /// `DELETE /v1/tokens/{id}` (admin): revokes a token at once, open tails included.
+#[utoipa::path(delete, path = "/v1/tokens/{id}", tag = "admin",
+    params(("id" = String, Path, description = "The token's id")),
+    responses((status = 200, body = crate::auth::TokenJson),
+        (status = 404, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
 async fn tokens_revoke(
     State(state): State<AppState>,
     Path(id): Path<String>,

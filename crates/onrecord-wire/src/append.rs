@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// What one acknowledged append did (`append KIND --json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct AppendedJson {
     /// `appended`, or `already-recorded` when the same event was already in the ledger.
     pub status: String,
@@ -42,6 +43,7 @@ impl From<&AppendOutcome> for AppendedJson {
 
 /// What an all-or-nothing bulk append did (`append --jsonl FILE --json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct BulkAppendedJson {
     /// Always `ok` (a refused bulk append writes nothing and answers with an error).
     pub status: String,

@@ -10,6 +10,7 @@ use crate::round6;
 
 /// The score report (`scores --json`): per resolved proposition, then the leaderboard.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ScoresJson {
     /// Each resolved proposition, ordered by id.
     pub propositions: Vec<PropositionScoresJson>,
@@ -39,6 +40,7 @@ impl From<&ScoreReport> for ScoresJson {
 
 /// The scores on one resolved proposition (an item of `scores`' `propositions`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PropositionScoresJson {
     /// The proposition scored.
     pub proposition: String,
@@ -63,6 +65,7 @@ impl From<&PropositionScores> for PropositionScoresJson {
 
 /// One party's scores on one resolved proposition (an item of a proposition's `parties`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartyScoreJson {
     /// Whose scores these are.
     pub party: String,
@@ -93,6 +96,7 @@ impl From<&PartyScore> for PartyScoreJson {
 
 /// One party's totals over the resolved propositions it spoke on (an item of `scores`' `parties`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartyTotalsJson {
     /// Whose totals these are.
     pub party: String,
@@ -120,6 +124,7 @@ impl From<&PartyTotals> for PartyTotalsJson {
 
 /// One stance band's record (an item of `calibration --json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct CalibrationRowJson {
     /// The band's stance name (never `declined`).
     pub stance: String,

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 /// What the ledger holds (`stats --json`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct StatsJson {
     /// Events by type.
     pub events: EventCountsJson,
@@ -59,6 +60,7 @@ impl From<&LedgerStats> for StatsJson {
 
 /// Events by type (`stats`' `events`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct EventCountsJson {
     /// Every event (the head seq).
     pub total: u64,
@@ -76,6 +78,7 @@ pub struct EventCountsJson {
 
 /// Propositions, open and resolved (`stats`' `propositions`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PropositionCountsJson {
     /// Opened propositions.
     pub total: u64,
@@ -87,6 +90,7 @@ pub struct PropositionCountsJson {
 
 /// The ledger's head (`stats`' `head`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HeadJson {
     /// The last sequence number (0 when empty).
     pub seq: u64,

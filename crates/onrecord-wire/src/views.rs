@@ -9,6 +9,7 @@ use crate::round6;
 
 /// One party's current position on a proposition (an item of `positions`' `positions`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PartyPositionJson {
     /// Whose position it is.
     pub party: String,
@@ -48,6 +49,7 @@ impl From<&Position> for PartyPositionJson {
 
 /// Two contradicting parties within one proposition's positions (an item of `positions`' `contradictions`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContradictingPairJson {
     /// The two parties, the lesser id first.
     pub parties: [String; 2],
@@ -66,6 +68,7 @@ impl From<&Contradiction> for ContradictingPairJson {
 
 /// One proposition's positions and contradictions: `positions PROPOSITION --json`, or an item of `positions --json`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct PropositionPositionsJson {
     /// The proposition.
     pub proposition: String,
@@ -98,6 +101,7 @@ impl From<&PropositionView> for PropositionPositionsJson {
 
 /// One contradiction across the ledger (an item of `contradictions --json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct ContradictionJson {
     /// The proposition the parties disagree on.
     pub proposition: String,
@@ -119,6 +123,7 @@ impl From<&Contradiction> for ContradictionJson {
 
 /// One statement in a proposition's history (an item of `history --json`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 pub struct HistoryEntryJson {
     /// The statement's place in the log.
     pub seq: u64,
