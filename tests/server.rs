@@ -758,3 +758,102 @@ fn the_openapi_document_lists_real_routes_only_and_every_one_of_them() {
     assert_eq!(status, 404);
     assert!(server.stop().success());
 }
+
+#[test]
+fn a_token_past_its_rate_or_its_tail_cap_gets_429_with_retry_after_and_others_do_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger_in(&dir);
+    let other = create_token(&ledger, "other", "read");
+    let token = create_token(&ledger, "admin", "admin");
+    let mut child = Command::new(common::bin())
+        .arg("--ledger")
+        .arg(&ledger)
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--rate-limit",
+            "5",
+            "--max-tails",
+            "1",
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line.trim().rsplit(" on ").next().unwrap().to_owned();
+    let server = Server {
+        child,
+        base,
+        agent: ureq::Agent::new_with_config(
+            ureq::Agent::config_builder()
+                .http_status_as_error(false)
+                .build(),
+        ),
+        token,
+    };
+    // A burst of 10 is allowed (twice the rate of 5/s), then requests are
+    // refused until the bucket refills: count the 200s before the first 429.
+    let started = std::time::Instant::now();
+    let mut admitted = 0;
+    let refused = loop {
+        let mut response = server
+            .agent
+            .get(server.url("/v1/stats"))
+            .header("authorization", server.bearer())
+            .call()
+            .unwrap();
+        match response.status().as_u16() {
+            200 => admitted += 1,
+            429 => break response,
+            other => panic!("{other}: {}", response.body_mut().read_to_string().unwrap()),
+        }
+        assert!(admitted < 200, "no request was ever refused");
+    };
+    let refilled = (started.elapsed().as_secs_f64() * 5.0).ceil() as usize;
+    assert!(
+        (10..=10 + refilled).contains(&admitted),
+        "{admitted} admitted in {:?}",
+        started.elapsed()
+    );
+    let mut refused = refused;
+    assert!(refused.headers().get("retry-after").is_some());
+    let body = refused.body_mut().read_to_string().unwrap();
+    assert!(body.contains("urn:onrecord:problem:rate-limited"), "{body}");
+    // Another token is not held back by the first one's requests.
+    let mut fine = server
+        .agent
+        .get(server.url("/v1/stats"))
+        .header("authorization", format!("Bearer {other}"))
+        .call()
+        .unwrap();
+    assert_eq!(
+        fine.status(),
+        200,
+        "{}",
+        fine.body_mut().read_to_string().unwrap()
+    );
+    // One tail per token: a second is refused while the first is open.
+    let open = server
+        .agent
+        .get(server.url("/v1/events"))
+        .header("accept", "application/x-ndjson")
+        .header("authorization", format!("Bearer {other}"))
+        .call()
+        .unwrap();
+    assert_eq!(open.status(), 200);
+    let second = server
+        .agent
+        .get(server.url("/v1/events"))
+        .header("accept", "application/x-ndjson")
+        .header("authorization", format!("Bearer {other}"))
+        .call()
+        .unwrap();
+    assert_eq!(second.status(), 429);
+    drop(open);
+    assert!(server.stop().success());
+}

@@ -107,6 +107,12 @@ pub struct ServeArgs {
     /// served is printed on stdout)
     #[arg(long, value_name = "ADDR", default_value = "127.0.0.1:7171")]
     pub listen: String,
+    /// Requests per second each token may make (bursts of twice that); more get 429
+    #[arg(long, value_name = "N", default_value_t = 200)]
+    pub rate_limit: u32,
+    /// Live tails one token may hold open at once; more get 429
+    #[arg(long, value_name = "N", default_value_t = 16)]
+    pub max_tails: usize,
 }
 
 /// `token`.

@@ -9,6 +9,7 @@
 //! Nothing here touches a store directly: only the engine's `Ledger`.
 
 pub mod auth;
+pub mod limits;
 pub mod problem;
 mod reads;
 mod routes;
@@ -36,6 +37,12 @@ pub struct ServeOptions {
     pub heartbeat: Duration,
     /// Append jobs that may wait for the writer before appends get 503.
     pub queue: usize,
+    /// Requests per second each token may make (bursts of twice that); 429 past it.
+    pub rate_per_token: u32,
+    /// Live tails one token may hold open at once; 429 past it.
+    pub max_tails_per_token: usize,
+    /// The longest event (one line, array item or body) accepted, in bytes.
+    pub max_line: usize,
 }
 
 impl Default for ServeOptions {
@@ -45,6 +52,9 @@ impl Default for ServeOptions {
             max_batch: 10_000,
             heartbeat: Duration::from_secs(15),
             queue: 4096,
+            rate_per_token: 200,
+            max_tails_per_token: 16,
+            max_line: 1024 * 1024,
         }
     }
 }
@@ -54,6 +64,7 @@ impl Default for ServeOptions {
 pub(crate) struct AppState {
     pub(crate) ledger: Arc<Ledger>,
     pub(crate) access: Arc<auth::Access>,
+    pub(crate) limits: Arc<limits::Limits>,
     pub(crate) jobs: mpsc::Sender<writer::WriteJob>,
     pub(crate) head: watch::Receiver<u64>,
     pub(crate) stop: watch::Receiver<bool>,
@@ -90,6 +101,10 @@ pub async fn serve(
     let state = AppState {
         ledger,
         access: Arc::new(auth::Access::new(tokens)),
+        limits: Arc::new(limits::Limits::new(
+            options.rate_per_token,
+            options.max_tails_per_token,
+        )),
         jobs: writer.jobs.clone(),
         head,
         stop,

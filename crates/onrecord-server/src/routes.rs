@@ -105,10 +105,27 @@ async fn authenticate(
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
-    if !PUBLIC.contains(&request.uri().path())
-        && let Err(problem) = state.authorize(request.headers(), Role::Read)
-    {
-        return problem.into_response();
+    if !PUBLIC.contains(&request.uri().path()) {
+        let caller = match state.authorize(request.headers(), Role::Read) {
+            Ok(caller) => caller,
+            Err(problem) => return problem.into_response(),
+        };
+        if let Err(wait) = state
+            .limits
+            .admit(&caller.token_id, std::time::Instant::now())
+        {
+            let mut problem = Problem::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate-limited",
+                "Too many requests",
+                format!(
+                    "token `{}` made more than {} requests a second",
+                    caller.token_id, state.options.rate_per_token
+                ),
+            );
+            problem.retry_after = Some(wait.as_secs().max(1));
+            return problem.into_response();
+        }
     }
     next.run(request).await
 }
@@ -224,6 +241,18 @@ async fn append(
 ) -> Result<Response, Problem> {
     state.authorize(&headers, Role::Append)?;
     let (lines, batch) = events_of(&headers, &body)?;
+    if let Some(index) = lines.iter().position(|l| l.len() > state.options.max_line) {
+        return Err(Problem::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too-large",
+            "Too large",
+            format!(
+                "event {index} is {} bytes; an event may take at most {}",
+                lines[index].len(),
+                state.options.max_line
+            ),
+        ));
+    }
     if lines.len() > state.options.max_batch {
         return Err(Problem::new(
             StatusCode::PAYLOAD_TOO_LARGE,
@@ -369,6 +398,19 @@ async fn events_tail(
     headers: HeaderMap,
 ) -> Result<Response, Problem> {
     let caller = state.authorize(&headers, Role::Read)?;
+    let slot = state.limits.open_tail(&caller.token_id).ok_or_else(|| {
+        let mut problem = Problem::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too-many-tails",
+            "Too many live tails",
+            format!(
+                "token `{}` already holds {} live tails open",
+                caller.token_id, state.options.max_tails_per_token
+            ),
+        );
+        problem.retry_after = Some(1);
+        problem
+    })?;
     let resumed = headers
         .get("last-event-id")
         .and_then(|v| v.to_str().ok())
@@ -379,6 +421,7 @@ async fn events_tail(
         access: Arc::clone(&state.access),
         token_id: caller.token_id,
         changes: state.access.changes(),
+        slot,
     };
     let items = tail(
         guard,

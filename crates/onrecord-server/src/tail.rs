@@ -37,6 +37,8 @@ pub struct TailGuard {
     pub token_id: String,
     /// Changes whenever a token is revoked.
     pub changes: watch::Receiver<u64>,
+    /// The tail's place in its token's count of open tails, given back when it ends.
+    pub slot: crate::limits::TailSlot,
 }
 
 /// Where a tail is and what it waits on.

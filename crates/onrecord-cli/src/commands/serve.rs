@@ -45,7 +45,11 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> Result<(), CliError> {
         onrecord_server::serve(
             ledger,
             listener,
-            onrecord_server::ServeOptions::default(),
+            onrecord_server::ServeOptions {
+                rate_per_token: args.rate_limit,
+                max_tails_per_token: args.max_tails,
+                ..onrecord_server::ServeOptions::default()
+            },
             stop_signal(),
         )
         .await
