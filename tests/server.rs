@@ -857,3 +857,49 @@ fn a_token_past_its_rate_or_its_tail_cap_gets_429_with_retry_after_and_others_do
     drop(open);
     assert!(server.stop().success());
 }
+
+#[test]
+fn a_tail_filtered_by_proposition_and_party_sends_only_their_events_catch_up_and_live() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = common::demo_ledger(dir.path());
+    let expected: Vec<u64> = common::export(&ledger)
+        .iter()
+        .filter(|e| {
+            e.value["type"] == "statement"
+                && e.value["proposition"] == "paris-meeting"
+                && e.value["party"] == "kremlin"
+        })
+        .map(|e| e.seq)
+        .collect();
+    assert!(!expected.is_empty());
+    let server = Server::start(&ledger);
+    let response = server
+        .agent
+        .get(server.url("/v1/events?proposition=paris-meeting&party=kremlin"))
+        .header("accept", "application/x-ndjson")
+        .header("authorization", server.bearer())
+        .call()
+        .unwrap();
+    let mut lines = BufReader::new(response.into_body().into_reader()).lines();
+    let mut seen = Vec::new();
+    loop {
+        let line: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+        match line["type"].as_str() {
+            Some("event") => seen.push(line["event"]["seq"].as_u64().unwrap()),
+            Some("caught-up") => break,
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(seen, expected);
+    // Live: a statement elsewhere is skipped, the next one on the pair arrives.
+    let elsewhere = r#"{"type":"party","id":"elsewhere","name":"Elsewhere","kind":"person"}"#;
+    assert_eq!(server.append(elsewhere).0, 201);
+    let (status, answer) = server.append(
+        r#"{"type":"statement","proposition":"paris-meeting","party":"kremlin","stance":"likely","said_at":"2018-11-12"}"#,
+    );
+    assert_eq!(status, 201, "{answer}");
+    let next: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(next["event"]["seq"], answer["seq"]);
+    drop(lines);
+    assert!(server.stop().success());
+}

@@ -383,6 +383,10 @@ async fn event_one(
 struct TailParams {
     /// The first seq to send (default 1).
     from: Option<u64>,
+    /// Only events about this proposition.
+    proposition: Option<String>,
+    /// Only events about this party.
+    party: Option<String>,
 }
 
 /// `GET /v1/events?from=SEQ`: catch-up then live, as Server-Sent Events
@@ -417,6 +421,18 @@ async fn events_tail(
         .and_then(|v| v.trim().parse::<u64>().ok())
         .map(|seq| seq + 1);
     let from = resumed.or(params.from).unwrap_or(1);
+    let mut filter = crate::tail::TailFilter::default();
+    if let Some(p) = params.proposition.as_deref() {
+        let id =
+            onrecord_core::PropositionId::new(p).map_err(|e| Problem::invalid(e.to_string()))?;
+        filter
+            .streams
+            .push(onrecord_core::StreamId::Proposition(id));
+    }
+    if let Some(p) = params.party.as_deref() {
+        let id = onrecord_core::PartyId::new(p).map_err(|e| Problem::invalid(e.to_string()))?;
+        filter.streams.push(onrecord_core::StreamId::Party(id));
+    }
     let guard = TailGuard {
         access: Arc::clone(&state.access),
         token_id: caller.token_id,
@@ -425,6 +441,7 @@ async fn events_tail(
     };
     let items = tail(
         guard,
+        filter,
         Arc::clone(&state.ledger),
         state.head.clone(),
         state.stop.clone(),

@@ -41,9 +41,30 @@ pub struct TailGuard {
     pub slot: crate::limits::TailSlot,
 }
 
+/// Which events a tail sends: those in every one of these streams (a
+/// proposition, a party, or both: that party's statements on it).
+#[derive(Debug, Clone, Default)]
+pub struct TailFilter {
+    /// The streams an event must belong to.
+    pub streams: Vec<onrecord_core::StreamId>,
+}
+
+impl TailFilter {
+    /// Whether `record` is one the tail sends (a retraction is looked up in `ledger`).
+    fn admits(&self, ledger: &Ledger, record: &Recorded) -> Result<bool, StoreError> {
+        if self.streams.is_empty() {
+            return Ok(true);
+        }
+        let streams =
+            onrecord_core::validate::streams_of(&record.event, ledger)?.unwrap_or_default();
+        Ok(self.streams.iter().all(|s| streams.contains(s)))
+    }
+}
+
 /// Where a tail is and what it waits on.
 struct TailState {
     guard: TailGuard,
+    filter: TailFilter,
     ledger: Arc<Ledger>,
     head: watch::Receiver<u64>,
     stop: watch::Receiver<bool>,
@@ -58,6 +79,7 @@ struct TailState {
 /// the guard's token stops being active.
 pub fn tail(
     guard: TailGuard,
+    filter: TailFilter,
     ledger: Arc<Ledger>,
     head: watch::Receiver<u64>,
     stop: watch::Receiver<bool>,
@@ -66,6 +88,7 @@ pub fn tail(
 ) -> impl Stream<Item = Result<TailItem, StoreError>> + Send + 'static {
     let state = TailState {
         guard,
+        filter,
         ledger,
         head,
         stop,
@@ -92,19 +115,31 @@ async fn next_item(s: &mut TailState) -> Option<Result<TailItem, StoreError>> {
             return None;
         }
         if let Some(record) = s.buffer.pop_front() {
-            s.next = record.seq + 1;
             return Some(Ok(TailItem::Event(Box::new(record))));
         }
         let head = *s.head.borrow_and_update();
         if s.next <= head {
             let (from, to) = (s.next, head.min(s.next + CHUNK - 1));
             let ledger = Arc::clone(&s.ledger);
+            let filter = s.filter.clone();
             let read = tokio::task::spawn_blocking(move || {
-                ledger.records(from, to).collect::<Result<Vec<_>, _>>()
+                let records = ledger.records(from, to).collect::<Result<Vec<_>, _>>()?;
+                let read = records.len();
+                let mut kept = Vec::with_capacity(read);
+                for record in records {
+                    if filter.admits(&ledger, &record)? {
+                        kept.push(record);
+                    }
+                }
+                Ok::<_, StoreError>((read, kept))
             })
             .await;
             match read {
-                Ok(Ok(records)) if !records.is_empty() => s.buffer.extend(records),
+                Ok(Ok((read, kept))) if read > 0 => {
+                    // Everything up to `to` is read, sent or filtered out.
+                    s.next = to + 1;
+                    s.buffer.extend(kept);
+                }
                 Ok(Ok(_)) => {
                     // The head names records the log does not hold: damage.
                     return Some(Err(StoreError::Damaged(onrecord_ledger::Damage {
