@@ -12,6 +12,7 @@
 
 mod anchor;
 mod marker;
+mod pending;
 
 use std::fs::File;
 use std::ops::Bound;
@@ -25,6 +26,7 @@ use onrecord_ledger::{Clock, Head, Ledger, Opening, StoreError};
 
 use crate::anchor::Anchor;
 use crate::marker::Recognised;
+use crate::pending::{Merged, PENDING_LIMIT, Pending, is_empty_range};
 
 pub use anchor::ANCHOR_FILE;
 pub use marker::MARKER_FILE;
@@ -69,11 +71,27 @@ pub struct SledStorage {
     anchored: Acknowledged,
     /// Whether the directory carries its marker file yet.
     marked: AtomicBool,
+    /// Write sets applied, not yet handed to sled (see [`pending`]).
+    pending: Mutex<Pending>,
     /// Whether this process may only read (a read-only archive, read from a private copy).
     read_only: bool,
     /// The private copy a read-only ledger is read from; removed on drop,
     /// after sled (fields drop in order).
     _copy: Option<tempfile::TempDir>,
+}
+
+impl Drop for SledStorage {
+    /// Pending writes go to sled when the store closes, as they would have at
+    /// once before they were grouped: applied writes are never dropped here
+    /// (they become durable, or not, as sled's own buffers do).
+    fn drop(&mut self) {
+        let mut pending = self.lock_pending();
+        if !pending.is_empty() {
+            let mut taken = std::mem::take(&mut *pending);
+            drop(pending);
+            let _ = self.write_pending(&mut taken);
+        }
+    }
 }
 
 impl std::fmt::Debug for SledStorage {
@@ -158,6 +176,9 @@ impl Storage for SledStorage {
     }
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Some(value) = self.lock_pending().writes.get(key) {
+            return Ok(value.clone());
+        }
         self.db
             .get(key)
             .map(|v| v.map(|v| v.to_vec()))
@@ -165,43 +186,81 @@ impl Storage for SledStorage {
     }
 
     fn contains(&self, key: &[u8]) -> Result<bool, StoreError> {
+        if let Some(value) = self.lock_pending().writes.get(key) {
+            return Ok(value.is_some());
+        }
         self.db
             .contains_key(key)
             .map_err(|e| storage(&self.path, e))
     }
 
     fn range(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Entries<'_> {
-        let inner = self.db.range::<&[u8], _>((start, end));
-        Box::new(inner.map(move |kv| {
+        let pending = self.lock_pending().in_range(start, end);
+        let stored = self.db.range::<&[u8], _>((start, end)).map(move |kv| {
             kv.map(|(k, v)| (k.to_vec(), v.to_vec()))
                 .map_err(|e| storage(&self.path, e))
-        }))
+        });
+        if pending.is_empty() {
+            return Box::new(stored);
+        }
+        Box::new(Merged {
+            pending: pending.into_iter().peekable(),
+            stored: stored.peekable(),
+        })
     }
 
     fn last(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Result<Option<Entry>, StoreError> {
-        self.db
-            .range::<&[u8], _>((start, end))
-            .next_back()
-            .transpose()
-            .map(|kv| kv.map(|(k, v)| (k.to_vec(), v.to_vec())))
-            .map_err(|e| storage(&self.path, e))
-    }
-
-    fn apply(&self, writes: WriteSet) -> Result<(), StoreError> {
-        let mut batch = sled::Batch::default();
-        for (key, value) in writes.into_ops() {
-            match value {
-                Some(value) => batch.insert(key, value),
-                None => batch.remove(key),
+        if is_empty_range(&start, &end) {
+            return Ok(None);
+        }
+        let pending = self.lock_pending();
+        // The last stored entry pending writes do not replace or delete.
+        let mut stored = None;
+        for kv in self.db.range::<&[u8], _>((start, end)).rev() {
+            let (k, v) = kv.map_err(|e| storage(&self.path, e))?;
+            if !pending.writes.contains_key(k.as_ref()) {
+                stored = Some((k.to_vec(), v.to_vec()));
+                break;
             }
         }
-        self.db
-            .apply_batch(batch)
-            .map_err(|e| storage(&self.path, e))
+        let written = pending
+            .in_range(start, end)
+            .into_iter()
+            .rev()
+            .find_map(|(k, v)| v.map(|v| (k, v)));
+        Ok(match (stored, written) {
+            (Some(s), Some(w)) => Some(if w.0 > s.0 { w } else { s }),
+            (s, w) => s.or(w),
+        })
     }
 
-    /// sled `flush()` then fdatasync of the data file: only then is a write durable.
+    /// Joins the pending write sets; they go to sled at the next sync, or
+    /// first if they hold more than [`PENDING_LIMIT`] bytes.
+    fn apply(&self, writes: WriteSet) -> Result<(), StoreError> {
+        let size: usize = writes
+            .ops()
+            .map(|(k, v)| k.len() + v.map_or(0, <[u8]>::len))
+            .sum();
+        let mut pending = self.lock_pending();
+        if !pending.is_empty() && pending.bytes + size > PENDING_LIMIT {
+            self.write_pending(&mut pending)?;
+        }
+        pending.add(writes.into_ops());
+        if pending.bytes > PENDING_LIMIT {
+            self.write_pending(&mut pending)?;
+        }
+        Ok(())
+    }
+
+    /// The pending write sets to sled as one batch, then sled's `flush()` and
+    /// an fdatasync of the data file: only then is a write durable.
     fn sync(&self) -> Result<(), StoreError> {
+        {
+            let mut pending = self.lock_pending();
+            if !pending.is_empty() {
+                self.write_pending(&mut pending)?;
+            }
+        }
         self.db.flush().map_err(|e| storage(&self.path, e))?;
         self.data_file
             .sync_data()
@@ -315,6 +374,29 @@ fn is_lock_error(e: &sled::Error) -> bool {
 }
 
 impl SledStorage {
+    fn lock_pending(&self) -> std::sync::MutexGuard<'_, Pending> {
+        // A panic while holding it cannot leave half a write set in it (a
+        // write set is added whole), so a poisoned lock is still usable.
+        self.pending.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Hands every pending write to sled as one atomic batch; kept pending
+    /// if sled refuses it (the next sync tries again).
+    fn write_pending(&self, pending: &mut Pending) -> Result<(), StoreError> {
+        let mut batch = sled::Batch::default();
+        for (key, value) in &pending.writes {
+            match value {
+                Some(value) => batch.insert(&key[..], &value[..]),
+                None => batch.remove(&key[..]),
+            }
+        }
+        self.db
+            .apply_batch(batch)
+            .map_err(|e| storage(&self.path, e))?;
+        *pending = Pending::default();
+        Ok(())
+    }
+
     /// Opens sled in `dir` (the ledger at `path`, or a private copy of it).
     fn open(path: &Path, dir: &Path, options: &LedgerOptions) -> Result<Self, StoreError> {
         let config = sled::Config::new()
@@ -343,6 +425,7 @@ impl SledStorage {
             anchor: Mutex::new(anchor),
             anchored,
             marked: AtomicBool::new(false),
+            pending: Mutex::new(Pending::default()),
             read_only: false,
             _copy: None,
         })
