@@ -16,6 +16,9 @@ use std::ops::Bound;
 /// before the next write set joins them (bounding memory during imports).
 pub(crate) const PENDING_LIMIT: usize = 4 * 1024 * 1024;
 
+/// One pending write: a key and its new value (`None`: deleted).
+pub(crate) type PendingWrite = (Vec<u8>, Option<Vec<u8>>);
+
 /// Pending puts (`Some`) and deletes (`None`), by key.
 #[derive(Debug, Default)]
 pub(crate) struct Pending {
@@ -43,7 +46,7 @@ pub(crate) fn is_empty_range(start: &Bound<&[u8]>, end: &Bound<&[u8]>) -> bool {
 
 impl Pending {
     /// Adds one write set's writes (a later write to a key wins).
-    pub(crate) fn add(&mut self, ops: impl Iterator<Item = (Vec<u8>, Option<Vec<u8>>)>) {
+    pub(crate) fn add(&mut self, ops: impl Iterator<Item = PendingWrite>) {
         for (key, value) in ops {
             self.bytes += key.len() + value.as_ref().map_or(0, Vec::len);
             self.writes.insert(key, value);
@@ -57,11 +60,7 @@ impl Pending {
 
     /// The pending writes in `(start, end)`, in key order (a copy: bounded
     /// by [`PENDING_LIMIT`], and empty whenever nothing is being written).
-    pub(crate) fn in_range(
-        &self,
-        start: Bound<&[u8]>,
-        end: Bound<&[u8]>,
-    ) -> Vec<(Vec<u8>, Option<Vec<u8>>)> {
+    pub(crate) fn in_range(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Vec<PendingWrite> {
         if self.writes.is_empty() || is_empty_range(&start, &end) {
             return Vec::new();
         }
@@ -76,7 +75,7 @@ impl Pending {
 /// the same range: a pending put replaces or adds an entry, a pending
 /// delete hides one.
 pub(crate) struct Merged<I: Iterator> {
-    pub(crate) pending: std::iter::Peekable<std::vec::IntoIter<(Vec<u8>, Option<Vec<u8>>)>>,
+    pub(crate) pending: std::iter::Peekable<std::vec::IntoIter<PendingWrite>>,
     pub(crate) stored: std::iter::Peekable<I>,
 }
 
@@ -119,7 +118,8 @@ mod tests {
             .iter()
             .map(|(k, v)| (k.as_bytes().to_vec(), v.map(|v| v.as_bytes().to_vec())))
             .collect();
-        let stored: Vec<Result<(Vec<u8>, Vec<u8>), ()>> = stored
+        type Stored = Result<(Vec<u8>, Vec<u8>), ()>;
+        let stored: Vec<Stored> = stored
             .iter()
             .map(|k| Ok((k.as_bytes().to_vec(), b"old".to_vec())))
             .collect();
@@ -129,7 +129,11 @@ mod tests {
         }
         .map(|e| {
             let (k, v) = e.unwrap();
-            format!("{}={}", String::from_utf8(k).unwrap(), String::from_utf8(v).unwrap())
+            format!(
+                "{}={}",
+                String::from_utf8(k).unwrap(),
+                String::from_utf8(v).unwrap()
+            )
         })
         .collect()
     }
@@ -137,7 +141,10 @@ mod tests {
     #[test]
     fn pending_writes_replace_add_and_hide_stored_entries_in_key_order() {
         assert_eq!(
-            merged(&[("a", Some("new")), ("c", None), ("d", Some("new"))], &["a", "b", "c", "e"]),
+            merged(
+                &[("a", Some("new")), ("c", None), ("d", Some("new"))],
+                &["a", "b", "c", "e"]
+            ),
             vec!["a=new", "b=old", "d=new", "e=old"]
         );
         assert_eq!(merged(&[], &["a"]), vec!["a=old"]);
@@ -149,8 +156,14 @@ mod tests {
         let mut p = Pending::default();
         p.add([(b"k".to_vec(), Some(b"v".to_vec()))].into_iter());
         let (a, b) = (&b"b"[..], &b"a"[..]);
-        assert!(p.in_range(Bound::Included(a), Bound::Excluded(b)).is_empty());
-        assert!(p.in_range(Bound::Excluded(a), Bound::Excluded(a)).is_empty());
+        assert!(
+            p.in_range(Bound::Included(a), Bound::Excluded(b))
+                .is_empty()
+        );
+        assert!(
+            p.in_range(Bound::Excluded(a), Bound::Excluded(a))
+                .is_empty()
+        );
         assert_eq!(p.in_range(Bound::Unbounded, Bound::Unbounded).len(), 1);
     }
 }

@@ -5,9 +5,16 @@
 //! at least 5x one client's throughput). Every append is a durable one:
 //! the server answers only after the writer's sync.
 //!
+//! With `--reads LEDGER --proposition P` it measures reads instead, on an
+//! existing ledger (e.g. a 1M-event one made by `onrecord-bench --phase
+//! bulk --keep`): `GET /v1/positions/P` one after another (p50/p99 end to
+//! end on loopback; issue 15's target is p99 under 2 ms at 1M events), then
+//! the server's memory with `--idle-tails` live tails held open.
+//!
 //! ```sh
 //! cargo build --release -p onrecord -p onrecord-bench
 //! target/release/serve-load --appends 200 --out serve.json
+//! target/release/serve-load --reads /tmp/b1m/onrecord --proposition prop-189 --out reads.json
 //! ```
 
 use std::io::{BufRead, BufReader};
@@ -41,6 +48,18 @@ struct Args {
     /// Write the figures as JSON here.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Measure reads on this existing ledger instead of appends.
+    #[arg(long, value_name = "LEDGER")]
+    reads: Option<PathBuf>,
+    /// The proposition whose positions the reads ask for.
+    #[arg(long, requires = "reads")]
+    proposition: Option<String>,
+    /// Position queries to time.
+    #[arg(long, default_value_t = 2000)]
+    query_runs: usize,
+    /// Live tails to hold open while the server's memory is read.
+    #[arg(long, default_value_t = 1000)]
+    idle_tails: usize,
 }
 
 /// The server under load; stopped (SIGTERM, then waited for) on drop.
@@ -70,8 +89,16 @@ fn serve(bin: &Path, ledger: &Path) -> Result<Served> {
     let mut child = Command::new(bin)
         .arg("--ledger")
         .arg(ledger)
-        // The load is one token's: lift its rate limit, which is not what is measured.
-        .args(["serve", "--listen", "127.0.0.1:0", "--rate-limit", "1000000"])
+        // The load is one token's: lift its rate and tail limits, which are
+        // not what is measured.
+        .args([
+            "serve",
+            "--listen",
+            "127.0.0.1:0",
+            "--rate-limit",
+            "1000000",
+        ])
+        .args(["--max-tails", "100000"])
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()?;
@@ -115,11 +142,120 @@ fn percentile(sorted: &[Duration], p: f64) -> f64 {
     sorted[i].as_secs_f64() * 1e6
 }
 
+/// A process's resident memory now and at its peak, in KiB (Linux).
+fn memory_kib(pid: u32) -> (u64, u64) {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// Position queries through the server, then memory with idle tails held open.
+fn reads(args: &Args, bin: &Path, ledger: &Path) -> Result<()> {
+    let proposition = args
+        .proposition
+        .as_deref()
+        .context("--reads needs --proposition")?;
+    let token = run_ok(Command::new(bin).arg("--ledger").arg(ledger).args([
+        "token",
+        "create",
+        "serve-load-reads",
+        "--role",
+        "read",
+    ]))?;
+    let bearer = format!("Bearer {token}");
+    let served = serve(bin, ledger)?;
+    let url = format!("{}/v1/positions/{proposition}", served.base);
+    let agent = agent();
+    let ask = || -> Result<Duration> {
+        let started = Instant::now();
+        let mut response = agent.get(&url).header("authorization", &bearer).call()?;
+        let status = response.status().as_u16();
+        let body = response.body_mut().read_to_string()?;
+        ensure!(status == 200, "positions answered {status}: {body}");
+        Ok(started.elapsed())
+    };
+    for _ in 0..50 {
+        ask()?; // warm: the server's first reads bring the pages in
+    }
+    let mut latencies = (0..args.query_runs)
+        .map(|_| ask())
+        .collect::<Result<Vec<_>>>()?;
+    latencies.sort_unstable();
+    let (p50, p99) = (percentile(&latencies, 0.5), percentile(&latencies, 0.99));
+    println!(
+        "GET /v1/positions/{proposition}: p50 {p50:.0} us, p99 {p99:.0} us over {} runs (target p99 < 2000 us)",
+        latencies.len()
+    );
+    let pid = served.child.id();
+    let (rss_before, _) = memory_kib(pid);
+    let health: serde_json::Value = serde_json::from_str(
+        &agent
+            .get(format!("{}/v1/health", served.base))
+            .call()?
+            .body_mut()
+            .read_to_string()?,
+    )?;
+    let next = health["head"].as_u64().context("health names the head")? + 1;
+    let mut tails = Vec::with_capacity(args.idle_tails);
+    for _ in 0..args.idle_tails {
+        // From past the head: an idle tail, caught up at once.
+        let response = agent
+            .get(format!("{}/v1/events?from={next}", served.base))
+            .header("accept", "application/x-ndjson")
+            .header("authorization", &bearer)
+            .call()?;
+        ensure!(
+            response.status() == 200,
+            "tail answered {}",
+            response.status()
+        );
+        tails.push(response);
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    let (rss_tails, hwm) = memory_kib(pid);
+    println!(
+        "server memory: {} KiB before the tails, {} KiB with {} idle tails open ({:.1} KiB each), peak {} KiB",
+        rss_before,
+        rss_tails,
+        tails.len(),
+        rss_tails.saturating_sub(rss_before) as f64 / tails.len().max(1) as f64,
+        hwm
+    );
+    drop(tails);
+    drop(served);
+    if let Some(out) = &args.out {
+        let doc = json!({
+            "machine": onrecord_bench::machine::info(&onrecord_bench::workspace_root()),
+            "ledger": ledger,
+            "proposition": proposition,
+            "query_runs": latencies.len(),
+            "positions_p50_us": p50,
+            "positions_p99_us": p99,
+            "idle_tails": args.idle_tails,
+            "rss_kib_before_tails": rss_before,
+            "rss_kib_with_tails": rss_tails,
+            "hwm_kib": hwm,
+        });
+        std::fs::write(out, serde_json::to_string_pretty(&doc)?)?;
+    }
+    Ok(())
+}
+
 fn main() -> Result<()> {
     let args = Args::parse();
     let bin = args.onrecord_bin.clone().or_else(find_onrecord).context(
         "no onrecord binary: `cargo build --release -p onrecord` or pass --onrecord-bin",
     )?;
+    if let Some(ledger) = &args.reads {
+        return reads(&args, &bin, ledger);
+    }
     let temp = tempfile::tempdir()?;
     let dir = args.dir.clone().unwrap_or_else(|| temp.path().to_owned());
     let ledger = dir.join("serve-load-ledger");
