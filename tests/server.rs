@@ -40,13 +40,19 @@ impl Server {
 
     /// Starts `onrecord serve` on `ledger`; helper requests carry `token`.
     fn start_with(ledger: &Path, token: String) -> Self {
+        Self::start_args(ledger, token, &[])
+    }
+
+    /// Starts `onrecord serve` on `ledger` with `extra` flags; helper requests carry `token`.
+    fn start_args(ledger: &Path, token: String, extra: &[&str]) -> Self {
         let mut child = Command::new(common::bin())
             .arg("--ledger")
             .arg(ledger)
             .args(["serve", "--listen", "127.0.0.1:0"])
+            .args(extra)
             .env("NO_COLOR", "1")
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
+            .stderr(Stdio::null())
             .spawn()
             .expect("start the server");
         let mut line = String::new();
@@ -76,6 +82,16 @@ impl Server {
 
     fn bearer(&self) -> String {
         format!("Bearer {}", self.token)
+    }
+
+    /// Opens a live tail as typed JSON lines (`query` after `/v1/events`) with `token`.
+    fn tail(&self, query: &str, token: &str) -> ureq::http::Response<ureq::Body> {
+        self.agent
+            .get(self.url(&format!("/v1/events{query}")))
+            .header("accept", "application/x-ndjson")
+            .header("authorization", format!("Bearer {token}"))
+            .call()
+            .expect("open a tail")
     }
 
     fn url(&self, path: &str) -> String {
@@ -361,13 +377,7 @@ fn the_live_tail_catches_up_then_follows_and_resumes_after_the_last_event_id() {
     drop(reader);
 
     // The same stream as typed JSON lines.
-    let response = server
-        .agent
-        .get(server.url("/v1/events?from=5"))
-        .header("accept", "application/x-ndjson")
-        .header("authorization", server.bearer())
-        .call()
-        .unwrap();
+    let response = server.tail("?from=5", &server.token);
     let mut lines = BufReader::new(response.into_body().into_reader()).lines();
     let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
     assert_eq!(
@@ -542,13 +552,7 @@ fn every_route_but_health_needs_a_token_with_the_role_and_a_revoked_one_stops_at
     assert_eq!(status_with("GET", "/v1/verify", Some(&appender), "").0, 403);
 
     // A tail opened with the read token ends when that token is revoked.
-    let response = server
-        .agent
-        .get(server.url("/v1/events"))
-        .header("accept", "application/x-ndjson")
-        .header("authorization", format!("Bearer {reader}"))
-        .call()
-        .unwrap();
+    let response = server.tail("", &reader);
     let mut lines = BufReader::new(response.into_body().into_reader()).lines();
     let first: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
     assert_eq!(first["type"], "event");
@@ -765,37 +769,7 @@ fn a_token_past_its_rate_or_its_tail_cap_gets_429_with_retry_after_and_others_do
     let ledger = ledger_in(&dir);
     let other = create_token(&ledger, "other", "read");
     let token = create_token(&ledger, "admin", "admin");
-    let mut child = Command::new(common::bin())
-        .arg("--ledger")
-        .arg(&ledger)
-        .args([
-            "serve",
-            "--listen",
-            "127.0.0.1:0",
-            "--rate-limit",
-            "5",
-            "--max-tails",
-            "1",
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let base = line.trim().rsplit(" on ").next().unwrap().to_owned();
-    let server = Server {
-        child,
-        base,
-        agent: ureq::Agent::new_with_config(
-            ureq::Agent::config_builder()
-                .http_status_as_error(false)
-                .build(),
-        ),
-        token,
-    };
+    let server = Server::start_args(&ledger, token, &["--rate-limit", "5", "--max-tails", "1"]);
     // A burst of 10 is allowed (twice the rate of 5/s), then requests are
     // refused until the bucket refills: count the 200s before the first 429.
     let started = std::time::Instant::now();
@@ -838,21 +812,9 @@ fn a_token_past_its_rate_or_its_tail_cap_gets_429_with_retry_after_and_others_do
         fine.body_mut().read_to_string().unwrap()
     );
     // One tail per token: a second is refused while the first is open.
-    let open = server
-        .agent
-        .get(server.url("/v1/events"))
-        .header("accept", "application/x-ndjson")
-        .header("authorization", format!("Bearer {other}"))
-        .call()
-        .unwrap();
+    let open = server.tail("", &other);
     assert_eq!(open.status(), 200);
-    let second = server
-        .agent
-        .get(server.url("/v1/events"))
-        .header("accept", "application/x-ndjson")
-        .header("authorization", format!("Bearer {other}"))
-        .call()
-        .unwrap();
+    let second = server.tail("", &other);
     assert_eq!(second.status(), 429);
     drop(open);
     assert!(server.stop().success());
@@ -873,13 +835,7 @@ fn a_tail_filtered_by_proposition_and_party_sends_only_their_events_catch_up_and
         .collect();
     assert!(!expected.is_empty());
     let server = Server::start(&ledger);
-    let response = server
-        .agent
-        .get(server.url("/v1/events?proposition=paris-meeting&party=kremlin"))
-        .header("accept", "application/x-ndjson")
-        .header("authorization", server.bearer())
-        .call()
-        .unwrap();
+    let response = server.tail("?proposition=paris-meeting&party=kremlin", &server.token);
     let mut lines = BufReader::new(response.into_body().into_reader()).lines();
     let mut seen = Vec::new();
     loop {
