@@ -660,6 +660,25 @@ fn every_query_route_answers_exactly_what_the_cli_prints_with_json() {
             args.join(" ")
         );
     }
+    // Answers are gzipped for a client that accepts it; live streams never are.
+    let gzipped = server
+        .agent
+        .get(server.url("/v1/positions"))
+        .header("authorization", server.bearer())
+        .header("accept-encoding", "gzip")
+        .call()
+        .unwrap();
+    assert_eq!(gzipped.headers().get("content-encoding").unwrap(), "gzip");
+    let tail = server
+        .agent
+        .get(server.url("/v1/events"))
+        .header("authorization", server.bearer())
+        .header("accept", "application/x-ndjson")
+        .header("accept-encoding", "gzip")
+        .call()
+        .unwrap();
+    assert!(tail.headers().get("content-encoding").is_none());
+    drop((gzipped, tail));
     // An unknown proposition: 404 with the CLI's "did you mean".
     let (status, body) = server.get("/v1/positions/paris-meting");
     assert_eq!(status, 404, "{body}");

@@ -88,9 +88,26 @@ pub(crate) fn router(state: AppState) -> Router {
             state.clone(),
             authenticate,
         ))
+        .layer(answers_compressed())
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
         .with_state(state)
+}
+
+/// Gzip for answers a client accepts it for, except streams read as they
+/// come (the live tail and export as JSON Lines, Server-Sent Events), where
+/// a compressor would hold events back until its buffer fills.
+fn answers_compressed() -> tower_http::compression::CompressionLayer<
+    tower_http::compression::predicate::And<
+        tower_http::compression::DefaultPredicate,
+        tower_http::compression::predicate::NotForContentType,
+    >,
+> {
+    use tower_http::compression::predicate::{NotForContentType, Predicate};
+    tower_http::compression::CompressionLayer::new().compress_when(
+        tower_http::compression::DefaultPredicate::new()
+            .and(NotForContentType::const_new("application/x-ndjson")),
+    )
 }
 
 /// The routes anyone may call.
