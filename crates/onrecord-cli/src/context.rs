@@ -129,4 +129,15 @@ impl Context {
     pub fn create(&self) -> Result<Ledger, CliError> {
         Ok(onrecord_sled::create(&self.ledger, &self.options)?)
     }
+
+    /// Creates a new ledger at `path` (not `--ledger`: the demo's own), with these options.
+    pub fn create_at(&self, path: &std::path::Path) -> Result<Ledger, CliError> {
+        Ok(onrecord_sled::create(path, &self.options)?)
+    }
+
+    /// Removes the ledger at `--ledger` that this process created for an
+    /// input that was then refused (the directory too, unless it `existed`).
+    pub fn remove_created(&self, existed: bool) {
+        onrecord_sled::remove_created(&self.ledger, existed);
+    }
 }

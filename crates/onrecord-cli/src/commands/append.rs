@@ -229,7 +229,7 @@ fn bulk(ctx: &Context, file: &str, json: bool) -> Result<(), CliError> {
                 // input that cannot be read or parsed leaves no new ledger
                 // (only what this process created goes).
                 drop(ledger);
-                onrecord_sled::remove_created(&path, existed);
+                ctx.remove_created(existed);
             }
             return Err(error);
         }

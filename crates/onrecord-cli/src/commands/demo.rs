@@ -30,10 +30,7 @@ fn load_story(ctx: &Context, ledger: &Ledger) -> Result<u64, CliError> {
 pub fn run(ctx: &Context) -> Result<(), CliError> {
     let temp;
     let (ledger, place) = match &ctx.explicit_ledger {
-        Some(path) => (
-            onrecord_sled::create(path, &ctx.options)?,
-            path.display().to_string(),
-        ),
+        Some(path) => (ctx.create_at(path)?, path.display().to_string()),
         None => {
             temp = tempfile::Builder::new()
                 .prefix("onrecord-demo-")
@@ -46,7 +43,7 @@ pub fn run(ctx: &Context) -> Result<(), CliError> {
                 })?;
             let path = temp.path().join("ledger");
             (
-                onrecord_sled::create(&path, &ctx.options)?,
+                ctx.create_at(&path)?,
                 "a temporary ledger (removed on exit)".to_owned(),
             )
         }
