@@ -235,7 +235,8 @@ impl Storage for SledStorage {
     }
 
     /// Joins the pending write sets; they go to sled at the next sync, or
-    /// first if they hold more than [`PENDING_LIMIT`] bytes.
+    /// first if they would hold more than [`PENDING_LIMIT`] bytes. A write
+    /// set larger than that goes to sled at once, alone.
     fn apply(&self, writes: WriteSet) -> Result<(), StoreError> {
         let size: usize = writes
             .ops()
@@ -245,10 +246,13 @@ impl Storage for SledStorage {
         if !pending.is_empty() && pending.bytes + size > PENDING_LIMIT {
             self.write_pending(&mut pending)?;
         }
-        pending.add(writes.into_ops());
-        if pending.bytes > PENDING_LIMIT {
-            self.write_pending(&mut pending)?;
+        if size > PENDING_LIMIT {
+            // A large write set (an import's chunk) goes to sled on its own.
+            let mut alone = Pending::default();
+            alone.add(writes.into_ops());
+            return self.write_pending(&mut alone);
         }
+        pending.add(writes.into_ops());
         Ok(())
     }
 
