@@ -106,6 +106,21 @@ pub(crate) fn side_or_none_from_code(code: u8) -> Option<Option<Side>> {
     }
 }
 
+/// Every stance's stored code, written out a second time on purpose (the
+/// tests of this table, of records and of kept views all check against it):
+/// changing a row of the table above changes the bytes on disk.
+#[cfg(test)]
+pub(crate) const PINNED_STANCES: [(Stance, u8); 8] = [
+    (Stance::AlmostNoChance, 0),
+    (Stance::VeryUnlikely, 1),
+    (Stance::Unlikely, 2),
+    (Stance::EvenChance, 3),
+    (Stance::Likely, 4),
+    (Stance::VeryLikely, 5),
+    (Stance::AlmostCertain, 6),
+    (Stance::Declined, 7),
+];
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -114,16 +129,7 @@ mod tests {
     /// table above changes the bytes on disk, and must fail here.
     #[test]
     fn every_code_is_pinned_and_reads_back() {
-        let stances = [
-            (Stance::AlmostNoChance, 0),
-            (Stance::VeryUnlikely, 1),
-            (Stance::Unlikely, 2),
-            (Stance::EvenChance, 3),
-            (Stance::Likely, 4),
-            (Stance::VeryLikely, 5),
-            (Stance::AlmostCertain, 6),
-            (Stance::Declined, 7),
-        ];
+        let stances = PINNED_STANCES;
         assert_eq!(stances.len(), Stance::ALL.len());
         for (stance, code) in stances {
             assert_eq!(stance_code(stance), code, "{stance:?}");

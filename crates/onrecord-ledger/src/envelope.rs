@@ -499,16 +499,7 @@ mod tests {
 
     #[test]
     fn each_stance_and_precision_is_stored_as_its_pinned_code() {
-        let stances = [
-            (Stance::AlmostNoChance, 0),
-            (Stance::VeryUnlikely, 1),
-            (Stance::Unlikely, 2),
-            (Stance::EvenChance, 3),
-            (Stance::Likely, 4),
-            (Stance::VeryLikely, 5),
-            (Stance::AlmostCertain, 6),
-            (Stance::Declined, 7),
-        ];
+        let stances = crate::codes::PINNED_STANCES;
         for (stance, code) in stances {
             for (precision, pcode) in [(Precision::Day, 0), (Precision::Instant, 1)] {
                 let event = statement(stance, precision);

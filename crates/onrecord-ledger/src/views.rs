@@ -888,16 +888,7 @@ mod tests {
 
     #[test]
     fn each_stance_precision_and_side_is_kept_as_its_pinned_code() {
-        let stances = [
-            (Stance::AlmostNoChance, 0),
-            (Stance::VeryUnlikely, 1),
-            (Stance::Unlikely, 2),
-            (Stance::EvenChance, 3),
-            (Stance::Likely, 4),
-            (Stance::VeryLikely, 5),
-            (Stance::AlmostCertain, 6),
-            (Stance::Declined, 7),
-        ];
+        let stances = crate::codes::PINNED_STANCES;
         let precisions = [(Precision::Day, 0), (Precision::Instant, 1)];
         let sides = [(None, 0), (Some(Side::Low), 1), (Some(Side::High), 2)];
         for (stance, code) in stances {
