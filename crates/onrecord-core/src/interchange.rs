@@ -661,6 +661,105 @@ pub fn write_line(rec: &Recorded) -> String {
     }
 }
 
+/// A statement as a line asks for it: party and speaker may be left to the ledger.
+#[derive(Serialize)]
+struct StatementDraftOut<'a> {
+    proposition: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    party: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    speaker: Option<&'a str>,
+    stance: &'static str,
+    credence: Option<f64>,
+    said_at: String,
+    quote: Option<&'a str>,
+    source: Option<&'a str>,
+    qualifiers: &'a [String],
+}
+
+/// A draft (and the event id it asks for) as one JSON line that
+/// [`parse_line`] reads back to the same [`InputEvent`]: what a client
+/// sends a server to append the event the flags describe.
+pub fn draft_line(event_id: Option<EventId>, draft: &Draft) -> String {
+    #[derive(Serialize)]
+    struct DraftLine<T> {
+        #[serde(rename = "type")]
+        ty: &'static str,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        event_id: Option<String>,
+        #[serde(flatten)]
+        body: T,
+    }
+    fn of<T: Serialize>(ty: &'static str, event_id: Option<EventId>, body: T) -> String {
+        let line = DraftLine {
+            ty,
+            event_id: event_id.map(|id| id.to_string()),
+            body,
+        };
+        serde_json::to_string(&line).expect("plain structs with string keys always serialise")
+    }
+    match draft {
+        Draft::Party(p) => of(
+            "party",
+            event_id,
+            PartyOut {
+                id: p.id.as_str(),
+                name: &p.name,
+                kind: p.kind.name(),
+                speaks_for: p.speaks_for.as_ref().map(PartyId::as_str),
+                aliases: &p.aliases,
+            },
+        ),
+        Draft::Proposition(p) => of(
+            "proposition",
+            event_id,
+            PropositionOut {
+                id: p.id.as_str(),
+                text: &p.text,
+                criteria: p.criteria.as_deref(),
+                window: p.window.map(|w| WindowOut {
+                    from: w.from.to_string(),
+                    to: w.to.to_string(),
+                }),
+            },
+        ),
+        Draft::Statement(s) => of(
+            "statement",
+            event_id,
+            StatementDraftOut {
+                proposition: s.proposition.as_str(),
+                party: s.party.as_ref().map(PartyId::as_str),
+                speaker: s.speaker.as_ref().map(PartyId::as_str),
+                stance: s.stance.name(),
+                credence: s.credence,
+                said_at: s.said_at.to_string(),
+                quote: s.quote.as_deref(),
+                source: s.source.as_deref(),
+                qualifiers: &s.qualifiers,
+            },
+        ),
+        Draft::Retraction(r) => of(
+            "retraction",
+            event_id,
+            RetractionOut {
+                statement: r.statement.to_string(),
+                reason: &r.reason,
+            },
+        ),
+        Draft::Resolution(r) => of(
+            "resolution",
+            event_id,
+            ResolutionOut {
+                proposition: r.proposition.as_str(),
+                outcome: r.outcome.name(),
+                resolved_at: r.resolved_at.to_string(),
+                source: r.source.as_deref(),
+                note: r.note.as_deref(),
+            },
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1495,6 +1594,34 @@ mod tests {
             let head = format!(r#"{{"type":"{}","seq":{seq},"#, rec.event.event_type().json_name());
             prop_assert!(line.starts_with(&head), "{}", line);
             assert_round_trip(&rec);
+        }
+
+        #[test]
+        fn every_draft_a_client_sends_reads_back_as_the_same_draft(
+            event in arb_event(),
+            id in proptest::option::of(any::<[u8; 16]>()),
+            leave_party_to_the_ledger in any::<bool>(),
+        ) {
+            let draft = match event {
+                Event::PartyRegistered(p) => Draft::Party(p),
+                Event::PropositionOpened(p) => Draft::Proposition(p),
+                Event::StatementRecorded(s) => Draft::Statement(StatementDraft {
+                    proposition: s.proposition,
+                    party: (!leave_party_to_the_ledger).then_some(s.party),
+                    speaker: (!leave_party_to_the_ledger).then_some(s.speaker),
+                    stance: s.stance,
+                    credence: s.credence,
+                    said_at: s.said_at,
+                    quote: s.quote,
+                    source: s.source,
+                    qualifiers: s.qualifiers,
+                }),
+                Event::StatementRetracted(r) => Draft::Retraction(r),
+                Event::PropositionResolved(r) => Draft::Resolution(r),
+            };
+            let event_id = id.map(EventId::from_bytes);
+            let line = draft_line(event_id, &draft);
+            prop_assert_eq!(parse_line(&line), Ok(InputEvent { event_id, draft }), "{}", line);
         }
 
         #[test]
