@@ -68,6 +68,8 @@ pub struct Caller {
 pub struct Access {
     tokens: RwLock<HashMap<String, TokenRecord>>,
     changes: watch::Sender<u64>,
+    /// The in-memory admin tokens of local users on the ledger's socket, by user name.
+    local: std::sync::Mutex<HashMap<String, String>>,
 }
 
 fn unauthorized(detail: &str) -> Problem {
@@ -87,7 +89,23 @@ impl Access {
         Self {
             tokens: RwLock::new(tokens.into_iter().map(|t| (t.id.clone(), t)).collect()),
             changes: watch::channel(0).0,
+            local: std::sync::Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The bearer token a request from local user `user` on the ledger's own
+    /// socket acts with: an admin token named `local:<user>`, made on first
+    /// use and held only in this server's memory (never stored, never shown),
+    /// so the user who may open the ledger's files may do anything through it.
+    pub fn local_token(&self, user: &str, now: i64) -> std::io::Result<String> {
+        let mut local = self.local.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(token) = local.get(user) {
+            return Ok(token.clone());
+        }
+        let made = new_token(&format!("local:{user}"), Role::Admin, now, None)?;
+        self.update(made.record);
+        local.insert(user.to_owned(), made.token.clone());
+        Ok(made.token)
     }
 
     /// A receiver that sees a change whenever a token is revoked or added.

@@ -10,6 +10,7 @@
 
 pub mod auth;
 pub mod limits;
+pub mod local;
 pub mod problem;
 mod reads;
 mod routes;
@@ -93,6 +94,18 @@ pub async fn serve(
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
+    serve_with_socket(ledger, listener, None, options, shutdown).await
+}
+
+/// As [`serve`], and also on `socket`, the ledger's own Unix socket, whose
+/// connections act as their local user ([`local`]).
+pub async fn serve_with_socket(
+    ledger: Ledger,
+    listener: TcpListener,
+    socket: Option<tokio::net::UnixListener>,
+    options: ServeOptions,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     let tokens = ledger.tokens().map_err(std::io::Error::other)?;
     let ledger = Arc::new(ledger);
     let (head_tx, head) = watch::channel(ledger.head().seq);
@@ -111,6 +124,19 @@ pub async fn serve(
         options,
     };
     let app = routes::router(state);
+    let mut stopping = stop_tx.subscribe();
+    let on_socket = socket.map(|socket| {
+        let app = app
+            .clone()
+            .into_make_service_with_connect_info::<local::LocalPeer>();
+        tokio::spawn(async move {
+            axum::serve(socket, app)
+                .with_graceful_shutdown(async move {
+                    let _ = stopping.wait_for(|stop| *stop).await;
+                })
+                .await
+        })
+    });
     let result = axum::serve(listener, app)
         .with_graceful_shutdown(async move {
             shutdown.await;
@@ -118,6 +144,9 @@ pub async fn serve(
             let _ = stop_tx.send(true);
         })
         .await;
+    if let Some(task) = on_socket {
+        let _ = task.await;
+    }
     tokio::task::spawn_blocking(move || writer.finish())
         .await
         .map_err(std::io::Error::other)?;

@@ -12,7 +12,8 @@ use axum::http::HeaderMap;
 use onrecord_core::{PartyId, PropositionId, TimeBound};
 use onrecord_ledger::access::Role;
 use onrecord_ledger::query::{
-    CalibrationQuery, ContradictionsQuery, HistoryQuery, PositionsQuery, ScoresQuery, StatsQuery,
+    CalibrationQuery, ChartQuery, ContradictionsQuery, HistoryQuery, PositionsQuery, ScoresQuery,
+    StatsQuery,
 };
 use onrecord_ledger::{Ledger, QueryError};
 use onrecord_projections::Filter;
@@ -129,6 +130,28 @@ pub(crate) async fn positions_one(
         .first()
         .map(|v| Json(PropositionPositionsJson::from_view(v)))
         .ok_or_else(|| Problem::not_found(format!("no positions on `{id}`")))
+}
+
+/// `GET /v1/propositions/{proposition}/chart.svg`: its credence chart, as `onrecord chart` writes it.
+#[utoipa::path(get, path = "/v1/propositions/{proposition}/chart.svg", tag = "queries", params(("proposition" = String, Path, description = "The proposition id"), ReadParams),
+    responses((status = 200, description = "The chart", content_type = "image/svg+xml", body = String),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown proposition (with the closest known ids)", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub(crate) async fn chart(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    Query(params): Query<ReadParams>,
+    headers: HeaderMap,
+) -> Result<axum::response::Response, Problem> {
+    use axum::response::IntoResponse;
+    let request = ChartQuery {
+        proposition: proposition(&id)?,
+        filter: params.filter()?,
+    };
+    let input = ask(&state, &headers, move |l| l.query(&request)).await?;
+    let svg = onrecord_report::credence_chart_svg(&input);
+    Ok(([(axum::http::header::CONTENT_TYPE, "image/svg+xml")], svg).into_response())
 }
 
 /// `GET /v1/propositions/{proposition}/history`: every statement, in the order said.

@@ -67,6 +67,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .routes(routes!(reads::positions_all))
         .routes(routes!(reads::positions_one))
         .routes(routes!(reads::history))
+        .routes(routes!(reads::chart))
         .routes(routes!(reads::contradictions))
         .routes(routes!(reads::scores))
         .routes(routes!(reads::calibration))
@@ -119,9 +120,30 @@ const PUBLIC: [&str; 2] = ["/v1/health", "/v1/openapi.json"];
 /// role their route needs (403).
 async fn authenticate(
     State(state): State<AppState>,
-    request: axum::extract::Request,
+    mut request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
+    // A request on the ledger's own socket acts as its local user (see `local`).
+    let peer = request
+        .extensions()
+        .get::<axum::extract::ConnectInfo<crate::local::LocalPeer>>()
+        .map(|info| info.0.user.clone());
+    if let Some(user) = peer {
+        match state
+            .access
+            .local_token(&user, onrecord_ledger::system_clock())
+        {
+            Ok(token) => match axum::http::HeaderValue::from_str(&format!("Bearer {token}")) {
+                Ok(value) => {
+                    request.headers_mut().insert(header::AUTHORIZATION, value);
+                }
+                Err(_) => {
+                    return Problem::unavailable("cannot admit the local user").into_response();
+                }
+            },
+            Err(_) => return Problem::unavailable("cannot admit the local user").into_response(),
+        }
+    }
     if !PUBLIC.contains(&request.uri().path()) {
         let caller = match state.authorize(request.headers(), Role::Read) {
             Ok(caller) => caller,
