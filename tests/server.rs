@@ -767,6 +767,7 @@ fn the_openapi_document_lists_real_routes_only_and_every_one_of_them() {
         "GET /v1/health",
         "GET /v1/positions",
         "GET /v1/positions/{proposition}",
+        "GET /v1/propositions/{proposition}/chart.svg",
         "GET /v1/propositions/{proposition}/history",
         "GET /v1/scores",
         "GET /v1/stats",
@@ -877,4 +878,280 @@ fn a_tail_filtered_by_proposition_and_party_sends_only_their_events_catch_up_and
     assert_eq!(next["event"]["seq"], answer["seq"]);
     drop(lines);
     assert!(server.stop().success());
+}
+
+/// The commands a user runs to read a ledger, each printing what a script or a
+/// person relies on (tables, JSON, CSV, the log).
+const READ_COMMANDS: &[&[&str]] = &[
+    &["positions"],
+    &["positions", "paris-meeting", "--json"],
+    &["positions", "--party", "trump", "--as-of", "2018-11-06"],
+    &["positions", "--csv"],
+    &["history", "paris-meeting"],
+    &["history", "g20-meeting", "--party", "trump", "--json"],
+    &["history", "paris-meeting", "--csv"],
+    &["contradictions"],
+    &["contradictions", "--json", "--known-at", "2999-01-01"],
+    &["scores"],
+    &["scores", "--json"],
+    &["scores", "--csv"],
+    &["calibration"],
+    &["calibration", "--json", "--at-seq", "12"],
+    &["verify"],
+    &["export"],
+    &["tail", "--from", "9"],
+    &["tail", "--json"],
+    &["positions", "paris-meetin"],
+    &["history", "nope"],
+    &["positions", "--as-of", "2018-13-01"],
+];
+
+/// Runs `onrecord ARGS` against the server at `url` with `token` (no local ledger involved).
+fn remote(url: &str, token: Option<&str>, args: &[&str]) -> std::process::Output {
+    let mut c = Command::new(common::bin());
+    c.arg("--server").arg(url);
+    if let Some(t) = token {
+        c.env("ONRECORD_TOKEN", t);
+    }
+    c.args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("ONRECORD_LEDGER")
+        .stdin(Stdio::null())
+        .output()
+        .expect("spawn onrecord")
+}
+
+/// The exit code, stdout and stderr of a run.
+fn printed(out: &std::process::Output) -> (Option<i32>, String, String) {
+    (
+        out.status.code(),
+        common::text(&out.stdout),
+        common::text(&out.stderr),
+    )
+}
+
+#[test]
+fn every_read_command_prints_the_same_through_a_server_and_its_socket_as_on_the_local_ledger() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = common::demo_ledger(dir.path());
+    let token = create_token(&ledger, "reader", "admin");
+    let chart_local = dir.path().join("local.svg");
+    let local: Vec<_> = READ_COMMANDS
+        .iter()
+        .map(|args| printed(&common::run(&ledger, args)))
+        .collect();
+    common::ok(
+        common::run(
+            &ledger,
+            &[
+                "chart",
+                "paris-meeting",
+                "-o",
+                chart_local.to_str().unwrap(),
+            ],
+        ),
+        "local chart",
+    );
+    assert!(local[0].1.contains("kremlin vs trump"), "{}", local[0].1);
+    assert_eq!(local[18].0, Some(1), "an unknown id is exit 1 locally");
+    assert!(
+        local[18].2.contains("did you mean `paris-meeting`"),
+        "{}",
+        local[18].2
+    );
+
+    let server = Server::start_with(&ledger, token.clone());
+    for (args, want) in READ_COMMANDS.iter().zip(&local) {
+        let got = printed(&remote(&server.base, Some(&token), args));
+        assert_eq!(&got, want, "--server {args:?}");
+        // The ledger's own path reaches the server holding it through its socket.
+        let got = printed(&common::run(&ledger, args));
+        assert_eq!(&got, want, "--ledger {args:?} while served");
+    }
+    let chart_remote = dir.path().join("remote.svg");
+    common::ok(
+        remote(
+            &server.base,
+            Some(&token),
+            &[
+                "chart",
+                "paris-meeting",
+                "-o",
+                chart_remote.to_str().unwrap(),
+            ],
+        ),
+        "chart through the server",
+    );
+    assert_eq!(
+        std::fs::read_to_string(&chart_remote).unwrap(),
+        std::fs::read_to_string(&chart_local).unwrap()
+    );
+}
+
+#[test]
+fn appends_through_a_server_answer_with_the_local_exit_codes_and_never_print_the_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = common::demo_ledger(dir.path());
+    let admin = create_token(&ledger, "desk", "admin");
+    let reader = create_token(&ledger, "dashboard", "read");
+    let server = Server::start_with(&ledger, admin.clone());
+    let url = server.base.clone();
+    let statement = [
+        "append",
+        "statement",
+        "--proposition",
+        "paris-meeting",
+        "--party",
+        "trump",
+        "--stance",
+        "likely",
+        "--said-at",
+        "2018-11-08",
+        "--quote",
+        "maybe after all",
+    ];
+    let mut outputs = Vec::new();
+
+    let out = remote(&url, Some(&admin), &statement);
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out.stderr));
+    assert!(common::text(&out.stdout).starts_with("appended seq=18 event="));
+    outputs.push(out);
+
+    // A stream revision not met: exit 3, as locally.
+    let mut stale = statement.to_vec();
+    stale.extend(["--expect-revision", "1"]);
+    let out = remote(&url, Some(&admin), &stale);
+    assert_eq!(out.status.code(), Some(3), "{}", common::text(&out.stderr));
+    outputs.push(out);
+
+    // A read token may not append: exit 6; no token at all: exit 6, saying how to give one.
+    let out = remote(&url, Some(&reader), &statement);
+    assert_eq!(out.status.code(), Some(6), "{}", common::text(&out.stderr));
+    outputs.push(out);
+    let out = remote(&url, None, &["positions"]);
+    assert_eq!(out.status.code(), Some(6));
+    assert!(
+        common::text(&out.stderr).contains("--token"),
+        "{}",
+        common::text(&out.stderr)
+    );
+    outputs.push(out);
+
+    // A batch with refused lines: every one named by its line, nothing appended.
+    let batch = dir.path().join("batch.jsonl");
+    std::fs::write(
+        &batch,
+        format!(
+            "{}\n\n{}\n{}\n",
+            party("newcomer"),
+            r#"{"type":"statement","proposition":"no-such","party":"newcomer","stance":"likely","said_at":"2018-11-09"}"#,
+            r#"{"type":"statement","proposition":"paris-meeting","party":"nobody","stance":"likely","said_at":"2018-11-09"}"#,
+        ),
+    )
+    .unwrap();
+    let out = remote(
+        &url,
+        Some(&admin),
+        &["append", "--jsonl", batch.to_str().unwrap()],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let err = common::text(&out.stderr);
+    assert!(
+        err.contains("line 3: ") && err.contains("line 4: "),
+        "{err}"
+    );
+    assert!(
+        err.contains("2 line(s) refused; nothing was appended"),
+        "{err}"
+    );
+    outputs.push(out);
+    let (status, head) = server.get("/v1/health");
+    assert_eq!(status, 200);
+    assert!(head.contains("\"head\":18"), "{head}");
+
+    // The same batch without its bad lines goes in whole.
+    std::fs::write(
+        &batch,
+        format!("{}\n{}\n", party("newcomer"), party("other")),
+    )
+    .unwrap();
+    let out = remote(
+        &url,
+        Some(&admin),
+        &["append", "--jsonl", batch.to_str().unwrap(), "--json"],
+    );
+    assert_eq!(
+        common::text(&out.stdout).trim(),
+        r#"{"status":"ok","appended":2,"already_recorded":0}"#
+    );
+    outputs.push(out);
+
+    drop(server);
+    // No server: exit 4 naming the URL.
+    let out = remote(&url, Some(&admin), &["positions"]);
+    assert_eq!(out.status.code(), Some(4));
+    assert!(
+        common::text(&out.stderr).contains(&url),
+        "{}",
+        common::text(&out.stderr)
+    );
+    outputs.push(out);
+
+    for out in &outputs {
+        for token in [&admin, &reader] {
+            let secret = token.rsplit('_').next().unwrap();
+            assert!(!common::text(&out.stdout).contains(secret));
+            assert!(!common::text(&out.stderr).contains(secret));
+        }
+    }
+    assert_eq!(common::assert_gapless(&exported(&ledger)), 20);
+}
+
+#[test]
+fn a_ledger_held_by_serve_takes_appends_and_follows_through_its_socket_instead_of_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = common::demo_ledger(dir.path());
+    let server = Server::start(&ledger);
+    let mut follow = common::cmd(&ledger)
+        .args(["tail", "--follow", "--from", "17", "--json"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start tail --follow");
+    let mut lines = BufReader::new(follow.stdout.take().unwrap()).lines();
+    let first = lines.next().unwrap().unwrap();
+    assert!(first.contains(r#""seq":17"#), "{first}");
+
+    // No busy wait: without the socket this would fail with exit 4 at once.
+    let out = common::run(
+        &ledger,
+        &[
+            "--busy-wait",
+            "0",
+            "append",
+            "party",
+            "walk-in",
+            "--name",
+            "Walk In",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", common::text(&out.stderr));
+    let appended = lines.next().unwrap().unwrap();
+    assert!(
+        appended.contains(r#""seq":18"#) && appended.contains("walk-in"),
+        "{appended}"
+    );
+    let _ = follow.kill();
+    let _ = follow.wait();
+
+    let status = server.stop();
+    assert!(status.success());
+    assert!(
+        !ledger.join("serve.sock").exists(),
+        "the socket goes with the server"
+    );
+    let out = common::run(&ledger, &["tail", "--follow"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(common::text(&out.stderr).contains("onrecord serve"));
+    assert_eq!(common::assert_gapless(&exported(&ledger)), 18);
 }

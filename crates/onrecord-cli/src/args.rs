@@ -27,8 +27,18 @@ Exit codes:
   1  invalid input, unknown id, or not found (also: no ledger, storage errors)
   2  usage error (unknown command or flag, missing argument)
   3  conflict: expected revision not met, or an event id recorded with other content
-  4  the ledger is busy (held by another process)
+  4  the ledger is busy (held by another process), or the server cannot be reached
   5  damage: `verify` found the ledger damaged, or a damaged record was read
+  6  refused by the server: no token, an unknown, revoked or expired one, or one
+     without the role the command needs
+
+A server instead of a local ledger:
+  --server URL (or $ONRECORD_SERVER) with --token (or $ONRECORD_TOKEN) runs
+  append, positions, history, contradictions, scores, calibration, chart,
+  report, stats, export, verify and tail against `onrecord serve`, with the
+  same output and exit codes; exit 4 when the server cannot be reached. A
+  ledger held by a local `onrecord serve` is reached through the socket it
+  opens in the ledger directory, without a token.
 
 Colour is used only when stdout is a terminal and NO_COLOR is not set.";
 
@@ -47,6 +57,12 @@ pub struct Cli {
     /// How long to wait for a ledger another process holds, in milliseconds [default: $ONRECORD_BUSY_WAIT_MS, else 10000]
     #[arg(long, global = true, value_name = "MS")]
     pub busy_wait: Option<u64>,
+    /// Run the command against this server (http://HOST:PORT) instead of a local ledger [default: $ONRECORD_SERVER]
+    #[arg(long, global = true, value_name = "URL")]
+    pub server: Option<String>,
+    /// The API token to send the server [default: $ONRECORD_TOKEN]; never printed
+    #[arg(long, global = true, value_name = "TOKEN")]
+    pub token: Option<String>,
     /// Show no progress bars and no notes on stderr (errors are still printed)
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
@@ -92,6 +108,8 @@ pub enum Command {
     Extract(ExtractArgs),
     /// Serve the ledger over HTTP (one writer, many readers, a live tail)
     Serve(ServeArgs),
+    /// Print events from a seq on, and with --follow keep printing new ones as they are recorded
+    Tail(TailArgs),
     /// Manage the API tokens `serve` accepts: create, list, revoke
     Token(TokenArgs),
     /// Print shell completions for bash, zsh, fish or powershell to stdout
@@ -113,6 +131,20 @@ pub struct ServeArgs {
     /// Live tails one token may hold open at once; more get 429
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub max_tails: usize,
+}
+
+/// `tail`.
+#[derive(Debug, Args)]
+pub struct TailArgs {
+    /// The first seq to print
+    #[arg(long, value_name = "SEQ", default_value_t = 1)]
+    pub from: u64,
+    /// Keep printing events as they are recorded (needs a server: --server, or a ledger `onrecord serve` holds)
+    #[arg(long)]
+    pub follow: bool,
+    /// Print JSON Lines (as `export` does)
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `token`.

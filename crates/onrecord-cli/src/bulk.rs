@@ -328,3 +328,52 @@ fn refused_lines(code: i32, refusals: Refusals) -> CliError {
     lines.push(format!("{count} line(s) refused; nothing was appended"));
     CliError::with_lines(code, lines)
 }
+
+/// `append --jsonl` through a server: every line read and checked here as a
+/// local import reads it (unreadable lines are reported the same way, and
+/// nothing is sent), then sent as one JSON Lines request that the server
+/// appends all or nothing. Lines the server refuses are named by their line
+/// in the input. The request holds the input's events, so a server's caps on
+/// body and batch size bound what one such append can carry (413 past them).
+pub fn send_jsonl(
+    ctx: &Context,
+    remote: &crate::remote::Remote,
+    input: &mut BulkInput,
+    json: bool,
+) -> Result<ImportCounts, CliError> {
+    let mut body = Vec::new();
+    let mut line_numbers = Vec::new();
+    let mut refusals = Refusals::default();
+    input.read(
+        "reading",
+        ctx,
+        json,
+        |e| {
+            body.extend_from_slice(
+                onrecord_core::draft_line(e.event.event_id, &e.event.draft).as_bytes(),
+            );
+            body.push(b'\n');
+            line_numbers.push(e.line);
+        },
+        |message| refusals.push(message),
+    )?;
+    if !refusals.is_empty() {
+        return Err(refused_lines(INVALID, refusals));
+    }
+    if line_numbers.is_empty() {
+        return Ok(ImportCounts::default());
+    }
+    let answer = remote.send_body("POST", "/v1/events", &[], "application/x-ndjson", &body)?;
+    drop(body);
+    if !(200..300).contains(&answer.status) {
+        return Err(remote.refusal(answer, &|i| match line_numbers.get(i) {
+            Some(n) => format!("line {n}"),
+            None => format!("item {i}"),
+        }));
+    }
+    let counts: onrecord_wire::BulkAppendedJson = remote.json_of(answer)?;
+    Ok(ImportCounts {
+        appended: counts.appended,
+        already_recorded: counts.already_recorded,
+    })
+}

@@ -12,6 +12,7 @@ use onrecord_sled::LedgerOptions;
 
 use crate::args::Cli;
 use crate::error::CliError;
+use crate::remote::{Remote, SOCKET_NAME};
 
 /// sled's page cache for a bulk import, in MiB, unless `$ONRECORD_CACHE_MB` says otherwise.
 pub const IMPORT_CACHE_MB: u64 = 16;
@@ -34,6 +35,10 @@ pub struct Context {
     pub options: LedgerOptions,
     /// `--quiet`: no progress bars or notes on stderr.
     pub quiet: bool,
+    /// `--server`, else a non-empty `$ONRECORD_SERVER`.
+    pub server: Option<String>,
+    /// `--token`, else a non-empty `$ONRECORD_TOKEN` (never printed).
+    pub token: Option<String>,
 }
 
 impl Context {
@@ -63,11 +68,14 @@ impl Context {
             }
             options.cache_capacity = mib * 1024 * 1024;
         }
+        let env = |name: &str| std::env::var(name).ok().filter(|v| !v.trim().is_empty());
         Ok(Self {
             explicit_ledger: cli.ledger.clone(),
             ledger,
             options,
             quiet: cli.quiet,
+            server: cli.server.clone().or_else(|| env("ONRECORD_SERVER")),
+            token: cli.token.clone().or_else(|| env("ONRECORD_TOKEN")),
         })
     }
 }
@@ -83,6 +91,22 @@ fn env_number(name: &str, unit: &str) -> Result<Option<u64>, CliError> {
 }
 
 impl Context {
+    /// The server a command goes to instead of opening the ledger itself:
+    /// `--server` (or `$ONRECORD_SERVER`), else the local `onrecord serve`
+    /// holding the ledger, reached through the socket it keeps in the ledger
+    /// directory (a socket left by a server that is gone is ignored).
+    pub fn remote(&self) -> Result<Option<Remote>, CliError> {
+        if let Some(url) = &self.server {
+            return Remote::at_url(url, self.token.clone(), self.options.busy_wait).map(Some);
+        }
+        let socket = self.ledger.join(SOCKET_NAME);
+        if !socket.exists() {
+            return Ok(None);
+        }
+        let remote = Remote::through_socket(&self.ledger, socket, self.options.busy_wait);
+        Ok(remote.is_up().then_some(remote))
+    }
+
     /// Opens an existing ledger for a reading command: one whose open check
     /// failed (acknowledged records missing or altered) is refused with exit
     /// 5 and the damage `verify` names, never served as whole.

@@ -22,6 +22,8 @@ pub const CONFLICT: i32 = 3;
 pub const BUSY: i32 = 4;
 /// Exit code: the ledger is damaged.
 pub const DAMAGE: i32 = 5;
+/// Exit code: the server refused the token (none, unknown, revoked, expired, or without the role).
+pub const DENIED: i32 = 6;
 
 /// A failure to report: one line (without the `error: ` prefix) and an exit code.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -21,6 +21,7 @@ pub mod hints;
 pub mod input;
 pub mod output;
 pub mod progress;
+pub mod remote;
 pub mod render;
 pub mod time_flags;
 

@@ -18,3 +18,21 @@ pub fn filter_of(time: &TimeArgs) -> Result<Filter, CliError> {
         at_seq: time.at_seq,
     })
 }
+
+/// The time flags as a server's query parameters (`as_of`, `known_at`,
+/// `at_seq`), after checking them as [`filter_of`] does, so a bad one is
+/// refused with the same words locally and remotely.
+pub fn query_of(time: &TimeArgs) -> Result<Vec<(&'static str, String)>, CliError> {
+    filter_of(time)?;
+    let mut query = Vec::new();
+    if let Some(w) = &time.as_of {
+        query.push(("as_of", w.clone()));
+    }
+    if let Some(w) = &time.known_at {
+        query.push(("known_at", w.clone()));
+    }
+    if let Some(n) = time.at_seq {
+        query.push(("at_seq", n.to_string()));
+    }
+    Ok(query)
+}

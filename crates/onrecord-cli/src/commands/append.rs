@@ -8,7 +8,7 @@ use onrecord_core::{
     Draft, EventId, Party, PartyId, Proposition, PropositionId, PropositionResolved,
     StatementDraft, StatementRetracted, When,
 };
-use onrecord_ledger::{AppendOutcome, AppendRequest, ExpectedRevision, StoreError};
+use onrecord_ledger::{AppendRequest, ExpectedRevision, StoreError};
 use onrecord_wire::{AppendedJson, BulkAppendedJson};
 
 use crate::args::{AppendArgs, AppendKind, SingleOpts};
@@ -178,6 +178,22 @@ fn single(ctx: &Context, kind: AppendKind, json: bool) -> Result<(), CliError> {
             .map_err(|e| CliError::invalid(e.to_string()))?,
         None => ExpectedRevision::Any,
     };
+    if let Some(remote) = ctx.remote()? {
+        let mut query = Vec::new();
+        if let Some(revision) = &opts.expect_revision {
+            query.push(("expected_revision", revision.clone()));
+        }
+        let line = onrecord_core::draft_line(event_id, &draft);
+        let answer = remote.send_body(
+            "POST",
+            "/v1/events",
+            &query,
+            "application/json",
+            line.as_bytes(),
+        )?;
+        let appended: AppendedJson = remote.json_of(answer)?;
+        return print_appended(&appended, json);
+    }
     // A ledger created for this append is kept only if the append succeeds.
     let outcome = ctx.open_or_create_then(|ledger| {
         ledger
@@ -193,18 +209,23 @@ fn single(ctx: &Context, kind: AppendKind, json: bool) -> Result<(), CliError> {
                 _ => hints::store_error(ledger, e),
             })
     })?;
-    let words = match outcome {
-        AppendOutcome::Appended { .. } => "appended",
-        AppendOutcome::AlreadyRecorded { .. } => "already recorded",
+    print_appended(&AppendedJson::from_outcome(&outcome), json)
+}
+
+/// Prints what one append did, as JSON or as `appended seq=N event=ID`.
+fn print_appended(appended: &AppendedJson, json: bool) -> Result<(), CliError> {
+    let words = if appended.status == AppendedJson::ALREADY_RECORDED {
+        "already recorded"
+    } else {
+        "appended"
     };
     let mut out = Out::new();
     if json {
-        out.json(&AppendedJson::from_outcome(&outcome))?;
+        out.json(appended)?;
     } else {
         out.line(format!(
             "{words} seq={} event={}",
-            outcome.seq(),
-            outcome.event_id()
+            appended.seq, appended.event_id
         ))?;
     }
     out.flush()
@@ -214,6 +235,10 @@ fn single(ctx: &Context, kind: AppendKind, json: bool) -> Result<(), CliError> {
 /// path ([`bulk::append_jsonl`]), into the ledger, created if there is none.
 fn bulk(ctx: &Context, file: &str, json: bool) -> Result<(), CliError> {
     let mut input = BulkInput::open(file)?;
+    if let Some(remote) = ctx.remote()? {
+        let counts = bulk::send_jsonl(ctx, &remote, &mut input, json)?;
+        return print_bulk(&counts, json);
+    }
     let path = ctx.ledger.clone();
     let existed = path.exists();
     let fresh = !path.join("db").exists();
@@ -234,9 +259,14 @@ fn bulk(ctx: &Context, file: &str, json: bool) -> Result<(), CliError> {
             return Err(error);
         }
     };
+    print_bulk(&counts, json)
+}
+
+/// Prints what a bulk append did.
+fn print_bulk(counts: &onrecord_ledger::ImportCounts, json: bool) -> Result<(), CliError> {
     let mut out = Out::new();
     if json {
-        out.json(&BulkAppendedJson::from_counts(&counts))?;
+        out.json(&BulkAppendedJson::from_counts(counts))?;
     } else {
         out.line(format!(
             "appended {}, already recorded {}",

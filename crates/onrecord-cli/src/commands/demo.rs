@@ -8,6 +8,8 @@ use onrecord_ledger::Ledger;
 use onrecord_ledger::query::{HistoryQuery, PositionsQuery};
 use onrecord_projections::Filter;
 
+use onrecord_wire::{HistoryEntryJson, PropositionPositionsJson};
+
 use crate::bulk::{self, BulkInput};
 use crate::context::Context;
 use crate::error::{CliError, io_reason};
@@ -24,6 +26,14 @@ fn load_story(ctx: &Context, ledger: &Ledger) -> Result<u64, CliError> {
     bulk::append_jsonl(ctx, ledger, &mut story, false)
         .map(|counts| counts.appended)
         .map_err(|refused| refused.error)
+}
+
+/// The query API's proposition views in the shape the tables print.
+fn wire_views(views: &[onrecord_ledger::query::PropositionView]) -> Vec<PropositionPositionsJson> {
+    views
+        .iter()
+        .map(PropositionPositionsJson::from_view)
+        .collect()
 }
 
 /// Runs the demo in `--ledger` if given (which must not hold a ledger yet), else in a temporary directory.
@@ -65,12 +75,12 @@ pub fn run(ctx: &Context) -> Result<(), CliError> {
         filter: as_of,
         ..PositionsQuery::default()
     })?;
-    print_positions(&mut out, &views)?;
+    print_positions(&mut out, &wire_views(&views))?;
     out.line("")?;
 
     out.heading("2. Current positions: the latest statement of each party on each proposition")?;
     let views = ledger.query(&PositionsQuery::default())?;
-    print_positions(&mut out, &views)?;
+    print_positions(&mut out, &wire_views(&views))?;
     out.line("")?;
 
     out.heading("3. Trump's history on g20-meeting: from \"we will be meeting\" to cancelling it")?;
@@ -79,6 +89,7 @@ pub fn run(ctx: &Context) -> Result<(), CliError> {
         party: Some(PartyId::new("trump")?),
         filter: Filter::unfiltered(),
     })?;
+    let entries: Vec<HistoryEntryJson> = entries.iter().map(HistoryEntryJson::from).collect();
     out.table(&history_table(&entries))?;
     out.flush()
 }

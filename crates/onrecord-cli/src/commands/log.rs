@@ -2,20 +2,29 @@
 //! streamed from the store (never all in memory). `replay`'s text lines are
 //! made printable; JSON Lines are exact.
 
-use onrecord_core::{Event, Recorded, When, write_line};
+use onrecord_core::{When, write_line};
 
 use onrecord_ledger::StoreError;
 
 use crate::args::ReplayArgs;
 use crate::context::Context;
 use crate::error::CliError;
-use crate::output::{Out, percent, printable, shorten};
+use crate::output::{Out, printable};
 use crate::progress::{Progress, Unit};
+use crate::render::summary;
 
 /// `export`: every event as JSON Lines, each proven by the hash chain before
 /// it is written; the first bad seq stops it with exit 5. With `salvage`, a
 /// damaged ledger is exported up to its first bad seq, and still exits 5.
 pub fn export(ctx: &Context, salvage: bool) -> Result<(), CliError> {
+    if let Some(remote) = ctx.remote()? {
+        if salvage {
+            return Err(CliError::usage(
+                "export --salvage reads a damaged ledger's files: run it where the ledger is, with the server stopped",
+            ));
+        }
+        return export_from(&remote);
+    }
     let (ledger, damage) = if salvage {
         let ledger = ctx.open_even_damaged()?;
         let damage = ledger.damage_found_on_open()?;
@@ -101,37 +110,31 @@ pub fn replay(ctx: &Context, args: &ReplayArgs) -> Result<(), CliError> {
     out.flush()
 }
 
-/// A one-line summary of an event for `replay`.
-pub fn summary(rec: &Recorded) -> String {
-    match &rec.event {
-        Event::PartyRegistered(p) => {
-            let mut s = format!("{} \"{}\" ({})", p.id, shorten(&p.name, 40), p.kind);
-            if let Some(boss) = &p.speaks_for {
-                s.push_str(&format!(", speaks for {boss}"));
+/// `export` through a server: its JSON Lines, copied as they arrive. The
+/// server cuts the stream off at a record that does not check out, so a
+/// stream that ends early is reported as damage, naming the last seq written.
+fn export_from(remote: &crate::remote::Remote) -> Result<(), CliError> {
+    use std::io::BufRead;
+    let body = remote.get_stream("/v1/export", &[], "application/x-ndjson")?;
+    let mut out = Out::new();
+    let mut written = 0u64;
+    for line in std::io::BufReader::new(body).lines() {
+        match line {
+            Ok(line) => {
+                written = crate::remote::seq_of(&line).unwrap_or(written);
+                out.line(line)?;
             }
-            s
-        }
-        Event::PropositionOpened(p) => format!("{}: {}", p.id, shorten(&p.text, 60)),
-        Event::StatementRecorded(s) => {
-            let mut out = format!(
-                "{} {}: {} {} (said {}",
-                s.proposition,
-                s.party,
-                s.stance,
-                percent(s.credence),
-                s.said_at
-            );
-            if s.speaker != s.party {
-                out.push_str(&format!(" by {}", s.speaker));
+            Err(_) => {
+                out.flush()?;
+                return Err(CliError::new(
+                    crate::error::DAMAGE,
+                    format!(
+                        "the export from {} stopped after seq {written}: the server found a record that does not check out, or the connection was lost; run `onrecord verify`",
+                        remote.shown()
+                    ),
+                ));
             }
-            out.push(')');
-            out
-        }
-        Event::StatementRetracted(r) => {
-            format!("{} retracted: {}", r.statement, shorten(&r.reason, 60))
-        }
-        Event::PropositionResolved(r) => {
-            format!("{} {} ({})", r.proposition, r.outcome, r.resolved_at)
         }
     }
+    out.flush()
 }

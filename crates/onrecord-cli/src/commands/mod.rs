@@ -16,6 +16,7 @@ pub mod serve;
 pub mod shell;
 pub mod stance;
 pub mod stats;
+pub mod tail;
 pub mod token;
 pub mod verify;
 pub mod views;
@@ -45,6 +46,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Stance(args) => stance::run(&args),
         Command::Extract(args) => extract::run(&ctx, &args),
         Command::Serve(args) => serve::run(&ctx, &args),
+        Command::Tail(args) => tail::run(&ctx, &args),
         Command::Token(args) => token::run(&ctx, args.action),
         Command::Completions(args) => shell::completions(args.shell),
         Command::Man => shell::man(),

@@ -20,7 +20,8 @@ use crate::args_report::{ChartArgs, ReportArgs};
 use crate::context::Context;
 use crate::error::{CliError, io_reason};
 use crate::output::Out;
-use crate::time_flags::filter_of;
+use crate::remote::segment;
+use crate::time_flags::{filter_of, query_of};
 
 /// The name of the page `report` writes inside its directory.
 pub const REPORT_PAGE: &str = "index.html";
@@ -54,12 +55,21 @@ fn describe(time: &TimeArgs) -> Option<String> {
 /// `chart`.
 pub fn chart(ctx: &Context, args: &ChartArgs) -> Result<(), CliError> {
     let filter = filter_of(&args.time)?;
-    let ledger = ctx.open()?;
-    let query = ChartQuery {
-        proposition: PropositionId::new(&args.proposition)?,
-        filter,
+    let proposition = PropositionId::new(&args.proposition)?;
+    let svg = match ctx.remote()? {
+        Some(remote) => remote.get_text(
+            &format!(
+                "/v1/propositions/{}/chart.svg",
+                segment(proposition.as_str())
+            ),
+            &query_of(&args.time)?,
+            "image/svg+xml",
+        )?,
+        None => credence_chart_svg(&ctx.open()?.query(&ChartQuery {
+            proposition,
+            filter,
+        })?),
     };
-    let svg = credence_chart_svg(&ledger.query(&query)?);
     write_file(&args.output, &svg)?;
     let mut out = Out::new();
     out.line(format!(

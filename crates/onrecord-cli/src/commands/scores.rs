@@ -10,14 +10,14 @@
 //! decides what to read and never writes.
 
 use onrecord_ledger::query::{CalibrationQuery, ScoresQuery};
-use onrecord_projections::{CalibrationRow, PartyTotals, PropositionScores, ScoreReport};
-use onrecord_wire::{CalibrationRowJson, ScoresJson};
+use onrecord_wire::{CalibrationRowJson, PartyTotalsJson, PropositionScoresJson, ScoresJson};
 
 use crate::args_report::{CalibrationArgs, ScoresArgs};
 use crate::context::Context;
 use crate::error::CliError;
 use crate::output::{Out, Table, percent, round6};
-use crate::time_flags::filter_of;
+use crate::render::day_of;
+use crate::time_flags::{filter_of, query_of};
 
 /// A score with 6 decimals, as in docs/scoring.md.
 pub fn score(x: f64) -> String {
@@ -25,7 +25,7 @@ pub fn score(x: f64) -> String {
 }
 
 /// The scores table of one resolved proposition (one row per party).
-pub fn proposition_table(p: &PropositionScores) -> Table {
+pub fn proposition_table(p: &PropositionScoresJson) -> Table {
     let mut t = Table::new(&[
         "PARTY",
         "CREDENCE",
@@ -36,7 +36,7 @@ pub fn proposition_table(p: &PropositionScores) -> Table {
     ]);
     for s in &p.parties {
         t.row(vec![
-            s.party.to_string().into(),
+            s.party.clone().into(),
             percent(Some(s.final_credence)).into(),
             score(s.final_brier).into(),
             score(s.mean_daily_brier).into(),
@@ -48,7 +48,7 @@ pub fn proposition_table(p: &PropositionScores) -> Table {
 }
 
 /// The leaderboard table, in rank order (best mean daily Brier first).
-pub fn leaderboard_table(parties: &[PartyTotals]) -> Table {
+pub fn leaderboard_table(parties: &[PartyTotalsJson]) -> Table {
     let mut t = Table::new(&[
         "RANK",
         "PARTY",
@@ -60,7 +60,7 @@ pub fn leaderboard_table(parties: &[PartyTotals]) -> Table {
     for (i, p) in parties.iter().enumerate() {
         t.row(vec![
             (i + 1).to_string().into(),
-            p.party.to_string().into(),
+            p.party.clone().into(),
             p.propositions.to_string().into(),
             score(p.mean_daily_brier).into(),
             score(p.mean_final_brier).into(),
@@ -71,11 +71,11 @@ pub fn leaderboard_table(parties: &[PartyTotals]) -> Table {
 }
 
 /// The calibration table (one row per band).
-pub fn calibration_table(rows: &[CalibrationRow]) -> Table {
+pub fn calibration_table(rows: &[CalibrationRowJson]) -> Table {
     let mut t = Table::new(&["STANCE", "BAND", "STMTS", "HAPPENED", "SHARE"]);
     for r in rows {
         t.row(vec![
-            r.stance.name().into(),
+            r.stance.clone().into(),
             format!("{}-{}", percent(Some(r.low)), percent(Some(r.high))).into(),
             r.statements.to_string().into(),
             r.happened.to_string().into(),
@@ -86,7 +86,7 @@ pub fn calibration_table(rows: &[CalibrationRow]) -> Table {
 }
 
 /// Prints the per-proposition tables, then the leaderboard.
-pub fn print_scores(out: &mut Out, report: &ScoreReport) -> Result<(), CliError> {
+pub fn print_scores(out: &mut Out, report: &ScoresJson) -> Result<(), CliError> {
     if report.propositions.is_empty() {
         return out.line("no resolved propositions");
     }
@@ -97,8 +97,8 @@ pub fn print_scores(out: &mut Out, report: &ScoreReport) -> Result<(), CliError>
         out.heading(&format!(
             "{}: {} on {}",
             p.proposition,
-            p.outcome.name(),
-            p.resolved_at.date_string()
+            p.outcome,
+            day_of(&p.resolved_at)
         ))?;
         if p.parties.is_empty() {
             out.line("no party spoke before the resolution")?;
@@ -120,10 +120,13 @@ pub fn scores(ctx: &Context, args: &ScoresArgs) -> Result<(), CliError> {
     let query = ScoresQuery {
         filter: filter_of(&args.time)?,
     };
-    let report = ctx.open()?.query(&query)?;
+    let report: ScoresJson = match ctx.remote()? {
+        Some(remote) => remote.get_json("/v1/scores", &query_of(&args.time)?)?,
+        None => ScoresJson::from_report(&ctx.open()?.query(&query)?),
+    };
     let mut out = Out::new();
     if args.json {
-        out.json(&ScoresJson::from_report(&report))?;
+        out.json(&report)?;
     } else if args.csv {
         crate::csv_out::print_csv(
             &mut out,
@@ -159,16 +162,17 @@ pub const SCORES_CSV_HEADERS: [&str; 9] = [
     "statements",
 ];
 
-fn scores_csv_rows(report: &ScoreReport) -> Vec<Vec<String>> {
+/// The rows of `scores --csv`: the values of `scores --json` (6 decimals).
+fn scores_csv_rows(report: &ScoresJson) -> Vec<Vec<String>> {
     use crate::csv_out::number;
     let mut rows = Vec::new();
     for p in &report.propositions {
         for s in &p.parties {
             rows.push(vec![
-                p.proposition.to_string(),
-                p.outcome.name().to_owned(),
-                p.resolved_at.to_rfc3339(),
-                s.party.to_string(),
+                p.proposition.clone(),
+                p.outcome.clone(),
+                p.resolved_at.clone(),
+                s.party.clone(),
                 number(Some(s.final_credence)),
                 number(Some(s.final_brier)),
                 number(Some(s.mean_daily_brier)),
@@ -185,11 +189,18 @@ pub fn calibration(ctx: &Context, args: &CalibrationArgs) -> Result<(), CliError
     let query = CalibrationQuery {
         filter: filter_of(&args.time)?,
     };
-    let rows = ctx.open()?.query(&query)?;
+    let rows: Vec<CalibrationRowJson> = match ctx.remote()? {
+        Some(remote) => remote.get_json("/v1/calibration", &query_of(&args.time)?)?,
+        None => ctx
+            .open()?
+            .query(&query)?
+            .iter()
+            .map(CalibrationRowJson::from)
+            .collect(),
+    };
     let mut out = Out::new();
     if args.json {
-        let json: Vec<CalibrationRowJson> = rows.iter().map(CalibrationRowJson::from).collect();
-        out.json(&json)?;
+        out.json(&rows)?;
     } else {
         out.table(&calibration_table(&rows))?;
     }

@@ -42,9 +42,12 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> Result<(), CliError> {
             let _ = writeln!(stdout, "serving {} on http://{addr}", ctx.ledger.display());
             let _ = stdout.flush();
         }
-        onrecord_server::serve(
+        let socket_path = ctx.ledger.join(crate::remote::SOCKET_NAME);
+        let socket = local_socket(&socket_path, ctx.quiet);
+        let served = onrecord_server::serve_with_socket(
             ledger,
             listener,
+            socket,
             onrecord_server::ServeOptions {
                 rate_per_token: args.rate_limit,
                 max_tails_per_token: args.max_tails,
@@ -52,9 +55,37 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> Result<(), CliError> {
             },
             stop_signal(),
         )
-        .await
-        .map_err(|e| CliError::invalid(format!("the server failed: {e}")))
+        .await;
+        let _ = std::fs::remove_file(&socket_path);
+        served.map_err(|e| CliError::invalid(format!("the server failed: {e}")))
     })
+}
+
+/// Listens on the ledger's own socket (owner-only), replacing one a server
+/// that is gone left behind (this process holds the ledger, so no other
+/// server can be using it). Without it (a path too long for a socket, a
+/// file system without sockets) the server still serves on TCP, and says so.
+fn local_socket(path: &std::path::Path, quiet: bool) -> Option<tokio::net::UnixListener> {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::remove_file(path);
+    let bound = tokio::net::UnixListener::bind(path).and_then(|listener| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+        Ok(listener)
+    });
+    match bound {
+        Ok(listener) => Some(listener),
+        Err(e) => {
+            let _ = std::fs::remove_file(path);
+            if !quiet {
+                eprintln!(
+                    "note: no local socket at {} ({}): CLI commands on this ledger path will wait for it instead of going through the server",
+                    path.display(),
+                    crate::error::io_reason(&e)
+                );
+            }
+            None
+        }
+    }
 }
 
 /// Completes on SIGINT or SIGTERM.

@@ -16,8 +16,10 @@ use crate::output::{Out, Table};
 
 /// Prints the ledger's statistics.
 pub fn run(ctx: &Context, args: &StatsArgs) -> Result<(), CliError> {
-    let s = ctx.open()?.query(&StatsQuery)?;
-    let json = StatsJson::from_stats(&s);
+    let json: StatsJson = match ctx.remote()? {
+        Some(remote) => remote.get_json("/v1/stats", &[])?,
+        None => StatsJson::from_stats(&ctx.open()?.query(&StatsQuery)?),
+    };
     let mut out = Out::new();
     if args.json {
         out.json(&json)?;

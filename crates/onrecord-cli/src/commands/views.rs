@@ -18,8 +18,9 @@ use crate::context::Context;
 use crate::csv_out;
 use crate::error::CliError;
 use crate::output::Out;
+use crate::remote::segment;
 use crate::render::{contradictions_table, history_table, print_positions};
-use crate::time_flags::filter_of;
+use crate::time_flags::{filter_of, query_of};
 
 /// The columns of `positions --csv` (the fields of `positions --json`'s positions, plus the proposition).
 pub const POSITIONS_CSV: [&str; 10] = [
@@ -64,33 +65,54 @@ fn note_stale_views(ctx: &Context, ledger: &Ledger, filter: Filter) -> Result<()
 /// `positions`.
 pub fn positions(ctx: &Context, args: &PositionsArgs) -> Result<(), CliError> {
     let filter = filter_of(&args.time)?;
-    let ledger = ctx.open()?;
-    let query = PositionsQuery {
-        proposition: args
-            .proposition
-            .as_deref()
-            .map(PropositionId::new)
-            .transpose()?,
-        party: args.party.as_deref().map(PartyId::new).transpose()?,
-        filter,
+    let proposition = args
+        .proposition
+        .as_deref()
+        .map(PropositionId::new)
+        .transpose()?;
+    let party = args.party.as_deref().map(PartyId::new).transpose()?;
+    let views: Vec<PropositionPositionsJson> = if let Some(remote) = ctx.remote()? {
+        let mut query = query_of(&args.time)?;
+        if let Some(p) = &party {
+            query.push(("party", p.to_string()));
+        }
+        match &proposition {
+            Some(p) => {
+                vec![remote.get_json(&format!("/v1/positions/{}", segment(p.as_str())), &query)?]
+            }
+            None => remote.get_json("/v1/positions", &query)?,
+        }
+    } else {
+        let ledger = ctx.open()?;
+        let query = PositionsQuery {
+            proposition: proposition.clone(),
+            party,
+            filter,
+        };
+        note_stale_views(ctx, &ledger, filter)?;
+        let views = ledger.query(&query)?;
+        views
+            .iter()
+            .map(PropositionPositionsJson::from_view)
+            .collect()
     };
-    note_stale_views(ctx, &ledger, filter)?;
-    let views = ledger.query(&query)?;
     let mut out = Out::new();
     if args.csv {
-        let rows = views.iter().flat_map(|v| &v.positions).map(|p| {
-            vec![
-                p.proposition.to_string(),
-                p.party.to_string(),
-                p.stance.name().to_owned(),
-                csv_out::number(p.credence),
-                p.said_at.to_rfc3339(),
-                p.speaker.to_string(),
-                p.statement.to_string(),
-                p.quote.clone().unwrap_or_default(),
-                p.statements.to_string(),
-                p.flips.to_string(),
-            ]
+        let rows = views.iter().flat_map(|v| {
+            v.positions.iter().map(|p| {
+                vec![
+                    v.proposition.clone(),
+                    p.party.clone(),
+                    p.stance.clone(),
+                    csv_out::number(p.credence),
+                    p.said_at.clone(),
+                    p.speaker.clone(),
+                    p.statement.clone(),
+                    p.quote.clone().unwrap_or_default(),
+                    p.statements.to_string(),
+                    p.flips.to_string(),
+                ]
+            })
         });
         csv_out::print_csv(
             &mut out,
@@ -102,14 +124,9 @@ pub fn positions(ctx: &Context, args: &PositionsArgs) -> Result<(), CliError> {
             csv_out::CsvCells::from_flag(args.csv_exact),
         )?;
     } else if args.json {
-        match (&query.proposition, views.first()) {
-            (Some(_), Some(v)) => out.json(&PropositionPositionsJson::from_view(v))?,
-            _ => out.json(
-                &views
-                    .iter()
-                    .map(PropositionPositionsJson::from_view)
-                    .collect::<Vec<_>>(),
-            )?,
+        match (&proposition, views.first()) {
+            (Some(_), Some(v)) => out.json(v)?,
+            _ => out.json(&views)?,
         }
     } else {
         print_positions(&mut out, &views)?;
@@ -122,13 +139,17 @@ pub fn contradictions_cmd(ctx: &Context, args: &ContradictionsArgs) -> Result<()
     let query = ContradictionsQuery {
         filter: filter_of(&args.time)?,
     };
-    let ledger = ctx.open()?;
-    note_stale_views(ctx, &ledger, query.filter)?;
-    let found = ledger.query(&query)?;
+    let found: Vec<ContradictionJson> = if let Some(remote) = ctx.remote()? {
+        remote.get_json("/v1/contradictions", &query_of(&args.time)?)?
+    } else {
+        let ledger = ctx.open()?;
+        note_stale_views(ctx, &ledger, query.filter)?;
+        let found = ledger.query(&query)?;
+        found.iter().map(ContradictionJson::from).collect()
+    };
     let mut out = Out::new();
     if args.json {
-        let list: Vec<ContradictionJson> = found.iter().map(ContradictionJson::from).collect();
-        out.json(&list)?;
+        out.json(&found)?;
     } else if found.is_empty() {
         out.line("no contradictions")?;
     } else {
@@ -139,24 +160,35 @@ pub fn contradictions_cmd(ctx: &Context, args: &ContradictionsArgs) -> Result<()
 
 /// `history`.
 pub fn history(ctx: &Context, args: &HistoryArgs) -> Result<(), CliError> {
-    let ledger = ctx.open()?;
-    let query = HistoryQuery {
-        proposition: PropositionId::new(&args.proposition)?,
-        party: args.party.as_deref().map(PartyId::new).transpose()?,
-        filter: Filter::unfiltered(),
+    let proposition = PropositionId::new(&args.proposition)?;
+    let party = args.party.as_deref().map(PartyId::new).transpose()?;
+    let entries: Vec<HistoryEntryJson> = if let Some(remote) = ctx.remote()? {
+        let query: Vec<(&str, String)> = party.iter().map(|p| ("party", p.to_string())).collect();
+        remote.get_json(
+            &format!("/v1/propositions/{}/history", segment(proposition.as_str())),
+            &query,
+        )?
+    } else {
+        let ledger = ctx.open()?;
+        let query = HistoryQuery {
+            proposition,
+            party,
+            filter: Filter::unfiltered(),
+        };
+        let entries = ledger.query(&query)?;
+        entries.iter().map(HistoryEntryJson::from).collect()
     };
-    let entries = ledger.query(&query)?;
     let mut out = Out::new();
     if args.csv {
         let rows = entries.iter().map(|e| {
             vec![
                 e.seq.to_string(),
-                e.statement.to_string(),
-                e.party.to_string(),
-                e.speaker.to_string(),
-                e.stance.name().to_owned(),
+                e.statement.clone(),
+                e.party.clone(),
+                e.speaker.clone(),
+                e.stance.clone(),
                 csv_out::number(e.credence),
-                e.said_at.to_rfc3339(),
+                e.said_at.clone(),
                 e.quote.clone().unwrap_or_default(),
                 e.source.clone().unwrap_or_default(),
                 e.retracted.to_string(),
@@ -172,8 +204,7 @@ pub fn history(ctx: &Context, args: &HistoryArgs) -> Result<(), CliError> {
             csv_out::CsvCells::from_flag(args.csv_exact),
         )?;
     } else if args.json {
-        let list: Vec<HistoryEntryJson> = entries.iter().map(HistoryEntryJson::from).collect();
-        out.json(&list)?;
+        out.json(&entries)?;
     } else if entries.is_empty() {
         out.line("no statements")?;
     } else {
