@@ -21,7 +21,7 @@ pub use error::DomainError;
 pub use event::StreamId;
 pub use event::{Event, EventType, PropositionResolved, StatementRecorded, StatementRetracted};
 pub use id::{EventId, EventIds, PartyId, PropositionId};
-pub use interchange::{InputEvent, InterchangeError, parse_line, write_line};
+pub use interchange::{InputEvent, InterchangeError, draft_line, parse_line, write_line};
 pub use lexicon::{Cue, CueOrigin, CueWeight, Suggestion};
 pub use model::{Outcome, Party, PartyKind, Proposition, Window};
 pub use record::Recorded;
