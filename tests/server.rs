@@ -1155,3 +1155,130 @@ fn a_ledger_held_by_serve_takes_appends_and_follows_through_its_socket_instead_o
     assert!(common::text(&out.stderr).contains("onrecord serve"));
     assert_eq!(common::assert_gapless(&exported(&ledger)), 18);
 }
+
+/// A server started with `extra` flags whose stderr is kept (a file), and the address it printed.
+fn start_logged(ledger: &Path, extra: &[&str], log: &Path) -> (Child, String) {
+    let mut child = Command::new(common::bin())
+        .arg("--ledger")
+        .arg(ledger)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(log).unwrap())
+        .spawn()
+        .expect("start the server");
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().expect("stdout"))
+        .read_line(&mut line)
+        .expect("the server prints its address");
+    let base = line
+        .trim()
+        .rsplit(" on ")
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    (child, base)
+}
+
+/// Kills and reaps a child when dropped, even if the test fails first.
+struct Reaped(Child);
+
+impl Drop for Reaped {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[test]
+fn served_over_tls_the_cli_trusts_the_given_certificate_only_and_requests_are_logged_without_tokens()
+ {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = common::demo_ledger(dir.path());
+    let token = create_token(&ledger, "desk", "read");
+    let want = printed(&common::run(
+        &ledger,
+        &["positions", "paris-meeting", "--json"],
+    ));
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+    let cert = fixtures.join("cert.pem");
+    let key = fixtures.join("key.pem");
+    let log = dir.path().join("serve.log");
+    let (child, base) = start_logged(
+        &ledger,
+        &[
+            "--tls-cert",
+            cert.to_str().unwrap(),
+            "--tls-key",
+            key.to_str().unwrap(),
+        ],
+        &log,
+    );
+    let server = Reaped(child);
+    assert!(base.starts_with("https://127.0.0.1:"), "{base}");
+
+    let mut trusted = Command::new(common::bin());
+    trusted
+        .args([
+            "--server",
+            &base,
+            "--cacert",
+            fixtures.join("ca.pem").to_str().unwrap(),
+        ])
+        .args(["positions", "paris-meeting", "--json"])
+        .env("ONRECORD_TOKEN", &token);
+    assert_eq!(printed(&trusted.output().unwrap()), want);
+
+    // Without the certificate the server is not trusted: exit 4, naming it.
+    let untrusted = remote(&base, Some(&token), &["positions"]);
+    assert_eq!(untrusted.status.code(), Some(4));
+    assert!(common::text(&untrusted.stderr).contains(&base));
+    // Plain HTTP to the TLS port gets no answer a client could take for one.
+    let plain = remote(
+        &base.replace("https://", "http://"),
+        Some(&token),
+        &["positions"],
+    );
+    assert_ne!(plain.status.code(), Some(0));
+
+    drop(server);
+    let log = std::fs::read_to_string(&log).unwrap();
+    assert!(log.contains("/v1/positions/paris-meeting"), "{log}");
+    assert!(log.contains("status=200"), "{log}");
+    let secret = token.rsplit('_').next().unwrap();
+    assert!(!log.contains(secret), "the log holds a token: {log}");
+}
+
+#[test]
+fn refusals_from_before_a_handler_are_problem_documents_too() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = common::demo_ledger(dir.path());
+    let server = Server::start(&ledger);
+    // A malformed query parameter is refused by axum's extractor before the handler.
+    let (status, body) = server.get("/v1/positions?at_seq=twelve");
+    assert_eq!(status, 400);
+    let v: Value = serde_json::from_str(&body).unwrap_or_else(|_| panic!("not JSON: {body}"));
+    assert_eq!(v["type"], "urn:onrecord:problem:invalid", "{v}");
+    assert!(v["detail"].as_str().unwrap().contains("at_seq"), "{v}");
+    // The body limit layer's 413, for a body declared past the cap.
+    let answer = {
+        use std::io::{Read, Write};
+        let addr = server.base.trim_start_matches("http://");
+        let mut stream = std::net::TcpStream::connect(addr).unwrap();
+        write!(
+            stream,
+            "POST /v1/events HTTP/1.1\r\nHost: {addr}\r\nAuthorization: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            server.bearer(),
+            17 * 1024 * 1024
+        )
+        .unwrap();
+        let mut answer = String::new();
+        let _ = stream.read_to_string(&mut answer);
+        answer
+    };
+    assert!(answer.starts_with("HTTP/1.1 413"), "{answer}");
+    let body = &answer[answer.find("\r\n\r\n").unwrap() + 4..];
+    let v: Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {body}"));
+    assert_eq!(v["type"], "urn:onrecord:problem:too-large", "{v}");
+}

@@ -63,6 +63,9 @@ pub struct Cli {
     /// The API token to send the server [default: $ONRECORD_TOKEN]; never printed
     #[arg(long, global = true, value_name = "TOKEN")]
     pub token: Option<String>,
+    /// Trust this PEM certificate (or CA) for an https --server instead of the usual roots [default: $ONRECORD_CACERT]
+    #[arg(long, global = true, value_name = "FILE")]
+    pub cacert: Option<PathBuf>,
     /// Show no progress bars and no notes on stderr (errors are still printed)
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,
@@ -131,6 +134,12 @@ pub struct ServeArgs {
     /// Live tails one token may hold open at once; more get 429
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub max_tails: usize,
+    /// Serve HTTPS with this PEM certificate chain (with --tls-key)
+    #[arg(long, value_name = "FILE", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert
+    #[arg(long, value_name = "FILE", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
 }
 
 /// `tail`.

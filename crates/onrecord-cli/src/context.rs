@@ -39,6 +39,8 @@ pub struct Context {
     pub server: Option<String>,
     /// `--token`, else a non-empty `$ONRECORD_TOKEN` (never printed).
     pub token: Option<String>,
+    /// `--cacert`, else a non-empty `$ONRECORD_CACERT`: a certificate to trust for https.
+    pub cacert: Option<PathBuf>,
 }
 
 impl Context {
@@ -76,6 +78,10 @@ impl Context {
             quiet: cli.quiet,
             server: cli.server.clone().or_else(|| env("ONRECORD_SERVER")),
             token: cli.token.clone().or_else(|| env("ONRECORD_TOKEN")),
+            cacert: cli
+                .cacert
+                .clone()
+                .or_else(|| env("ONRECORD_CACERT").map(PathBuf::from)),
         })
     }
 }
@@ -97,7 +103,13 @@ impl Context {
     /// directory (a socket left by a server that is gone is ignored).
     pub fn remote(&self) -> Result<Option<Remote>, CliError> {
         if let Some(url) = &self.server {
-            return Remote::at_url(url, self.token.clone(), self.options.busy_wait).map(Some);
+            return Remote::at_url(
+                url,
+                self.token.clone(),
+                self.cacert.as_deref(),
+                self.options.busy_wait,
+            )
+            .map(Some);
         }
         let socket = self.ledger.join(SOCKET_NAME);
         if !socket.exists() {

@@ -15,6 +15,7 @@ pub mod problem;
 mod reads;
 mod routes;
 pub mod tail;
+pub mod tls;
 mod writer;
 
 use std::future::Future;
@@ -44,6 +45,9 @@ pub struct ServeOptions {
     pub max_tails_per_token: usize,
     /// The longest event (one line, array item or body) accepted, in bytes.
     pub max_line: usize,
+    /// How long a request may take to arrive and to be answered (a live
+    /// tail or an export only until its stream starts); 503 past it.
+    pub request_timeout: Duration,
 }
 
 impl Default for ServeOptions {
@@ -56,6 +60,7 @@ impl Default for ServeOptions {
             rate_per_token: 200,
             max_tails_per_token: 16,
             max_line: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
         }
     }
 }
@@ -97,15 +102,20 @@ pub async fn serve(
     serve_with_socket(ledger, listener, None, options, shutdown).await
 }
 
-/// As [`serve`], and also on `socket`, the ledger's own Unix socket, whose
-/// connections act as their local user ([`local`]).
-pub async fn serve_with_socket(
+/// As [`serve`], on any listener (plain TCP, or [`tls::TlsListener`]), and
+/// also on `socket`, the ledger's own Unix socket, whose connections act as
+/// their local user ([`local`]).
+pub async fn serve_with_socket<L>(
     ledger: Ledger,
-    listener: TcpListener,
+    listener: L,
     socket: Option<tokio::net::UnixListener>,
     options: ServeOptions,
     shutdown: impl Future<Output = ()> + Send + 'static,
-) -> std::io::Result<()> {
+) -> std::io::Result<()>
+where
+    L: axum::serve::Listener,
+    L::Addr: std::fmt::Debug,
+{
     let tokens = ledger.tokens().map_err(std::io::Error::other)?;
     let ledger = Arc::new(ledger);
     let (head_tx, head) = watch::channel(ledger.head().seq);

@@ -92,7 +92,76 @@ pub(crate) fn router(state: AppState) -> Router {
         .layer(answers_compressed())
         .layer(DefaultBodyLimit::max(max_body))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            state.options.request_timeout,
+        ))
+        .layer(tower_http::timeout::TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            state.options.request_timeout,
+        ))
+        .layer(axum::middleware::from_fn(problems_only))
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http()
+                .make_span_with(
+                    tower_http::trace::DefaultMakeSpan::new().level(tracing::Level::INFO),
+                )
+                .on_response(
+                    tower_http::trace::DefaultOnResponse::new()
+                        .level(tracing::Level::INFO)
+                        .latency_unit(tower_http::LatencyUnit::Micros),
+                ),
+        )
         .with_state(state)
+}
+
+/// Makes every refusal a problem document: the layers that answer before a
+/// handler (body limit and body timeout, the request timeout, a malformed
+/// query or path) answer with a bare status or plain text, which becomes the
+/// problem of that status with the text as its detail. A route that does not
+/// exist (404, 405) stays the router's own answer.
+async fn problems_only(request: axum::extract::Request, next: axum::middleware::Next) -> Response {
+    let response = next.run(request).await;
+    let status = response.status();
+    let is_problem = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/problem+json"));
+    if is_problem
+        || !(status.is_client_error() || status.is_server_error())
+        || status == StatusCode::NOT_FOUND
+        || status == StatusCode::METHOD_NOT_ALLOWED
+    {
+        return response;
+    }
+    let text = axum::body::to_bytes(response.into_body(), 4096)
+        .await
+        .unwrap_or_default();
+    let said = onrecord_core::error::one_line(String::from_utf8_lossy(&text).trim());
+    let (name, title, default) = match status {
+        StatusCode::PAYLOAD_TOO_LARGE => (
+            "too-large",
+            "Too large",
+            "the request body is larger than the server accepts",
+        ),
+        StatusCode::SERVICE_UNAVAILABLE => (
+            "timeout",
+            "Timed out",
+            "the request took longer than the server allows; retry",
+        ),
+        StatusCode::REQUEST_TIMEOUT => (
+            "timeout",
+            "Timed out",
+            "the request body took longer to arrive than the server allows",
+        ),
+        s if s.is_client_error() => ("invalid", "Invalid request", "the request is malformed"),
+        _ => ("storage", "Server failure", "the server failed to answer"),
+    };
+    let detail = if said.is_empty() {
+        default.to_owned()
+    } else {
+        said
+    };
+    Problem::new(status, name, title, detail).into_response()
 }
 
 /// Gzip for answers a client accepts it for, except streams read as they

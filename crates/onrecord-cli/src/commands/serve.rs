@@ -24,7 +24,16 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> Result<(), CliError> {
         .thread_name("onrecord-serve")
         .build()
         .map_err(|e| CliError::invalid(format!("cannot start the server: {e}")))?;
+    let tls = match (&args.tls_cert, &args.tls_key) {
+        (Some(cert), Some(key)) => Some(
+            onrecord_server::tls::server_config(cert, key)
+                .map_err(|e| CliError::invalid(e.to_string()))?,
+        ),
+        _ => None,
+    };
+    log_requests(ctx.quiet);
     runtime.block_on(async {
+        let stop = stop_signal()?;
         let listener = tokio::net::TcpListener::bind(&args.listen)
             .await
             .map_err(|e| {
@@ -38,24 +47,32 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> Result<(), CliError> {
             .local_addr()
             .map_err(|e| CliError::invalid(format!("cannot listen: {e}")))?;
         {
+            let scheme = if tls.is_some() { "https" } else { "http" };
             let mut stdout = std::io::stdout().lock();
-            let _ = writeln!(stdout, "serving {} on http://{addr}", ctx.ledger.display());
+            let _ = writeln!(
+                stdout,
+                "serving {} on {scheme}://{addr}",
+                ctx.ledger.display()
+            );
             let _ = stdout.flush();
         }
         let socket_path = ctx.ledger.join(crate::remote::SOCKET_NAME);
         let socket = local_socket(&socket_path, ctx.quiet);
-        let served = onrecord_server::serve_with_socket(
-            ledger,
-            listener,
-            socket,
-            onrecord_server::ServeOptions {
-                rate_per_token: args.rate_limit,
-                max_tails_per_token: args.max_tails,
-                ..onrecord_server::ServeOptions::default()
-            },
-            stop_signal(),
-        )
-        .await;
+        let options = onrecord_server::ServeOptions {
+            rate_per_token: args.rate_limit,
+            max_tails_per_token: args.max_tails,
+            ..onrecord_server::ServeOptions::default()
+        };
+        let served = match tls {
+            Some(config) => {
+                let listener = onrecord_server::tls::TlsListener::new(listener, config)
+                    .map_err(|e| CliError::invalid(format!("cannot listen: {e}")))?;
+                onrecord_server::serve_with_socket(ledger, listener, socket, options, stop).await
+            }
+            None => {
+                onrecord_server::serve_with_socket(ledger, listener, socket, options, stop).await
+            }
+        };
         let _ = std::fs::remove_file(&socket_path);
         served.map_err(|e| CliError::invalid(format!("the server failed: {e}")))
     })
@@ -88,26 +105,43 @@ fn local_socket(path: &std::path::Path, quiet: bool) -> Option<tokio::net::UnixL
     }
 }
 
-/// Completes on SIGINT or SIGTERM.
-async fn stop_signal() {
-    let interrupt = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        use tokio::signal::unix::{SignalKind, signal};
-        match signal(SignalKind::terminate()) {
-            Ok(mut term) => {
-                tokio::select! {
-                    _ = interrupt => {}
-                    _ = term.recv() => {}
-                }
-            }
-            Err(_) => {
-                let _ = interrupt.await;
-            }
+/// One line per request on stderr (method, path, status, latency; never a
+/// header, so never a token), unless `--quiet`; colour only on a terminal
+/// without `NO_COLOR`.
+fn log_requests(quiet: bool) {
+    use std::io::IsTerminal;
+    if quiet {
+        return;
+    }
+    let colour = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+        && std::io::stderr().is_terminal();
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_ansi(colour)
+        .with_target(false)
+        .with_max_level(tracing_subscriber::filter::LevelFilter::INFO)
+        .try_init();
+}
+
+/// Registers for SIGINT and SIGTERM now, before the address is printed (a
+/// signal sent as soon as a script reads it must stop the server gracefully,
+/// not kill it), and returns what completes when either arrives.
+fn stop_signal() -> Result<impl std::future::Future<Output = ()> + Send + 'static, CliError> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let register = |kind: SignalKind| {
+        signal(kind).map_err(|e| {
+            CliError::invalid(format!(
+                "cannot watch for stop signals: {}",
+                crate::error::io_reason(&e)
+            ))
+        })
+    };
+    let mut interrupt = register(SignalKind::interrupt())?;
+    let mut terminate = register(SignalKind::terminate())?;
+    Ok(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
         }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = interrupt.await;
-    }
+    })
 }

@@ -77,8 +77,15 @@ fn config() -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope> {
 }
 
 impl Remote {
-    /// A client of the server at `url` (`http://HOST:PORT`), sending `token`.
-    pub fn at_url(url: &str, token: Option<String>, busy_wait: Duration) -> Result<Self, CliError> {
+    /// A client of the server at `url` (`http://HOST:PORT` or `https://…`),
+    /// sending `token`; for https, `cacert` (a PEM file) is trusted instead
+    /// of the usual roots.
+    pub fn at_url(
+        url: &str,
+        token: Option<String>,
+        cacert: Option<&Path>,
+        busy_wait: Duration,
+    ) -> Result<Self, CliError> {
         let base = url.trim_end_matches('/');
         let rest = base
             .strip_prefix("http://")
@@ -88,8 +95,12 @@ impl Remote {
                 "invalid server URL `{url}`: expected http://HOST:PORT or https://HOST:PORT"
             )));
         }
+        let mut config = config();
+        if let Some(path) = cacert {
+            config = config.tls_config(trusting(path)?);
+        }
         Ok(Self {
-            agent: config().build().into(),
+            agent: config.build().into(),
             base: base.to_owned(),
             shown: base.to_owned(),
             token,
@@ -190,6 +201,8 @@ impl Remote {
 
     fn transport_error(&self, e: ureq::Error) -> CliError {
         let reason = match &e {
+            // TLS failures arrive as invalid data, with rustls' reason inside.
+            ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::InvalidData => io.to_string(),
             ureq::Error::Io(io) => crate::error::io_reason(io),
             ureq::Error::HostNotFound => "host not found".to_owned(),
             ureq::Error::Timeout(_) => "timed out".to_owned(),
@@ -343,6 +356,29 @@ impl Remote {
     }
 }
 
+/// TLS settings trusting only the PEM certificates in `path` (a private CA,
+/// or a server's own self-signed certificate) instead of the usual web roots,
+/// as `curl --cacert` does.
+fn trusting(path: &Path) -> Result<ureq::tls::TlsConfig, CliError> {
+    use ureq::tls::{Certificate, PemItem, RootCerts, TlsConfig};
+    let pem = std::fs::read(path).map_err(|e| crate::error::read_error(path, &e))?;
+    let roots: Vec<Certificate<'static>> = ureq::tls::parse_pem(&pem)
+        .filter_map(|item| match item {
+            Ok(PemItem::Certificate(c)) => Some(c),
+            _ => None,
+        })
+        .collect();
+    if roots.is_empty() {
+        return Err(CliError::invalid(format!(
+            "no PEM certificate in {}",
+            path.display()
+        )));
+    }
+    Ok(TlsConfig::builder()
+        .root_certs(RootCerts::new_with_certs(&roots))
+        .build())
+}
+
 /// `s` percent-encoded for a query string (RFC 3986 unreserved characters kept).
 pub fn percent_encode(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
@@ -419,8 +455,8 @@ mod tests {
     #[test]
     fn a_server_url_must_be_http_or_https_with_a_host_and_no_path() {
         let wait = Duration::from_secs(1);
-        assert!(Remote::at_url("http://127.0.0.1:7171", None, wait).is_ok());
-        assert!(Remote::at_url("http://127.0.0.1:7171/", None, wait).is_ok());
+        assert!(Remote::at_url("http://127.0.0.1:7171", None, None, wait).is_ok());
+        assert!(Remote::at_url("http://127.0.0.1:7171/", None, None, wait).is_ok());
         for bad in [
             "127.0.0.1:7171",
             "ftp://x",
@@ -428,7 +464,7 @@ mod tests {
             "http://x/v1",
             "http://x?y",
         ] {
-            let e = Remote::at_url(bad, None, wait).err().unwrap();
+            let e = Remote::at_url(bad, None, None, wait).err().unwrap();
             assert!(e.lines[0].contains(bad), "{bad}: {e}");
         }
     }
