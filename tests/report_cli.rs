@@ -381,7 +381,7 @@ fn report_writes_a_self_contained_page() {
         .filter(|n| n.has_tag_name("table"))
         .filter_map(|n| n.attribute("class"))
         .collect();
-    assert_eq!(tables, ["positions", "scores"]);
+    assert_eq!(tables, ["positions", "scores", "history"]);
     assert_eq!(
         section
             .descendants()
