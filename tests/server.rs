@@ -723,15 +723,17 @@ fn the_openapi_document_lists_real_routes_only_and_every_one_of_them() {
                 "delete" => server.agent.delete(&url).force_send_body(),
                 other => panic!("unexpected method {other} on {path}"),
             };
-            // Every documented route but health needs a token.
+            // Every documented route but health and the web page's shell needs a token.
             let anonymous = request()
                 .header("accept", "application/x-ndjson")
                 .send("{}")
                 .unwrap()
                 .status()
                 .as_u16();
-            if path != "/v1/health" {
+            if !["/v1/health", "/", "/app.js", "/app.css"].contains(&path.as_str()) {
                 assert_eq!(anonymous, 401, "{method} {path} answers without a token");
+            } else {
+                assert_eq!(anonymous, 200, "{method} {path} needs no token");
             }
             let response = request()
                 .header("authorization", server.bearer())
@@ -759,19 +761,27 @@ fn the_openapi_document_lists_real_routes_only_and_every_one_of_them() {
     documented.sort();
     let expected = [
         "DELETE /v1/tokens/{id}",
+        "GET /",
+        "GET /app.css",
+        "GET /app.js",
         "GET /v1/calibration",
         "GET /v1/contradictions",
         "GET /v1/events",
         "GET /v1/events/{key}",
         "GET /v1/export",
         "GET /v1/health",
+        "GET /v1/parties",
         "GET /v1/positions",
         "GET /v1/positions/{proposition}",
+        "GET /v1/propositions",
         "GET /v1/propositions/{proposition}/history",
+        "GET /v1/report",
         "GET /v1/scores",
+        "GET /v1/stance",
         "GET /v1/stats",
         "GET /v1/tokens",
         "GET /v1/verify",
+        "GET /v1/whoami",
         "POST /v1/events",
         "POST /v1/tokens",
     ];
