@@ -285,10 +285,7 @@ pub(crate) async fn report(
     .await?;
     Ok((
         [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "text/html; charset=utf-8",
-            ),
+            (axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8"),
             (axum::http::header::CACHE_CONTROL, "no-store"),
         ],
         body,
