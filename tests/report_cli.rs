@@ -381,7 +381,7 @@ fn report_writes_a_self_contained_page() {
         .filter(|n| n.has_tag_name("table"))
         .filter_map(|n| n.attribute("class"))
         .collect();
-    assert_eq!(tables, ["positions", "scores"]);
+    assert_eq!(tables, ["positions", "scores", "history"]);
     assert_eq!(
         section
             .descendants()
@@ -410,6 +410,151 @@ fn report_writes_a_self_contained_page() {
     assert!(html.contains("shown as of 2018-11-06"));
     assert!(!html.contains("class=\"scores\""));
     assert!(html.contains("No resolved propositions yet."));
+}
+
+#[test]
+fn report_shows_names_sources_qualifiers_retractions_and_each_history() {
+    let env = story();
+    // A source that is not a web URL, one with another scheme, qualifiers, and a retraction.
+    let statement = |stance: &str, said_at: &str, source: &str| {
+        json!({"type":"statement","proposition":"paris-meeting","party":"trump","stance":stance,
+               "said_at":said_at,"quote":"<b>We shall see</b>","source":source,
+               "qualifiers":["if asked","brief"]})
+        .to_string()
+    };
+    let r = env.run_stdin(
+        &["append", "--jsonl", "-"],
+        format!(
+            "{}\n{}\n",
+            statement("even-chance", "2018-11-08", "Press pool notes, 8 Nov"),
+            statement("likely", "2018-11-09", "javascript:alert(1)"),
+        ),
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let export = env.ok(&["export"]);
+    let retracted = export
+        .lines()
+        .map(|l| serde_json::from_str::<Value>(l).unwrap())
+        .find(|v| v["said_at"] == "2018-11-09T00:00:00Z" || v["said_at"] == "2018-11-09")
+        .unwrap_or_else(|| panic!("{export}"));
+    let id = retracted["event_id"].as_str().unwrap();
+    let retraction = json!({"type":"retraction","statement":id,"reason":"misattributed <i>x</i>"});
+    let r = env.run_stdin(&["append", "--jsonl", "-"], retraction.to_string());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    let page = demo_report(&env);
+    let html = std::fs::read_to_string(&page).unwrap();
+    assert!(!html.contains("<b>") && !html.contains("<i>"), "escaped");
+    assert!(
+        !html.contains("href=\"javascript"),
+        "no other scheme is a link"
+    );
+    let doc = parse(&html);
+    let section = doc
+        .descendants()
+        .find(|n| {
+            n.has_tag_name("section") && n.attribute("data-proposition") == Some("paris-meeting")
+        })
+        .unwrap();
+    let text = |n: roxmltree::Node<'_, '_>| -> String {
+        n.descendants()
+            .filter(|d| d.is_text())
+            .filter_map(|d| d.text())
+            .collect()
+    };
+    let position = section
+        .descendants()
+        .find(|n| {
+            n.has_tag_name("tr")
+                && n.attribute("data-party") == Some("trump")
+                && n.ancestors()
+                    .any(|a| a.attribute("class") == Some("positions"))
+        })
+        .unwrap();
+    let cells: Vec<String> = position
+        .children()
+        .filter(|c| c.is_element())
+        .map(text)
+        .collect();
+    // The retracted statement does not count: the even-chance one is current.
+    assert_eq!(
+        cells,
+        [
+            "Donald Trump trump",
+            "even-chance",
+            "50 %",
+            "2018-11-08",
+            "Donald Trump trump",
+            "<b>We shall see</b>",
+            "if asked brief",
+            "Press pool notes, 8 Nov"
+        ]
+    );
+    assert!(position.descendants().all(|n| !n.has_tag_name("a")));
+    // The seed's https sources are links; their notes stay text.
+    let kremlin_link = section
+        .descendants()
+        .find(|n| {
+            n.has_tag_name("tr")
+                && n.attribute("data-party") == Some("kremlin")
+                && n.ancestors()
+                    .any(|a| a.attribute("class") == Some("positions"))
+        })
+        .and_then(|tr| tr.descendants().find(|n| n.has_tag_name("a")))
+        .unwrap();
+    assert!(
+        kremlin_link
+            .attribute("href")
+            .unwrap()
+            .starts_with("https://www.breitbart.com/")
+    );
+    let retractions: Vec<String> = section
+        .descendants()
+        .filter(|n| n.has_tag_name("ul") && n.attribute("class") == Some("retractions"))
+        .flat_map(|ul| ul.children().filter(|c| c.has_tag_name("li")))
+        .map(text)
+        .collect();
+    assert_eq!(
+        retractions,
+        [
+            "Donald Trump: likely on 2018-11-09 (\u{201c}<b>We shall see</b>\u{201d}), retracted: misattributed <i>x</i>"
+        ]
+    );
+    // The full history, collapsed: the seed's four statements and the two added.
+    let details = section
+        .descendants()
+        .find(|n| n.has_tag_name("details"))
+        .unwrap();
+    assert_eq!(details.attribute("open"), None);
+    let summary = details
+        .children()
+        .find(|n| n.has_tag_name("summary"))
+        .unwrap();
+    assert_eq!(
+        text(summary),
+        "Statement history: 6 statements, 1 retracted"
+    );
+    let states: Vec<(String, String)> = details
+        .descendants()
+        .filter(|n| n.has_tag_name("tr") && n.attribute("data-seq").is_some())
+        .map(|tr| {
+            let cells: Vec<String> = tr.children().filter(|c| c.is_element()).map(text).collect();
+            (cells[0].clone(), cells[8].clone())
+        })
+        .collect();
+    assert_eq!(states.len(), 6);
+    assert_eq!(
+        states[5],
+        (
+            "2018-11-09".to_owned(),
+            "retracted: misattributed <i>x</i>".to_owned()
+        )
+    );
+    let javascript_source = details
+        .descendants()
+        .find(|n| n.attribute("class") == Some("source") && text(*n) == "javascript:alert(1)")
+        .unwrap();
+    assert!(javascript_source.has_tag_name("span"));
 }
 
 /// `chromium` on the PATH, if installed.

@@ -723,15 +723,17 @@ fn the_openapi_document_lists_real_routes_only_and_every_one_of_them() {
                 "delete" => server.agent.delete(&url).force_send_body(),
                 other => panic!("unexpected method {other} on {path}"),
             };
-            // Every documented route but health needs a token.
+            // Every documented route but health and the web page's shell needs a token.
             let anonymous = request()
                 .header("accept", "application/x-ndjson")
                 .send("{}")
                 .unwrap()
                 .status()
                 .as_u16();
-            if path != "/v1/health" {
+            if !["/v1/health", "/", "/app.js", "/app.css"].contains(&path.as_str()) {
                 assert_eq!(anonymous, 401, "{method} {path} answers without a token");
+            } else {
+                assert_eq!(anonymous, 200, "{method} {path} needs no token");
             }
             let response = request()
                 .header("authorization", server.bearer())
@@ -759,20 +761,28 @@ fn the_openapi_document_lists_real_routes_only_and_every_one_of_them() {
     documented.sort();
     let expected = [
         "DELETE /v1/tokens/{id}",
+        "GET /",
+        "GET /app.css",
+        "GET /app.js",
         "GET /v1/calibration",
         "GET /v1/contradictions",
         "GET /v1/events",
         "GET /v1/events/{key}",
         "GET /v1/export",
         "GET /v1/health",
+        "GET /v1/parties",
         "GET /v1/positions",
         "GET /v1/positions/{proposition}",
+        "GET /v1/propositions",
         "GET /v1/propositions/{proposition}/chart.svg",
         "GET /v1/propositions/{proposition}/history",
+        "GET /v1/report",
         "GET /v1/scores",
+        "GET /v1/stance",
         "GET /v1/stats",
         "GET /v1/tokens",
         "GET /v1/verify",
+        "GET /v1/whoami",
         "POST /v1/events",
         "POST /v1/tokens",
     ];
@@ -930,6 +940,28 @@ fn printed(out: &std::process::Output) -> (Option<i32>, String, String) {
     )
 }
 
+/// The time flags the report is compared under.
+const REPORT_TIMES: &[&[&str]] = &[&[], &["--as-of", "2018-11-06", "--at-seq", "14"]];
+
+/// Runs `report -o DIR` with `time` (locally, or against `server` with its
+/// token) and returns the page it wrote.
+fn report_written(
+    ledger: &Path,
+    dir: &Path,
+    time: &[&str],
+    server: Option<(&str, &str)>,
+) -> String {
+    let _ = std::fs::remove_dir_all(dir);
+    let mut args = vec!["report", "-o", dir.to_str().unwrap()];
+    args.extend(time);
+    let out = match server {
+        Some((url, token)) => remote(url, Some(token), &args),
+        None => common::run(ledger, &args),
+    };
+    common::ok(out, "report");
+    std::fs::read_to_string(dir.join("index.html")).unwrap()
+}
+
 #[test]
 fn every_read_command_prints_the_same_through_a_server_and_its_socket_as_on_the_local_ledger() {
     let dir = tempfile::tempdir().unwrap();
@@ -952,6 +984,15 @@ fn every_read_command_prints_the_same_through_a_server_and_its_socket_as_on_the_
         ),
         "local chart",
     );
+    let reports_local: Vec<String> = REPORT_TIMES
+        .iter()
+        .map(|time| report_written(&ledger, &dir.path().join("local-report"), time, None))
+        .collect();
+    assert!(
+        reports_local[1].contains("shown as of 2018-11-06"),
+        "{}",
+        reports_local[1]
+    );
     assert!(local[0].1.contains("kremlin vs trump"), "{}", local[0].1);
     assert_eq!(local[18].0, Some(1), "an unknown id is exit 1 locally");
     assert!(
@@ -967,6 +1008,15 @@ fn every_read_command_prints_the_same_through_a_server_and_its_socket_as_on_the_
         // The ledger's own path reaches the server holding it through its socket.
         let got = printed(&common::run(&ledger, args));
         assert_eq!(&got, want, "--ledger {args:?} while served");
+    }
+    for (time, want) in REPORT_TIMES.iter().zip(&reports_local) {
+        let got = report_written(
+            &ledger,
+            &dir.path().join("remote-report"),
+            time,
+            Some((&server.base, &token)),
+        );
+        assert_eq!(&got, want, "report {time:?}");
     }
     let chart_remote = dir.path().join("remote.svg");
     common::ok(

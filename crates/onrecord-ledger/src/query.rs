@@ -17,7 +17,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use onrecord_core::similar::closest;
-use onrecord_core::{Event, PartyId, Proposition, PropositionId, Recorded, StreamId};
+use onrecord_core::{Event, Party, PartyId, Proposition, PropositionId, Recorded, StreamId};
 use onrecord_projections::{
     CalibrationFold, CalibrationRow, ChartInput, ChartResolution, Contradiction, Filter,
     HistoryEntry, HistoryFold, Position, PropositionSection, ReportInput, ScoreReport, ScoresFold,
@@ -36,6 +36,8 @@ pub trait LedgerReads {
     fn proposition_ids(&self) -> Result<Vec<PropositionId>, StoreError>;
     /// Every registered party id, in order.
     fn party_ids(&self) -> Result<Vec<PartyId>, StoreError>;
+    /// Every registered party (id, name, kind), in id order.
+    fn registered_parties(&self) -> Result<Vec<Party>, StoreError>;
     /// The first record of `stream`: the party's registration or the proposition's opening.
     fn stream_origin_record(&self, stream: &StreamId) -> Result<Option<Recorded>, StoreError>;
     /// The record resolving proposition `id`, if it has resolved.
@@ -78,6 +80,10 @@ impl LedgerReads for Ledger {
 
     fn party_ids(&self) -> Result<Vec<PartyId>, StoreError> {
         Ok(self.parties()?.into_iter().map(|p| p.id).collect())
+    }
+
+    fn registered_parties(&self) -> Result<Vec<Party>, StoreError> {
+        self.parties()
     }
 
     fn stream_origin_record(&self, stream: &StreamId) -> Result<Option<Recorded>, StoreError> {
@@ -543,7 +549,8 @@ fn known_resolution(
 }
 
 /// Everything the report shows (every proposition with its positions,
-/// contradictions, chart and scores; the leaderboard; calibration), under a time filter.
+/// contradictions, chart, scores and statement history; the parties' names;
+/// the leaderboard; calibration), under a time filter.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReportQuery {
     /// Valid time, transaction time and log position.
@@ -572,20 +579,30 @@ impl Query for ReportQuery {
             let Some(proposition) = reads.opened_proposition(&v.proposition)? else {
                 continue;
             };
-            let chart = chart_input(reads, &proposition, filter)?;
+            // One fold of the proposition's stream for both its chart and its history.
+            let history = history(reads, &proposition.id, None, filter)?;
+            let resolution = known_resolution(reads, &proposition.id, &filter)?;
+            let chart = ChartInput::from_history(&proposition, &history, resolution);
             propositions.push(PropositionSection::new(
                 proposition,
                 &v.positions,
                 &v.contradictions,
                 chart,
+                history,
                 &scores,
             ));
         }
+        let party_names = reads
+            .registered_parties()?
+            .into_iter()
+            .map(|p| (p.id, p.name))
+            .collect();
         Ok(ReportInput {
             caption: self.caption.clone(),
             propositions,
             leaderboard: scores.parties,
             calibration,
+            party_names,
         })
     }
 }

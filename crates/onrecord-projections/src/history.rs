@@ -31,8 +31,12 @@ pub struct HistoryEntry {
     pub quote: Option<String>,
     /// Where it was reported.
     pub source: Option<String>,
+    /// Conditions or hedges attached to it, e.g. `brief`.
+    pub qualifiers: Vec<String>,
     /// Whether a retraction of it counts under the filter.
     pub retracted: bool,
+    /// Why it was retracted, when it was (under the filter).
+    pub retraction_reason: Option<String>,
 }
 
 /// Folds records into the history of one proposition, ordered by (said_at, seq).
@@ -84,7 +88,9 @@ impl HistoryFold {
                         said_at: s.said_at,
                         quote: s.quote.clone(),
                         source: s.source.clone(),
+                        qualifiers: s.qualifiers.clone(),
                         retracted: false,
+                        retraction_reason: None,
                     },
                 );
             }
@@ -92,6 +98,7 @@ impl HistoryFold {
                 let entry = self.index.remove(&r.statement);
                 if let Some(e) = entry.and_then(|key| self.entries.get_mut(&key)) {
                     e.retracted = true;
+                    e.retraction_reason = Some(r.reason.clone());
                 }
             }
             Event::PartyRegistered(_)

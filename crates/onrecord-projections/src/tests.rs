@@ -408,6 +408,8 @@ fn history_lists_statements_in_said_order_with_retractions_flagged() {
     assert_eq!(h[0].party, pid("kremlin"));
     assert_eq!(h[1].source.as_deref(), Some("https://example.org/a"));
     assert_eq!((h[1].seq, h[1].credence), (1, Some(0.675)));
+    assert_eq!(h[1].retraction_reason.as_deref(), Some("misquoted"));
+    assert_eq!(h[0].retraction_reason, None);
 
     let trump = history(&log, Some("trump"), Filter::default());
     assert_eq!(
@@ -419,7 +421,11 @@ fn history_lists_statements_in_said_order_with_retractions_flagged() {
         at_seq: Some(4),
         ..Filter::default()
     };
-    assert!(!history(&log, None, before).iter().any(|e| e.retracted));
+    assert!(
+        !history(&log, None, before)
+            .iter()
+            .any(|e| e.retracted || e.retraction_reason.is_some())
+    );
     let known = Filter {
         known_at: Some(TimeBound(log.recorded_at(retraction))),
         ..Filter::default()

@@ -7,7 +7,8 @@ use onrecord_core::{
     Stance, StatementRecorded, StatementRetracted, Window,
 };
 use onrecord_projections::{
-    CalibrationFold, Filter, HistoryFold, PositionsFold, ScoreReport, ScoresFold, contradictions,
+    CalibrationFold, Filter, HistoryEntry, HistoryFold, PositionsFold, ScoreReport, ScoresFold,
+    contradictions,
 };
 
 use crate::{ChartInput, ChartResolution, PropositionSection, ReportInput};
@@ -70,11 +71,26 @@ impl Fixture {
         }))
     }
 
+    /// Every statement on one proposition, in said order.
+    pub fn history(&self, prop: &str) -> Vec<HistoryEntry> {
+        let mut history = HistoryFold::new(prop.parse().unwrap(), None, Filter::default());
+        self.records.iter().for_each(|r| history.apply(r));
+        history.finish()
+    }
+
+    /// Gives the statement `id` a source and qualifiers.
+    fn cite(&mut self, id: EventId, source: &str, qualifiers: &[&str]) {
+        let record = self.records.iter_mut().find(|r| r.event_id == id).unwrap();
+        if let Event::StatementRecorded(s) = &mut record.event {
+            s.source = Some(source.to_owned());
+            s.qualifiers = qualifiers.iter().map(|q| (*q).to_owned()).collect();
+        }
+    }
+
     /// The chart of one proposition, built from its history as the CLI will.
     pub fn chart(&self, prop: &str) -> ChartInput {
         let p = self.proposition(prop);
-        let mut history = HistoryFold::new(p.id.clone(), None, Filter::default());
-        self.records.iter().for_each(|r| history.apply(r));
+        let history = self.history(prop);
         let resolution = self
             .scores()
             .propositions
@@ -84,7 +100,7 @@ impl Fixture {
                 resolved_at: s.resolved_at,
                 outcome: s.outcome,
             });
-        ChartInput::from_history(&p, &history.finish(), resolution)
+        ChartInput::from_history(&p, &history, resolution)
     }
 
     pub fn proposition(&self, prop: &str) -> Proposition {
@@ -124,15 +140,22 @@ impl Fixture {
                     &positions,
                     &contradictions,
                     self.chart(p.id.as_str()),
+                    self.history(p.id.as_str()),
                     &scores,
                 )
             })
+            .collect();
+        // macron is left unnamed: the report falls back to the id.
+        let party_names = [("trump", "Donald Trump"), ("kremlin", "The Kremlin")]
+            .into_iter()
+            .map(|(id, name)| (pid(id), name.to_owned()))
             .collect();
         ReportInput {
             caption: Some("Demo ledger: Paris, November 2018".into()),
             propositions,
             leaderboard: scores.parties,
             calibration: calibration.finish(),
+            party_names,
         }
     }
 }
@@ -140,7 +163,8 @@ impl Fixture {
 /// Paris, November 2018: bolton (for trump) and putin (for the kremlin) say
 /// `likely`, trump `unlikely`, peskov (for the kremlin) `almost-certain`; a
 /// misattributed statement is retracted and macron declines; they met on
-/// 11 Nov. The G-20 meeting stays open.
+/// 11 Nov. The G-20 meeting stays open. peskov's statement cites an https
+/// source and the qualifier `brief`; trump's a source that is not a URL.
 pub fn paris() -> Fixture {
     let mut f = Fixture {
         records: Vec::new(),
@@ -168,7 +192,7 @@ pub fn paris() -> Fixture {
         Some("President Trump would look forward to such a meeting"),
     );
     f.say(m, "kremlin", "putin", Stance::Likely, "2018-10-23", None);
-    f.say(
+    let probably_not = f.say(
         m,
         "trump",
         "trump",
@@ -176,13 +200,19 @@ pub fn paris() -> Fixture {
         "2018-11-05",
         Some("probably not"),
     );
-    f.say(
+    f.cite(probably_not, "Remarks to reporters, Cleveland", &[]);
+    let certainly = f.say(
         m,
         "kremlin",
         "peskov",
         Stance::AlmostCertain,
         "2018-11-06",
         Some("They will certainly meet"),
+    );
+    f.cite(
+        certainly,
+        "https://example.org/kremlin?a=1&b=2 (as reported)",
+        &["brief"],
     );
     let wrong = f.say(
         m,

@@ -62,6 +62,8 @@ pub struct Caller {
     pub token_id: String,
     /// The token's name.
     pub name: String,
+    /// The token's role.
+    pub role: Role,
 }
 
 /// The tokens a server accepts, and a signal that changes whenever one is revoked.
@@ -173,6 +175,7 @@ impl Access {
         Ok(Caller {
             token_id: record.id.clone(),
             name: record.name.clone(),
+            role: record.role,
         })
     }
 }

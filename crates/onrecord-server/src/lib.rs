@@ -6,11 +6,14 @@
 //! `/v1` (`docs/server.md`); errors are `application/problem+json`, mapped
 //! from the engine's error kinds in one place ([`problem`]). The live tail
 //! ([`tail`]) catches up from any seq and then follows the durable head.
+//! The web page at `/` (`page`) shows the report (rendered by
+//! `onrecord-report`, as `onrecord report` does) live from that tail.
 //! Nothing here touches a store directly: only the engine's `Ledger`.
 
 pub mod auth;
 pub mod limits;
 pub mod local;
+mod page;
 pub mod problem;
 mod reads;
 mod routes;

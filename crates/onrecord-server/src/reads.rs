@@ -2,7 +2,8 @@
 //! and stats, answered by the engine's query API (`Ledger::query`) on the
 //! blocking pool, in the CLI's JSON shapes (`onrecord-wire`), with the CLI's
 //! time-travel vocabulary as query parameters (`as_of`, `known_at`,
-//! `at_seq`, `party`). No read model is assembled here.
+//! `at_seq`, `party`); and the report, rendered by `onrecord-report` as
+//! `onrecord report` renders it. No read model or markup is assembled here.
 
 use std::sync::Arc;
 
@@ -12,8 +13,8 @@ use axum::http::HeaderMap;
 use onrecord_core::{PartyId, PropositionId, TimeBound};
 use onrecord_ledger::access::Role;
 use onrecord_ledger::query::{
-    CalibrationQuery, ChartQuery, ContradictionsQuery, HistoryQuery, PositionsQuery, ScoresQuery,
-    StatsQuery,
+    CalibrationQuery, ChartQuery, ContradictionsQuery, HistoryQuery, PositionsQuery, ReportQuery,
+    ScoresQuery, StatsQuery,
 };
 use onrecord_ledger::{Ledger, QueryError};
 use onrecord_projections::Filter;
@@ -40,21 +41,30 @@ pub(crate) struct ReadParams {
     party: Option<String>,
 }
 
+/// The time filter of `as_of`, `known_at` and `at_seq` query parameters.
+fn filter_of(
+    as_of: &Option<String>,
+    known_at: &Option<String>,
+    at_seq: Option<u64>,
+) -> Result<Filter, Problem> {
+    let bound = |name: &str, s: &Option<String>| -> Result<Option<TimeBound>, Problem> {
+        s.as_deref()
+            .map(|v| {
+                v.parse::<TimeBound>()
+                    .map_err(|e| Problem::invalid(format!("{name}: {e}")))
+            })
+            .transpose()
+    };
+    Ok(Filter {
+        as_of: bound("as_of", as_of)?,
+        known_at: bound("known_at", known_at)?,
+        at_seq,
+    })
+}
+
 impl ReadParams {
     fn filter(&self) -> Result<Filter, Problem> {
-        let bound = |name: &str, s: &Option<String>| -> Result<Option<TimeBound>, Problem> {
-            s.as_deref()
-                .map(|v| {
-                    v.parse::<TimeBound>()
-                        .map_err(|e| Problem::invalid(format!("{name}: {e}")))
-                })
-                .transpose()
-        };
-        Ok(Filter {
-            as_of: bound("as_of", &self.as_of)?,
-            known_at: bound("known_at", &self.known_at)?,
-            at_seq: self.at_seq,
-        })
+        filter_of(&self.as_of, &self.known_at, self.at_seq)
     }
 
     fn party(&self) -> Result<Option<PartyId>, Problem> {
@@ -239,4 +249,68 @@ pub(crate) async fn stats(
 ) -> Result<Json<StatsJson>, Problem> {
     let stats = ask(&state, &headers, |l| l.query(&StatsQuery)).await?;
     Ok(Json(StatsJson::from_stats(&stats)))
+}
+
+/// The query parameters of the report (all optional): its time filter.
+#[derive(Debug, Default, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub(crate) struct ReportParams {
+    /// Valid time: statements said at or before (a date means its end, UTC).
+    as_of: Option<String>,
+    /// Transaction time: what the ledger knew then.
+    known_at: Option<String>,
+    /// Only events up to this seq.
+    at_seq: Option<u64>,
+}
+
+impl ReportParams {
+    /// The line under the report's title, as `onrecord report` writes it.
+    fn caption(&self, head: u64) -> String {
+        let mut view = Vec::new();
+        if let Some(w) = &self.as_of {
+            view.push(format!("as of {w}"));
+        }
+        if let Some(w) = &self.known_at {
+            view.push(format!("as known at {w}"));
+        }
+        if let Some(n) = self.at_seq {
+            view.push(format!("up to seq {n}"));
+        }
+        match view.is_empty() {
+            true => format!("{head} events in the ledger."),
+            false => format!("{head} events in the ledger; shown {}.", view.join(", ")),
+        }
+    }
+}
+
+/// `GET /v1/report`: the report's body (`<main class="report">`), rendered by
+/// `onrecord-report` exactly as `onrecord report` renders it inside its page.
+#[utoipa::path(get, path = "/v1/report", tag = "queries", params(ReportParams),
+    responses((status = 200, description = "The report's body as an HTML fragment (one <main class=\"report\"> element)", content_type = "text/html"),
+        (status = 400, body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub(crate) async fn report(
+    State(state): State<AppState>,
+    Query(params): Query<ReportParams>,
+    headers: HeaderMap,
+) -> Result<axum::response::Response, Problem> {
+    use axum::response::IntoResponse;
+    let filter = filter_of(&params.as_of, &params.known_at, params.at_seq)?;
+    let body = ask(&state, &headers, move |l| {
+        let caption = params.caption(l.head().seq);
+        let input = l.query(&ReportQuery {
+            filter,
+            caption: Some(caption),
+        })?;
+        Ok(onrecord_report::report_body_html(&input))
+    })
+    .await?;
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/html; charset=utf-8"),
+            (axum::http::header::CACHE_CONTROL, "no-store"),
+        ],
+        body,
+    )
+        .into_response())
 }

@@ -1,5 +1,5 @@
-//! The `/v1` routes: parsing a request into engine calls and the answer into
-//! JSON. Reads run on tokio's blocking pool (the engine is synchronous);
+//! The `/v1` routes (and the web page's, from [`crate::page`]): parsing a
+//! request into engine calls and the answer into JSON. Reads run on tokio's blocking pool (the engine is synchronous);
 //! appends go to the writer. Error statuses come from [`crate::problem`] only.
 
 use std::sync::Arc;
@@ -24,6 +24,7 @@ use utoipa_axum::routes;
 
 use crate::AppState;
 use crate::auth::token_json;
+use crate::page;
 use crate::problem::Problem;
 use crate::reads;
 use crate::tail::{TailGuard, TailItem, tail};
@@ -61,6 +62,14 @@ pub(crate) fn router(state: AppState) -> Router {
     let max_body = state.options.max_body;
     let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health))
+        .routes(routes!(page::index))
+        .routes(routes!(page::app_js))
+        .routes(routes!(page::app_css))
+        .routes(routes!(page::whoami))
+        .routes(routes!(page::stance))
+        .routes(routes!(page::parties))
+        .routes(routes!(page::propositions))
+        .routes(routes!(reads::report))
         .routes(routes!(events_tail, append))
         .routes(routes!(event_one))
         .routes(routes!(export))
@@ -180,8 +189,9 @@ fn answers_compressed() -> tower_http::compression::CompressionLayer<
     )
 }
 
-/// The routes anyone may call.
-const PUBLIC: [&str; 2] = ["/v1/health", "/v1/openapi.json"];
+/// The routes anyone may call: health, the API document, and the web page's
+/// shell, script and stylesheet (which hold no ledger data).
+const PUBLIC: [&str; 5] = ["/v1/health", "/v1/openapi.json", "/", "/app.js", "/app.css"];
 
 /// Refuses any request without a valid token (401) before a handler or an
 /// extractor looks at it, so nothing about a route (its parameters, its
@@ -239,7 +249,7 @@ async fn authenticate(
 }
 
 /// Runs `read` on the blocking pool.
-async fn blocking<T: Send + 'static>(
+pub(crate) async fn blocking<T: Send + 'static>(
     ledger: &Arc<Ledger>,
     read: impl FnOnce(&Ledger) -> Result<T, StoreError> + Send + 'static,
 ) -> Result<T, Problem> {

@@ -204,6 +204,7 @@ fn every_query_on_the_story_equals_a_fold_of_the_whole_log() {
         assert_eq!(report.leaderboard, expected_scores.parties);
         assert_eq!(report.calibration, expected_calibration);
         assert_eq!(report.propositions.len(), propositions.len());
+        assert_eq!(report.party_name(&"trump".parse().unwrap()), "Donald Trump");
 
         for proposition in &propositions {
             let id = &proposition.id;
@@ -234,6 +235,7 @@ fn every_query_on_the_story_equals_a_fold_of_the_whole_log() {
                 .find(|s| s.proposition.id == *id)
                 .unwrap();
             assert_eq!(section.chart, chart);
+            assert_eq!(section.history, history, "{id} {filter:?}");
             let own: Vec<Position> = folded
                 .iter()
                 .filter(|p| p.proposition == *id)
@@ -467,6 +469,9 @@ impl LedgerReads for Watched<'_> {
     }
     fn party_ids(&self) -> Result<Vec<PartyId>, onrecord_ledger::StoreError> {
         self.ledger.party_ids()
+    }
+    fn registered_parties(&self) -> Result<Vec<onrecord_core::Party>, onrecord_ledger::StoreError> {
+        self.ledger.registered_parties()
     }
     fn stream_origin_record(
         &self,

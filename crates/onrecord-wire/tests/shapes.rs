@@ -130,7 +130,9 @@ fn history_entry() -> HistoryEntry {
         said_at: when("2018-11-05"),
         quote: Some("We will be meeting".to_owned()),
         source: Some("https://example.org/story".to_owned()),
+        qualifiers: vec![],
         retracted: false,
+        retraction_reason: None,
     }
 }
 
@@ -145,7 +147,9 @@ fn declined_history_entry() -> HistoryEntry {
         said_at: when("2018-11-06T09:00:00Z"),
         quote: None,
         source: None,
+        qualifiers: vec!["brief".to_owned()],
         retracted: true,
+        retraction_reason: Some("misattributed".to_owned()),
     }
 }
 

@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 
 use onrecord_core::PropositionId;
 use onrecord_ledger::query::{ChartQuery, ReportQuery};
-use onrecord_report::{credence_chart_svg, report_html};
+use onrecord_report::{credence_chart_svg, report_html, report_page};
 
 use crate::args::TimeArgs;
 use crate::args_report::{ChartArgs, ReportArgs};
@@ -88,16 +88,24 @@ pub fn report(ctx: &Context, args: &ReportArgs) -> Result<(), CliError> {
             args.output.display()
         )));
     }
-    let ledger = ctx.open()?;
-    let head = ledger.head().seq;
-    let caption = match describe(&args.time) {
-        Some(view) => format!("{head} events in the ledger; shown {view}."),
-        None => format!("{head} events in the ledger."),
+    let page = match ctx.remote()? {
+        // The server renders the body with the same renderer and caption.
+        Some(remote) => {
+            report_page(&remote.get_text("/v1/report", &query_of(&args.time)?, "text/html")?)
+        }
+        None => {
+            let ledger = ctx.open()?;
+            let head = ledger.head().seq;
+            let caption = match describe(&args.time) {
+                Some(view) => format!("{head} events in the ledger; shown {view}."),
+                None => format!("{head} events in the ledger."),
+            };
+            report_html(&ledger.query(&ReportQuery {
+                filter,
+                caption: Some(caption),
+            })?)
+        }
     };
-    let input = ledger.query(&ReportQuery {
-        filter,
-        caption: Some(caption),
-    })?;
     fs::create_dir_all(&args.output).map_err(|e| {
         CliError::invalid(format!(
             "cannot create {}: {}",
@@ -105,12 +113,12 @@ pub fn report(ctx: &Context, args: &ReportArgs) -> Result<(), CliError> {
             io_reason(&e)
         ))
     })?;
-    let page: PathBuf = args.output.join(REPORT_PAGE);
-    write_file(&page, &report_html(&input))?;
+    let path: PathBuf = args.output.join(REPORT_PAGE);
+    write_file(&path, &page)?;
     let mut out = Out::new();
     out.line(format!(
         "wrote {}",
-        crate::output::printable(&page.display().to_string())
+        crate::output::printable(&path.display().to_string())
     ))?;
     out.flush()
 }
