@@ -42,6 +42,11 @@ impl Recorder {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// The name, owned.
+    pub fn into_string(self) -> String {
+        self.0
+    }
 }
 
 impl fmt::Display for Recorder {
