@@ -60,8 +60,10 @@ pub fn new_token(
 pub struct Caller {
     /// The token's id.
     pub token_id: String,
-    /// The token's name.
+    /// The token's name: what its appends are recorded by.
     pub name: String,
+    /// The token's role.
+    pub role: Role,
 }
 
 /// The tokens a server accepts, and a signal that changes whenever one is revoked.
@@ -155,6 +157,7 @@ impl Access {
         Ok(Caller {
             token_id: record.id.clone(),
             name: record.name.clone(),
+            role: record.role,
         })
     }
 }

@@ -185,6 +185,7 @@ fn single(ctx: &Context, kind: AppendKind, json: bool) -> Result<(), CliError> {
                 event_id,
                 draft,
                 expected,
+                recorded_by: crate::local_user::local_recorder(),
             })
             .map_err(|e| match (&e, &given_credence) {
                 (StoreError::Invalid(d), Some(given)) => {
