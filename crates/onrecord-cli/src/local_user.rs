@@ -65,7 +65,10 @@ mod tests {
     #[test]
     fn the_local_recorder_is_local_and_a_name() {
         let me = local_recorder();
-        let name = me.as_str().strip_prefix("local:").expect("starts with local:");
+        let name = me
+            .as_str()
+            .strip_prefix("local:")
+            .expect("starts with local:");
         assert!(!name.is_empty(), "{me}");
     }
 

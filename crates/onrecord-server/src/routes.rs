@@ -334,15 +334,17 @@ async fn append(
     let mut requests = Vec::with_capacity(lines.len());
     let mut bad = Vec::new();
     for (index, line) in lines.iter().enumerate() {
-        let recorded = parse_line(line).map_err(|e| e.to_string()).and_then(|input| {
-            let recorded_by = recorded_by(&caller, &token_recorder, input.recorded_by)?;
-            Ok(AppendRequest {
-                event_id: input.event_id,
-                draft: input.draft,
-                expected,
-                recorded_by,
-            })
-        });
+        let recorded = parse_line(line)
+            .map_err(|e| e.to_string())
+            .and_then(|input| {
+                let recorded_by = recorded_by(&caller, &token_recorder, input.recorded_by)?;
+                Ok(AppendRequest {
+                    event_id: input.event_id,
+                    draft: input.draft,
+                    expected,
+                    recorded_by,
+                })
+            });
         match recorded {
             Ok(request) => requests.push(request),
             Err(detail) => bad.push(crate::problem::ItemProblem {
