@@ -78,10 +78,10 @@ mod tests {
         // SAFETY: getuid has no preconditions.
         let uid = unsafe { libc::getuid() };
         let expected = std::process::Command::new("id").arg("-un").output();
-        if let (Some(name), Ok(out)) = (password_name(uid), expected) {
-            if out.status.success() {
-                assert_eq!(name, String::from_utf8_lossy(&out.stdout).trim());
-            }
+        if let (Some(name), Ok(out)) = (password_name(uid), expected)
+            && out.status.success()
+        {
+            assert_eq!(name, String::from_utf8_lossy(&out.stdout).trim());
         }
     }
 }
