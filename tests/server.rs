@@ -1191,6 +1191,18 @@ fn a_ledger_held_by_serve_takes_appends_and_follows_through_its_socket_instead_o
         appended.contains(r#""seq":18"#) && appended.contains("walk-in"),
         "{appended}"
     );
+    // Through the socket, the append is recorded by the local user, as a local append is.
+    let elsewhere = dir.path().join("elsewhere");
+    common::ok(
+        common::run(&elsewhere, &["append", "party", "x", "--name", "X"]),
+        "a local append",
+    );
+    let me = common::export(&elsewhere)[0].value["recorded_by"].clone();
+    assert!(me.as_str().unwrap().starts_with("local:"), "{me}");
+    assert!(
+        appended.contains(&format!(r#""recorded_by":{me}"#)),
+        "{appended} by {me}"
+    );
     let _ = follow.kill();
     let _ = follow.wait();
 
@@ -1331,4 +1343,105 @@ fn refusals_from_before_a_handler_are_problem_documents_too() {
     let body = &answer[answer.find("\r\n\r\n").unwrap() + 4..];
     let v: Value = serde_json::from_str(body).unwrap_or_else(|_| panic!("not JSON: {body}"));
     assert_eq!(v["type"], "urn:onrecord:problem:too-large", "{v}");
+}
+
+/// POSTs `body` to `/v1/events` as JSON Lines with `token`: status and body.
+fn append_as(server: &Server, token: &str, body: &str) -> (u16, String) {
+    let mut response = server
+        .agent
+        .post(server.url("/v1/events"))
+        .header("content-type", "application/x-ndjson")
+        .header("authorization", format!("Bearer {token}"))
+        .send(body)
+        .expect("POST");
+    let status = response.status().as_u16();
+    (
+        status,
+        response.body_mut().read_to_string().unwrap_or_default(),
+    )
+}
+
+#[test]
+fn each_append_is_recorded_by_its_tokens_name_and_only_an_admin_may_restore_another() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger_in(&dir);
+    let bot = create_token(&ledger, "desk-bot", "append");
+    let server = Server::start(&ledger);
+    // The live tail shows who recorded what as it happens.
+    let tail = server.tail("?from=1", &server.token);
+    let mut lines = BufReader::new(tail.into_body().into_reader()).lines();
+    let caught_up: Value = serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap();
+    assert_eq!(caught_up["type"], "caught-up");
+
+    // Two clients' appends; each is recorded by its own token's name.
+    let (status, body) = append_as(&server, &bot, &party("a"));
+    assert_eq!(status, 201, "{body}");
+    assert_eq!(server.append(&party("b")).0, 201);
+    let live: Vec<Value> = (0..2)
+        .map(|_| serde_json::from_str(&lines.next().unwrap().unwrap()).unwrap())
+        .collect();
+    assert_eq!(live[0]["event"]["recorded_by"], "desk-bot");
+    assert_eq!(live[1]["event"]["recorded_by"], "test-admin");
+    drop(lines);
+
+    // An append token naming itself is fine; naming someone else is refused whole.
+    let own = party("c").replacen('{', r#"{"recorded_by":"desk-bot","#, 1);
+    assert_eq!(append_as(&server, &bot, &own).0, 201);
+    let other = party("e").replacen('{', r#"{"recorded_by":"local:alice","#, 1);
+    let (status, body) = append_as(&server, &bot, &format!("{}\n{other}\n", party("d")));
+    assert_eq!(status, 400, "{body}");
+    let problem: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(problem["errors"][0]["index"], 1, "{body}");
+    let detail = problem["errors"][0]["detail"].as_str().unwrap();
+    assert!(
+        detail.contains("recorded_by `local:alice` is not this token's name `desk-bot`"),
+        "{detail}"
+    );
+    let (_, so_far) = server.get("/v1/export");
+    assert_eq!(
+        so_far.lines().count(),
+        3,
+        "nothing of the refused batch is written"
+    );
+
+    // An admin restore keeps each line's recorder; a line without one is the admin's.
+    let restore = format!("{other}\n{}\n", party("f"));
+    let (status, body) = append_as(&server, &server.token, &restore);
+    assert_eq!(status, 201, "{body}");
+    let (status, export) = server.get("/v1/export");
+    assert_eq!(status, 200);
+    let recorders: Vec<(String, String)> = export
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            (
+                v["id"].as_str().unwrap().to_owned(),
+                v["recorded_by"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("a", "desk-bot"),
+        ("b", "test-admin"),
+        ("c", "desk-bot"),
+        ("e", "local:alice"),
+        ("f", "test-admin"),
+    ];
+    assert_eq!(
+        recorders,
+        expected.map(|(a, b)| (a.to_owned(), b.to_owned())).to_vec()
+    );
+    // One event by seq says it too.
+    let (_, first) = server.get("/v1/events/1");
+    assert!(first.contains(r#""recorded_by":"desk-bot""#), "{first}");
+
+    // A token name that could not be recorded is refused when the token is made.
+    let (status, _, body) = server.post(
+        "/v1/tokens",
+        "application/json",
+        r#"{"name":"bad\u001bname","role":"append"}"#,
+    );
+    assert_eq!(status, 400, "{body}");
+    assert!(body.contains("invalid token name"), "{body}");
+    assert!(server.stop().success());
 }

@@ -12,6 +12,7 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use onrecord_core::Recorder;
 use onrecord_ledger::{
     AppendRequest, ExpectedRevision, ImportCounts, ImportWrite, Ledger, StoreError,
 };
@@ -209,6 +210,7 @@ pub fn append_jsonl(
     json: bool,
 ) -> Result<ImportCounts, BulkRefused> {
     let ledger_error = |e: StoreError| BulkRefused::by_ledger(e.into());
+    let local = crate::local_user::local_recorder();
     let mut import = ledger.import().map_err(ledger_error)?;
     // Unreadable lines and lines the ledger refuses arrive in line order in
     // this one pass; both go into one list, so every bad line is reported.
@@ -225,7 +227,7 @@ pub fn append_jsonl(
             |e| {
                 let mut here = Known::default();
                 here.note(&e.event.draft);
-                if let Err(err) = import.check(request_of(e.event)) {
+                if let Err(err) = import.check(request_of(e.event, &local)) {
                     let mut refused = refused.borrow_mut();
                     let message = if refused.refusals.lists_next() {
                         let mut known = in_ledger
@@ -271,16 +273,18 @@ pub fn append_jsonl(
         return Ok(import.counts());
     }
     let writer = import.into_writer().map_err(ledger_error)?;
-    write_all(ctx, writer, input, json)
+    write_all(ctx, writer, input, json, &local)
 }
 
-/// The second pass: writes what the first pass checked and commits it, or
-/// refuses with [`StoreError::ImportChanged`] when the input changed between them.
+/// The second pass: writes what the first pass checked (lines without a
+/// `recorded_by` by `local`) and commits it, or refuses with
+/// [`StoreError::ImportChanged`] when the input changed between them.
 fn write_all(
     ctx: &Context,
     mut writer: ImportWrite<'_>,
     input: &mut BulkInput,
     json: bool,
+    local: &Recorder,
 ) -> Result<ImportCounts, BulkRefused> {
     let mut failed: Option<StoreError> = None;
     let mut changed = false;
@@ -293,7 +297,7 @@ fn write_all(
                 if failed.is_some() {
                     return;
                 }
-                if let Err(err) = writer.write(request_of(e.event)) {
+                if let Err(err) = writer.write(request_of(e.event, local)) {
                     failed = Some(err);
                 }
             },
@@ -312,12 +316,15 @@ fn write_all(
     result.map_err(|e| BulkRefused::by_ledger(e.into()))
 }
 
-/// The append request of one input line (bulk input checks no revisions).
-fn request_of(event: onrecord_core::InputEvent) -> AppendRequest {
+/// The append request of one input line (bulk input checks no revisions):
+/// recorded by the line's `recorded_by` when it has one (an exported line:
+/// a restore keeps who recorded each event), else by `local`.
+fn request_of(event: onrecord_core::InputEvent, local: &Recorder) -> AppendRequest {
     AppendRequest {
         event_id: event.event_id,
         draft: event.draft,
         expected: ExpectedRevision::Any,
+        recorded_by: event.recorded_by.unwrap_or_else(|| local.clone()),
     }
 }
 
@@ -332,7 +339,8 @@ fn refused_lines(code: i32, refusals: Refusals) -> CliError {
 /// `append --jsonl` through a server: every line read and checked here as a
 /// local import reads it (unreadable lines are reported the same way, and
 /// nothing is sent), then sent as one JSON Lines request that the server
-/// appends all or nothing. Lines the server refuses are named by their line
+/// appends all or nothing. Lines without `recorded_by` are recorded by the
+/// token's name; a line's own is kept only for an admin token (a restore). Lines the server refuses are named by their line
 /// in the input. The request holds the input's events, so a server's caps on
 /// body and batch size bound what one such append can carry (413 past them).
 pub fn send_jsonl(
@@ -349,9 +357,7 @@ pub fn send_jsonl(
         ctx,
         json,
         |e| {
-            body.extend_from_slice(
-                onrecord_core::draft_line(e.event.event_id, &e.event.draft).as_bytes(),
-            );
+            body.extend_from_slice(onrecord_core::draft_line(&e.event).as_bytes());
             body.push(b'\n');
             line_numbers.push(e.line);
         },

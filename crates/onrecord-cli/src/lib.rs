@@ -19,6 +19,7 @@ pub mod csv_out;
 pub mod error;
 pub mod hints;
 pub mod input;
+pub mod local_user;
 pub mod output;
 pub mod progress;
 pub mod remote;

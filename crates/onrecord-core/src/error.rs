@@ -116,6 +116,14 @@ pub enum DomainError {
         /// The window's end, as given.
         to: String,
     },
+    /// A text cannot name who recorded an event (see [`crate::Recorder`]).
+    #[error("invalid recorded_by `{}`: {why}", one_line(.value))]
+    InvalidRecorder {
+        /// The refused name.
+        value: String,
+        /// What is wrong with it.
+        why: &'static str,
+    },
     /// A required text is empty.
     #[error("{0} must not be empty")]
     Empty(&'static str),

@@ -12,11 +12,14 @@
 //! times are all refused with an [`InterchangeError`] naming the offending
 //! field or value. An explicit `null` reads as an absent optional field.
 //! `seq` and `recorded_at` are accepted (so an export can be read back) but
-//! ignored: they belong to the ledger that records the event.
+//! ignored: they belong to the ledger that records the event. `recorded_by`
+//! (who recorded it) is read and handed to the caller, which decides whether
+//! to keep it (a restore) or refuse it.
 //!
 //! Writing is explicit: every field is written, absent ones as `null`, in a
-//! fixed key order (one exception: a party's `aliases` only when it has some,
-//! so exports of ledgers from before aliases are unchanged), so `parse_line(&write_line(rec))` gives back the event id
+//! fixed key order (two exceptions: a party's `aliases` only when it has some,
+//! and `recorded_by` only when the record has one, so exports of ledgers from
+//! before aliases and before envelope version 2 are unchanged), so `parse_line(&write_line(rec))` gives back the event id
 //! and a draft that validates to the same event.
 
 use std::collections::{HashMap, HashSet};
@@ -28,7 +31,7 @@ use serde_json::Value;
 
 use crate::{
     DomainError, Draft, Event, EventId, Party, PartyId, Proposition, PropositionId,
-    PropositionResolved, Recorded, StatementDraft, StatementRetracted, When, Window,
+    PropositionResolved, Recorded, Recorder, StatementDraft, StatementRetracted, When, Window,
 };
 
 // The fields each line may carry, in the order `write_line` writes them.
@@ -44,6 +47,7 @@ const PARTY_FIELDS: &[&str] = &[
     "seq",
     "event_id",
     "recorded_at",
+    "recorded_by",
     "id",
     "name",
     "kind",
@@ -55,6 +59,7 @@ const PROPOSITION_FIELDS: &[&str] = &[
     "seq",
     "event_id",
     "recorded_at",
+    "recorded_by",
     "id",
     "text",
     "criteria",
@@ -65,6 +70,7 @@ const STATEMENT_FIELDS: &[&str] = &[
     "seq",
     "event_id",
     "recorded_at",
+    "recorded_by",
     "proposition",
     "party",
     "speaker",
@@ -80,6 +86,7 @@ const RETRACTION_FIELDS: &[&str] = &[
     "seq",
     "event_id",
     "recorded_at",
+    "recorded_by",
     "statement",
     "reason",
 ];
@@ -88,6 +95,7 @@ const RESOLUTION_FIELDS: &[&str] = &[
     "seq",
     "event_id",
     "recorded_at",
+    "recorded_by",
     "proposition",
     "outcome",
     "resolved_at",
@@ -101,6 +109,8 @@ const WINDOW_FIELDS: &[&str] = &["from", "to"];
 pub struct InputEvent {
     /// The event id given on the line, if any (the ledger makes one otherwise).
     pub event_id: Option<EventId>,
+    /// Who the line says recorded it (an exported line carries it), if anyone.
+    pub recorded_by: Option<Recorder>,
     /// What the line asks to record, still to be validated.
     pub draft: Draft,
 }
@@ -418,15 +428,21 @@ impl Fields {
         }
     }
 
-    /// Checks the fields every line may carry: returns `event_id`, checks and ignores `seq` and `recorded_at`.
-    fn common(&mut self) -> Result<Option<EventId>, InterchangeError> {
+    /// Checks the fields every line may carry: returns `event_id` and
+    /// `recorded_by`, checks and ignores `seq` and `recorded_at`.
+    fn common(&mut self) -> Result<(Option<EventId>, Option<Recorder>), InterchangeError> {
         if let Some(seq) = self.opt("seq").filter(|v| v.as_u64().is_none()) {
             return Err(wrong("seq", "a non-negative integer", &seq));
         }
         if let Some(at) = self.opt_str("recorded_at")? {
             at.parse::<When>()?;
         }
-        Ok(self.opt_str("event_id")?.map(|s| s.parse()).transpose()?)
+        let recorded_by = self
+            .opt_str("recorded_by")?
+            .map(Recorder::new)
+            .transpose()?;
+        let event_id = self.opt_str("event_id")?.map(|s| s.parse()).transpose()?;
+        Ok((event_id, recorded_by))
     }
 }
 
@@ -482,7 +498,7 @@ pub fn parse_line(line: &str) -> Result<InputEvent, InterchangeError> {
         });
     }
     f.opt("type");
-    let event_id = f.common()?;
+    let (event_id, recorded_by) = f.common()?;
     let draft = match ty.as_str() {
         "party" => Draft::Party(Party {
             id: PartyId::new(&f.req_str("id")?)?,
@@ -523,16 +539,24 @@ pub fn parse_line(line: &str) -> Result<InputEvent, InterchangeError> {
             note: f.opt_str("note")?,
         }),
     };
-    Ok(InputEvent { event_id, draft })
+    Ok(InputEvent {
+        event_id,
+        recorded_by,
+        draft,
+    })
 }
 
 #[derive(Serialize)]
-struct Line<T> {
+struct Line<'a, T> {
     #[serde(rename = "type")]
     ty: &'static str,
     seq: u64,
     event_id: String,
     recorded_at: String,
+    // Written only when the record has one (envelope version 2), so that the
+    // export of a ledger recorded before it stays the same, byte for byte.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    recorded_by: Option<&'a str>,
     #[serde(flatten)]
     body: T,
 }
@@ -597,6 +621,7 @@ fn line<T: Serialize>(rec: &Recorded, body: T) -> String {
         seq: rec.seq,
         event_id: rec.event_id.to_string(),
         recorded_at: When::instant(rec.recorded_at).to_rfc3339(),
+        recorded_by: rec.recorded_by.as_ref().map(Recorder::as_str),
         body,
     };
     serde_json::to_string(&line).expect("plain structs with string keys always serialise")
@@ -680,28 +705,40 @@ struct StatementDraftOut<'a> {
 /// A draft (and the event id it asks for) as one JSON line that
 /// [`parse_line`] reads back to the same [`InputEvent`]: what a client
 /// sends a server to append the event the flags describe.
-pub fn draft_line(event_id: Option<EventId>, draft: &Draft) -> String {
+pub fn draft_line(input: &InputEvent) -> String {
     #[derive(Serialize)]
-    struct DraftLine<T> {
+    struct DraftLine<'a, T> {
         #[serde(rename = "type")]
         ty: &'static str,
         #[serde(skip_serializing_if = "Option::is_none")]
         event_id: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        recorded_by: Option<&'a str>,
         #[serde(flatten)]
         body: T,
     }
-    fn of<T: Serialize>(ty: &'static str, event_id: Option<EventId>, body: T) -> String {
+    fn of<T: Serialize>(
+        ty: &'static str,
+        event_id: Option<EventId>,
+        recorded_by: Option<&str>,
+        body: T,
+    ) -> String {
         let line = DraftLine {
             ty,
             event_id: event_id.map(|id| id.to_string()),
+            recorded_by,
             body,
         };
         serde_json::to_string(&line).expect("plain structs with string keys always serialise")
     }
+    let event_id = input.event_id;
+    let recorded_by = input.recorded_by.as_ref().map(Recorder::as_str);
+    let draft = &input.draft;
     match draft {
         Draft::Party(p) => of(
             "party",
             event_id,
+            recorded_by,
             PartyOut {
                 id: p.id.as_str(),
                 name: &p.name,
@@ -713,6 +750,7 @@ pub fn draft_line(event_id: Option<EventId>, draft: &Draft) -> String {
         Draft::Proposition(p) => of(
             "proposition",
             event_id,
+            recorded_by,
             PropositionOut {
                 id: p.id.as_str(),
                 text: &p.text,
@@ -726,6 +764,7 @@ pub fn draft_line(event_id: Option<EventId>, draft: &Draft) -> String {
         Draft::Statement(s) => of(
             "statement",
             event_id,
+            recorded_by,
             StatementDraftOut {
                 proposition: s.proposition.as_str(),
                 party: s.party.as_ref().map(PartyId::as_str),
@@ -741,6 +780,7 @@ pub fn draft_line(event_id: Option<EventId>, draft: &Draft) -> String {
         Draft::Retraction(r) => of(
             "retraction",
             event_id,
+            recorded_by,
             RetractionOut {
                 statement: r.statement.to_string(),
                 reason: &r.reason,
@@ -749,6 +789,7 @@ pub fn draft_line(event_id: Option<EventId>, draft: &Draft) -> String {
         Draft::Resolution(r) => of(
             "resolution",
             event_id,
+            recorded_by,
             ResolutionOut {
                 proposition: r.proposition.as_str(),
                 outcome: r.outcome.name(),
@@ -1036,7 +1077,10 @@ mod tests {
             ),
         ];
         for (event, allowed) in events {
-            let line = write_line(&recorded(event));
+            let line = write_line(&Recorded {
+                recorded_by: Some(Recorder::new("local:alice").unwrap()),
+                ..recorded(event)
+            });
             let Entries {
                 members: entries, ..
             } = serde_json::from_str(&line).unwrap();
@@ -1078,7 +1122,7 @@ mod tests {
         );
         assert!(
             msg.contains(
-                "allowed are type, seq, event_id, recorded_at, proposition, party, speaker, stance,"
+                "allowed are type, seq, event_id, recorded_at, recorded_by, proposition, party, speaker, stance,"
             ),
             "{msg}"
         );
@@ -1099,7 +1143,7 @@ mod tests {
     fn names_from_the_input_stay_on_one_line_in_errors() {
         assert_eq!(
             err(r#"{"type":"party","id":"a","name":"A","na\nme":1}"#),
-            "unknown field `na\\nme` in a party line: allowed are type, seq, event_id, recorded_at, id, name, kind, speaks_for, aliases"
+            "unknown field `na\\nme` in a party line: allowed are type, seq, event_id, recorded_at, recorded_by, id, name, kind, speaks_for, aliases"
         );
         assert!(err(r#"{"type":"spe\u0007ech"}"#).starts_with("unknown type `spe\\u{7}ech`"));
     }
@@ -1247,6 +1291,55 @@ mod tests {
     }
 
     #[test]
+    fn recorded_by_is_read_and_written_after_recorded_at_only_when_present() {
+        let line = STATEMENT.replacen(
+            r#""type":"statement","#,
+            r#""type":"statement","recorded_by":"local:alice","#,
+            1,
+        );
+        let input = parse_line(&line).unwrap();
+        assert_eq!(
+            input.recorded_by,
+            Some(Recorder::new("local:alice").unwrap())
+        );
+        assert_eq!(parse_line(STATEMENT).unwrap().recorded_by, None);
+        let null = STATEMENT.replacen(
+            r#""type":"statement","#,
+            r#""type":"statement","recorded_by":null,"#,
+            1,
+        );
+        assert_eq!(parse_line(&null).unwrap().recorded_by, None);
+        for (bad, says) in [
+            (
+                r#""recorded_by":"""#,
+                "invalid recorded_by ``: it must not be blank",
+            ),
+            (r#""recorded_by":7"#, "field `recorded_by` must be a string"),
+            (
+                r#""recorded_by":"a\u001b[2J""#,
+                "invalid recorded_by `a\\u{1b}[2J`",
+            ),
+        ] {
+            let line = STATEMENT.replacen(
+                r#""type":"statement","#,
+                &format!(r#""type":"statement",{bad},"#),
+                1,
+            );
+            let err = parse_line(&line).unwrap_err().to_string();
+            assert!(err.contains(says), "{bad}: {err}");
+        }
+        let mut rec = recorded(Event::StatementRetracted(StatementRetracted {
+            statement: "01932c07-a3e0-7cc0-8f0e-5a2b4c6d8e9f".parse().unwrap(),
+            reason: "misquoted".into(),
+        }));
+        assert!(!write_line(&rec).contains("recorded_by"));
+        rec.recorded_by = Some(Recorder::new("desk-bot").unwrap());
+        assert!(write_line(&rec).contains(
+            r#""recorded_at":"2018-11-06T12:00:00Z","recorded_by":"desk-bot","statement":"#
+        ));
+    }
+
+    #[test]
     fn seq_and_recorded_at_are_accepted_and_ignored() {
         let line = STATEMENT.replacen(
             r#""type":"statement","#,
@@ -1267,6 +1360,7 @@ mod tests {
             seq: 7,
             event_id: "01932c07-a3e0-7cc0-8f0e-5a2b4c6d8e9f".parse().unwrap(),
             recorded_at: 1_541_505_600_000_000,
+            recorded_by: None,
             event,
         }
     }
@@ -1354,6 +1448,7 @@ mod tests {
         let line = write_line(rec);
         let input = parse_line(&line).unwrap_or_else(|e| panic!("{line}: {e}"));
         assert_eq!(input.event_id, Some(rec.event_id), "{line}");
+        assert_eq!(input.recorded_by, rec.recorded_by, "{line}");
         match validate(input.draft, &facts_for(&rec.event)) {
             Ok(v) => assert_eq!(v.event, rec.event, "{line}"),
             Err(Rejection::Invalid(e)) => panic!("{line}: {e}"),
@@ -1394,6 +1489,7 @@ mod tests {
                 seq: n as u64 + 1,
                 event_id,
                 recorded_at: 1_700_000_000_000_000 + n as i64,
+                recorded_by: Recorder::new(format!("local:user{n}")).ok(),
                 event: v.event,
             });
         }
@@ -1587,8 +1683,10 @@ mod tests {
             seq in any::<u64>(),
             id in any::<[u8; 16]>(),
             recorded_at in -2_208_988_800_000_000i64..4_102_444_800_000_000,
+            recorded_by in proptest::option::of("[a-z:]{1,20}|[^\\p{C}]{1,40}"),
         ) {
-            let rec = Recorded { seq, event_id: EventId::from_bytes(id), recorded_at, event };
+            let recorded_by = recorded_by.and_then(|r| Recorder::new(r).ok());
+            let rec = Recorded { seq, event_id: EventId::from_bytes(id), recorded_at, recorded_by, event };
             let line = write_line(&rec);
             prop_assert!(!line.contains('\n'));
             let head = format!(r#"{{"type":"{}","seq":{seq},"#, rec.event.event_type().json_name());
@@ -1601,6 +1699,7 @@ mod tests {
             event in arb_event(),
             id in proptest::option::of(any::<[u8; 16]>()),
             leave_party_to_the_ledger in any::<bool>(),
+            by_someone in any::<bool>(),
         ) {
             let draft = match event {
                 Event::PartyRegistered(p) => Draft::Party(p),
@@ -1619,9 +1718,13 @@ mod tests {
                 Event::StatementRetracted(r) => Draft::Retraction(r),
                 Event::PropositionResolved(r) => Draft::Resolution(r),
             };
-            let event_id = id.map(EventId::from_bytes);
-            let line = draft_line(event_id, &draft);
-            prop_assert_eq!(parse_line(&line), Ok(InputEvent { event_id, draft }), "{}", line);
+            let input = InputEvent {
+                event_id: id.map(EventId::from_bytes),
+                recorded_by: by_someone.then(|| Recorder::new("desk-bot").unwrap()),
+                draft,
+            };
+            let line = draft_line(&input);
+            prop_assert_eq!(parse_line(&line), Ok(input), "{}", line);
         }
 
         #[test]

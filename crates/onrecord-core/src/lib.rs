@@ -12,6 +12,7 @@ pub mod interchange;
 pub mod lexicon;
 pub mod model;
 pub mod record;
+pub mod recorder;
 pub mod similar;
 pub mod stance;
 pub mod validate;
@@ -25,6 +26,7 @@ pub use interchange::{InputEvent, InterchangeError, draft_line, parse_line, writ
 pub use lexicon::{Cue, CueOrigin, CueWeight, Suggestion};
 pub use model::{Outcome, Party, PartyKind, Proposition, Window};
 pub use record::Recorded;
+pub use recorder::Recorder;
 pub use stance::{Side, Stance};
 pub use validate::{
     BatchOverlay, Draft, LedgerFacts, PendingFacts, Rejection, StatementDraft, StatementFacts,

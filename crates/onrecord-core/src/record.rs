@@ -3,7 +3,7 @@
 //! log (projections, export, replay) consume; the hash-chained envelope it is
 //! stored in belongs to the store.
 
-use crate::{Event, EventId};
+use crate::{Event, EventId, Recorder};
 
 /// One event with its ledger metadata.
 #[derive(Debug, Clone, PartialEq)]
@@ -14,6 +14,8 @@ pub struct Recorded {
     pub event_id: EventId,
     /// When the ledger recorded it (transaction time), in microseconds since the Unix epoch.
     pub recorded_at: i64,
+    /// Who appended it: `None` for records written before envelope version 2.
+    pub recorded_by: Option<Recorder>,
     /// The event itself.
     pub event: Event,
 }

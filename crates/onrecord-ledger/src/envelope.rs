@@ -3,29 +3,50 @@
 //! the domain types and from the JSON interchange, converted explicitly, and
 //! must never change meaning. A new format is a new version, read beside the old.
 //!
-//! Layout of a stored record (format version 1):
+//! Layout of a stored record, envelope version 2 (what this build writes):
 //!
 //! ```text
-//! [0..2]  format version, u16 big-endian (= 1)
-//! [2..]   bincode(EnvelopeV1), standard config: little-endian, varint integers
+//! [0..2]  envelope version, u16 big-endian (= 2)
+//! [2..]   bincode(EnvelopeV2), standard config: little-endian, varint integers:
+//!         seq, event_id [16], event_type u8, recorded_at i64, prev_hash [32],
+//!         payload (varint length + bincode(StoredEventV1)),
+//!         recorded_by (varint length + UTF-8; see onrecord_core::Recorder)
 //! ```
 //!
-//! The record's hash is SHA-256 over all of those bytes. `EnvelopeV1.prev_hash`
-//! is the previous record's hash (32 zero bytes before seq 1).
+//! Envelope version 1 (records written before who-recorded-it was kept) is
+//! the same without `recorded_by`: `[0..2] = 1`, then bincode(EnvelopeV1).
+//! Both are read; a v1 record decodes with `recorded_by` `None`. A ledger
+//! may hold v1 records followed by v2 records: the chain does not care.
+//!
+//! The record's hash is SHA-256 over all of those bytes, version prefix
+//! included, whatever the version. `prev_hash` is the previous record's hash
+//! (32 zero bytes before seq 1).
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use onrecord_core::{
     Event, EventId, EventType, Party, PartyId, Proposition, PropositionId, PropositionResolved,
-    Recorded, StatementRecorded, StatementRetracted, When, Window,
+    Recorded, Recorder, StatementRecorded, StatementRetracted, When, Window,
 };
 
 use crate::StoreError;
 use crate::codes;
 
-/// The format version this build writes and reads.
+/// The ledger format this build writes in a new ledger's format mark
+/// (`M format`) and accepts on open. The keyspace did not change with
+/// envelope version 2 (each record says its own envelope version), so it
+/// is still 1.
 pub const FORMAT_VERSION: u16 = 1;
+
+/// Envelope version 1: a record without who recorded it.
+pub const ENVELOPE_V1: u16 = 1;
+
+/// Envelope version 2: version 1 plus `recorded_by`.
+pub const ENVELOPE_V2: u16 = 2;
+
+/// The envelope version new records are written in, and the newest this build reads.
+pub const ENVELOPE_WRITTEN: u16 = ENVELOPE_V2;
 
 /// The most bytes decoding one stored value may claim. Far above any valid
 /// record (texts are capped at 20,000 characters), far below what would
@@ -43,8 +64,10 @@ pub fn bincode_config() -> bincode::config::Configuration {
     bincode::config::standard()
 }
 
-/// Envelope version 1: ledger metadata around one event's payload. Written
-/// with serde; read through [`EnvelopeV1Ref`] (see [`decode_envelope`]).
+/// Envelope version 1: ledger metadata around one event's payload. No longer
+/// written by the ledger (it writes [`EnvelopeV2`]); [`encode_record`] still
+/// encodes it, so the golden tests can prove old bytes are reproduced. Read
+/// through `EnvelopeV1Ref` (see [`decode_envelope`]).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct EnvelopeV1 {
     /// Global sequence number, from 1.
@@ -72,6 +95,102 @@ struct EnvelopeV1Ref<'a> {
     recorded_at: i64,
     prev_hash: Hash,
     payload: &'a [u8],
+}
+
+/// Envelope version 2: the fields of [`EnvelopeV1`] in the same order, then
+/// who recorded the event. Read through `EnvelopeV2Ref` (see [`decode_envelope`]).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EnvelopeV2 {
+    /// Global sequence number, from 1.
+    pub seq: u64,
+    /// The event's id (UUID bytes).
+    pub event_id: [u8; 16],
+    /// The event type's code ([`EventType::code`]).
+    pub event_type: u8,
+    /// Transaction time: microseconds since the Unix epoch.
+    pub recorded_at: i64,
+    /// The previous record's hash.
+    pub prev_hash: Hash,
+    /// bincode([`StoredEventV1`]).
+    #[serde(serialize_with = "serialize_payload")]
+    pub payload: Vec<u8>,
+    /// Who appended it: a valid [`Recorder`]'s name.
+    pub recorded_by: String,
+}
+
+/// [`EnvelopeV2`] read in place: payload and name borrowed from the stored record.
+#[derive(Debug, Deserialize)]
+struct EnvelopeV2Ref<'a> {
+    seq: u64,
+    event_id: [u8; 16],
+    event_type: u8,
+    recorded_at: i64,
+    prev_hash: Hash,
+    payload: &'a [u8],
+    recorded_by: &'a str,
+}
+
+/// A stored record's envelope of either version, read in place.
+struct EnvelopeRef<'a> {
+    version: u16,
+    seq: u64,
+    event_id: [u8; 16],
+    event_type: u8,
+    recorded_at: i64,
+    prev_hash: Hash,
+    payload: &'a [u8],
+    recorded_by: Option<&'a str>,
+}
+
+impl<'a> From<EnvelopeV1Ref<'a>> for EnvelopeRef<'a> {
+    fn from(e: EnvelopeV1Ref<'a>) -> Self {
+        Self {
+            version: ENVELOPE_V1,
+            seq: e.seq,
+            event_id: e.event_id,
+            event_type: e.event_type,
+            recorded_at: e.recorded_at,
+            prev_hash: e.prev_hash,
+            payload: e.payload,
+            recorded_by: None,
+        }
+    }
+}
+
+impl<'a> From<EnvelopeV2Ref<'a>> for EnvelopeRef<'a> {
+    fn from(e: EnvelopeV2Ref<'a>) -> Self {
+        Self {
+            version: ENVELOPE_V2,
+            seq: e.seq,
+            event_id: e.event_id,
+            event_type: e.event_type,
+            recorded_at: e.recorded_at,
+            prev_hash: e.prev_hash,
+            payload: e.payload,
+            recorded_by: Some(e.recorded_by),
+        }
+    }
+}
+
+/// A stored record's envelope, of whichever version it was written in.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    /// The envelope version it was stored in ([`ENVELOPE_V1`] or [`ENVELOPE_V2`]).
+    pub version: u16,
+    /// Global sequence number, from 1.
+    pub seq: u64,
+    /// The event's id (UUID bytes).
+    pub event_id: [u8; 16],
+    /// The event type's code ([`EventType::code`]).
+    pub event_type: u8,
+    /// Transaction time: microseconds since the Unix epoch.
+    pub recorded_at: i64,
+    /// The previous record's hash.
+    pub prev_hash: Hash,
+    /// bincode([`StoredEventV1`]).
+    pub payload: Vec<u8>,
+    /// Who appended it, as stored; `None` for a version 1 record.
+    pub recorded_by: Option<String>,
 }
 
 /// Writes the payload as one byte string, not a sequence of `u8` elements:
@@ -357,10 +476,21 @@ pub fn encode_payload(event: &Event) -> Vec<u8> {
         .unwrap_or_default()
 }
 
-/// Encodes an envelope into stored record bytes (version prefix included).
+/// Encodes a version 1 envelope into stored record bytes (version prefix
+/// included), as ledgers before envelope version 2 wrote them.
 pub fn encode_record(env: &EnvelopeV1) -> Vec<u8> {
     let mut out = Vec::with_capacity(64 + env.payload.len());
-    out.extend_from_slice(&FORMAT_VERSION.to_be_bytes());
+    out.extend_from_slice(&ENVELOPE_V1.to_be_bytes());
+    // Writing into a Vec cannot fail for these plain types.
+    let _ = bincode::serde::encode_into_std_write(env, &mut out, bincode_config());
+    out
+}
+
+/// Encodes a version 2 envelope into stored record bytes (version prefix
+/// included): what the ledger writes.
+pub fn encode_record_v2(env: &EnvelopeV2) -> Vec<u8> {
+    let mut out = Vec::with_capacity(64 + env.payload.len() + env.recorded_by.len());
+    out.extend_from_slice(&ENVELOPE_V2.to_be_bytes());
     // Writing into a Vec cannot fail for these plain types.
     let _ = bincode::serde::encode_into_std_write(env, &mut out, bincode_config());
     out
@@ -395,39 +525,41 @@ fn decode_exact<'de, T: serde::Deserialize<'de>>(
 }
 
 /// The envelope of stored record bytes, its payload still in place.
-fn decode_envelope_ref(bytes: &[u8], seq: u64) -> Result<EnvelopeV1Ref<'_>, StoreError> {
+fn decode_envelope_ref(bytes: &[u8], seq: u64) -> Result<EnvelopeRef<'_>, StoreError> {
     let Some((version, body)) = bytes.split_first_chunk::<2>() else {
         return Err(StoreError::Corrupt {
             seq,
             detail: "shorter than its version prefix".into(),
         });
     };
-    let version = u16::from_be_bytes(*version);
-    if version != FORMAT_VERSION {
-        return Err(StoreError::UnknownFormat {
+    match u16::from_be_bytes(*version) {
+        ENVELOPE_V1 => decode_exact::<EnvelopeV1Ref<'_>>(body, seq, "envelope").map(Into::into),
+        ENVELOPE_V2 => decode_exact::<EnvelopeV2Ref<'_>>(body, seq, "envelope").map(Into::into),
+        version => Err(StoreError::UnknownFormat {
             seq,
             version,
-            supported: FORMAT_VERSION,
-        });
+            supported: ENVELOPE_WRITTEN,
+        }),
     }
-    decode_exact(body, seq, "envelope")
 }
 
 /// Decodes stored record bytes into its envelope; `seq` (from the key) names the record in errors.
-pub fn decode_envelope(bytes: &[u8], seq: u64) -> Result<EnvelopeV1, StoreError> {
+pub fn decode_envelope(bytes: &[u8], seq: u64) -> Result<Envelope, StoreError> {
     let env = decode_envelope_ref(bytes, seq)?;
-    Ok(EnvelopeV1 {
+    Ok(Envelope {
+        version: env.version,
         seq: env.seq,
         event_id: env.event_id,
         event_type: env.event_type,
         recorded_at: env.recorded_at,
         prev_hash: env.prev_hash,
         payload: env.payload.to_vec(),
+        recorded_by: env.recorded_by.map(str::to_owned),
     })
 }
 
 /// Decodes an envelope's payload into the domain event, checking it matches the envelope's type.
-pub fn decode_event(env: &EnvelopeV1) -> Result<Event, StoreError> {
+pub fn decode_event(env: &Envelope) -> Result<Event, StoreError> {
     decode_payload(&env.payload, env.event_type, env.seq)
 }
 
@@ -460,12 +592,24 @@ pub fn decode_recorded(bytes: &[u8], seq: u64) -> Result<Recorded, StoreError> {
         });
     }
     let event = decode_payload(env.payload, env.event_type, env.seq)?;
+    let recorded_by = env
+        .recorded_by
+        .map(decode_recorder)
+        .transpose()
+        .map_err(|detail| StoreError::Corrupt { seq, detail })?;
     Ok(Recorded {
         seq: env.seq,
         event_id: EventId::from_bytes(env.event_id),
         recorded_at: env.recorded_at,
+        recorded_by,
         event,
     })
+}
+
+/// The recorder a stored name stands for, or why it cannot be one (a name
+/// the ledger wrote was valid, so this is damage).
+fn decode_recorder(name: &str) -> Result<Recorder, String> {
+    Recorder::new(name).map_err(|e| format!("recorded_by: {e}"))
 }
 
 #[cfg(test)]
@@ -550,6 +694,118 @@ mod tests {
             );
             assert_eq!(stored.into_event().unwrap(), event);
         }
+    }
+
+    fn party_event() -> Event {
+        Event::PartyRegistered(Party {
+            id: PartyId::new("kremlin").unwrap(),
+            name: "Kremlin".into(),
+            kind: PartyKind::Government,
+            speaks_for: None,
+            aliases: Vec::new(),
+        })
+    }
+
+    fn v1_record(seq: u64, prev_hash: Hash) -> Vec<u8> {
+        let event = party_event();
+        encode_record(&EnvelopeV1 {
+            seq,
+            event_id: [seq as u8; 16],
+            event_type: event.event_type().code(),
+            recorded_at: 1_543_708_800_000_000,
+            prev_hash,
+            payload: encode_payload(&event),
+        })
+    }
+
+    fn v2_record(seq: u64, prev_hash: Hash, recorded_by: &str) -> Vec<u8> {
+        let event = party_event();
+        encode_record_v2(&EnvelopeV2 {
+            seq,
+            event_id: [seq as u8; 16],
+            event_type: event.event_type().code(),
+            recorded_at: 1_543_708_800_000_000,
+            prev_hash,
+            payload: encode_payload(&event),
+            recorded_by: recorded_by.into(),
+        })
+    }
+
+    #[test]
+    fn a_v2_record_is_the_v1_fields_then_the_recorders_name() {
+        let v1 = v1_record(3, [7; 32]);
+        let v2 = v2_record(3, [7; 32], "local:alice");
+        assert_eq!(v1[..2], [0, 1]);
+        assert_eq!(v2[..2], [0, 2]);
+        let mut expected = v1[2..].to_vec();
+        expected.push(11); // varint length of "local:alice"
+        expected.extend_from_slice(b"local:alice");
+        assert_eq!(v2[2..], expected[..]);
+    }
+
+    #[test]
+    fn v1_records_decode_without_a_recorder_and_v2_records_with_theirs() {
+        let v1 = decode_recorded(&v1_record(1, GENESIS_HASH), 1).unwrap();
+        assert_eq!(v1.recorded_by, None);
+        let v2 = decode_recorded(&v2_record(2, [1; 32], "desk-bot"), 2).unwrap();
+        assert_eq!(v2.recorded_by, Some(Recorder::new("desk-bot").unwrap()));
+        assert_eq!((v1.event, v1.recorded_at), (v2.event, v2.recorded_at));
+        let env = decode_envelope(&v2_record(2, [1; 32], "desk-bot"), 2).unwrap();
+        assert_eq!(
+            (env.version, env.recorded_by.as_deref(), env.prev_hash),
+            (ENVELOPE_V2, Some("desk-bot"), [1; 32])
+        );
+        assert_eq!(
+            decode_envelope(&v1_record(1, GENESIS_HASH), 1)
+                .unwrap()
+                .version,
+            ENVELOPE_V1
+        );
+    }
+
+    #[test]
+    fn a_chain_of_v1_records_then_v2_records_links_by_the_hash_of_all_stored_bytes() {
+        let first = v1_record(1, GENESIS_HASH);
+        let second = v2_record(2, hash_record(&first), "local:alice");
+        let third = v2_record(3, hash_record(&second), "desk-bot");
+        let mut prev = GENESIS_HASH;
+        for (seq, bytes) in [(1, &first), (2, &second), (3, &third)] {
+            let env = decode_envelope(bytes, seq).unwrap();
+            assert_eq!(env.prev_hash, prev, "seq {seq}");
+            prev = hash_record(bytes);
+        }
+        // The version prefix is hashed too: the same body under another version is another record.
+        let mut relabelled = second.clone();
+        relabelled[1] = 1;
+        assert_ne!(hash_record(&relabelled), hash_record(&second));
+    }
+
+    #[test]
+    fn a_stored_recorder_that_is_not_valid_is_damage_and_a_newer_version_is_refused() {
+        for bad in ["", "bot\u{1b}[2J"] {
+            let err = decode_recorded(&v2_record(4, [0; 32], bad), 4).unwrap_err();
+            assert!(
+                matches!(&err, StoreError::Corrupt { seq: 4, detail } if detail.starts_with("recorded_by: invalid recorded_by")),
+                "{err}"
+            );
+        }
+        let mut v3 = v2_record(4, [0; 32], "desk-bot");
+        v3[1] = 3;
+        assert!(matches!(
+            decode_recorded(&v3, 4).unwrap_err(),
+            StoreError::UnknownFormat {
+                seq: 4,
+                version: 3,
+                supported: 2
+            }
+        ));
+        // A v1 body under the v2 prefix lacks the name: corrupt, not a panic.
+        let mut short = v1_record(4, [0; 32]);
+        short[1] = 2;
+        assert!(matches!(
+            decode_recorded(&short, 4).unwrap_err(),
+            StoreError::Corrupt { .. }
+        ));
     }
 
     #[test]

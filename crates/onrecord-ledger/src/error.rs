@@ -83,14 +83,14 @@ pub enum StoreError {
     },
     /// A stored record was written by a newer (or unknown) format version.
     #[error(
-        "record at seq {seq} has unknown format version {version}; this onrecord reads version {supported}"
+        "record at seq {seq} has unknown format version {version}; this onrecord reads versions up to {supported}"
     )]
     UnknownFormat {
         /// The record's sequence number.
         seq: u64,
         /// The version found.
         version: u16,
-        /// The version this build reads.
+        /// The newest version this build reads.
         supported: u16,
     },
     /// The ledger's head does not match its last record; appending is refused until repaired.

@@ -47,9 +47,10 @@ use crate::{AppendRequest, Ledger, StoreError};
 /// while one is undone): what bounds its memory.
 pub const CHUNK: u64 = 2_000;
 
-/// Bytes a stored record takes beyond its payload (version, seq, id, type,
-/// time, previous hash): used to estimate an import's size before writing it.
-const RECORD_OVERHEAD: u64 = 72;
+/// Bytes a stored record takes beyond its payload and its recorder's name
+/// (version, seq, id, type, time, previous hash, two length prefixes): used
+/// to estimate an import's size before writing it.
+const RECORD_OVERHEAD: u64 = 76;
 
 /// How many events an import appends and how many it found already recorded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -373,6 +374,7 @@ impl<'a> ImportCheck<'a> {
             self.revisions.insert(stream.clone(), Some(next));
         }
         self.counts.appended += 1;
+        self.bytes += request.recorded_by.as_str().len() as u64;
         self.absorb(request.event_id, &validated.event);
         Ok(())
     }

@@ -20,12 +20,12 @@ use std::sync::Mutex;
 use onrecord_core::validate::{BatchOverlay, PendingFacts};
 use onrecord_core::{
     Draft, Event, EventId, EventIds, LedgerFacts, Party, PartyId, PropositionId, Recorded,
-    StatementFacts, StreamId,
+    Recorder, StatementFacts, StreamId,
 };
 
 use crate::admission::validate_at_revision;
 use crate::chain::CheckedRecords;
-use crate::envelope::{self, EnvelopeV1, GENESIS_HASH, Hash};
+use crate::envelope::{self, EnvelopeV2, GENESIS_HASH, Hash};
 use crate::keys::{self, MetaKey};
 use crate::storage::{Acknowledged, Storage, WriteSet};
 use crate::stream_index::{LAYOUT_2, PendingIndex, StageError, StreamLayout};
@@ -121,7 +121,13 @@ impl ExpectedRevision {
     }
 }
 
-/// One event to append: what to record, optionally under a chosen id and revision check.
+/// One event to append: what to record and who records it, optionally under
+/// a chosen id and revision check.
+///
+/// `recorded_by` is stored with the record (envelope version 2) but is not
+/// part of the event: a re-send of a recorded event id with the same content
+/// is [`AppendOutcome::AlreadyRecorded`] whoever sends it, and the record
+/// keeps the recorder of its first append.
 #[derive(Debug, Clone)]
 pub struct AppendRequest {
     /// The id to record it under; a fresh v7 id when `None`. A known id makes the append idempotent.
@@ -130,15 +136,18 @@ pub struct AppendRequest {
     pub draft: Draft,
     /// The revision its primary stream must be at.
     pub expected: ExpectedRevision,
+    /// Who appends it (an API token's name, `local:<user>` on the command line).
+    pub recorded_by: Recorder,
 }
 
 impl AppendRequest {
-    /// A request with a fresh id and no revision check.
-    pub fn new(draft: Draft) -> Self {
+    /// A request by `recorded_by`, with a fresh id and no revision check.
+    pub fn new(draft: Draft, recorded_by: Recorder) -> Self {
         Self {
             event_id: None,
             draft,
             expected: ExpectedRevision::Any,
+            recorded_by,
         }
     }
 }
@@ -553,8 +562,9 @@ impl Ledger {
     ///
     /// Each event is validated against the ledger plus the batch's earlier
     /// events; an event id already recorded with the same content is a no-op
-    /// (its outcome is [`AppendOutcome::AlreadyRecorded`]), with other content a
-    /// conflict. When any event is refused, nothing is written and
+    /// (its outcome is [`AppendOutcome::AlreadyRecorded`], whoever the
+    /// request's recorder: `recorded_by` is not part of the event), with
+    /// other content a conflict. Each record keeps its request's `recorded_by`. When any event is refused, nothing is written and
     /// [`StoreError::BatchRejected`] lists every refusal by index. A storage
     /// failure while the batch is checked is returned as it is (nothing is
     /// written either), never as a refusal.
@@ -1028,15 +1038,16 @@ impl<'a> BatchBuilder<'a> {
         let event_id = request.event_id.unwrap_or_else(|| {
             (self.ledger.clock.event_id)(&self.ledger.event_ids, self.recorded_at)
         });
-        let env = EnvelopeV1 {
+        let env = EnvelopeV2 {
             seq,
             event_id: *event_id.as_bytes(),
             event_type: validated.event.event_type().code(),
             recorded_at: self.recorded_at,
             prev_hash: self.head.hash,
             payload: envelope::encode_payload(&validated.event),
+            recorded_by: request.recorded_by.into_string(),
         };
-        let bytes = envelope::encode_record(&env);
+        let bytes = envelope::encode_record_v2(&env);
         self.bytes += bytes.len() as u64;
         self.writes.add_record_bytes(bytes.len() as u64);
         let seq_bytes = seq.to_be_bytes();

@@ -1,7 +1,7 @@
 //! The engine over the in-memory backend: injected time and ids, the error
 //! kinds front ends map from, and a ledger that outlives its handle.
 
-use onrecord_core::{Draft, EventId, EventIds, Party, PartyId, PartyKind};
+use onrecord_core::{Draft, EventId, EventIds, Party, PartyId, PartyKind, Recorder};
 use onrecord_ledger::{
     AppendRequest, Clock, ErrorKind, ExpectedRevision, Ledger, MemoryStorage, Opening, StoreError,
 };
@@ -11,6 +11,11 @@ const FIXED: i64 = 1_541_930_400_123_456;
 
 fn fixed_now() -> i64 {
     FIXED
+}
+
+/// Who the tests' appends are recorded by.
+fn tester() -> Recorder {
+    Recorder::new("local:tester").unwrap()
 }
 
 fn party(id: &str) -> Draft {
@@ -38,7 +43,9 @@ fn a_new_event_id_carries_the_transaction_time_its_record_holds() {
         now: fixed_now,
         ..Clock::default()
     });
-    let outcome = ledger.append(AppendRequest::new(party("trump"))).unwrap();
+    let outcome = ledger
+        .append(AppendRequest::new(party("trump"), tester()))
+        .unwrap();
     let record = ledger.get(outcome.seq()).unwrap().unwrap();
     assert_eq!(record.recorded_at, FIXED);
     let (secs, nanos) = outcome.event_id().uuid().get_timestamp().unwrap().to_unix();
@@ -67,8 +74,12 @@ fn an_injected_id_source_is_used_for_every_new_event() {
         now: fixed_now,
         event_id: counted,
     });
-    let a = ledger.append(AppendRequest::new(party("a"))).unwrap();
-    let b = ledger.append(AppendRequest::new(party("b"))).unwrap();
+    let a = ledger
+        .append(AppendRequest::new(party("a"), tester()))
+        .unwrap();
+    let b = ledger
+        .append(AppendRequest::new(party("b"), tester()))
+        .unwrap();
     assert_eq!(
         a.event_id().to_string(),
         "0190b3a4-0000-7000-8000-000000000001"
@@ -83,17 +94,20 @@ fn an_injected_id_source_is_used_for_every_new_event() {
 #[test]
 fn each_refusal_has_the_kind_a_front_end_maps_to_a_status() {
     let ledger = memory_ledger(Clock::default());
-    ledger.append(AppendRequest::new(party("trump"))).unwrap();
+    ledger
+        .append(AppendRequest::new(party("trump"), tester()))
+        .unwrap();
     let conflict = ledger
         .append(AppendRequest {
             event_id: None,
             draft: party("kremlin"),
             expected: ExpectedRevision::StreamExists,
+            recorded_by: tester(),
         })
         .unwrap_err();
     assert_eq!(conflict.kind(), ErrorKind::Conflict, "{conflict}");
     let invalid = ledger
-        .append(AppendRequest::new(party("trump")))
+        .append(AppendRequest::new(party("trump"), tester()))
         .unwrap_err();
     assert_eq!(invalid.kind(), ErrorKind::Invalid, "{invalid}");
     let busy = StoreError::LedgerBusy("l".into());
@@ -123,7 +137,9 @@ fn each_refusal_has_the_kind_a_front_end_maps_to_a_status() {
 fn a_memory_ledger_reopened_from_its_store_has_the_same_head_and_verifies() {
     let ledger = memory_ledger(Clock::default());
     for id in ["a", "b", "c"] {
-        ledger.append(AppendRequest::new(party(id))).unwrap();
+        ledger
+            .append(AppendRequest::new(party(id), tester()))
+            .unwrap();
     }
     let head = ledger.head();
     let reopened =

@@ -1,20 +1,23 @@
 //! Group commit: several clients' batches written with one durable sync,
 //! each still all or nothing on its own.
 
-use onrecord_core::{Draft, Party, PartyId, PartyKind};
+use onrecord_core::{Draft, Party, PartyId, PartyKind, Recorder};
 use onrecord_ledger::{
     AppendOutcome, AppendRequest, Clock, ExpectedRevision, Ledger, MemoryStorage, Opening,
     StoreError,
 };
 
 fn party(id: &str) -> AppendRequest {
-    AppendRequest::new(Draft::Party(Party {
-        id: PartyId::new(id).unwrap(),
-        name: format!("Party {id}"),
-        kind: PartyKind::Person,
-        speaks_for: None,
-        aliases: Vec::new(),
-    }))
+    AppendRequest::new(
+        Draft::Party(Party {
+            id: PartyId::new(id).unwrap(),
+            name: format!("Party {id}"),
+            kind: PartyKind::Person,
+            speaks_for: None,
+            aliases: Vec::new(),
+        }),
+        Recorder::new(format!("client-{id}")).unwrap(),
+    )
 }
 
 #[test]
@@ -54,4 +57,36 @@ fn a_refused_batch_among_others_leaves_them_whole_and_the_sequence_gapless() {
     let report = ledger.verify(&mut |_, _| {}).unwrap();
     assert_eq!(report.damage, None);
     assert_eq!(report.records, 3);
+}
+
+#[test]
+fn each_record_of_a_group_commit_keeps_its_own_clients_recorder() {
+    let ledger = Ledger::from_storage(
+        Box::new(MemoryStorage::new("memory")),
+        Clock::default(),
+        Opening::Create,
+    )
+    .unwrap();
+    // Three clients' batches share one sync; each event names its own sender.
+    let results = ledger.append_batches(vec![
+        vec![party("a"), party("b")],
+        vec![party("c")],
+        vec![party("d")],
+    ]);
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    let recorders: Vec<String> = ledger
+        .records(1, 4)
+        .map(|r| r.unwrap().recorded_by.unwrap().to_string())
+        .collect();
+    assert_eq!(
+        recorders,
+        ["client-a", "client-b", "client-c", "client-d"],
+        "one commit, four recorders"
+    );
+    // Reopened, the records still say who recorded them.
+    let ledger =
+        Ledger::from_storage(ledger.into_storage(), Clock::default(), Opening::Existing).unwrap();
+    let third = ledger.get(3).unwrap().unwrap();
+    assert_eq!(third.recorded_by.unwrap().as_str(), "client-c");
+    assert_eq!(ledger.verify(&mut |_, _| {}).unwrap().damage, None);
 }

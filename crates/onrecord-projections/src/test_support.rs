@@ -79,6 +79,7 @@ impl Log {
             seq,
             event_id,
             recorded_at,
+            recorded_by: None,
             event,
         });
         event_id

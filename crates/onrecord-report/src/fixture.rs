@@ -33,6 +33,7 @@ impl Fixture {
             seq,
             event_id,
             recorded_at: 1_577_836_800_000_000 + seq as i64,
+            recorded_by: None,
             event,
         });
         event_id

@@ -60,7 +60,7 @@ pub fn new_token(
 pub struct Caller {
     /// The token's id.
     pub token_id: String,
-    /// The token's name.
+    /// The token's name: what its appends are recorded by.
     pub name: String,
     /// The token's role.
     pub role: Role,

@@ -30,29 +30,44 @@ impl Connected<IncomingStream<'_, UnixListener>> for LocalPeer {
 
 /// The name of user `uid` from the system's user database, else `uid<N>`.
 pub fn user_name(uid: u32) -> String {
-    let mut buf = vec![0u8; 4096];
-    // SAFETY: `passwd` is plain data; getpwuid_r writes into it and `buf`
-    // (whose length it is told) and sets `found` to it or to null.
-    unsafe {
-        let mut pwd: libc::passwd = std::mem::zeroed();
+    login_name(uid).unwrap_or_else(|| format!("uid{uid}"))
+}
+
+/// The login name of user `uid` in the password database, if it has one
+/// (the one lookup both the server's socket and the CLI's appends use).
+pub fn login_name(uid: libc::uid_t) -> Option<String> {
+    let mut buffer = vec![0 as libc::c_char; 1024];
+    loop {
+        // SAFETY: an all-zero `passwd` is a valid value of this plain C struct.
+        let mut entry: libc::passwd = unsafe { std::mem::zeroed() };
         let mut found: *mut libc::passwd = std::ptr::null_mut();
-        let rc = libc::getpwuid_r(
-            uid,
-            &mut pwd,
-            buf.as_mut_ptr().cast(),
-            buf.len(),
-            &mut found,
-        );
-        if rc == 0
-            && !found.is_null()
-            && !pwd.pw_name.is_null()
-            && let Ok(name) = std::ffi::CStr::from_ptr(pwd.pw_name).to_str()
-            && !name.is_empty()
-        {
-            return name.to_owned();
+        // SAFETY: every pointer is valid for the call: `entry` and `found`
+        // are live locals, `buffer` is writable for `buffer.len()` bytes.
+        let status = unsafe {
+            libc::getpwuid_r(
+                uid,
+                &mut entry,
+                buffer.as_mut_ptr(),
+                buffer.len(),
+                &mut found,
+            )
+        };
+        if status == libc::ERANGE && buffer.len() < 1 << 20 {
+            buffer.resize(buffer.len() * 4, 0);
+            continue;
         }
+        if status != 0 || found.is_null() || entry.pw_name.is_null() {
+            return None;
+        }
+        // SAFETY: on success `pw_name` points at a NUL-terminated string
+        // inside `buffer`, which is still alive here.
+        let name = unsafe { std::ffi::CStr::from_ptr(entry.pw_name) };
+        return name
+            .to_str()
+            .ok()
+            .filter(|n| !n.is_empty())
+            .map(str::to_owned);
     }
-    format!("uid{uid}")
 }
 
 #[cfg(test)]

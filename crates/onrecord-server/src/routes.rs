@@ -13,7 +13,7 @@ use axum::response::sse::{Event as SseEvent, Sse};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures_util::StreamExt;
-use onrecord_core::{EventId, Recorded, parse_line, write_line};
+use onrecord_core::{EventId, Recorded, Recorder, parse_line, write_line};
 use onrecord_ledger::access::Role;
 use onrecord_ledger::{AppendOutcome, AppendRequest, ExpectedRevision, Ledger, StoreError};
 use serde::{Deserialize, Serialize};
@@ -336,10 +336,44 @@ fn events_of(headers: &HeaderMap, body: &[u8]) -> Result<(Vec<String>, bool), Pr
     }
 }
 
+/// What `caller`'s appends are recorded by: its token's name. A token whose
+/// name cannot be recorded (made before names were checked) may not append.
+fn recorder_of(caller: &crate::auth::Caller) -> Result<Recorder, Problem> {
+    Recorder::new(caller.name.as_str()).map_err(|e| {
+        Problem::new(
+            StatusCode::FORBIDDEN,
+            "forbidden",
+            "Forbidden",
+            format!(
+                "token `{}` cannot append: its name cannot be recorded ({e}); make a new token",
+                caller.token_id
+            ),
+        )
+    })
+}
+
+/// Who an event sent by `caller` is recorded by: the token's name, or the
+/// line's own `recorded_by` when an admin token sends it (a restore keeps
+/// who recorded each event). Any other token naming someone else is refused,
+/// naming the value.
+fn recorded_by(
+    caller: &crate::auth::Caller,
+    token_recorder: &Recorder,
+    given: Option<Recorder>,
+) -> Result<Recorder, String> {
+    match given {
+        None => Ok(token_recorder.clone()),
+        Some(given) if caller.role == Role::Admin || given == *token_recorder => Ok(given),
+        Some(given) => Err(format!(
+            "recorded_by `{given}` is not this token's name `{token_recorder}`: only an admin token may append events recorded by someone else"
+        )),
+    }
+}
+
 /// `POST /v1/events`: append one event or a batch, all or nothing; answered
 /// once durable.
 #[utoipa::path(post, path = "/v1/events", tag = "events", params(AppendParams),
-    request_body(content = String, description = "One event (a JSON object), a JSON array of them, or JSON Lines (application/x-ndjson), in the JSON Lines shape of docs/event-schema.md",
+    request_body(content = String, description = "One event (a JSON object), a JSON array of them, or JSON Lines (application/x-ndjson), in the JSON Lines shape of docs/event-schema.md. Each event is recorded by the token's name (`recorded_by`); an event's own `recorded_by` is kept only when an admin token sends it (a restore), and from any other token must be absent or the token's name (else 400, nothing written)",
         content_type = "application/json"),
     responses(
         (status = 201, description = "Appended (a batch answers BatchJson)", body = AppendedJson),
@@ -357,7 +391,8 @@ async fn append(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, Problem> {
-    state.authorize(&headers, Role::Append)?;
+    let caller = state.authorize(&headers, Role::Append)?;
+    let token_recorder = recorder_of(&caller)?;
     let (lines, batch) = events_of(&headers, &body)?;
     if let Some(index) = lines.iter().position(|l| l.len() > state.options.max_line) {
         return Err(Problem::new(
@@ -400,16 +435,23 @@ async fn append(
     let mut requests = Vec::with_capacity(lines.len());
     let mut bad = Vec::new();
     for (index, line) in lines.iter().enumerate() {
-        match parse_line(line) {
-            Ok(input) => requests.push(AppendRequest {
-                event_id: input.event_id,
-                draft: input.draft,
-                expected,
-            }),
-            Err(e) => bad.push(crate::problem::ItemProblem {
+        let recorded = parse_line(line)
+            .map_err(|e| e.to_string())
+            .and_then(|input| {
+                let recorded_by = recorded_by(&caller, &token_recorder, input.recorded_by)?;
+                Ok(AppendRequest {
+                    event_id: input.event_id,
+                    draft: input.draft,
+                    expected,
+                    recorded_by,
+                })
+            });
+        match recorded {
+            Ok(request) => requests.push(request),
+            Err(detail) => bad.push(crate::problem::ItemProblem {
                 index,
                 kind: format!("{}invalid", crate::problem::PROBLEM_TYPE_PREFIX),
-                detail: e.to_string(),
+                detail,
             }),
         }
     }
@@ -470,7 +512,7 @@ async fn append(
 #[utoipa::path(get, path = "/v1/events/{key}", tag = "events",
     params(("key" = String, Path, description = "A seq or an event id")),
     responses(
-        (status = 200, description = "The event, as one export line", content_type = "application/json"),
+        (status = 200, description = "The event, as one export line (`recorded_by`, who appended it, present unless it was recorded before envelope version 2)", content_type = "application/json"),
         (status = 404, body = Problem, content_type = "application/problem+json")),
     security(("bearer" = [])))]
 async fn event_one(
@@ -695,6 +737,9 @@ async fn tokens_list(
 /// A token to make.
 #[derive(Deserialize, utoipa::ToSchema)]
 struct NewTokenJson {
+    /// Who or what it is for; its appends are recorded by this name, so it
+    /// must be 1-200 printable characters, not blank.
+    #[schema(min_length = 1, max_length = 200)]
     name: String,
     role: String,
     /// RFC 3339 instant or date after which it stops working.
@@ -714,6 +759,15 @@ async fn tokens_create(
     state.authorize(&headers, Role::Admin)?;
     let request: NewTokenJson = serde_json::from_slice(&body)
         .map_err(|e| Problem::invalid(format!("malformed token request: {e}")))?;
+    // A token's name is what its appends are recorded by.
+    if let Err(onrecord_core::DomainError::InvalidRecorder { value, why }) =
+        Recorder::new(request.name.as_str())
+    {
+        return Err(Problem::invalid(format!(
+            "invalid token name `{}`: {why}",
+            onrecord_core::error::one_line(&value)
+        )));
+    }
     let role = Role::parse(&request.role).ok_or_else(|| {
         Problem::invalid(format!(
             "unknown role `{}`: expected read, append or admin",

@@ -4,7 +4,8 @@
 use onrecord_core::{EventId, Party, PartyId, PartyKind, Proposition, PropositionId, When, Window};
 use onrecord_ledger::StoreError;
 use onrecord_ledger::envelope::{
-    EnvelopeV1, StoredEventV1, decode_envelope, decode_recorded, encode_payload, encode_record,
+    EnvelopeV1, EnvelopeV2, StoredEventV1, decode_envelope, decode_recorded, encode_payload,
+    encode_record, encode_record_v2,
 };
 use proptest::prelude::*;
 
@@ -25,20 +26,28 @@ fn valid_records() -> Vec<Vec<u8>> {
             window: Some(Window::new(day("2018-11-10"), day("2018-11-12")).unwrap()),
         }),
     ];
-    events
-        .iter()
-        .enumerate()
-        .map(|(i, e)| {
-            encode_record(&EnvelopeV1 {
-                seq: i as u64 + 1,
-                event_id: *EventId::v7_at(1_700_000_000_000_000).as_bytes(),
-                event_type: e.event_type().code(),
-                recorded_at: 1_541_500_000_000_000,
-                prev_hash: [7; 32],
-                payload: encode_payload(e),
-            })
+    let v1 = events.iter().enumerate().map(|(i, e)| {
+        encode_record(&EnvelopeV1 {
+            seq: i as u64 + 1,
+            event_id: *EventId::v7_at(1_700_000_000_000_000).as_bytes(),
+            event_type: e.event_type().code(),
+            recorded_at: 1_541_500_000_000_000,
+            prev_hash: [7; 32],
+            payload: encode_payload(e),
         })
-        .collect()
+    });
+    let v2 = events.iter().enumerate().map(|(i, e)| {
+        encode_record_v2(&EnvelopeV2 {
+            seq: i as u64 + 1,
+            event_id: *EventId::v7_at(1_700_000_000_000_000).as_bytes(),
+            event_type: e.event_type().code(),
+            recorded_at: 1_541_500_000_000_000,
+            prev_hash: [7; 32],
+            payload: encode_payload(e),
+            recorded_by: "local:alice".into(),
+        })
+    });
+    v1.chain(v2).collect()
 }
 
 fn decode_never_panics(bytes: &[u8]) {
@@ -68,15 +77,18 @@ proptest! {
     }
 
     #[test]
-    fn arbitrary_bytes_after_a_valid_version_prefix_never_panic(bytes in prop::collection::vec(any::<u8>(), 0..300)) {
-        let mut v = 1u16.to_be_bytes().to_vec();
+    fn arbitrary_bytes_after_a_valid_version_prefix_never_panic(
+        version in 1u16..=2,
+        bytes in prop::collection::vec(any::<u8>(), 0..300),
+    ) {
+        let mut v = version.to_be_bytes().to_vec();
         v.extend(bytes);
         decode_never_panics(&v);
     }
 
     #[test]
     fn mutated_valid_records_never_panic(
-        which in 0usize..2,
+        which in 0usize..4,
         flips in prop::collection::vec((any::<usize>(), any::<u8>()), 1..4),
         cut in any::<usize>(),
         tail in prop::collection::vec(any::<u8>(), 0..8),

@@ -38,7 +38,7 @@ fn id(n: u64) -> EventId {
 fn with_id(n: u64, draft: Draft) -> AppendRequest {
     AppendRequest {
         event_id: Some(id(n)),
-        ..AppendRequest::new(draft)
+        ..req(draft)
     }
 }
 
@@ -166,7 +166,7 @@ fn a_refusal_anywhere_in_an_import_writes_nothing() {
     let mut requests = imported();
     // The same id again with other content, and a statement by nobody known.
     requests.push(with_id(1_001, party("someone", None)));
-    requests.push(AppendRequest::new(statement(
+    requests.push(req(statement(
         "summit",
         "nobody",
         Stance::Likely,

@@ -120,14 +120,14 @@ fn a_record_of_an_unknown_format_version_is_a_clear_error() {
             StoreError::UnknownFormat {
                 seq: 3,
                 version: 7,
-                supported: 1
+                supported: 2
             }
         ),
         "{err}"
     );
     assert_eq!(
         err.to_string(),
-        "record at seq 3 has unknown format version 7; this onrecord reads version 1"
+        "record at seq 3 has unknown format version 7; this onrecord reads versions up to 2"
     );
     let damage = ledger.verify(&mut |_, _| {}).unwrap().damage.unwrap();
     assert_eq!(damage.seq, 3);

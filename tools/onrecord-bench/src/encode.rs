@@ -1,10 +1,10 @@
 //! The baselines' input: the workload's events validated in memory and encoded
-//! exactly as onrecord stores them (`envelope::encode_record`, hash-chained),
+//! exactly as onrecord stores them (`envelope::encode_record_v2`, hash-chained),
 //! so every store is handed the same bytes. Done before any timing starts.
 
 use onrecord_core::validate::{BatchOverlay, PendingFacts};
 use onrecord_core::{EventId, Rejection, StreamId, validate};
-use onrecord_ledger::envelope::{self, EnvelopeV1, GENESIS_HASH, Hash};
+use onrecord_ledger::envelope::{self, EnvelopeV2, GENESIS_HASH, Hash};
 
 use crate::workload::{GenEvent, Workload};
 
@@ -52,15 +52,16 @@ impl Encoder {
             Err(Rejection::Lookup(never)) => match never {},
         };
         let seq = self.head.0 + 1;
-        let env = EnvelopeV1 {
+        let env = EnvelopeV2 {
             seq,
             event_id: *ev.id.as_bytes(),
             event_type: validated.event.event_type().code(),
             recorded_at: self.recorded_at,
             prev_hash: self.head.1,
             payload: envelope::encode_payload(&validated.event),
+            recorded_by: crate::ops::bench_recorder().into_string(),
         };
-        let bytes = envelope::encode_record(&env);
+        let bytes = envelope::encode_record_v2(&env);
         self.head = (seq, envelope::hash_record(&bytes));
         let Ok(()) = self.pending.absorb(
             ev.id,

@@ -597,7 +597,7 @@ fn single(args: &PhaseArgs) -> Result<Value> {
     let mut on = Vec::with_capacity(w.singles.len());
     let t_all = Instant::now();
     for ev in &w.singles {
-        let req = AppendRequest::new(ev.draft.clone());
+        let req = AppendRequest::new(ev.draft.clone(), ops::bench_recorder());
         let t = Instant::now();
         ledger.append(req)?;
         on.push(micros(t.elapsed()));

@@ -20,7 +20,12 @@ fn a_quick_workload_appends_to_a_fresh_ledger_and_verifies() {
     assert_eq!(ids.len(), 20_000);
     assert_eq!(ledger.head().seq, 20_000);
     for ev in &w.singles {
-        ledger.append(AppendRequest::new(ev.draft.clone())).unwrap();
+        ledger
+            .append(AppendRequest::new(
+                ev.draft.clone(),
+                onrecord_core::Recorder::new("bench").unwrap(),
+            ))
+            .unwrap();
     }
     assert_eq!(ledger.head().seq, 20_020);
     let report = ledger.verify(&mut |_, _| {}).unwrap();

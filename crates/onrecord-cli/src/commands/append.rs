@@ -183,7 +183,12 @@ fn single(ctx: &Context, kind: AppendKind, json: bool) -> Result<(), CliError> {
         if let Some(revision) = &opts.expect_revision {
             query.push(("expected_revision", revision.clone()));
         }
-        let line = onrecord_core::draft_line(event_id, &draft);
+        // The server records its token's name (the socket's: `local:<user>`).
+        let line = onrecord_core::draft_line(&onrecord_core::InputEvent {
+            event_id,
+            recorded_by: None,
+            draft,
+        });
         let answer = remote.send_body(
             "POST",
             "/v1/events",
@@ -201,6 +206,7 @@ fn single(ctx: &Context, kind: AppendKind, json: bool) -> Result<(), CliError> {
                 event_id,
                 draft,
                 expected,
+                recorded_by: crate::local_user::local_recorder(),
             })
             .map_err(|e| match (&e, &given_credence) {
                 (StoreError::Invalid(d), Some(given)) => {

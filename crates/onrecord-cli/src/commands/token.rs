@@ -26,9 +26,13 @@ pub fn run(ctx: &Context, action: TokenAction) -> Result<(), CliError> {
                     "unknown role `{role}`: expected read, append or admin"
                 ))
             })?;
-            if name.trim().is_empty() || name.chars().any(char::is_control) {
+            // A token's name is what its appends are recorded by.
+            if let Err(onrecord_core::DomainError::InvalidRecorder { value, why }) =
+                onrecord_core::Recorder::new(name.as_str())
+            {
                 return Err(CliError::invalid(format!(
-                    "invalid token name `{name}`: it needs a visible name without control characters"
+                    "invalid token name `{}`: {why}",
+                    onrecord_core::error::one_line(&value)
                 )));
             }
             let expires_at = expires

@@ -434,6 +434,7 @@ pub fn recorded_of(line: &str) -> Option<Recorded> {
     Some(Recorded {
         seq,
         event_id: input.event_id?,
+        recorded_by: input.recorded_by,
         recorded_at,
         event,
     })

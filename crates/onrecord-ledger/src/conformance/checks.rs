@@ -817,6 +817,59 @@ pub fn an_import_is_all_or_nothing_across_chunks(backend: &mut dyn Backend) {
     assert_sound(&ledger);
 }
 
+/// Every record keeps who appended it (single appends, batches, imports),
+/// written as envelope version 2, through a reopen; a re-send of a recorded
+/// event id by another recorder is the same event (already recorded, no
+/// conflict) and leaves the first recorder in place.
+pub fn every_record_keeps_who_recorded_it_through_reopen_and_import(backend: &mut dyn Backend) {
+    let ledger = backend.create();
+    ledger
+        .append(by("local:alice", party("trump", None)))
+        .unwrap();
+    ledger
+        .append_batch(vec![
+            by("desk-bot", party("kremlin", None)),
+            by("Newsroom Bot 2", proposition("paris-meeting")),
+        ])
+        .unwrap();
+    let said = AppendRequest {
+        event_id: Some(test_id(1)),
+        ..by("local:bob", trump_says(Stance::Likely, 5))
+    };
+    let mut check = ledger.import().unwrap();
+    check.check(said.clone()).unwrap();
+    let mut writer = check.into_writer().unwrap();
+    writer.write(said.clone()).unwrap();
+    writer.commit().unwrap();
+    let resent = AppendRequest {
+        recorded_by: recorder("someone-else"),
+        ..said
+    };
+    assert!(matches!(
+        ledger.append(resent).unwrap(),
+        AppendOutcome::AlreadyRecorded { seq: 4, .. }
+    ));
+    let expected = ["local:alice", "desk-bot", "Newsroom Bot 2", "local:bob"];
+    let ledger = backend.reopen(ledger);
+    assert_eq!(ledger.head().seq, 4);
+    for (seq, name) in (1..).zip(expected) {
+        let rec = ledger.get(seq).unwrap().expect("recorded");
+        assert_eq!(
+            rec.recorded_by.as_ref().map(|r| r.as_str()),
+            Some(name),
+            "seq {seq}"
+        );
+        let bytes = ledger.tree().get(&keys::record(seq)).unwrap().unwrap();
+        assert_eq!(bytes[..2], envelope::ENVELOPE_V2.to_be_bytes(), "seq {seq}");
+    }
+    let streamed: Vec<_> = ledger
+        .records_checked(1, 4)
+        .map(|r| r.unwrap().recorded_by.unwrap().to_string())
+        .collect();
+    assert_eq!(streamed, expected);
+    assert_sound(&ledger);
+}
+
 /// A write set the store fails to apply leaves every key as it was and the
 /// head where it was; the ledger then goes on appending (no reopen needed).
 pub fn a_failed_apply_changes_nothing(backend: &mut dyn Backend) {

@@ -4,7 +4,7 @@
 
 use onrecord_core::{
     Draft, EventId, Outcome, Party, PartyId, PartyKind, Proposition, PropositionId,
-    PropositionResolved, Stance, StatementDraft, StatementRetracted,
+    PropositionResolved, Recorder, Stance, StatementDraft, StatementRetracted,
 };
 
 use crate::{AppendRequest, ExpectedRevision};
@@ -76,7 +76,22 @@ pub fn resolution(prop: &str, outcome: Outcome, day: &str) -> Draft {
 
 /// A request for `draft` with a fresh id and no revision check.
 pub fn req(draft: Draft) -> AppendRequest {
-    AppendRequest::new(draft)
+    AppendRequest::new(draft, test_recorder())
+}
+
+/// The recorder of the tests' appends: `test`.
+pub fn test_recorder() -> Recorder {
+    recorder("test")
+}
+
+/// The recorder named `name` (panics on an invalid name: test input only).
+pub fn recorder(name: &str) -> Recorder {
+    Recorder::new(name).expect("a valid recorder name")
+}
+
+/// A request for `draft` appended by `name`.
+pub fn by(name: &str, draft: Draft) -> AppendRequest {
+    AppendRequest::new(draft, recorder(name))
 }
 
 /// A request for `draft` under the explicit event id `id`.

@@ -10,7 +10,7 @@ use std::cell::RefCell;
 use proptest::prelude::*;
 use proptest::test_runner::TestCaseResult;
 
-use super::drafts::party;
+use super::drafts::{party, req};
 use super::model::{Harness, Req, batch, request, runner, seed_requests};
 use super::{Backend, Fault, FaultPoint, FaultSwitch, FaultyStorage, assert_sound, keyspace};
 use crate::{AppendRequest, Clock, ErrorKind, Ledger, Opening, StoreError};
@@ -191,7 +191,7 @@ fn run(backend: &mut dyn Backend, case: FaultRun) -> TestCaseResult {
                     FaultPoint::Sync,
                     "a failed write changed the store"
                 );
-                let again = ledger.append(AppendRequest::new(party("late", None)));
+                let again = ledger.append(req(party("late", None)));
                 prop_assert!(
                     matches!(again, Err(StoreError::WriteUnsure { .. })),
                     "writes after a failed sync: {:?}",
@@ -212,7 +212,7 @@ fn run(backend: &mut dyn Backend, case: FaultRun) -> TestCaseResult {
     switch.clear();
     // The fault is gone: the ledger goes on, gapless and sound.
     let head = ledger.head().seq;
-    harness.write(&ledger, vec![AppendRequest::new(party("late", None))], true)?;
+    harness.write(&ledger, vec![req(party("late", None))], true)?;
     prop_assert_eq!(ledger.head().seq, head + 1, "a new party is appended");
     harness.check_state(&ledger)?;
     assert_sound(&ledger);

@@ -154,6 +154,7 @@ macro_rules! conformance_tests {
             a_failed_sync_refuses_writes_until_reopened,
             a_group_commit_takes_each_batch_alone_and_shares_one_sync,
             an_import_cut_short_by_a_fault_is_undone,
+            every_record_keeps_who_recorded_it_through_reopen_and_import,
             random_operations_agree_with_a_model,
             injected_faults_leave_no_partial_state,
         );

@@ -73,6 +73,8 @@ pub(super) struct Req {
     /// Whether it carries an explicit event id (a re-send always does).
     explicit: bool,
     expect: Expect,
+    /// Who sends it: recorder `r{recorder}` (a re-send may come from another).
+    recorder: u8,
 }
 
 /// One operation of a random run.
@@ -127,10 +129,11 @@ fn expect() -> impl Strategy<Value = Expect> {
 
 /// One request: any step, with or without an explicit id, any expectation.
 pub(super) fn request() -> impl Strategy<Value = Req> {
-    (step(), any::<bool>(), expect()).prop_map(|(step, explicit, expect)| Req {
+    (step(), any::<bool>(), expect(), 0u8..3).prop_map(|(step, explicit, expect, recorder)| Req {
         step,
         explicit,
         expect,
+        recorder,
     })
 }
 
@@ -149,6 +152,7 @@ pub(super) fn batch() -> impl Strategy<Value = Vec<Req>> {
                         step: Step::Bad,
                         explicit: false,
                         expect: Expect::Any,
+                        recorder: 0,
                     },
                 );
             }
@@ -196,6 +200,8 @@ pub(super) struct Model {
     /// The accepted events in seq order (seq = index + 1): id, draft as sent,
     /// and whether the id was explicit.
     events: Vec<(EventId, Draft, bool)>,
+    /// Who recorded each accepted event (the first sender of its id).
+    recorders: Vec<onrecord_core::Recorder>,
     by_id: HashMap<EventId, usize>,
     parties: HashSet<PartyId>,
     /// Each open proposition, and whether it has resolved.
@@ -309,6 +315,7 @@ impl Model {
         }
         self.events
             .push((id, request.draft.clone(), request.event_id.is_some()));
+        self.recorders.push(request.recorded_by.clone());
         self.by_id.insert(id, self.events.len() - 1);
         Ok(Accepted::Appended(self.len()))
     }
@@ -471,6 +478,7 @@ impl Harness {
                 event_id,
                 draft,
                 expected,
+                recorded_by: recorder(&format!("r{}", r.recorder)),
             };
             if scratch.apply(&request, placeholder(i)).is_ok()
                 && let Some(id) = request.event_id
@@ -691,6 +699,12 @@ impl Harness {
                         let rec = rec.ok_or_else(|| fail(format!("no record at seq {seq}")))?;
                         prop_assert_eq!((rec.seq, rec.event_id), (seq, *id));
                         prop_assert!(draft.matches(&rec.event), "seq {} holds {:?}", seq, draft);
+                        prop_assert_eq!(
+                            rec.recorded_by.as_ref(),
+                            self.model.recorders.get(seq as usize - 1),
+                            "who recorded seq {}",
+                            seq
+                        );
                     }
                 }
             }
@@ -746,6 +760,7 @@ pub(super) fn seed_requests() -> Vec<Req> {
         step,
         explicit: true,
         expect: Expect::Any,
+        recorder: 0,
     };
     let parties = (0..PARTIES - 1).map(|who| Step::Party {
         who,
