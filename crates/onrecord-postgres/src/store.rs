@@ -6,9 +6,9 @@
 //!
 //! Only storage lives here: opening, recognising and migrating a database is
 //! `lib.rs` and `schema.rs`, and what the keys mean is the engine's. Every
-//! call blocks the calling thread on the runtime (`Handle::block_on`), so it
-//! must not be made from inside an async task (the server calls the engine
-//! from blocking threads).
+//! call blocks the calling thread until the runtime has done its work
+//! ([`block_on`]); callers in async code should use a blocking thread, but
+//! one that does not is slowed, never panicked.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -160,7 +160,7 @@ impl PostgresStorage {
             .build()
             .map_err(|e| PostgresError::Runtime(e).at(&location))?;
         let handle = runtime.handle().clone();
-        match handle.block_on(Self::start(&address, options, intent)) {
+        match block_on(&handle, Self::start(&address, options, intent)) {
             Ok(started) => Ok(Self {
                 location,
                 writer: Mutex::new(started.writer),
@@ -263,7 +263,7 @@ impl PostgresStorage {
 
     /// Runs `work` on the store's runtime, blocking this thread until it ends.
     fn run<T>(&self, work: impl std::future::Future<Output = T>) -> T {
-        self.handle.block_on(work)
+        block_on(&self.handle, work)
     }
 
     /// Maps a client failure at this store.
@@ -322,6 +322,35 @@ impl PostgresStorage {
         // A panic while holding it leaves no half-written state: a write set
         // is one statement, committed by the server or not at all.
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Polls `work` on this thread until it is done, parking between wake-ups,
+/// with `runtime` as the current runtime (its worker drives the sockets and
+/// timers the future registers). Unlike `Handle::block_on` this never
+/// panics when the caller is itself inside an async task (the server calls
+/// some engine methods from async code): the caller's thread is blocked for
+/// the call, as it would be by sled.
+fn block_on<F: std::future::Future>(runtime: &tokio::runtime::Handle, work: F) -> F::Output {
+    /// Wakes the thread that is blocked on the future.
+    struct ThreadWaker(std::thread::Thread);
+    impl std::task::Wake for ThreadWaker {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let _context = runtime.enter();
+    let waker = std::task::Waker::from(std::sync::Arc::new(ThreadWaker(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut work = std::pin::pin!(work);
+    loop {
+        if let std::task::Poll::Ready(out) = work.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::park();
     }
 }
 
