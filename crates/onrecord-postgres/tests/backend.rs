@@ -15,6 +15,9 @@ fn options() -> PostgresOptions {
     PostgresOptions::default()
 }
 
+/// A key range as `Storage::range` takes it.
+type KeyRange<'a> = (Bound<&'a [u8]>, Bound<&'a [u8]>);
+
 /// Asserts `condition` (SQL) holds in `db`, naming `what` if not.
 fn assert_sql(db: &TestDatabase, condition: &str, what: &str) {
     db.execute(&format!(
@@ -165,7 +168,7 @@ fn range_reads_page_through_many_keys_as_a_memory_store_answers() {
     store.apply(writes).unwrap();
     let k = |n: u32| [&b"k"[..], &n.to_be_bytes()].concat();
     let (a, b) = (k(5), k(2_777));
-    let bounds: Vec<(Bound<&[u8]>, Bound<&[u8]>)> = vec![
+    let bounds: Vec<KeyRange<'_>> = vec![
         (Bound::Unbounded, Bound::Unbounded),
         (Bound::Included(&a), Bound::Excluded(&b)),
         (Bound::Excluded(&a), Bound::Included(&b)),
