@@ -1,6 +1,9 @@
 //! Where the ledger is and how to open it: the path rule (`--ledger`, else
 //! `$ONRECORD_LEDGER`, else `./onrecord.ledger`), the busy wait and sled's
 //! cache size (`$ONRECORD_CACHE_MB`, 64 by default; 16 for a bulk import).
+//! A ledger named by a `postgres://USER@HOST:PORT/DB` URL is opened with
+//! `onrecord_postgres`, any other with `onrecord_sled`: the only place the
+//! CLI chooses a backend.
 //!
 //! Only opening lives here; commands decide what to do with the ledger.
 
@@ -8,6 +11,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use onrecord_ledger::Ledger;
+use onrecord_postgres::PostgresOptions;
 use onrecord_sled::LedgerOptions;
 
 use crate::args::Cli;
@@ -119,18 +123,35 @@ impl Context {
         Ok(remote.is_up().then_some(remote))
     }
 
+    /// The ledger's URL and options when it is a PostgreSQL database, not a directory.
+    fn postgres(&self) -> Option<(&str, PostgresOptions)> {
+        let url = self
+            .ledger
+            .to_str()
+            .filter(|l| onrecord_postgres::is_postgres_url(l))?;
+        let options = PostgresOptions {
+            busy_wait: self.options.busy_wait,
+            clock: self.options.clock,
+            ..PostgresOptions::default()
+        };
+        Some((url, options))
+    }
+
     /// Opens an existing ledger for a reading command: one whose open check
     /// failed (acknowledged records missing or altered) is refused with exit
     /// 5 and the damage `verify` names, never served as whole.
     pub fn open(&self) -> Result<Ledger, CliError> {
-        let ledger = onrecord_sled::open(&self.ledger, &self.options)?;
+        let ledger = self.open_even_damaged()?;
         ledger.ensure_whole()?;
         Ok(ledger)
     }
 
     /// Opens an existing ledger without refusing damage (`verify`, `export --salvage`).
     pub fn open_even_damaged(&self) -> Result<Ledger, CliError> {
-        Ok(onrecord_sled::open(&self.ledger, &self.options)?)
+        Ok(match self.postgres() {
+            Some((url, options)) => onrecord_postgres::open(url, &options)?,
+            None => onrecord_sled::open(&self.ledger, &self.options)?,
+        })
     }
 
     /// Runs `write` on the ledger, creating one for it when there is none;
@@ -139,12 +160,18 @@ impl Context {
         &self,
         write: impl FnOnce(&Ledger) -> Result<T, CliError>,
     ) -> Result<T, CliError> {
-        onrecord_sled::open_or_create_then(&self.ledger, &self.options, write)
+        match self.postgres() {
+            Some((url, options)) => onrecord_postgres::open_or_create_then(url, &options, write),
+            None => onrecord_sled::open_or_create_then(&self.ledger, &self.options, write),
+        }
     }
 
     /// Opens the ledger, creating it when there is none (`append`).
     pub fn open_or_create(&self) -> Result<Ledger, CliError> {
-        Ok(onrecord_sled::open_or_create(&self.ledger, &self.options)?)
+        Ok(match self.postgres() {
+            Some((url, options)) => onrecord_postgres::open_or_create(url, &options)?,
+            None => onrecord_sled::open_or_create(&self.ledger, &self.options)?,
+        })
     }
 
     /// The context a bulk import opens the ledger with: sled's page cache at
@@ -161,9 +188,12 @@ impl Context {
         ctx
     }
 
-    /// Creates a new ledger (`init`).
+    /// Creates a new ledger (`init`): a directory, or the schema in a PostgreSQL database.
     pub fn create(&self) -> Result<Ledger, CliError> {
-        Ok(onrecord_sled::create(&self.ledger, &self.options)?)
+        Ok(match self.postgres() {
+            Some((url, options)) => onrecord_postgres::create(url, &options)?,
+            None => onrecord_sled::create(&self.ledger, &self.options)?,
+        })
     }
 
     /// Creates a new ledger at `path` (not `--ledger`: the demo's own), with these options.
@@ -173,7 +203,11 @@ impl Context {
 
     /// Removes the ledger at `--ledger` that this process created for an
     /// input that was then refused (the directory too, unless it `existed`).
+    /// In a PostgreSQL database only a schema whose keyspace is still empty goes.
     pub fn remove_created(&self, existed: bool) {
-        onrecord_sled::remove_created(&self.ledger, existed);
+        match self.postgres() {
+            Some((url, options)) => onrecord_postgres::remove_created(url, &options),
+            None => onrecord_sled::remove_created(&self.ledger, existed),
+        }
     }
 }

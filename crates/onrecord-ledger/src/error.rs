@@ -148,6 +148,30 @@ pub enum StoreError {
         /// What the backend reported, in words.
         detail: String,
     },
+    /// The store's database server cannot be reached (refused, timed out,
+    /// gone mid-call, shutting down): nothing can be read or written now.
+    #[error("cannot reach the database of the ledger at {location}: {detail}")]
+    Unreachable {
+        /// The ledger's location (a URL without credentials).
+        location: PathBuf,
+        /// Why, in words (without raw OS codes).
+        detail: String,
+        /// The client's error itself, when there is one.
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+    /// The store's schema was made by a newer onrecord than this one.
+    #[error(
+        "the ledger at {location} has schema version {found}; this onrecord knows versions up to {known} (use a newer onrecord)"
+    )]
+    NewerSchema {
+        /// The ledger's location (a URL without credentials).
+        location: PathBuf,
+        /// The schema version the store holds.
+        found: u32,
+        /// The newest schema version this build knows.
+        known: u32,
+    },
     /// The backend or the file system failed.
     #[error("storage error at {path}: {detail}")]
     Storage {
@@ -197,9 +221,12 @@ impl StoreError {
             | E::DamagedToken { .. }
             | E::CorruptStorage { .. } => ErrorKind::Damaged,
             // Written by a newer onrecord: readable by that one, not by this.
-            E::UnknownFormat { .. } | E::ReadOnly(_) | E::StaleViews(_) | E::WriteUnsure { .. } => {
-                ErrorKind::Unavailable
-            }
+            E::UnknownFormat { .. }
+            | E::NewerSchema { .. }
+            | E::ReadOnly(_)
+            | E::StaleViews(_)
+            | E::WriteUnsure { .. }
+            | E::Unreachable { .. } => ErrorKind::Unavailable,
             E::NoAccess(_) | E::ReadOnlyOpen { .. } | E::DiskFull(_) | E::Storage { .. } => {
                 ErrorKind::Storage
             }

@@ -1,0 +1,699 @@
+//! [`PostgresStorage`]: the engine's [`Storage`] over the `onrecord.keyspace`
+//! table, driven synchronously on a tokio runtime the store owns (ADR 0004,
+//! ADR 0005). One dedicated writer connection holds the ledger's writer lock
+//! (a session advisory lock) and commits each write set as one statement;
+//! reads go through a small pool and stream key ranges in bounded pages.
+//!
+//! Only storage lives here: opening, recognising and migrating a database is
+//! `lib.rs` and `schema.rs`, and what the keys mean is the engine's. Every
+//! call blocks the calling thread until the runtime has done its work
+//! ([`block_on`]); callers in async code should use a blocking thread, but
+//! one that does not is slowed, never panicked.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use onrecord_ledger::keys::{self, MetaKey};
+use onrecord_ledger::storage::{Acknowledged, Entries, Entry, Storage, WriteSet};
+use onrecord_ledger::{Clock, Head, StoreError};
+use tokio_postgres::types::ToSql;
+use tokio_postgres::{Client, NoTls, Statement};
+
+use crate::address::Address;
+use crate::error::PostgresError;
+use crate::schema::{self, SCHEMA_VERSION, SchemaState};
+
+/// The advisory lock a writing store holds for its whole life (one writer
+/// per ledger, as sled's file lock): "onrecord" in ASCII. Advisory locks
+/// are per database, so ledgers in different databases do not contend.
+pub(crate) const WRITER_LOCK: i64 = 0x6f6e_7265_636f_7264;
+
+/// The first page of a range read, in rows; each next page doubles, up to
+/// [`MAX_PAGE_ROWS`]. A short read (one stream chunk) fetches little; a
+/// replay soon fetches large pages.
+pub const FIRST_PAGE_ROWS: i64 = 16;
+/// The most rows one page of a range read holds (and so what a range read
+/// keeps in memory at most, with the row it hands out).
+pub const MAX_PAGE_ROWS: i64 = 512;
+
+/// The one statement that commits a write set: deletes, upserts (from two
+/// arrays, so a write set is one round trip whatever its size) and the head
+/// row, as one autocommitted statement, so all of it or none is applied.
+const APPLY_SQL: &str = "WITH deleted AS (
+    DELETE FROM onrecord.keyspace WHERE key = ANY($3::bytea[])
+), upserted AS (
+    INSERT INTO onrecord.keyspace (key, value)
+    SELECT * FROM unnest($1::bytea[], $2::bytea[])
+    ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
+), head AS (
+    UPDATE onrecord.head SET seq = $4::bigint, hash = $5::bytea WHERE $4::bigint IS NOT NULL
+)
+SELECT 1";
+
+/// Whether a store is being opened for a new ledger or an existing one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Intent {
+    /// `create`: the database must hold no `onrecord` schema; it is made.
+    Create,
+    /// `open`: the database must hold an onrecord ledger this build reads.
+    Open,
+}
+
+/// How a PostgreSQL ledger is opened.
+#[derive(Debug, Clone)]
+pub struct PostgresOptions {
+    /// How long to keep retrying while another process holds the writer lock.
+    pub busy_wait: Duration,
+    /// The most connections readers use at once (besides the writer's one).
+    pub readers: usize,
+    /// Transaction time and new event ids.
+    pub clock: Clock,
+}
+
+impl Default for PostgresOptions {
+    fn default() -> Self {
+        Self {
+            busy_wait: Duration::from_secs(10),
+            readers: 4,
+            clock: Clock::default(),
+        }
+    }
+}
+
+/// The writer's connection and its prepared statement.
+struct Writer {
+    client: Client,
+    apply: Statement,
+    /// Set once the connection failed: the lock went with it, and a commit
+    /// in flight may or may not have happened, so writes are refused until
+    /// the store is opened again (what happened, in words).
+    lost: Option<String>,
+}
+
+/// A ledger's keyspace in a PostgreSQL database (see the module docs).
+pub struct PostgresStorage {
+    /// `postgres://USER@HOST:PORT/DB`, without a password.
+    location: PathBuf,
+    writer: Mutex<Writer>,
+    readers: deadpool_postgres::Pool,
+    /// The head row as it was on open.
+    acknowledged: Acknowledged,
+    /// Whether this process may only read (a standby, a read-only role).
+    read_only: bool,
+    /// Drives every connection; shut down when the store is dropped.
+    runtime: Option<tokio::runtime::Runtime>,
+    handle: tokio::runtime::Handle,
+}
+
+impl std::fmt::Debug for PostgresStorage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PostgresStorage")
+            .field("location", &self.location)
+            .field("read_only", &self.read_only)
+            .finish()
+    }
+}
+
+impl Drop for PostgresStorage {
+    /// Closes every connection by shutting the runtime down (the server then
+    /// releases the writer lock). Never blocks inside an async context.
+    fn drop(&mut self) {
+        self.readers.close();
+        if let Some(runtime) = self.runtime.take() {
+            if tokio::runtime::Handle::try_current().is_ok() {
+                runtime.shutdown_background();
+            } else {
+                runtime.shutdown_timeout(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
+/// Everything [`PostgresStorage::start`] sets up on the runtime.
+struct Started {
+    writer: Writer,
+    readers: deadpool_postgres::Pool,
+    acknowledged: Acknowledged,
+    read_only: bool,
+}
+
+impl PostgresStorage {
+    /// Connects to the database at `url`, recognises it (and for `Create`
+    /// makes the schema), takes the writer lock unless only reading.
+    pub(crate) fn connect(
+        url: &str,
+        options: &PostgresOptions,
+        intent: Intent,
+    ) -> Result<Self, StoreError> {
+        let address = Address::parse(url).map_err(|e| {
+            let location = PathBuf::from("postgres://");
+            e.at(&location)
+        })?;
+        let location = address.location.clone();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .thread_name("onrecord-postgres")
+            .enable_all()
+            .build()
+            .map_err(|e| PostgresError::Runtime(e).at(&location))?;
+        let handle = runtime.handle().clone();
+        match block_on(&handle, Self::start(&address, options, intent)) {
+            Ok(started) => Ok(Self {
+                location,
+                writer: Mutex::new(started.writer),
+                readers: started.readers,
+                acknowledged: started.acknowledged,
+                read_only: started.read_only,
+                runtime: Some(runtime),
+                handle,
+            }),
+            Err(e) => {
+                runtime.shutdown_background();
+                Err(e)
+            }
+        }
+    }
+
+    async fn start(
+        address: &Address,
+        options: &PostgresOptions,
+        intent: Intent,
+    ) -> Result<Started, StoreError> {
+        let location = &address.location;
+        let at = |e: tokio_postgres::Error| PostgresError::from(e).at(location);
+        let (mut client, connection) = address.config.connect(NoTls).await.map_err(at)?;
+        tokio::spawn(async move {
+            // Ends when the client is dropped or the connection fails; a
+            // failure shows on the client's next call.
+            let _ = connection.await;
+        });
+        let mut state = schema::inspect(&client).await.map_err(at)?;
+        let read_only = is_read_only(&client, state).await.map_err(at)?;
+        if read_only && intent == Intent::Create {
+            return Err(StoreError::ReadOnly(location.clone()));
+        }
+        if !read_only {
+            take_writer_lock(&client, options.busy_wait, location).await?;
+            // Someone may have made (or changed) the schema while we waited.
+            state = schema::inspect(&client).await.map_err(at)?;
+        }
+        match (intent, state) {
+            (Intent::Create, SchemaState::Absent) => {
+                schema::migrate(&mut client, 0).await.map_err(at)?;
+            }
+            (Intent::Create, SchemaState::At(_)) => {
+                return Err(StoreError::LedgerExists(location.clone()));
+            }
+            (_, SchemaState::Foreign) => return Err(StoreError::NotALedger(location.clone())),
+            (Intent::Open, SchemaState::Absent) => {
+                return Err(StoreError::NoLedger(location.clone()));
+            }
+            (Intent::Open, SchemaState::At(found)) if found > SCHEMA_VERSION => {
+                return Err(StoreError::NewerSchema {
+                    location: location.clone(),
+                    found,
+                    known: SCHEMA_VERSION,
+                });
+            }
+            (Intent::Open, SchemaState::At(found)) if found < SCHEMA_VERSION && read_only => {
+                return Err(StoreError::ReadOnly(location.clone()));
+            }
+            (Intent::Open, SchemaState::At(found)) if found < SCHEMA_VERSION => {
+                schema::migrate(&mut client, found).await.map_err(at)?;
+            }
+            (Intent::Open, SchemaState::At(_)) => {}
+        }
+        let apply = client.prepare(APPLY_SQL).await.map_err(at)?;
+        let acknowledged = read_head_row(&client).await.map_err(at)?;
+        let manager = deadpool_postgres::Manager::from_config(
+            address.config.clone(),
+            NoTls,
+            deadpool_postgres::ManagerConfig {
+                recycling_method: deadpool_postgres::RecyclingMethod::Fast,
+            },
+        );
+        let readers = deadpool_postgres::Pool::builder(manager)
+            .max_size(options.readers.max(1))
+            .runtime(deadpool_postgres::Runtime::Tokio1)
+            .wait_timeout(Some(
+                address
+                    .config
+                    .get_connect_timeout()
+                    .copied()
+                    .unwrap_or(crate::address::CONNECT_TIMEOUT)
+                    * 3,
+            ))
+            .create_timeout(address.config.get_connect_timeout().copied())
+            .build()
+            .map_err(|e| PostgresError::from(e).at(location))?;
+        Ok(Started {
+            writer: Writer {
+                client,
+                apply,
+                lost: None,
+            },
+            readers,
+            acknowledged,
+            read_only,
+        })
+    }
+
+    /// Runs `work` on the store's runtime, blocking this thread until it ends.
+    fn run<T>(&self, work: impl std::future::Future<Output = T>) -> T {
+        block_on(&self.handle, work)
+    }
+
+    /// Maps a client failure at this store.
+    fn fail(&self, e: impl Into<PostgresError>) -> StoreError {
+        e.into().at(&self.location)
+    }
+
+    /// One page of a range read: up to `rows` entries in `(start, end)`, in order.
+    fn fetch_page(
+        &self,
+        start: Bound<&[u8]>,
+        end: Bound<&[u8]>,
+        rows: i64,
+        descending: bool,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let (sql, bounds) = range_query(start, end, descending);
+        let mut params: Vec<&(dyn ToSql + Sync)> = bounds.iter().map(|b| b as _).collect();
+        params.push(&rows);
+        self.run(async {
+            let client = self.readers.get().await.map_err(|e| self.fail(e))?;
+            let statement = client
+                .prepare_cached(&sql)
+                .await
+                .map_err(|e| self.fail(e))?;
+            let found = client
+                .query(&statement, &params)
+                .await
+                .map_err(|e| self.fail(e))?;
+            found
+                .into_iter()
+                .map(|row| {
+                    Ok((
+                        row.try_get::<_, Vec<u8>>(0).map_err(|e| self.fail(e))?,
+                        row.try_get::<_, Vec<u8>>(1).map_err(|e| self.fail(e))?,
+                    ))
+                })
+                .collect()
+        })
+    }
+
+    /// Drops the `onrecord` schema if its keyspace holds nothing (a ledger
+    /// made for a first append that was refused), in one transaction.
+    pub(crate) fn drop_if_empty(&self) -> Result<(), StoreError> {
+        let writer = self.lock_writer();
+        self.run(writer.client.batch_execute(
+            "DO $$ BEGIN
+                IF NOT EXISTS (SELECT 1 FROM onrecord.keyspace) THEN
+                    DROP SCHEMA onrecord CASCADE;
+                END IF;
+            END $$",
+        ))
+        .map_err(|e| self.fail(e))
+    }
+
+    fn lock_writer(&self) -> std::sync::MutexGuard<'_, Writer> {
+        // A panic while holding it leaves no half-written state: a write set
+        // is one statement, committed by the server or not at all.
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// Polls `work` on this thread until it is done, parking between wake-ups,
+/// with `runtime` as the current runtime (its worker drives the sockets and
+/// timers the future registers). Unlike `Handle::block_on` this never
+/// panics when the caller is itself inside an async task (the server calls
+/// some engine methods from async code): the caller's thread is blocked for
+/// the call, as it would be by sled.
+fn block_on<F: std::future::Future>(runtime: &tokio::runtime::Handle, work: F) -> F::Output {
+    /// Wakes the thread that is blocked on the future.
+    struct ThreadWaker(std::thread::Thread);
+    impl std::task::Wake for ThreadWaker {
+        fn wake(self: std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+        fn wake_by_ref(self: &std::sync::Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let _context = runtime.enter();
+    let waker = std::task::Waker::from(std::sync::Arc::new(ThreadWaker(std::thread::current())));
+    let mut cx = std::task::Context::from_waker(&waker);
+    let mut work = std::pin::pin!(work);
+    loop {
+        if let std::task::Poll::Ready(out) = work.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::park();
+    }
+}
+
+/// Whether this session may only read: the server is a standby or read-only,
+/// or this role may not insert into an existing ledger's keyspace.
+async fn is_read_only(client: &Client, state: SchemaState) -> Result<bool, tokio_postgres::Error> {
+    let server: bool = client
+        .query_one(
+            "SELECT pg_is_in_recovery() OR current_setting('transaction_read_only') = 'on'",
+            &[],
+        )
+        .await?
+        .try_get(0)?;
+    if server || !matches!(state, SchemaState::At(_)) {
+        return Ok(server);
+    }
+    let may_write: bool = client
+        .query_one(
+            "SELECT has_table_privilege('onrecord.keyspace', 'INSERT, UPDATE, DELETE')",
+            &[],
+        )
+        .await?
+        .try_get(0)?;
+    Ok(!may_write)
+}
+
+/// Takes the ledger's writer lock, retrying for up to `busy_wait`.
+async fn take_writer_lock(
+    client: &Client,
+    busy_wait: Duration,
+    location: &Path,
+) -> Result<(), StoreError> {
+    let started = Instant::now();
+    loop {
+        let taken: bool = client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&WRITER_LOCK])
+            .await
+            .and_then(|row| row.try_get(0))
+            .map_err(|e| PostgresError::from(e).at(location))?;
+        if taken {
+            return Ok(());
+        }
+        if started.elapsed() >= busy_wait {
+            return Err(StoreError::LedgerBusy(location.to_owned()));
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// The head row: what the last committed write set acknowledged.
+async fn read_head_row(client: &Client) -> Result<Acknowledged, tokio_postgres::Error> {
+    let row = client
+        .query_one("SELECT seq, hash FROM onrecord.head", &[])
+        .await?;
+    let (seq, hash): (i64, Vec<u8>) = (row.try_get(0)?, row.try_get(1)?);
+    Ok(
+        match (u64::try_from(seq), <[u8; 32]>::try_from(hash.as_slice())) {
+            (Ok(0), _) => Acknowledged::Missing,
+            (Ok(seq), Ok(hash)) => Acknowledged::At(Head { seq, hash }),
+            _ => Acknowledged::Unreadable("the onrecord.head row"),
+        },
+    )
+}
+
+/// The SQL and bound values of a page of `(start, end)`: keys in order (or
+/// reverse order), the page size as the last parameter.
+fn range_query(start: Bound<&[u8]>, end: Bound<&[u8]>, descending: bool) -> (String, Vec<Vec<u8>>) {
+    let mut conditions = Vec::new();
+    let mut values = Vec::new();
+    for (bound, inclusive, exclusive) in [(start, ">=", ">"), (end, "<=", "<")] {
+        let (op, key) = match bound {
+            Bound::Included(k) => (inclusive, k),
+            Bound::Excluded(k) => (exclusive, k),
+            Bound::Unbounded => continue,
+        };
+        values.push(key.to_vec());
+        conditions.push(format!("key {op} ${}", values.len()));
+    }
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    let order = if descending { "DESC" } else { "ASC" };
+    let limit = values.len() + 1;
+    (
+        format!(
+            "SELECT key, value FROM onrecord.keyspace {filter} ORDER BY key {order} LIMIT ${limit}"
+        ),
+        values,
+    )
+}
+
+/// Whether `(start, end)` can hold no key at all.
+fn is_empty_range(start: Bound<&[u8]>, end: Bound<&[u8]>) -> bool {
+    match (start, end) {
+        (Bound::Included(s), Bound::Included(e)) => s > e,
+        (Bound::Included(s) | Bound::Excluded(s), Bound::Excluded(e))
+        | (Bound::Excluded(s), Bound::Included(e)) => s >= e,
+        _ => false,
+    }
+}
+
+/// A range read fetched in pages (keyset pagination: each page starts after
+/// the last key of the one before), so it holds at most one page and no
+/// connection between pages: a slow reader never holds up a writer, and it
+/// sees what is committed when it asks for the next page, as sled's
+/// iterators do.
+struct Pages<'a> {
+    store: &'a PostgresStorage,
+    next: Bound<Vec<u8>>,
+    end: Bound<Vec<u8>>,
+    page: std::vec::IntoIter<Entry>,
+    rows: i64,
+    exhausted: bool,
+}
+
+impl Iterator for Pages<'_> {
+    type Item = Result<Entry, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if let Some(entry) = self.page.next() {
+            return Some(Ok(entry));
+        }
+        let (start, end) = (as_slice(&self.next), as_slice(&self.end));
+        if self.exhausted || is_empty_range(start, end) {
+            return None;
+        }
+        match self.store.fetch_page(start, end, self.rows, false) {
+            Err(e) => {
+                self.exhausted = true;
+                Some(Err(e))
+            }
+            Ok(entries) => {
+                self.exhausted = (entries.len() as i64) < self.rows;
+                if let Some((key, _)) = entries.last() {
+                    self.next = Bound::Excluded(key.clone());
+                }
+                self.rows = (self.rows * 2).min(MAX_PAGE_ROWS);
+                self.page = entries.into_iter();
+                self.page.next().map(Ok)
+            }
+        }
+    }
+}
+
+fn as_slice(bound: &Bound<Vec<u8>>) -> Bound<&[u8]> {
+    bound.as_ref().map(Vec::as_slice)
+}
+
+fn owned(bound: Bound<&[u8]>) -> Bound<Vec<u8>> {
+    bound.map(<[u8]>::to_vec)
+}
+
+/// The head a write set puts, as the head row stores it (seq, hash).
+fn head_of(value: &[u8]) -> Option<(i64, Vec<u8>)> {
+    let seq = u64::from_be_bytes(value.get(..8)?.try_into().ok()?);
+    let hash = value.get(8..40)?;
+    Some((i64::try_from(seq).ok()?, hash.to_vec()))
+}
+
+impl Storage for PostgresStorage {
+    fn location(&self) -> &Path {
+        &self.location
+    }
+
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.run(async {
+            let client = self.readers.get().await.map_err(|e| self.fail(e))?;
+            let statement = client
+                .prepare_cached("SELECT value FROM onrecord.keyspace WHERE key = $1")
+                .await
+                .map_err(|e| self.fail(e))?;
+            match client
+                .query_opt(&statement, &[&key])
+                .await
+                .map_err(|e| self.fail(e))?
+            {
+                Some(row) => row.try_get(0).map(Some).map_err(|e| self.fail(e)),
+                None => Ok(None),
+            }
+        })
+    }
+
+    fn contains(&self, key: &[u8]) -> Result<bool, StoreError> {
+        self.run(async {
+            let client = self.readers.get().await.map_err(|e| self.fail(e))?;
+            let statement = client
+                .prepare_cached("SELECT EXISTS (SELECT 1 FROM onrecord.keyspace WHERE key = $1)")
+                .await
+                .map_err(|e| self.fail(e))?;
+            client
+                .query_one(&statement, &[&key])
+                .await
+                .and_then(|row| row.try_get(0))
+                .map_err(|e| self.fail(e))
+        })
+    }
+
+    fn range(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Entries<'_> {
+        Box::new(Pages {
+            store: self,
+            next: owned(start),
+            end: owned(end),
+            page: Vec::new().into_iter(),
+            rows: FIRST_PAGE_ROWS,
+            exhausted: false,
+        })
+    }
+
+    fn last(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Result<Option<Entry>, StoreError> {
+        if is_empty_range(start, end) {
+            return Ok(None);
+        }
+        Ok(self.fetch_page(start, end, 1, true)?.pop())
+    }
+
+    /// Commits the write set as one statement (one round trip): the last
+    /// write to each key wins, puts are upserted from two arrays, deletes
+    /// go by one array, and the head row follows the `M head` key. If the
+    /// connection fails with the statement in flight, whether it committed
+    /// is unknown: the store then refuses writes until opened again.
+    fn apply(&self, writes: WriteSet) -> Result<(), StoreError> {
+        if self.read_only {
+            return Err(StoreError::ReadOnly(self.location.clone()));
+        }
+        let mut last: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+        for (key, value) in writes.into_ops() {
+            last.insert(key, value);
+        }
+        let head_key = keys::meta(MetaKey::Head);
+        let (mut put_keys, mut put_values, mut deleted) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut head_seq, mut head_hash): (Option<i64>, Option<Vec<u8>>) = (None, None);
+        for (key, value) in last {
+            match value {
+                Some(value) => {
+                    if key == head_key
+                        && let Some((seq, hash)) = head_of(&value)
+                    {
+                        (head_seq, head_hash) = (Some(seq), Some(hash));
+                    }
+                    put_keys.push(key);
+                    put_values.push(value);
+                }
+                None => deleted.push(key),
+            }
+        }
+        let mut writer = self.lock_writer();
+        if let Some(why) = &writer.lost {
+            return Err(StoreError::WriteUnsure {
+                path: self.location.clone(),
+                detail: why.clone(),
+            });
+        }
+        let was_closed = writer.client.is_closed();
+        let result = self.run(writer.client.execute(
+            &writer.apply,
+            &[&put_keys, &put_values, &deleted, &head_seq, &head_hash],
+        ));
+        match result {
+            Ok(_) => Ok(()),
+            // The server refused the statement: it rolled back, nothing changed.
+            Err(e) if e.as_db_error().is_some() => Err(self.fail(e)),
+            Err(e) => {
+                let detail = if was_closed {
+                    "the connection to the database was lost, and the writer lock with it"
+                        .to_owned()
+                } else {
+                    "the connection to the database failed during a commit, which may or may not have happened".to_owned()
+                };
+                writer.lost = Some(detail.clone());
+                if was_closed {
+                    // Nothing was sent: nothing changed, but no write can follow.
+                    return Err(self.fail(e));
+                }
+                Err(StoreError::WriteUnsure {
+                    path: self.location.clone(),
+                    detail,
+                })
+            }
+        }
+    }
+
+    /// Nothing to do: [`Storage::apply`] returns only once the server has
+    /// committed, as durably as its `synchronous_commit` setting makes it.
+    fn sync(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn acknowledgement(&self) -> Acknowledged {
+        self.acknowledged
+    }
+
+    fn is_read_only(&self) -> bool {
+        self.read_only
+    }
+
+    fn size_on_disk(&self) -> Result<u64, StoreError> {
+        self.run(async {
+            let client = self.readers.get().await.map_err(|e| self.fail(e))?;
+            let bytes: i64 = client
+                .query_one(
+                    "SELECT pg_total_relation_size('onrecord.keyspace') + pg_total_relation_size('onrecord.head')",
+                    &[],
+                )
+                .await
+                .and_then(|row| row.try_get(0))
+                .map_err(|e| self.fail(e))?;
+            Ok(u64::try_from(bytes).unwrap_or(0))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn range_queries_bind_only_the_bounds_they_have_and_the_page_size_last() {
+        let (sql, values) = range_query(Bound::Included(b"R"), Bound::Excluded(b"S"), false);
+        assert_eq!(
+            sql,
+            "SELECT key, value FROM onrecord.keyspace WHERE key >= $1 AND key < $2 ORDER BY key ASC LIMIT $3"
+        );
+        assert_eq!(values, vec![b"R".to_vec(), b"S".to_vec()]);
+        let (sql, values) = range_query(Bound::Unbounded, Bound::Included(b"M"), true);
+        assert_eq!(
+            sql,
+            "SELECT key, value FROM onrecord.keyspace WHERE key <= $1 ORDER BY key DESC LIMIT $2"
+        );
+        assert_eq!(values.len(), 1);
+        let (sql, _) = range_query(Bound::Unbounded, Bound::Unbounded, false);
+        assert_eq!(
+            sql,
+            "SELECT key, value FROM onrecord.keyspace  ORDER BY key ASC LIMIT $1"
+        );
+    }
+
+    #[test]
+    fn the_head_row_takes_the_seq_and_hash_of_the_head_key() {
+        let mut value = 7u64.to_be_bytes().to_vec();
+        value.extend([9u8; 32]);
+        assert_eq!(head_of(&value), Some((7, vec![9u8; 32])));
+        assert_eq!(head_of(&value[..20]), None);
+    }
+}
