@@ -124,7 +124,7 @@ fn an_unreachable_database_is_named_by_host_and_port_without_the_password() {
         &format!("postgres://desk:s3cret@127.0.0.1:{port}/ledger"),
         &["positions"],
     );
-    assert_ne!(run.code, 0);
+    assert_eq!(run.code, 4, "{}", run.stderr);
     assert!(
         run.stderr.contains(&format!("127.0.0.1:{port}")),
         "{}",

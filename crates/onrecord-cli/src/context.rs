@@ -123,6 +123,17 @@ impl Context {
         Ok(remote.is_up().then_some(remote))
     }
 
+    /// The ledger as messages and output name it: its path, or its URL
+    /// without a password.
+    pub fn ledger_shown(&self) -> String {
+        let shown = self.ledger.display().to_string();
+        if onrecord_postgres::is_postgres_url(&shown) {
+            onrecord_postgres::redact(&shown)
+        } else {
+            shown
+        }
+    }
+
     /// The ledger's URL and options when it is a PostgreSQL database, not a directory.
     fn postgres(&self) -> Option<(&str, PostgresOptions)> {
         let url = self

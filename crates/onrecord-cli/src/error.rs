@@ -72,6 +72,10 @@ pub use onrecord_core::error::one_line;
 
 /// The exit code a store error maps to: by its kind, in this one place.
 pub fn code_of(e: &StoreError) -> i32 {
+    if matches!(e, StoreError::Unreachable { .. }) {
+        // As a server the CLI cannot reach: the ledger is there, not now.
+        return BUSY;
+    }
     match e.kind() {
         ErrorKind::Conflict => CONFLICT,
         ErrorKind::Busy => BUSY,

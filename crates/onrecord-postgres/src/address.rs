@@ -74,8 +74,9 @@ fn describe(config: &tokio_postgres::Config) -> String {
     format!("postgres://{user}{host}:{port}/{db}")
 }
 
-/// `url` with the password of its user info (`user:password@`) left out.
-fn redact(url: &str) -> String {
+/// `url` with the password of its user info (`user:password@`) left out:
+/// how a ledger URL may be printed.
+pub fn redact(url: &str) -> String {
     let Some(scheme_end) = url.find("://") else {
         return url.to_owned();
     };

@@ -20,7 +20,7 @@ pub mod test_cluster;
 
 use onrecord_ledger::{Ledger, Opening, StoreError};
 
-pub use address::{CONNECT_TIMEOUT, is_postgres_url};
+pub use address::{CONNECT_TIMEOUT, is_postgres_url, redact};
 pub use error::PostgresError;
 pub use onrecord_ledger::Storage;
 pub use schema::SCHEMA_VERSION;

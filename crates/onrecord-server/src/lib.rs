@@ -119,8 +119,15 @@ where
     L: axum::serve::Listener,
     L::Addr: std::fmt::Debug,
 {
-    let tokens = ledger.tokens().map_err(std::io::Error::other)?;
+    // The engine is synchronous (ADR 0004): even this one read goes to the blocking pool.
     let ledger = Arc::new(ledger);
+    let tokens = {
+        let ledger = Arc::clone(&ledger);
+        tokio::task::spawn_blocking(move || ledger.tokens())
+            .await
+            .map_err(std::io::Error::other)?
+            .map_err(std::io::Error::other)?
+    };
     let (head_tx, head) = watch::channel(ledger.head().seq);
     let (stop_tx, stop) = watch::channel(false);
     let writer = writer::Writer::start(Arc::clone(&ledger), head_tx, options.queue);

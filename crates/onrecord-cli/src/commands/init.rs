@@ -10,7 +10,7 @@ pub fn run(ctx: &Context) -> Result<(), CliError> {
     let mut out = Out::new();
     out.line(format!(
         "created an empty ledger at {}",
-        crate::output::printable(&ctx.ledger.display().to_string())
+        crate::output::printable(&ctx.ledger_shown())
     ))?;
     out.flush()
 }

@@ -52,7 +52,7 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> Result<(), CliError> {
             let _ = writeln!(
                 stdout,
                 "serving {} on {scheme}://{addr}",
-                ctx.ledger.display()
+                crate::output::printable(&ctx.ledger_shown())
             );
             let _ = stdout.flush();
         }

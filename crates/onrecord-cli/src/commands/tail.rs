@@ -26,7 +26,7 @@ pub fn run(ctx: &Context, args: &TailArgs) -> Result<(), CliError> {
         None if args.follow => Err(CliError::invalid(format!(
             "tail --follow needs a server: nothing else can append to {} while this process reads it; \
              run `onrecord serve` on it (commands then reach it through its socket) or give --server",
-            ctx.ledger.display()
+            crate::output::printable(&ctx.ledger_shown())
         ))),
         None => {
             let ledger = ctx.open()?;
