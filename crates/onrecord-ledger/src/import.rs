@@ -138,6 +138,44 @@ impl Kept {
 /// contents share a digest by chance with odds of 2^-128.
 const DIGEST: usize = 16;
 
+/// What pass 1 keeps per explicit event id, in [`KEPT_SHARDS`] hash maps
+/// chosen by the id's last byte (random in v4 and v7 ids alike). One map of
+/// a million entries doubles its table in one step, holding the old and the
+/// new at once (about 150 MiB at 1 M ids); shards grow one at a time, so the
+/// peak is the entries plus one shard's table, not three times the entries.
+struct KeptById {
+    shards: Vec<HashMap<EventId, Kept>>,
+}
+
+/// How many maps [`KeptById`] spreads the ids over.
+const KEPT_SHARDS: usize = 256;
+
+impl Default for KeptById {
+    fn default() -> Self {
+        Self {
+            shards: (0..KEPT_SHARDS).map(|_| HashMap::new()).collect(),
+        }
+    }
+}
+
+impl KeptById {
+    fn shard(id: &EventId) -> usize {
+        usize::from(id.as_bytes()[15]) % KEPT_SHARDS
+    }
+
+    fn get(&self, id: &EventId) -> Option<&Kept> {
+        self.shards[Self::shard(id)].get(id)
+    }
+
+    fn get_mut(&mut self, id: &EventId) -> Option<&mut Kept> {
+        self.shards[Self::shard(id)].get_mut(id)
+    }
+
+    fn insert(&mut self, id: EventId, kept: Kept) {
+        self.shards[Self::shard(&id)].insert(id, kept);
+    }
+}
+
 /// The facts the input has added so far (pass 1).
 #[derive(Default)]
 struct InputFacts {
@@ -148,7 +186,7 @@ struct InputFacts {
     /// Propositions the input opens or resolves: whether resolved.
     opened: HashMap<Name, bool>,
     /// Events of the input with an explicit id.
-    kept: HashMap<EventId, Kept>,
+    kept: KeptById,
     /// Statements recorded before the import that it retracts.
     retracted_before: HashSet<EventId>,
 }
