@@ -1445,3 +1445,36 @@ fn each_append_is_recorded_by_its_tokens_name_and_only_an_admin_may_restore_anot
     assert!(body.contains("invalid token name"), "{body}");
     assert!(server.stop().success());
 }
+
+#[test]
+fn a_repeated_read_is_answered_from_the_head_it_was_computed_at_and_never_after_an_append() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = common::demo_ledger(dir.path());
+    let server = Server::start(&ledger);
+    let path = "/v1/positions/paris-meeting?as_of=2018-11-30";
+    let (status, first) = server.get(path);
+    assert_eq!(status, 200);
+    let (_, again) = server.get(path);
+    assert_eq!(again, first, "the same request at the same head");
+    let (status, _) = server.append(
+        r#"{"type":"statement","proposition":"paris-meeting","party":"trump","stance":"almost-certain","said_at":"2018-11-07","quote":"We will meet"}"#,
+    );
+    assert_eq!(status, 201);
+    let (_, after) = server.get(path);
+    assert_ne!(
+        after, first,
+        "an append moves the head, and the answer with it"
+    );
+    let v: Value = serde_json::from_str(&after).unwrap();
+    let trump = v["positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["party"] == "trump")
+        .unwrap();
+    assert_eq!(trump["stance"], "almost-certain", "{v}");
+    // Other routes and query strings are answered for themselves.
+    let (_, other) = server.get("/v1/positions/paris-meeting?as_of=2018-11-05");
+    assert_ne!(other, after);
+    assert!(server.stop().success());
+}

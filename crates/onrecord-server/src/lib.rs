@@ -11,6 +11,7 @@
 //! Nothing here touches a store directly: only the engine's `Ledger`.
 
 pub mod auth;
+pub mod cache;
 pub mod limits;
 pub mod local;
 mod page;
@@ -78,6 +79,8 @@ pub(crate) struct AppState {
     pub(crate) head: watch::Receiver<u64>,
     pub(crate) stop: watch::Receiver<bool>,
     pub(crate) options: ServeOptions,
+    /// Read answers kept for the current head.
+    pub(crate) answers: Arc<cache::AnswerCache>,
 }
 
 impl AppState {
@@ -142,6 +145,7 @@ where
         head,
         stop,
         options,
+        answers: Arc::new(cache::AnswerCache::default()),
     };
     let app = routes::router(state);
     let mut stopping = stop_tx.subscribe();

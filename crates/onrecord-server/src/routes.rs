@@ -96,6 +96,10 @@ pub(crate) fn router(state: AppState) -> Router {
         )
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
+            crate::cache::answer_cache,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
             authenticate,
         ))
         .layer(answers_compressed())
