@@ -1478,3 +1478,56 @@ fn a_repeated_read_is_answered_from_the_head_it_was_computed_at_and_never_after_
     assert_ne!(other, after);
     assert!(server.stop().success());
 }
+
+#[test]
+fn tokens_are_managed_through_the_socket_of_the_server_holding_the_ledger_and_work_at_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = common::demo_ledger(dir.path());
+    let server = Server::start(&ledger);
+    let listed_before = common::ok(common::run(&ledger, &["token", "list", "--json"]), "list");
+    let made = common::ok(
+        common::run(
+            &ledger,
+            &[
+                "--busy-wait",
+                "0",
+                "token",
+                "create",
+                "night-desk",
+                "--role",
+                "read",
+            ],
+        ),
+        "create through the socket",
+    );
+    let token = common::text(&made.stdout).trim().to_owned();
+    assert!(token.starts_with("onr_"), "{token}");
+    // The server knows it at once: no restart.
+    let answered = remote(&server.base, Some(&token), &["stats", "--json"]);
+    assert_eq!(
+        answered.status.code(),
+        Some(0),
+        "{}",
+        common::text(&answered.stderr)
+    );
+    let listed: Value =
+        serde_json::from_slice(&common::run(&ledger, &["token", "list", "--json"]).stdout).unwrap();
+    let before: Value = serde_json::from_slice(&listed_before.stdout).unwrap();
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        before.as_array().unwrap().len() + 1
+    );
+    let id = token.trim_start_matches("onr_").split('_').next().unwrap();
+    let revoked = common::ok(common::run(&ledger, &["token", "revoke", id]), "revoke");
+    assert!(common::text(&revoked.stdout).contains("night-desk"));
+    let refused = remote(&server.base, Some(&token), &["stats"]);
+    assert_eq!(refused.status.code(), Some(6));
+    let table = common::text(&common::run(&ledger, &["token", "list"]).stdout);
+    assert!(
+        table
+            .lines()
+            .any(|l| l.contains("night-desk") && l.contains("revoked")),
+        "{table}"
+    );
+    assert!(server.stop().success());
+}

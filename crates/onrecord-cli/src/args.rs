@@ -35,7 +35,7 @@ Exit codes:
 A server instead of a local ledger:
   --server URL (or $ONRECORD_SERVER) with --token (or $ONRECORD_TOKEN) runs
   append, positions, history, contradictions, scores, calibration, chart,
-  report, stats, export, verify and tail against `onrecord serve`, with the
+  report, stats, export, verify, tail and token against `onrecord serve`, with the
   same output and exit codes; exit 4 when the server cannot be reached. A
   ledger held by a local `onrecord serve` is reached through the socket it
   opens in the ledger directory, without a token.

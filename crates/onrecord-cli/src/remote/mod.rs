@@ -340,15 +340,6 @@ impl Remote {
         )
     }
 
-    /// `DELETE path`; a refusal as its error.
-    pub fn delete(&self, path: &str) -> Result<(), CliError> {
-        let answer = self.send("DELETE", path, &[], "application/json", None)?;
-        if !(200..300).contains(&answer.status) {
-            return Err(self.refusal(answer, &|i| format!("item {i}")));
-        }
-        Ok(())
-    }
-
     /// Whether the server answers its health route at all (for the socket check).
     pub fn is_up(&self) -> bool {
         self.send("GET", "/v1/health", &[], "application/json", None)
