@@ -523,3 +523,46 @@ fn sigkill_during_an_import_of_several_chunks_leaves_all_of_it_or_none_and_the_l
         tally.batches_absent
     );
 }
+
+/// A process killed while sled writes its snapshot leaves an unfinished
+/// `snap.<lsn>.generating` file; sled 0.34.7 would read it at the next open
+/// and refuse the whole ledger as corrupt. The ledger must instead open with
+/// every event, verify, take appends, and be rid of the unfinished file.
+#[test]
+fn a_kill_while_sled_writes_its_snapshot_leaves_a_ledger_that_opens_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = demo_ledger(dir.path());
+    let before = export(&ledger);
+    // Named past any real snapshot, so sled picks it; its checksum is wrong,
+    // as a file cut short by the kill is.
+    let unfinished = ledger.join("snap.FFFFFFFFFFFF0000.generating");
+    std::fs::write(&unfinished, [0x5au8; 4096]).unwrap();
+
+    let after = export(&ledger);
+    assert_eq!(
+        after.iter().map(|e| &e.line).collect::<Vec<_>>(),
+        before.iter().map(|e| &e.line).collect::<Vec<_>>(),
+        "the export after the kill"
+    );
+    assert!(!unfinished.exists(), "the unfinished snapshot is removed");
+    assert_verifies(&ledger);
+    ok(
+        run(
+            &ledger,
+            &[
+                "append",
+                "statement",
+                "--proposition",
+                "paris-meeting",
+                "--party",
+                "kremlin",
+                "--stance",
+                "likely",
+                "--said-at",
+                "2018-11-09",
+            ],
+        ),
+        "append after the kill",
+    );
+    assert_eq!(export(&ledger).len(), before.len() + 1);
+}

@@ -373,6 +373,42 @@ fn lock_retry_pause() -> Duration {
     Duration::from_millis(1 + u64::from(spread))
 }
 
+/// Removes the snapshot files sled was still writing when its process died
+/// (`snap.<lsn>.generating`) and returns how many there were, or 0 when the
+/// ledger is held by a live process (which may be writing one right now).
+///
+/// sled 0.34.7 reads the newest `snap.*` file at open, unfinished ones
+/// included, and refuses to open when its checksum fails (spacejam/sled#1527).
+/// A snapshot only shortens the log replay at open: it is written, synced and
+/// only then renamed, so without the unfinished one sled recovers from the
+/// previous snapshot and the log, as it does when a kill lands a moment
+/// before the snapshot begins. Never a record is lost by this.
+fn discard_unfinished_snapshots(dir: &Path) -> std::io::Result<usize> {
+    use fs2::FileExt;
+    let unfinished: Vec<PathBuf> = std::fs::read_dir(dir)?
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("snap.") && n.ends_with(".generating"))
+        })
+        .collect();
+    if unfinished.is_empty() {
+        return Ok(0);
+    }
+    // sled holds this lock for as long as a process has the ledger open.
+    let data = File::open(dir.join("db"))?;
+    if data.try_lock_exclusive().is_err() {
+        return Ok(0);
+    }
+    for snapshot in &unfinished {
+        std::fs::remove_file(snapshot)?;
+    }
+    File::open(dir)?.sync_all()?;
+    FileExt::unlock(&data)?;
+    Ok(unfinished.len())
+}
+
 fn is_lock_error(e: &sled::Error) -> bool {
     matches!(e, sled::Error::Io(io) if io.to_string().contains("could not acquire lock"))
 }
@@ -408,6 +444,7 @@ impl SledStorage {
             .cache_capacity(options.cache_capacity)
             .mode(sled::Mode::HighThroughput);
         let started = Instant::now();
+        let mut discarded_snapshots = false;
         let db = loop {
             match config.open() {
                 Ok(db) => break db,
@@ -416,6 +453,14 @@ impl SledStorage {
                         return Err(StoreError::LedgerBusy(path.to_owned()));
                     }
                     std::thread::sleep(lock_retry_pause());
+                }
+                Err(e @ sled::Error::Corruption { .. }) if !discarded_snapshots => {
+                    discarded_snapshots = true;
+                    match discard_unfinished_snapshots(dir) {
+                        Ok(0) => return Err(storage(path, e)),
+                        Ok(_) => {}
+                        Err(io) => return Err(storage(path, io)),
+                    }
                 }
                 Err(e) => return Err(storage(path, e)),
             }
