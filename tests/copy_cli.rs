@@ -114,8 +114,17 @@ fn sled_to_postgres_and_back_exports_identically_with_the_same_head_hash() {
         assert!(verified.contains("hash="), "{verified}");
         assert_eq!(verify(&url), verified, "{what}: the same head hash");
         assert_eq!(verify(back), verified, "{what}: the same head hash back");
-        let positions = |l: &str| ok(onrecord(&["--ledger", l, "positions", "--json"]), "positions");
-        assert_eq!(positions(&url), positions(&source), "{what}: the same kept views");
+        let positions = |l: &str| {
+            ok(
+                onrecord(&["--ledger", l, "positions", "--json"]),
+                "positions",
+            )
+        };
+        assert_eq!(
+            positions(&url),
+            positions(&source),
+            "{what}: the same kept views"
+        );
         assert_eq!(positions(back), positions(&source));
 
         let again = ok(copy(&source, &url, &[]), "copy onto a full copy");
@@ -174,8 +183,15 @@ fn a_target_holding_another_log_is_refused_naming_the_first_differing_seq_and_le
     ok(copy(&source, longer, &[]), "copy");
     ok(
         onrecord(&[
-            "--ledger", longer, "append", "party", "macron", "--name", "Emmanuel Macron",
-            "--kind", "person",
+            "--ledger",
+            longer,
+            "append",
+            "party",
+            "macron",
+            "--name",
+            "Emmanuel Macron",
+            "--kind",
+            "person",
         ]),
         "append to the copy",
     );

@@ -166,9 +166,11 @@ fn sql_answers_current_positions_and_contradictions_as_the_cli_does() {
          WHERE proposition = 'paris-meeting'
          ORDER BY party",
     );
-    let cli: Value =
-        serde_json::from_str(&ok(on(&url, &["positions", "paris-meeting", "--json"]), "positions"))
-            .unwrap();
+    let cli: Value = serde_json::from_str(&ok(
+        on(&url, &["positions", "paris-meeting", "--json"]),
+        "positions",
+    ))
+    .unwrap();
     let positions = cli["positions"].as_array().expect("positions");
     assert!(positions.len() >= 2, "{cli}");
     assert_eq!(rows.len(), positions.len(), "{rows:?} against {cli}");
@@ -196,9 +198,11 @@ fn sql_answers_current_positions_and_contradictions_as_the_cli_does() {
         "SELECT proposition, party_a, party_b, round(spread::numeric, 6)
          FROM onrecord.contradictions ORDER BY proposition, party_a, party_b",
     );
-    let cli: Value =
-        serde_json::from_str(&ok(on(&url, &["contradictions", "--json"]), "contradictions"))
-            .unwrap();
+    let cli: Value = serde_json::from_str(&ok(
+        on(&url, &["contradictions", "--json"]),
+        "contradictions",
+    ))
+    .unwrap();
     let listed = cli.as_array().expect("a list");
     assert_eq!(pairs.len(), listed.len(), "{pairs:?} against {cli}");
     for (row, c) in pairs.iter().zip(listed) {

@@ -172,7 +172,11 @@ impl<'a> CheckedVerbatim<'a> {
         self.done = true;
         if matches!(&error, StoreError::Damaged(d) if d.seq > self.to) {
             // Past the range asked for: what was asked for is proven.
-            return self.pending.take().filter(|p| p.record.seq <= self.to).map(Ok);
+            return self
+                .pending
+                .take()
+                .filter(|p| p.record.seq <= self.to)
+                .map(Ok);
         }
         let keep = match &error {
             StoreError::Damaged(d) => self.pending.take().filter(|p| p.record.seq < d.seq),
@@ -220,7 +224,11 @@ impl Iterator for CheckedVerbatim<'_> {
                         )));
                     }
                     self.done = true;
-                    return self.pending.take().filter(|p| p.record.seq <= self.to).map(Ok);
+                    return self
+                        .pending
+                        .take()
+                        .filter(|p| p.record.seq <= self.to)
+                        .map(Ok);
                 }
                 Err(e) => return self.stop(e),
             }

@@ -221,9 +221,9 @@ impl StoreError {
         match self {
             E::NoLedger(_) | E::NoSuchToken(_) => ErrorKind::NotFound,
             E::LedgerBusy(_) => ErrorKind::Busy,
-            E::WrongExpectedRevision { .. }
-            | E::EventIdConflict(_)
-            | E::VerbatimRefused { .. } => ErrorKind::Conflict,
+            E::WrongExpectedRevision { .. } | E::EventIdConflict(_) | E::VerbatimRefused { .. } => {
+                ErrorKind::Conflict
+            }
             E::BatchRejected(_) if self.is_conflict() => ErrorKind::Conflict,
             E::Damaged(_)
             | E::Corrupt { .. }

@@ -1181,7 +1181,10 @@ impl<'a> BatchBuilder<'a> {
             });
         }
         if self.explicit_ids.contains_key(&record.event_id)
-            || self.ledger.tree().contains(&keys::event(&record.event_id))?
+            || self
+                .ledger
+                .tree()
+                .contains(&keys::event(&record.event_id))?
         {
             return Err(StoreError::VerbatimRefused {
                 seq: record.seq,

@@ -315,7 +315,10 @@ mod tests {
     fn keys_that_are_not_records_have_no_rows_and_a_deleted_record_removes_its_seq() {
         let mut rows = ReadRows::default();
         rows.note(b"Mhead", Some(&[0u8; 40]));
-        rows.note(&keys::event(&onrecord_core::EventId::from_bytes([1; 16])), None);
+        rows.note(
+            &keys::event(&onrecord_core::EventId::from_bytes([1; 16])),
+            None,
+        );
         assert_eq!(rows.len(), 0);
         rows.note(&keys::record(7), None);
         rows.note(&keys::record(8), Some(b"not a record"));

@@ -100,7 +100,11 @@ fn sql_contradictions(db: &TestDatabase) -> Vec<(String, String, String, f64)> {
 fn assert_views_agree(db: &TestDatabase, ledger: &Ledger) {
     let kept = ledger.positions(None).expect("the kept views read");
     let expected: Vec<Row> = kept.iter().map(Row::from).collect();
-    assert_eq!(sql_positions(db), expected, "current_positions against the ledger");
+    assert_eq!(
+        sql_positions(db),
+        expected,
+        "current_positions against the ledger"
+    );
     let expected: Vec<(String, String, String, f64)> = contradictions(&kept)
         .iter()
         .map(|c| {
@@ -113,7 +117,11 @@ fn assert_views_agree(db: &TestDatabase, ledger: &Ledger) {
         })
         .collect();
     let found = sql_contradictions(db);
-    assert_eq!(found.len(), expected.len(), "{found:?} against {expected:?}");
+    assert_eq!(
+        found.len(),
+        expected.len(),
+        "{found:?} against {expected:?}"
+    );
     for (f, e) in found.iter().zip(&expected) {
         assert_eq!((&f.0, &f.1, &f.2), (&e.0, &e.1, &e.2));
         assert!((f.3 - e.3).abs() < 1e-12, "spread {f:?} against {e:?}");
@@ -182,9 +190,15 @@ fn the_views_answer_as_the_ledger_through_backdating_retractions_and_speaks_for(
     }
     let kept = ledger.positions(None).unwrap();
     assert!(kept.iter().any(|p| p.flips > 0), "the history has flips");
-    assert!(!contradictions(&kept).is_empty(), "the history has contradictions");
+    assert!(
+        !contradictions(&kept).is_empty(),
+        "the history has contradictions"
+    );
     assert_eq!(
-        count(&db, "SELECT count(*) FROM onrecord.statements WHERE retracted"),
+        count(
+            &db,
+            "SELECT count(*) FROM onrecord.statements WHERE retracted"
+        ),
         count(&db, "SELECT count(*) FROM onrecord.retractions"),
     );
 }
@@ -199,7 +213,12 @@ fn staged_import_rows_never_show_and_an_undone_import_leaves_no_rows() {
         .append_batch(vec![
             req(party("trump", None)),
             req(proposition("paris-meeting")),
-            req(statement("paris-meeting", "trump", Stance::Likely, "2018-11-05")),
+            req(statement(
+                "paris-meeting",
+                "trump",
+                Stance::Likely,
+                "2018-11-05",
+            )),
         ])
         .unwrap();
     let requests: Vec<_> = (0..IMPORT_CHUNK + 5)
@@ -258,8 +277,18 @@ fn a_ledger_made_at_schema_version_1_gets_its_read_tables_filled_when_migrated()
                 first,
                 statement("paris-meeting", "trump", Stance::Likely, "2018-11-05"),
             ),
-            req(statement("paris-meeting", "peskov", Stance::Unlikely, "2018-11-07")),
-            req(statement("paris-meeting", "trump", Stance::VeryUnlikely, "2018-11-02")),
+            req(statement(
+                "paris-meeting",
+                "peskov",
+                Stance::Unlikely,
+                "2018-11-07",
+            )),
+            req(statement(
+                "paris-meeting",
+                "trump",
+                Stance::VeryUnlikely,
+                "2018-11-02",
+            )),
         ])
         .unwrap();
     ledger.append(req(retraction(first))).unwrap();
@@ -282,7 +311,11 @@ fn a_ledger_made_at_schema_version_1_gets_its_read_tables_filled_when_migrated()
         count(&db, "SELECT max(version) FROM onrecord.schema_version"),
         u64::from(SCHEMA_VERSION)
     );
-    assert_eq!(sql_positions(&db), positions, "the backfill gives the same positions");
+    assert_eq!(
+        sql_positions(&db),
+        positions,
+        "the backfill gives the same positions"
+    );
     assert_eq!(
         db.query("SELECT * FROM onrecord.statements ORDER BY seq"),
         statements,

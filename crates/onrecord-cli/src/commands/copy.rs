@@ -58,9 +58,8 @@ pub fn run(ctx: &Context, args: &CopyArgs) -> Result<(), CliError> {
             printable(&source_ctx.ledger_shown())
         )));
     }
-    let copied = target_ctx.open_or_create_then(|target| {
-        copy_into(ctx, &source, target, upto, args.chunk)
-    })?;
+    let copied = target_ctx
+        .open_or_create_then(|target| copy_into(ctx, &source, target, upto, args.chunk))?;
     let mut out = Out::new();
     let from = printable(&source_ctx.ledger_shown());
     let to = printable(&target_ctx.ledger_shown());

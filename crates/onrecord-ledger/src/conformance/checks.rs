@@ -1190,10 +1190,19 @@ pub fn records_copied_verbatim_rebuild_the_same_keyspace(backend: &mut dyn Backe
         .unwrap();
     source
         .append_batch(vec![
-            req(statement("paris-meeting", "peskov", Stance::Unlikely, "2018-11-08")),
+            req(statement(
+                "paris-meeting",
+                "peskov",
+                Stance::Unlikely,
+                "2018-11-08",
+            )),
             req(trump_says(Stance::Unlikely, 3)),
             req(retraction(first.event_id())),
-            req(resolution("paris-meeting", Outcome::DidNotHappen, "2018-11-12")),
+            req(resolution(
+                "paris-meeting",
+                Outcome::DidNotHappen,
+                "2018-11-12",
+            )),
             req(trump_says(Stance::AlmostCertain, 1)),
         ])
         .unwrap();
@@ -1229,12 +1238,19 @@ pub fn records_copied_verbatim_rebuild_the_same_keyspace(backend: &mut dyn Backe
     wrong_link.record.seq = target.head().seq + 1;
     let refused = target.append_verbatim(vec![wrong_link]);
     assert!(
-        matches!(refused, Err(StoreError::VerbatimRefused { .. } | StoreError::Corrupt { .. })),
+        matches!(
+            refused,
+            Err(StoreError::VerbatimRefused { .. } | StoreError::Corrupt { .. })
+        ),
         "a record that does not chain to the head is refused: {refused:?}"
     );
     assert_eq!(keyspace(&target), keyspace(&source), "and writes nothing");
     let target = backend.reopen(target);
-    assert_eq!(target.head(), source.head(), "the copy's head is acknowledged");
+    assert_eq!(
+        target.head(),
+        source.head(),
+        "the copy's head is acknowledged"
+    );
     target
         .append(req(trump_says(Stance::Likely, 20)))
         .expect("a copied ledger takes new appends");
