@@ -1,6 +1,7 @@
 //! The real binary on a PostgreSQL ledger (`--ledger postgres://...` and
 //! `$ONRECORD_LEDGER`): `init` makes the schema, and append, positions
-//! --json, verify and export work on it and answer as on sled. Each test
+//! --json, verify and export work on it and answer as on sled; the SQL read
+//! interface (`docs/sql.md`) answers as `positions` and `contradictions` do. Each test
 //! gets a fresh database on the test binary's own cluster; skipped
 //! (printing "skipped") where PostgreSQL cannot run, unless
 //! `ONRECORD_REQUIRE_POSTGRES` is set.
@@ -131,4 +132,84 @@ fn an_unreachable_database_is_named_by_host_and_port_without_the_password() {
         run.stderr
     );
     assert!(!run.stderr.contains("s3cret"), "{}", run.stderr);
+}
+
+/// `value[key]` as text ("" when absent or null), numbers as written.
+fn field(value: &Value, key: &str) -> String {
+    match &value[key] {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+#[test]
+fn sql_answers_current_positions_and_contradictions_as_the_cli_does() {
+    let Some(db) = TestDatabase::new() else {
+        return;
+    };
+    let url = db.url();
+    let env = Env::new();
+    let story = env.file("story.jsonl");
+    std::fs::write(&story, util::STORY).unwrap();
+    ok(
+        on(&url, &["append", "--jsonl", story.to_str().unwrap()]),
+        "append --jsonl",
+    );
+
+    // What an analyst would type into psql (docs/sql.md).
+    let rows = db.query(
+        "SELECT party, stance, credence,
+                to_char(said_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"'),
+                speaker, statement, quote, statements, flips
+         FROM onrecord.current_positions
+         WHERE proposition = 'paris-meeting'
+         ORDER BY party",
+    );
+    let cli: Value = serde_json::from_str(&ok(
+        on(&url, &["positions", "paris-meeting", "--json"]),
+        "positions",
+    ))
+    .unwrap();
+    let positions = cli["positions"].as_array().expect("positions");
+    assert!(positions.len() >= 2, "{cli}");
+    assert_eq!(rows.len(), positions.len(), "{rows:?} against {cli}");
+    for (row, p) in rows.iter().zip(positions) {
+        let cell = |i: usize| row[i].clone().unwrap_or_default();
+        assert_eq!(cell(0), field(p, "party"));
+        assert_eq!(cell(1), field(p, "stance"));
+        let credence: Option<f64> = row[2].as_deref().map(|c| c.parse().unwrap());
+        assert_eq!(credence, p["credence"].as_f64(), "credence of {}", cell(0));
+        assert_eq!(cell(3), field(p, "said_at"));
+        assert_eq!(cell(4), field(p, "speaker"));
+        assert_eq!(cell(5), field(p, "statement"));
+        assert_eq!(cell(6), field(p, "quote"));
+        assert_eq!(cell(7), field(p, "statements"));
+        assert_eq!(cell(8), field(p, "flips"));
+    }
+    // Speakers speak for parties (putin for the kremlin, bolton for trump):
+    // a position is its party's, said by its speaker.
+    assert!(
+        rows.iter().any(|r| r[4] != r[0]),
+        "speaks-for shows: {rows:?}"
+    );
+
+    let pairs = db.query(
+        "SELECT proposition, party_a, party_b, round(spread::numeric, 6)
+         FROM onrecord.contradictions ORDER BY proposition, party_a, party_b",
+    );
+    let cli: Value = serde_json::from_str(&ok(
+        on(&url, &["contradictions", "--json"]),
+        "contradictions",
+    ))
+    .unwrap();
+    let listed = cli.as_array().expect("a list");
+    assert_eq!(pairs.len(), listed.len(), "{pairs:?} against {cli}");
+    for (row, c) in pairs.iter().zip(listed) {
+        assert_eq!(row[0].as_deref(), c["proposition"].as_str());
+        assert_eq!(row[1].as_deref(), c["parties"][0].as_str());
+        assert_eq!(row[2].as_deref(), c["parties"][1].as_str());
+        let spread: f64 = row[3].as_deref().unwrap().parse().unwrap();
+        assert_eq!(Some(spread), c["spread"].as_f64());
+    }
 }

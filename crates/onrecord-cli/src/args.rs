@@ -93,6 +93,8 @@ pub enum Command {
     Verify,
     /// Write every event as JSON Lines, in seq order, to stdout (exit 5 at the first bad seq)
     Export(ExportArgs),
+    /// Copy a ledger record for record to another (directory or postgres:// URL), resuming a cut-short copy
+    Copy(CopyArgs),
     /// Load the 2018 Armistice story into a fresh ledger and show it
     Demo,
     /// Scores of resolved propositions per party, and the leaderboard
@@ -192,6 +194,23 @@ pub enum TokenAction {
         /// The token's id (the part after `onr_`, before the next `_`)
         id: String,
     },
+}
+
+/// `copy`: the ledger to read and the ledger to write.
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// The ledger to copy: a directory or a postgres:// URL
+    #[arg(long, value_name = "LEDGER")]
+    pub from: std::path::PathBuf,
+    /// The ledger to copy into: a new one is made; one holding the start of the same log is continued
+    #[arg(long, value_name = "LEDGER")]
+    pub to: std::path::PathBuf,
+    /// Copy the source's records up to this seq only [default: its head]
+    #[arg(long, value_name = "SEQ")]
+    pub upto: Option<u64>,
+    /// Records per write set (each is written atomically; memory grows with it)
+    #[arg(long, value_name = "N", default_value_t = crate::commands::copy::CHUNK_RECORDS)]
+    pub chunk: u64,
 }
 
 /// `stats`.

@@ -123,6 +123,16 @@ impl Context {
         Ok(remote.is_up().then_some(remote))
     }
 
+    /// The same context for another ledger (`copy`'s source and target): the
+    /// same busy wait, cache and flags, `ledger` in place of `--ledger`.
+    pub fn for_ledger(&self, ledger: PathBuf) -> Context {
+        Context {
+            explicit_ledger: Some(ledger.clone()),
+            ledger,
+            ..self.clone()
+        }
+    }
+
     /// The ledger as messages and output name it: its path, or its URL
     /// without a password.
     pub fn ledger_shown(&self) -> String {

@@ -7,6 +7,10 @@
 //!
 //! Cost: one SHA-256 of each record's bytes (which the stream reads anyway)
 //! and one record read ahead; no allocation beyond the decode.
+//!
+//! [`CheckedVerbatim`] is the same stream with each record's stored bytes
+//! kept beside its decoded form, for `copy`, which writes them unchanged
+//! into another ledger ([`Ledger::append_verbatim`]).
 
 use crate::envelope::{self, GENESIS_HASH, Hash};
 use crate::ledger::Head;
@@ -15,8 +19,40 @@ use crate::{Damage, Ledger, StoreError, keys};
 use onrecord_core::Recorded;
 use std::ops::Bound;
 
+/// A record as it is stored: decoded, and its exact bytes (what its hash
+/// covers and what the next record's `prev_hash` names).
+#[derive(Debug, Clone, PartialEq)]
+pub struct VerbatimRecord {
+    /// The record, decoded.
+    pub record: Recorded,
+    /// Its stored bytes, unchanged.
+    pub bytes: Vec<u8>,
+}
+
 /// Streams the records with `from <= seq <= to`, each proven by the chain.
 pub struct CheckedRecords<'a> {
+    inner: CheckedVerbatim<'a>,
+}
+
+impl<'a> CheckedRecords<'a> {
+    pub(crate) fn new(ledger: &'a Ledger, from: u64, to: u64) -> Self {
+        Self {
+            inner: CheckedVerbatim::new(ledger, from, to),
+        }
+    }
+}
+
+impl Iterator for CheckedRecords<'_> {
+    type Item = Result<Recorded, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.inner.next().map(|r| r.map(|v| v.record))
+    }
+}
+
+/// Streams the records with `from <= seq <= to` with their stored bytes,
+/// each proven by the chain (as [`CheckedRecords`]).
+pub struct CheckedVerbatim<'a> {
     ledger: &'a Ledger,
     inner: Entries<'a>,
     to: u64,
@@ -26,7 +62,7 @@ pub struct CheckedRecords<'a> {
     /// The hash of the last record read (the genesis hash before seq 1).
     prev_hash: Hash,
     /// The last record read, waiting for the next one to prove it.
-    pending: Option<Recorded>,
+    pending: Option<VerbatimRecord>,
     /// What ends the stream, reported once the records before it are out.
     failed: Option<StoreError>,
     done: bool,
@@ -39,7 +75,7 @@ fn damage(seq: u64, problem: impl Into<String>) -> Damage {
     }
 }
 
-impl<'a> CheckedRecords<'a> {
+impl<'a> CheckedVerbatim<'a> {
     pub(crate) fn new(ledger: &'a Ledger, from: u64, to: u64) -> Self {
         let from = from.max(1);
         let head = ledger.head();
@@ -73,7 +109,7 @@ impl<'a> CheckedRecords<'a> {
 
     /// Reads the next stored record and checks its seq, its link to the one
     /// before and, at the head, its hash; `Ok(None)` at the end of the range.
-    fn read_next(&mut self) -> Result<Option<Recorded>, StoreError> {
+    fn read_next(&mut self) -> Result<Option<VerbatimRecord>, StoreError> {
         if self.expected > self.to.saturating_add(1) {
             return Ok(None);
         }
@@ -104,7 +140,7 @@ impl<'a> CheckedRecords<'a> {
             .map_err(|e| StoreError::Damaged(damage(seq, e.to_string())))?;
         self.prev_hash = this_hash;
         self.expected = seq + 1;
-        Ok(Some(record))
+        Ok(Some(VerbatimRecord { record, bytes }))
     }
 
     /// Which record a broken link at `seq` condemns, as `verify` decides it:
@@ -132,14 +168,18 @@ impl<'a> CheckedRecords<'a> {
 
     /// Ends the stream with `error`: the pending record goes out first when
     /// the damage lies after it.
-    fn stop(&mut self, error: StoreError) -> Option<Result<Recorded, StoreError>> {
+    fn stop(&mut self, error: StoreError) -> Option<Result<VerbatimRecord, StoreError>> {
         self.done = true;
         if matches!(&error, StoreError::Damaged(d) if d.seq > self.to) {
             // Past the range asked for: what was asked for is proven.
-            return self.pending.take().filter(|p| p.seq <= self.to).map(Ok);
+            return self
+                .pending
+                .take()
+                .filter(|p| p.record.seq <= self.to)
+                .map(Ok);
         }
         let keep = match &error {
-            StoreError::Damaged(d) => self.pending.take().filter(|p| p.seq < d.seq),
+            StoreError::Damaged(d) => self.pending.take().filter(|p| p.record.seq < d.seq),
             _ => None,
         };
         self.pending = None;
@@ -153,8 +193,8 @@ impl<'a> CheckedRecords<'a> {
     }
 }
 
-impl Iterator for CheckedRecords<'_> {
-    type Item = Result<Recorded, StoreError>;
+impl Iterator for CheckedVerbatim<'_> {
+    type Item = Result<VerbatimRecord, StoreError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if let Some(e) = self.failed.take() {
@@ -169,7 +209,7 @@ impl Iterator for CheckedRecords<'_> {
             match self.read_next() {
                 // `record` links to `pending`: that one is proven.
                 Ok(Some(record)) => match self.pending.replace(record) {
-                    Some(p) if p.seq <= self.to => return Some(Ok(p)),
+                    Some(p) if p.record.seq <= self.to => return Some(Ok(p)),
                     _ => {}
                 },
                 Ok(None) => {
@@ -184,7 +224,11 @@ impl Iterator for CheckedRecords<'_> {
                         )));
                     }
                     self.done = true;
-                    return self.pending.take().filter(|p| p.seq <= self.to).map(Ok);
+                    return self
+                        .pending
+                        .take()
+                        .filter(|p| p.record.seq <= self.to)
+                        .map(Ok);
                 }
                 Err(e) => return self.stop(e),
             }

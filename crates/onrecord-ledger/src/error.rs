@@ -172,6 +172,15 @@ pub enum StoreError {
         /// The newest schema version this build knows.
         known: u32,
     },
+    /// A record copied from another ledger does not continue this one
+    /// (`Ledger::append_verbatim`): nothing of its write set was written.
+    #[error("cannot copy the record at seq {seq}: {reason}")]
+    VerbatimRefused {
+        /// The seq of the record refused.
+        seq: u64,
+        /// Why it does not continue this ledger, in words.
+        reason: String,
+    },
     /// The backend or the file system failed.
     #[error("storage error at {path}: {detail}")]
     Storage {
@@ -212,7 +221,9 @@ impl StoreError {
         match self {
             E::NoLedger(_) | E::NoSuchToken(_) => ErrorKind::NotFound,
             E::LedgerBusy(_) => ErrorKind::Busy,
-            E::WrongExpectedRevision { .. } | E::EventIdConflict(_) => ErrorKind::Conflict,
+            E::WrongExpectedRevision { .. } | E::EventIdConflict(_) | E::VerbatimRefused { .. } => {
+                ErrorKind::Conflict
+            }
             E::BatchRejected(_) if self.is_conflict() => ErrorKind::Conflict,
             E::Damaged(_)
             | E::Corrupt { .. }

@@ -24,7 +24,7 @@ use onrecord_core::{
 };
 
 use crate::admission::validate_at_revision;
-use crate::chain::CheckedRecords;
+use crate::chain::{CheckedRecords, CheckedVerbatim, VerbatimRecord};
 use crate::envelope::{self, EnvelopeV2, GENESIS_HASH, Hash};
 use crate::keys::{self, MetaKey};
 use crate::storage::{Acknowledged, Storage, WriteSet};
@@ -660,6 +660,42 @@ impl Ledger {
         Ok((outcomes, true))
     }
 
+    /// Appends records another ledger recorded, byte for byte (`copy`): each
+    /// must be the next seq and chain to this ledger's head, and keeps its
+    /// event id, transaction time, recorder and hash. They are not validated
+    /// again (their ledger did that, and the chain proves they are what it
+    /// recorded); the event-id and stream indexes and the kept views are
+    /// written as an append writes them. All of `records` is one write set,
+    /// applied and made durable before this returns the new head; refused
+    /// records write nothing. Callers bound memory by passing chunks.
+    pub fn append_verbatim(&self, records: Vec<VerbatimRecord>) -> Result<Head, StoreError> {
+        if self.is_read_only() {
+            return Err(StoreError::ReadOnly(self.path().to_owned()));
+        }
+        let mut state = self.lock_writer();
+        state.ensure_writable(self.path())?;
+        if records.is_empty() {
+            return Ok(state.head);
+        }
+        let keep_views = self.views_reflect(state.head.seq)?;
+        let mut batch =
+            BatchBuilder::continuing(self, state.head, state.last_recorded_at, keep_views);
+        let mut latest = state.last_recorded_at;
+        for record in records {
+            latest = latest.max(record.record.recorded_at);
+            batch.add_verbatim(record)?;
+        }
+        self.ensure_room(batch.bytes)?;
+        let (writes, head, _) = batch.finish(state.unwritten)?;
+        self.storage.apply(writes)?;
+        state.head = head;
+        state.last_recorded_at = latest;
+        state.unwritten = false;
+        state.sync_or_unsure(&*self.storage)?;
+        self.storage.acknowledged(&state.head);
+        Ok(head)
+    }
+
     /// The recorded statements whose ids sort right before and after `id`: two
     /// keyed lookups in the event-id index, so a mistyped statement id can be
     /// answered with the ids it is closest to (a typo late in a UUID keeps its
@@ -721,6 +757,13 @@ impl Ledger {
     /// first bad seq (see [`crate::chain`]).
     pub fn records_checked(&self, from: u64, to: u64) -> CheckedRecords<'_> {
         CheckedRecords::new(self, from, to)
+    }
+
+    /// Streams the records with `from <= seq <= to` with their stored bytes,
+    /// proven by the chain as [`Ledger::records_checked`] proves them (what
+    /// `copy` reads from its source).
+    pub fn records_checked_verbatim(&self, from: u64, to: u64) -> CheckedVerbatim<'_> {
+        CheckedVerbatim::new(self, from, to)
     }
 
     /// Refuses a ledger whose open check failed (its head or anchor says
@@ -1048,6 +1091,24 @@ impl<'a> BatchBuilder<'a> {
             recorded_by: request.recorded_by.into_string(),
         };
         let bytes = envelope::encode_record_v2(&env);
+        self.write_record(seq, event_id, &validated.event, &validated.streams, bytes)?;
+        if request.event_id.is_some() {
+            self.explicit_ids.insert(event_id, (seq, validated.event));
+        }
+        Ok(AppendOutcome::Appended { seq, event_id })
+    }
+
+    /// Writes one record that follows the batch's head, with its indexes,
+    /// markers and view changes, and absorbs its facts for the batch's later
+    /// events: what every appended record costs, new or copied verbatim.
+    fn write_record(
+        &mut self,
+        seq: u64,
+        event_id: EventId,
+        event: &Event,
+        streams: &[StreamId],
+        bytes: Vec<u8>,
+    ) -> Result<(), StoreError> {
         self.bytes += bytes.len() as u64;
         self.writes.add_record_bytes(bytes.len() as u64);
         let seq_bytes = seq.to_be_bytes();
@@ -1057,7 +1118,7 @@ impl<'a> BatchBuilder<'a> {
         };
         self.writes.put(&keys::record(seq)[..], bytes);
         self.writes.put(&keys::event(&event_id)[..], &seq_bytes[..]);
-        for stream in &validated.streams {
+        for stream in streams {
             let revision = self.stream_head(stream)?.map_or(0, |r| r + 1);
             if let Some(head) = self.stream_heads.get_mut(stream) {
                 *head = (Some(revision), true);
@@ -1078,7 +1139,7 @@ impl<'a> BatchBuilder<'a> {
                     )),
                 })?;
         }
-        match &validated.event {
+        match event {
             Event::StatementRetracted(r) => self
                 .writes
                 .put(&keys::retracted(&r.statement)[..], &seq_bytes[..]),
@@ -1088,15 +1149,61 @@ impl<'a> BatchBuilder<'a> {
             _ => {}
         }
         if let Some(views) = &mut self.views {
-            views.on_event(self.ledger, seq, event_id, &validated.event)?;
+            views.on_event(self.ledger, seq, event_id, event)?;
         }
-        self.pending
-            .absorb(event_id, &validated.event, self.ledger)?;
-        if request.event_id.is_some() {
-            self.explicit_ids.insert(event_id, (seq, validated.event));
-        }
+        self.pending.absorb(event_id, event, self.ledger)?;
         self.appended += 1;
-        Ok(AppendOutcome::Appended { seq, event_id })
+        Ok(())
+    }
+
+    /// Adds a record another ledger recorded, unchanged (see
+    /// [`Ledger::append_verbatim`]): refused unless it is the next seq, chains
+    /// to the batch's head and its event id is new here.
+    pub(crate) fn add_verbatim(&mut self, verbatim: VerbatimRecord) -> Result<(), StoreError> {
+        let VerbatimRecord { record, bytes } = verbatim;
+        let expected = self.head.seq + 1;
+        if record.seq != expected {
+            return Err(StoreError::VerbatimRefused {
+                seq: record.seq,
+                reason: format!("this ledger's next seq is {expected}"),
+            });
+        }
+        let env = envelope::decode_envelope(&bytes, record.seq)?;
+        if env.prev_hash != self.head.hash {
+            return Err(StoreError::VerbatimRefused {
+                seq: record.seq,
+                reason: format!(
+                    "it chains to {} but this ledger's head at seq {} is {}",
+                    hex(&env.prev_hash),
+                    self.head.seq,
+                    self.head.hash_hex()
+                ),
+            });
+        }
+        if self.explicit_ids.contains_key(&record.event_id)
+            || self
+                .ledger
+                .tree()
+                .contains(&keys::event(&record.event_id))?
+        {
+            return Err(StoreError::VerbatimRefused {
+                seq: record.seq,
+                reason: format!("event id {} is already recorded here", record.event_id),
+            });
+        }
+        let overlay = BatchOverlay {
+            base: self.ledger,
+            pending: &self.pending,
+        };
+        let Some(streams) = onrecord_core::validate::streams_of(&record.event, &overlay)? else {
+            return Err(StoreError::VerbatimRefused {
+                seq: record.seq,
+                reason: "it retracts a statement this ledger does not hold".to_owned(),
+            });
+        };
+        self.explicit_ids
+            .insert(record.event_id, (record.seq, record.event.clone()));
+        self.write_record(record.seq, record.event_id, &record.event, &streams, bytes)
     }
 
     /// The keys this batch will overwrite that may hold values written before

@@ -27,7 +27,7 @@ mod stream_index;
 mod verify;
 mod views;
 
-pub use chain::CheckedRecords;
+pub use chain::{CheckedRecords, CheckedVerbatim, VerbatimRecord};
 pub use error::{Damage, ErrorKind, StoreError};
 pub use import::{CHUNK as IMPORT_CHUNK, ImportCheck, ImportCounts, ImportWrite};
 pub use ledger::{

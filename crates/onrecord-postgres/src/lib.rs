@@ -13,6 +13,7 @@
 
 mod address;
 mod error;
+mod read_tables;
 mod schema;
 mod store;
 #[cfg(feature = "test-cluster")]

@@ -2,16 +2,24 @@
 //! (embedded at build time), how a database is recognised as an onrecord
 //! ledger ([`inspect`]), and how it is brought to [`SCHEMA_VERSION`] in one
 //! transaction ([`migrate`]). Only DDL and the version table live here; the
-//! keyspace's contents are the engine's.
+//! keyspace's contents are the engine's, and the read tables' rows are
+//! `read_tables.rs`'s (which fills them when migrating to version 2).
 
 use tokio_postgres::Client;
 
 /// The newest schema version this build knows (the highest migration).
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 
 /// Every migration, in order: its version and its SQL. A released migration
 /// is never edited; a change is a new file and a new row here.
-const MIGRATIONS: &[(u32, &str)] = &[(1, include_str!("../migrations/0001_keyspace.sql"))];
+const MIGRATIONS: &[(u32, &str)] = &[
+    (1, include_str!("../migrations/0001_keyspace.sql")),
+    (2, include_str!("../migrations/0002_read_tables.sql")),
+];
+
+/// The version whose migration made the read tables: migrating past it
+/// fills them from the records already in the keyspace.
+const READ_TABLES_VERSION: u32 = 2;
 
 /// What a database holds, as far as onrecord is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,10 +63,15 @@ pub(crate) async fn inspect(client: &Client) -> Result<SchemaState, tokio_postgr
 
 /// Applies every migration past `from`, with their version rows, in one
 /// transaction: the database ends at [`SCHEMA_VERSION`] or is left as it was.
+/// Migrating past [`READ_TABLES_VERSION`] also fills the read tables from the
+/// keyspace's records, in the same transaction.
 pub(crate) async fn migrate(client: &mut Client, from: u32) -> Result<(), tokio_postgres::Error> {
     let tx = client.transaction().await?;
     for (version, sql) in MIGRATIONS.iter().filter(|(v, _)| *v > from) {
         tx.batch_execute(sql).await?;
+        if *version == READ_TABLES_VERSION {
+            crate::read_tables::backfill(&tx).await?;
+        }
         let version = i32::try_from(*version).unwrap_or(i32::MAX);
         tx.execute(
             "INSERT INTO onrecord.schema_version (version) VALUES ($1)",

@@ -24,6 +24,7 @@ use tokio_postgres::{Client, NoTls, Statement};
 
 use crate::address::Address;
 use crate::error::PostgresError;
+use crate::read_tables::{self, ReadRows};
 use crate::schema::{self, SCHEMA_VERSION, SchemaState};
 
 /// The advisory lock a writing store holds for its whole life (one writer
@@ -40,9 +41,13 @@ pub const FIRST_PAGE_ROWS: i64 = 16;
 pub const MAX_PAGE_ROWS: i64 = 512;
 
 /// The one statement that commits a write set: deletes, upserts (from two
-/// arrays, so a write set is one round trip whatever its size) and the head
-/// row, as one autocommitted statement, so all of it or none is applied.
-const APPLY_SQL: &str = "WITH deleted AS (
+/// arrays, so a write set is one round trip whatever its size), the head
+/// row, and the read tables' rows of the records it puts or deletes
+/// (`read_tables.rs`), as one autocommitted statement, so all of it or none
+/// is applied.
+fn apply_sql() -> String {
+    format!(
+        "WITH deleted AS (
     DELETE FROM onrecord.keyspace WHERE key = ANY($3::bytea[])
 ), upserted AS (
     INSERT INTO onrecord.keyspace (key, value)
@@ -50,8 +55,11 @@ const APPLY_SQL: &str = "WITH deleted AS (
     ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
 ), head AS (
     UPDATE onrecord.head SET seq = $4::bigint, hash = $5::bytea WHERE $4::bigint IS NOT NULL
-)
-SELECT 1";
+), {}
+SELECT 1",
+        read_tables::WRITE_ROWS_CTES
+    )
+}
 
 /// Whether a store is being opened for a new ledger or an existing one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,7 +234,7 @@ impl PostgresStorage {
             }
             (Intent::Open, SchemaState::At(_)) => {}
         }
-        let apply = client.prepare(APPLY_SQL).await.map_err(at)?;
+        let apply = client.prepare(&apply_sql()).await.map_err(at)?;
         let acknowledged = read_head_row(&client).await.map_err(at)?;
         let manager = deadpool_postgres::Manager::from_config(
             address.config.clone(),
@@ -584,7 +592,9 @@ impl Storage for PostgresStorage {
         let head_key = keys::meta(MetaKey::Head);
         let (mut put_keys, mut put_values, mut deleted) = (Vec::new(), Vec::new(), Vec::new());
         let (mut head_seq, mut head_hash): (Option<i64>, Option<Vec<u8>>) = (None, None);
+        let mut read_rows = ReadRows::default();
         for (key, value) in last {
+            read_rows.note(&key, value.as_deref());
             match value {
                 Some(value) => {
                     if key == head_key
@@ -606,10 +616,11 @@ impl Storage for PostgresStorage {
             });
         }
         let was_closed = writer.client.is_closed();
-        let result = self.run(writer.client.execute(
-            &writer.apply,
-            &[&put_keys, &put_values, &deleted, &head_seq, &head_hash],
-        ));
+        let read = read_rows.parameters();
+        let mut params: Vec<&(dyn ToSql + Sync)> =
+            vec![&put_keys, &put_values, &deleted, &head_seq, &head_hash];
+        params.extend(read.as_params());
+        let result = self.run(writer.client.execute(&writer.apply, &params));
         match result {
             Ok(_) => Ok(()),
             // The server refused the statement: it rolled back, nothing changed.
@@ -653,7 +664,9 @@ impl Storage for PostgresStorage {
             let client = self.readers.get().await.map_err(|e| self.fail(e))?;
             let bytes: i64 = client
                 .query_one(
-                    "SELECT pg_total_relation_size('onrecord.keyspace') + pg_total_relation_size('onrecord.head')",
+                    "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint
+                     FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+                     WHERE n.nspname = 'onrecord' AND c.relkind = 'r'",
                     &[],
                 )
                 .await

@@ -172,6 +172,40 @@ impl Cluster {
         })
     }
 
+    /// Runs one query in database `db` as the superuser and returns its rows
+    /// as text, as psql shows them (`None` for NULL), in the order the
+    /// query gives them.
+    pub fn query(&self, db: &str, sql: &str) -> Result<Vec<Vec<Option<String>>>, String> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| e.to_string())?;
+        let url = self.url(db);
+        runtime.block_on(async {
+            let (client, connection) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .map_err(|e| e.to_string())?;
+            let driver = tokio::spawn(connection);
+            let result = client.simple_query(sql).await.map_err(|e| {
+                e.as_db_error()
+                    .map_or_else(|| e.to_string(), |d| d.message().to_owned())
+            });
+            drop(client);
+            let _ = driver.await;
+            Ok(result?
+                .into_iter()
+                .filter_map(|message| match message {
+                    tokio_postgres::SimpleQueryMessage::Row(row) => Some(
+                        (0..row.len())
+                            .map(|i| row.get(i).map(str::to_owned))
+                            .collect(),
+                    ),
+                    _ => None,
+                })
+                .collect())
+        })
+    }
+
     /// Stops the cluster at once (`pg_ctl stop -m immediate`; the postmaster
     /// is killed if that fails), ends the watchdog and removes the directory.
     /// Idempotent.
@@ -394,6 +428,14 @@ impl TestDatabase {
         self.cluster
             .execute(&self.name, sql)
             .unwrap_or_else(|e| panic!("`{sql}` failed in {}: {e}", self.name));
+    }
+
+    /// Runs one query in it as the superuser; its rows as text (panics on
+    /// failure: test setup). See [`Cluster::query`].
+    pub fn query(&self, sql: &str) -> Vec<Vec<Option<String>>> {
+        self.cluster
+            .query(&self.name, sql)
+            .unwrap_or_else(|e| panic!("`{sql}` failed in {}: {e}", self.name))
     }
 
     /// Removes any onrecord schema from it, so it holds no ledger again.

@@ -6,6 +6,7 @@
 //! the file layout of a ledger, and never import another command's helpers.
 
 pub mod append;
+pub mod copy;
 pub mod demo;
 pub mod extract;
 pub mod init;
@@ -33,6 +34,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Append(args) => append::run(&ctx, args),
         Command::Replay(args) => log::replay(&ctx, &args),
         Command::Export(args) => log::export(&ctx, args.salvage),
+        Command::Copy(args) => copy::run(&ctx, &args),
         Command::Positions(args) => views::positions(&ctx, &args),
         Command::History(args) => views::history(&ctx, &args),
         Command::Contradictions(args) => views::contradictions_cmd(&ctx, &args),

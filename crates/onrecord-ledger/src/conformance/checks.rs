@@ -1170,3 +1170,89 @@ pub fn an_import_cut_short_by_a_fault_is_undone(backend: &mut dyn Backend) {
     assert_eq!(ledger.head().seq, head.seq + count);
     assert_sound(&ledger);
 }
+
+/// Records copied verbatim (`Ledger::append_verbatim`, what `copy` does)
+/// from a ledger on another backend, in chunks that split batches, a
+/// retraction from its statement and a resolution from its proposition,
+/// give the very same keyspace: records, indexes, kept views and head. A
+/// record that does not continue the target (a gap, a wrong link, a seq
+/// already there) is refused and writes nothing.
+pub fn records_copied_verbatim_rebuild_the_same_keyspace(backend: &mut dyn Backend) {
+    let source = Ledger::from_storage(
+        Box::new(crate::MemoryStorage::new("source")),
+        Clock::default(),
+        Opening::Create,
+    )
+    .expect("a memory store takes a new ledger");
+    seed(&source);
+    let first = source
+        .append(by("desk", trump_says(Stance::Likely, 9)))
+        .unwrap();
+    source
+        .append_batch(vec![
+            req(statement(
+                "paris-meeting",
+                "peskov",
+                Stance::Unlikely,
+                "2018-11-08",
+            )),
+            req(trump_says(Stance::Unlikely, 3)),
+            req(retraction(first.event_id())),
+            req(resolution(
+                "paris-meeting",
+                Outcome::DidNotHappen,
+                "2018-11-12",
+            )),
+            req(trump_says(Stance::AlmostCertain, 1)),
+        ])
+        .unwrap();
+    let records: Vec<crate::VerbatimRecord> = source
+        .records_checked_verbatim(1, source.head().seq)
+        .map(|r| r.expect("the source's chain holds"))
+        .collect();
+    assert_eq!(records.len() as u64, source.head().seq);
+
+    let target = backend.create();
+    let before = keyspace(&target);
+    let refused = target.append_verbatim(records[1..2].to_vec());
+    assert!(
+        matches!(refused, Err(StoreError::VerbatimRefused { seq: 2, .. })),
+        "a gap is refused: {refused:?}"
+    );
+    assert_eq!(keyspace(&target), before, "a refused copy writes nothing");
+    for chunk in records.chunks(3) {
+        target.append_verbatim(chunk.to_vec()).unwrap();
+    }
+    assert_eq!(target.head(), source.head());
+    assert_eq!(
+        keyspace(&target),
+        keyspace(&source),
+        "the copy holds the source's keyspace byte for byte"
+    );
+    let again = target.append_verbatim(records[..1].to_vec());
+    assert!(
+        matches!(again, Err(StoreError::VerbatimRefused { seq: 1, .. })),
+        "a seq already there is refused: {again:?}"
+    );
+    let mut wrong_link = records[1].clone();
+    wrong_link.record.seq = target.head().seq + 1;
+    let refused = target.append_verbatim(vec![wrong_link]);
+    assert!(
+        matches!(
+            refused,
+            Err(StoreError::VerbatimRefused { .. } | StoreError::Corrupt { .. })
+        ),
+        "a record that does not chain to the head is refused: {refused:?}"
+    );
+    assert_eq!(keyspace(&target), keyspace(&source), "and writes nothing");
+    let target = backend.reopen(target);
+    assert_eq!(
+        target.head(),
+        source.head(),
+        "the copy's head is acknowledged"
+    );
+    target
+        .append(req(trump_says(Stance::Likely, 20)))
+        .expect("a copied ledger takes new appends");
+    assert_sound(&target);
+}

@@ -155,6 +155,7 @@ macro_rules! conformance_tests {
             a_group_commit_takes_each_batch_alone_and_shares_one_sync,
             an_import_cut_short_by_a_fault_is_undone,
             every_record_keeps_who_recorded_it_through_reopen_and_import,
+            records_copied_verbatim_rebuild_the_same_keyspace,
             random_operations_agree_with_a_model,
             injected_faults_leave_no_partial_state,
         );
