@@ -27,7 +27,7 @@ use crate::admission::validate_at_revision;
 use crate::chain::CheckedRecords;
 use crate::envelope::{self, EnvelopeV2, GENESIS_HASH, Hash};
 use crate::keys::{self, MetaKey};
-use crate::storage::{Acknowledged, Storage, WriteSet};
+use crate::storage::{Acknowledged, Applied, Expect, Storage, WriteSet};
 use crate::stream_index::{LAYOUT_2, PendingIndex, StageError, StreamLayout};
 use crate::views::ViewUpdate;
 use crate::{Damage, StoreError};
@@ -55,6 +55,10 @@ impl Default for Clock {
 /// The most parties [`Ledger`] keeps read (names and all), so that an import
 /// naming millions of parties does not keep them all.
 const PARTY_CACHE: usize = 4096;
+
+/// How many times one batch is rebuilt because other writers of a shared
+/// store moved the head first, before the append is answered as busy.
+const HEAD_MOVED_RETRIES: u32 = 1000;
 
 /// Microseconds since the Unix epoch, from the system clock.
 pub fn system_clock() -> i64 {
@@ -258,6 +262,29 @@ impl WriterState {
         storage
             .sync()
             .inspect_err(|e| self.unsure = Some(format!("it could not be made durable: {e}")))
+    }
+}
+
+/// A built batch: its write set, the head it moves to and its transaction time.
+type BuiltBatch = (WriteSet, Head, i64);
+
+/// While held, the other writers of a shared store are kept out
+/// ([`Storage::exclude_writers`]); dropping it lets them in again.
+pub(crate) struct Exclusion<'a> {
+    storage: &'a dyn Storage,
+}
+
+impl<'a> Exclusion<'a> {
+    /// Keeps the other writers of `storage` out (waits for those at work).
+    pub(crate) fn begin(storage: &'a dyn Storage) -> Result<Self, StoreError> {
+        storage.exclude_writers()?;
+        Ok(Self { storage })
+    }
+}
+
+impl Drop for Exclusion<'_> {
+    fn drop(&mut self) {
+        self.storage.admit_writers();
     }
 }
 
@@ -589,6 +616,13 @@ impl Ledger {
         let mut results = Vec::with_capacity(batches.len());
         let mut state = self.lock_writer();
         let mut applied = Vec::new();
+        // Other writers of a shared store may have moved the head since this
+        // process last looked: start from the store's head, not the cached one.
+        // A failure to read it here is not the answer yet: each batch then
+        // meets it (or a moved head, read again) on its own, and says so.
+        if self.storage.shared_writers() && !self.is_read_only() {
+            let _ = self.refresh_writer_state(&mut state);
+        }
         for requests in batches {
             match self.apply_batch(&mut state, requests) {
                 Ok((outcomes, wrote)) => {
@@ -619,7 +653,11 @@ impl Ledger {
     }
 
     /// Checks one batch and applies its write set (visible, not yet
-    /// durable), moving the head; says whether anything was written.
+    /// durable), moving the head; says whether anything was written. When
+    /// another writer of a shared store moved the head first, the batch is
+    /// checked and built again on the ledger as it now is (so its
+    /// validation, idempotency and expected revisions see that writer's
+    /// events).
     fn apply_batch(
         &self,
         state: &mut WriterState,
@@ -628,7 +666,40 @@ impl Ledger {
         if self.is_read_only() {
             return Err(StoreError::ReadOnly(self.path().to_owned()));
         }
-        state.ensure_writable(self.path())?;
+        let shared = self.storage.shared_writers();
+        let mut requests = Some(requests);
+        for _ in 0..HEAD_MOVED_RETRIES {
+            state.ensure_writable(self.path())?;
+            // Only a shared store can need the batch again (a moved head).
+            let attempt = match (&requests, shared) {
+                (Some(r), true) => r.clone(),
+                _ => requests.take().unwrap_or_default(),
+            };
+            let (outcomes, built) = self.build_batch(state, attempt)?;
+            let Some((writes, head, recorded_at)) = built else {
+                return Ok((outcomes, false));
+            };
+            match self.storage.apply_if(Expect { head: state.head }, writes)? {
+                Applied::Done => {
+                    state.head = head;
+                    state.last_recorded_at = recorded_at;
+                    state.unwritten = false;
+                    return Ok((outcomes, true));
+                }
+                Applied::HeadMoved(_) => self.refresh_writer_state(state)?,
+            }
+        }
+        Err(StoreError::LedgerBusy(self.path().to_owned()))
+    }
+
+    /// Checks one batch against the ledger at `state`'s head and builds its
+    /// write set: its outcomes, and unless it writes nothing (every event
+    /// already recorded) its writes, new head and transaction time.
+    fn build_batch(
+        &self,
+        state: &WriterState,
+        requests: Vec<AppendRequest>,
+    ) -> Result<(Vec<AppendOutcome>, Option<BuiltBatch>), StoreError> {
         // Stale views (an interrupted rebuild) stay stale: the batch neither
         // extends them nor marks them current; only a rebuild does.
         let keep_views = self.views_reflect(state.head.seq)?;
@@ -649,15 +720,64 @@ impl Ledger {
             return Err(StoreError::BatchRejected(errors));
         }
         if batch.appended == 0 {
-            return Ok((outcomes, false));
+            return Ok((outcomes, None));
         }
         self.ensure_room(batch.bytes)?;
-        let (writes, head, recorded_at) = batch.finish(state.unwritten)?;
-        self.storage.apply(writes)?;
-        state.head = head;
-        state.last_recorded_at = recorded_at;
-        state.unwritten = false;
-        Ok((outcomes, true))
+        let built = batch.finish(state.unwritten)?;
+        Ok((outcomes, Some(built)))
+    }
+
+    /// Reads the head (and the last record's time) from the store again,
+    /// after another writer of a shared store may have moved it; first
+    /// undoes, with the other writers kept out, an import another process
+    /// left cut short. A head that fails its check is kept as damage (and
+    /// refuses writes), as on open.
+    pub(crate) fn refresh_writer_state(&self, state: &mut WriterState) -> Result<(), StoreError> {
+        let db = &*self.storage;
+        if db.contains(&keys::meta(MetaKey::Import))? {
+            let _exclusive = Exclusion::begin(db)?;
+            if crate::import::recover(db, self.layout)? {
+                db.sync()?;
+            }
+            self.forget_parties();
+        }
+        let fresh = Self::read_writer_state(db, Acknowledged::Missing)?;
+        state.head = fresh.head;
+        state.last_recorded_at = state.last_recorded_at.max(fresh.last_recorded_at);
+        if fresh.damaged.is_some() {
+            state.damaged = fresh.damaged;
+        }
+        if state.head.seq > 0 {
+            state.unwritten = false;
+        }
+        Ok(())
+    }
+
+    /// The store's head now: read from the store when other processes may
+    /// write it (and kept as this ledger's head), else this process's own.
+    pub fn current_head(&self) -> Result<Head, StoreError> {
+        let mut state = self.lock_writer();
+        if self.storage.shared_writers() {
+            self.refresh_writer_state(&mut state)?;
+        }
+        Ok(state.head)
+    }
+
+    /// Whether other processes may append to this ledger while it is open
+    /// (a PostgreSQL ledger shared by several servers).
+    pub fn shares_writers(&self) -> bool {
+        self.storage.shared_writers()
+    }
+
+    /// Keeps the other writers of a shared store out until the returned
+    /// guard is dropped, and reads the head again (they may have moved it):
+    /// for an operation that writes the log in several write sets.
+    pub(crate) fn exclude_writers(&self, state: &mut WriterState) -> Result<Exclusion<'_>, StoreError> {
+        let exclusion = Exclusion::begin(&*self.storage)?;
+        if self.storage.shared_writers() && !self.is_read_only() {
+            self.refresh_writer_state(state)?;
+        }
+        Ok(exclusion)
     }
 
     /// The recorded statements whose ids sort right before and after `id`: two
@@ -1159,6 +1279,7 @@ impl<'a> BatchBuilder<'a> {
         }
         self.writes
             .put(keys::meta(MetaKey::Head), &self.head.encode()[..]);
+        self.writes.set_head_recorded_at(self.recorded_at);
         Ok((self.writes, self.head, self.recorded_at))
     }
 }
