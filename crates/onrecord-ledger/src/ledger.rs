@@ -769,6 +769,13 @@ impl Ledger {
         self.storage.shared_writers()
     }
 
+    /// Has `on_head` told the seq of every head committed from now on, by
+    /// any process (see [`Storage::watch_heads`]); `false` when the store
+    /// cannot tell, and this process's own appends are all there are.
+    pub fn watch_heads(&self, on_head: crate::HeadListener) -> bool {
+        self.storage.watch_heads(on_head)
+    }
+
     /// Keeps the other writers of a shared store out until the returned
     /// guard is dropped, and reads the head again (they may have moved it):
     /// for an operation that writes the log in several write sets.

@@ -63,6 +63,11 @@ pub enum Acknowledged {
     At(Head),
 }
 
+/// Told the seq of each head committed to a shared store (by any process)
+/// once [`Storage::watch_heads`] registered it. It runs on the backend's own
+/// threads: it must not block, nor call back into the store or the ledger.
+pub type HeadListener = Box<dyn Fn(u64) + Send + Sync>;
+
 /// A write set's precondition for [`Storage::apply_if`]: the head it was built on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Expect {
@@ -195,6 +200,15 @@ pub trait Storage: Send + Sync {
 
     /// Lets the other writers back in after [`Storage::exclude_writers`].
     fn admit_writers(&self) {}
+
+    /// Registers `on_head` to hear of every head committed from now on,
+    /// by this process or another (at least once each; possibly late, never
+    /// before the commit is visible). `false`: this store cannot tell (its
+    /// only writer is this process, which knows its own heads).
+    fn watch_heads(&self, on_head: HeadListener) -> bool {
+        let _ = on_head;
+        false
+    }
 
     /// Makes everything applied so far durable.
     fn sync(&self) -> Result<(), StoreError>;
