@@ -265,6 +265,12 @@ impl WriterState {
     }
 }
 
+/// The head of an empty ledger.
+const EMPTY: Head = Head {
+    seq: 0,
+    hash: GENESIS_HASH,
+};
+
 /// A built batch: its write set, the head it moves to and its transaction time.
 type BuiltBatch = (WriteSet, Head, i64);
 
@@ -675,7 +681,19 @@ impl Ledger {
                 (Some(r), true) => r.clone(),
                 _ => requests.take().unwrap_or_default(),
             };
-            let (outcomes, built) = self.build_batch(state, attempt)?;
+            let (outcomes, built) = match self.build_batch(state, attempt) {
+                Ok(built) => built,
+                // The batch's reads are not one snapshot: if another writer
+                // committed while they ran, a refusal (or an index that
+                // seemed to lack a revision) may only be what a read half
+                // before and half after that commit saw. Judged again.
+                Err(e) if shared && self.head_moved_from(state.head) => {
+                    let _ = e;
+                    self.refresh_writer_state(state)?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
             let Some((writes, head, recorded_at)) = built else {
                 return Ok((outcomes, false));
             };
@@ -741,16 +759,57 @@ impl Ledger {
             }
             self.forget_parties();
         }
-        let fresh = Self::read_writer_state(db, Acknowledged::Missing)?;
-        state.head = fresh.head;
-        state.last_recorded_at = state.last_recorded_at.max(fresh.last_recorded_at);
-        if fresh.damaged.is_some() {
-            state.damaged = fresh.damaged;
-        }
-        if state.head.seq > 0 {
-            state.unwritten = false;
+        match Self::read_committed_head(db)? {
+            Ok((head, recorded_at)) => {
+                state.head = head;
+                state.last_recorded_at = state.last_recorded_at.max(recorded_at);
+                if head.seq > 0 {
+                    state.unwritten = false;
+                }
+            }
+            Err(why) => state.damaged = Some(why),
         }
         Ok(())
+    }
+
+    /// Whether the store's head is no longer `head` (another writer
+    /// committed); a head that cannot be read counts as not moved, so the
+    /// caller's own answer stands.
+    fn head_moved_from(&self, head: Head) -> bool {
+        matches!(Self::read_committed_head(&*self.storage), Ok(Ok((now, _))) if now != head)
+    }
+
+    /// The stored head and its record's transaction time, checked against
+    /// the record it names (committed with it, and never changed after):
+    /// two keyed reads that agree however many commits other writers make
+    /// between them (unlike "the last record", which may have moved on).
+    /// `Err`: why the head fails its check.
+    fn read_committed_head(db: &dyn Storage) -> Result<Result<(Head, i64), String>, StoreError> {
+        let head = match db.get(&keys::meta(MetaKey::Head))? {
+            None => return Ok(Ok((EMPTY, i64::MIN))),
+            Some(bytes) => match Head::decode(&bytes) {
+                Some(head) => head,
+                None => return Ok(Err("the stored head is unreadable".into())),
+            },
+        };
+        if head.seq == 0 {
+            return Ok(Ok((head, i64::MIN)));
+        }
+        let Some(bytes) = db.get(&keys::record(head.seq))? else {
+            return Ok(Err(format!(
+                "the head names seq {} but the ledger does not hold it",
+                head.seq
+            )));
+        };
+        if envelope::hash_record(&bytes) != head.hash {
+            return Ok(Err(format!(
+                "the hash of seq {} does not match the head",
+                head.seq
+            )));
+        }
+        Ok(envelope::decode_envelope(&bytes, head.seq)
+            .map(|env| (head, env.recorded_at))
+            .map_err(|e| e.to_string()))
     }
 
     /// The store's head now: read from the store when other processes may
