@@ -272,7 +272,10 @@ fn an_event_id_resent_to_another_server_is_already_recorded() {
     let (status, again) = servers[1].append("", &event);
     assert_eq!(status, 200, "{again}");
     assert_eq!(again["status"], "already-recorded");
-    assert_eq!((again["seq"].as_u64(), again["event_id"].as_str()), (Some(1), Some(id)));
+    assert_eq!(
+        (again["seq"].as_u64(), again["event_id"].as_str()),
+        (Some(1), Some(id))
+    );
     assert_eq!(exported(&db.url()).len(), 2);
 }
 

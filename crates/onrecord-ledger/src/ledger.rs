@@ -838,7 +838,10 @@ impl Ledger {
     /// Keeps the other writers of a shared store out until the returned
     /// guard is dropped, and reads the head again (they may have moved it):
     /// for an operation that writes the log in several write sets.
-    pub(crate) fn exclude_writers(&self, state: &mut WriterState) -> Result<Exclusion<'_>, StoreError> {
+    pub(crate) fn exclude_writers(
+        &self,
+        state: &mut WriterState,
+    ) -> Result<Exclusion<'_>, StoreError> {
         let exclusion = Exclusion::begin(&*self.storage)?;
         if self.storage.shared_writers() && !self.is_read_only() {
             self.refresh_writer_state(state)?;

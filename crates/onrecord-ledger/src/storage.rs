@@ -395,7 +395,8 @@ impl Storage for MemoryStorage {
                 hash: crate::envelope::GENESIS_HASH,
             }),
         };
-        let import_cut_short = map.contains_key(&crate::keys::meta(crate::keys::MetaKey::Import)[..]);
+        let import_cut_short =
+            map.contains_key(&crate::keys::meta(crate::keys::MetaKey::Import)[..]);
         match stored {
             Some(head) if head == expect.head && !import_cut_short => {}
             Some(head) => return Ok(Applied::HeadMoved(head)),

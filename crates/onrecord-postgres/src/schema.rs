@@ -18,7 +18,6 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (3, include_str!("../migrations/0003_head_time.sql")),
 ];
 
-
 /// What a database holds, as far as onrecord is concerned.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SchemaState {

@@ -692,9 +692,7 @@ async fn listen_for_heads(config: tokio_postgres::Config, on_head: HeadListener)
                 .batch_execute(&format!("LISTEN {HEAD_CHANNEL}"))
                 .await
                 .is_ok();
-            if listening
-                && let Ok(Acknowledged::At(head)) = read_head_row(&client).await
-            {
+            if listening && let Ok(Acknowledged::At(head)) = read_head_row(&client).await {
                 on_head(head.seq);
             }
             while listening && let Some(seq) = rx.recv().await {

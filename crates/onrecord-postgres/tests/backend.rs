@@ -163,10 +163,16 @@ fn shared_writers_append_to_one_chain_and_wait_while_one_excludes_them() {
     assert!(first.shares_writers() && second.shares_writers());
     first.append(req(party("trump", None))).unwrap();
     let next = second.append(req(party("kremlin", None))).unwrap();
-    assert_eq!(next.seq(), 2, "the second writer reads the head the first moved");
+    assert_eq!(
+        next.seq(),
+        2,
+        "the second writer reads the head the first moved"
+    );
 
     // An import holds the writer lock exclusively: the other's commit waits, then is busy.
-    let import = first.import().expect("the import excludes the other writers");
+    let import = first
+        .import()
+        .expect("the import excludes the other writers");
     let e = second.append(req(party("peskov", None))).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Busy, "{e:?}");
     drop(import);

@@ -144,9 +144,8 @@ pub fn a_head_moved_by_another_writer_is_rebuilt_on(backend: &mut dyn Backend) {
     super::seed(&w.a);
 
     // b sees a's appends before it builds (it reads the head first).
-    let said = w
-        .b
-        .append(req(statement(
+    let said =
+        w.b.append(req(statement(
             "paris-meeting",
             "trump",
             Stance::Likely,
@@ -159,11 +158,14 @@ pub fn a_head_moved_by_another_writer_is_rebuilt_on(backend: &mut dyn Backend) {
     w.a_first(|a| {
         a.append(req(party("macron", None))).expect("a appends");
     });
-    let next = w
-        .b
-        .append(req(party("merkel", None)))
-        .expect("b rebuilds on a's head");
-    assert_eq!(next.seq(), 7, "b's event follows a's, no gap and no overwrite");
+    let next =
+        w.b.append(req(party("merkel", None)))
+            .expect("b rebuilds on a's head");
+    assert_eq!(
+        next.seq(),
+        7,
+        "b's event follows a's, no gap and no overwrite"
+    );
     assert_eq!(w.b.head().seq, 7);
 
     // One winner per expected revision: a takes revision 2 of the stream first.
@@ -176,9 +178,8 @@ pub fn a_head_moved_by_another_writer_is_rebuilt_on(backend: &mut dyn Backend) {
         ))
         .expect("a wins the race");
     });
-    let lost = w
-        .b
-        .append(expecting(
+    let lost =
+        w.b.append(expecting(
             ExpectedRevision::Exact(revision),
             statement("paris-meeting", "peskov", Stance::Likely, "2018-11-09"),
         ))
@@ -195,7 +196,9 @@ pub fn a_head_moved_by_another_writer_is_rebuilt_on(backend: &mut dyn Backend) {
     w.a_first(move |a| {
         a.append(with_id(id, for_a)).expect("a records the id");
     });
-    let again = w.b.append(with_id(id, draft)).expect("b's retry is answered");
+    let again =
+        w.b.append(with_id(id, draft))
+            .expect("b's retry is answered");
     assert!(
         matches!(again, AppendOutcome::AlreadyRecorded { event_id, .. } if event_id == id),
         "{again:?}"
