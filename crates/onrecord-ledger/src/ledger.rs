@@ -623,14 +623,12 @@ impl Ledger {
         let mut state = self.lock_writer();
         let mut applied = Vec::new();
         // Other writers of a shared store may have moved the head since this
-        // process last looked: start from the store's head, not the cached one.
-        // A failure to read it here is not the answer yet: each batch then
-        // meets it (or a moved head, read again) on its own, and says so.
-        if self.storage.shared_writers() && !self.is_read_only() {
-            let _ = self.refresh_writer_state(&mut state);
-        }
+        // process last looked: the first batch starts from the store's head,
+        // not the cached one (a batch whose read of it fails gets that error,
+        // and the next batch reads it again).
+        let mut stale = self.storage.shared_writers();
         for requests in batches {
-            match self.apply_batch(&mut state, requests) {
+            match self.apply_batch(&mut state, requests, &mut stale) {
                 Ok((outcomes, wrote)) => {
                     if wrote {
                         applied.push(results.len());
@@ -664,13 +662,19 @@ impl Ledger {
     /// checked and built again on the ledger as it now is (so its
     /// validation, idempotency and expected revisions see that writer's
     /// events).
+    /// `stale` says the head must be read from the store first (cleared once it is).
     fn apply_batch(
         &self,
         state: &mut WriterState,
         requests: Vec<AppendRequest>,
+        stale: &mut bool,
     ) -> Result<(Vec<AppendOutcome>, bool), StoreError> {
         if self.is_read_only() {
             return Err(StoreError::ReadOnly(self.path().to_owned()));
+        }
+        if *stale {
+            self.refresh_writer_state(state)?;
+            *stale = false;
         }
         let shared = self.storage.shared_writers();
         let mut requests = Some(requests);
