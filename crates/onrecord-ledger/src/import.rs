@@ -38,7 +38,7 @@ use sha2::{Digest, Sha256};
 use crate::admission::validate_at_revision;
 use crate::envelope;
 use crate::keys::{self, MetaKey};
-use crate::ledger::{BatchBuilder, Head, WriterState};
+use crate::ledger::{BatchBuilder, Exclusion, Head, WriterState};
 use crate::storage::{Storage, WriteSet};
 use crate::stream_index::{CHUNK as INDEX_CHUNK, StreamLayout};
 use crate::{AppendRequest, Ledger, StoreError};
@@ -309,6 +309,8 @@ fn import_revision(
 pub struct ImportCheck<'a> {
     ledger: &'a Ledger,
     state: MutexGuard<'a, WriterState>,
+    /// Keeps the other writers of a shared store out until the import ends.
+    exclusion: Exclusion<'a>,
     input: InputFacts,
     /// Each stream's last revision as of the requests checked so far.
     revisions: HashMap<StreamId, Option<u64>>,
@@ -318,15 +320,18 @@ pub struct ImportCheck<'a> {
 }
 
 impl Ledger {
-    /// Starts a bulk import: takes the writer lock until the import ends.
+    /// Starts a bulk import: takes the writer lock until the import ends
+    /// (on a shared store, keeping the other processes' writers out too).
     /// Check every request with [`ImportCheck::check`], then, if none was
     /// refused, write them all again with [`ImportCheck::into_writer`].
     pub fn import(&self) -> Result<ImportCheck<'_>, StoreError> {
-        let state = self.lock_writer();
+        let mut state = self.lock_writer();
+        let exclusion = self.exclude_writers(&mut state)?;
         state.ensure_writable(self.path())?;
         Ok(ImportCheck {
             ledger: self,
             state,
+            exclusion,
             input: InputFacts::default(),
             revisions: HashMap::new(),
             counts: ImportCounts::default(),
@@ -484,6 +489,7 @@ impl<'a> ImportCheck<'a> {
         let ImportCheck {
             ledger,
             state,
+            exclusion,
             counts,
             bytes,
             ..
@@ -505,6 +511,7 @@ impl<'a> ImportCheck<'a> {
         Ok(ImportWrite {
             ledger,
             state,
+            _exclusion: exclusion,
             base,
             expected: counts,
             counts: ImportCounts::default(),
@@ -527,6 +534,9 @@ impl<'a> ImportCheck<'a> {
 pub struct ImportWrite<'a> {
     ledger: &'a Ledger,
     state: MutexGuard<'a, WriterState>,
+    /// Keeps the other writers of a shared store out until the import ends
+    /// (its chunks are written without moving the head they check).
+    _exclusion: Exclusion<'a>,
     /// The head the import started from.
     base: Head,
     /// What pass 1 found.

@@ -27,7 +27,7 @@ use crate::admission::validate_at_revision;
 use crate::chain::{CheckedRecords, CheckedVerbatim, VerbatimRecord};
 use crate::envelope::{self, EnvelopeV2, GENESIS_HASH, Hash};
 use crate::keys::{self, MetaKey};
-use crate::storage::{Acknowledged, Storage, WriteSet};
+use crate::storage::{Acknowledged, Applied, Expect, Storage, WriteSet};
 use crate::stream_index::{LAYOUT_2, PendingIndex, StageError, StreamLayout};
 use crate::views::ViewUpdate;
 use crate::{Damage, StoreError};
@@ -55,6 +55,10 @@ impl Default for Clock {
 /// The most parties [`Ledger`] keeps read (names and all), so that an import
 /// naming millions of parties does not keep them all.
 const PARTY_CACHE: usize = 4096;
+
+/// How many times one batch is rebuilt because other writers of a shared
+/// store moved the head first, before the append is answered as busy.
+const HEAD_MOVED_RETRIES: u32 = 1000;
 
 /// Microseconds since the Unix epoch, from the system clock.
 pub fn system_clock() -> i64 {
@@ -258,6 +262,35 @@ impl WriterState {
         storage
             .sync()
             .inspect_err(|e| self.unsure = Some(format!("it could not be made durable: {e}")))
+    }
+}
+
+/// The head of an empty ledger.
+const EMPTY: Head = Head {
+    seq: 0,
+    hash: GENESIS_HASH,
+};
+
+/// A built batch: its write set, the head it moves to and its transaction time.
+type BuiltBatch = (WriteSet, Head, i64);
+
+/// While held, the other writers of a shared store are kept out
+/// ([`Storage::exclude_writers`]); dropping it lets them in again.
+pub(crate) struct Exclusion<'a> {
+    storage: &'a dyn Storage,
+}
+
+impl<'a> Exclusion<'a> {
+    /// Keeps the other writers of `storage` out (waits for those at work).
+    pub(crate) fn begin(storage: &'a dyn Storage) -> Result<Self, StoreError> {
+        storage.exclude_writers()?;
+        Ok(Self { storage })
+    }
+}
+
+impl Drop for Exclusion<'_> {
+    fn drop(&mut self) {
+        self.storage.admit_writers();
     }
 }
 
@@ -589,8 +622,13 @@ impl Ledger {
         let mut results = Vec::with_capacity(batches.len());
         let mut state = self.lock_writer();
         let mut applied = Vec::new();
+        // Other writers of a shared store may have moved the head since this
+        // process last looked: the first batch starts from the store's head,
+        // not the cached one (a batch whose read of it fails gets that error,
+        // and the next batch reads it again).
+        let mut stale = self.storage.shared_writers();
         for requests in batches {
-            match self.apply_batch(&mut state, requests) {
+            match self.apply_batch(&mut state, requests, &mut stale) {
                 Ok((outcomes, wrote)) => {
                     if wrote {
                         applied.push(results.len());
@@ -619,16 +657,71 @@ impl Ledger {
     }
 
     /// Checks one batch and applies its write set (visible, not yet
-    /// durable), moving the head; says whether anything was written.
+    /// durable), moving the head; says whether anything was written. When
+    /// another writer of a shared store moved the head first, the batch is
+    /// checked and built again on the ledger as it now is (so its
+    /// validation, idempotency and expected revisions see that writer's
+    /// events).
+    /// `stale` says the head must be read from the store first (cleared once it is).
     fn apply_batch(
         &self,
         state: &mut WriterState,
         requests: Vec<AppendRequest>,
+        stale: &mut bool,
     ) -> Result<(Vec<AppendOutcome>, bool), StoreError> {
         if self.is_read_only() {
             return Err(StoreError::ReadOnly(self.path().to_owned()));
         }
-        state.ensure_writable(self.path())?;
+        if *stale {
+            self.refresh_writer_state(state)?;
+            *stale = false;
+        }
+        let shared = self.storage.shared_writers();
+        let mut requests = Some(requests);
+        for _ in 0..HEAD_MOVED_RETRIES {
+            state.ensure_writable(self.path())?;
+            // Only a shared store can need the batch again (a moved head).
+            let attempt = match (&requests, shared) {
+                (Some(r), true) => r.clone(),
+                _ => requests.take().unwrap_or_default(),
+            };
+            let (outcomes, built) = match self.build_batch(state, attempt) {
+                Ok(built) => built,
+                // The batch's reads are not one snapshot: if another writer
+                // committed while they ran, a refusal (or an index that
+                // seemed to lack a revision) may only be what a read half
+                // before and half after that commit saw. Judged again.
+                Err(e) if shared && self.head_moved_from(state.head) => {
+                    let _ = e;
+                    self.refresh_writer_state(state)?;
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            let Some((writes, head, recorded_at)) = built else {
+                return Ok((outcomes, false));
+            };
+            match self.storage.apply_if(Expect { head: state.head }, writes)? {
+                Applied::Done => {
+                    state.head = head;
+                    state.last_recorded_at = recorded_at;
+                    state.unwritten = false;
+                    return Ok((outcomes, true));
+                }
+                Applied::HeadMoved(_) => self.refresh_writer_state(state)?,
+            }
+        }
+        Err(StoreError::LedgerBusy(self.path().to_owned()))
+    }
+
+    /// Checks one batch against the ledger at `state`'s head and builds its
+    /// write set: its outcomes, and unless it writes nothing (every event
+    /// already recorded) its writes, new head and transaction time.
+    fn build_batch(
+        &self,
+        state: &WriterState,
+        requests: Vec<AppendRequest>,
+    ) -> Result<(Vec<AppendOutcome>, Option<BuiltBatch>), StoreError> {
         // Stale views (an interrupted rebuild) stay stale: the batch neither
         // extends them nor marks them current; only a rebuild does.
         let keep_views = self.views_reflect(state.head.seq)?;
@@ -649,15 +742,115 @@ impl Ledger {
             return Err(StoreError::BatchRejected(errors));
         }
         if batch.appended == 0 {
-            return Ok((outcomes, false));
+            return Ok((outcomes, None));
         }
         self.ensure_room(batch.bytes)?;
-        let (writes, head, recorded_at) = batch.finish(state.unwritten)?;
-        self.storage.apply(writes)?;
-        state.head = head;
-        state.last_recorded_at = recorded_at;
-        state.unwritten = false;
-        Ok((outcomes, true))
+        let built = batch.finish(state.unwritten)?;
+        Ok((outcomes, Some(built)))
+    }
+
+    /// Reads the head (and the last record's time) from the store again,
+    /// after another writer of a shared store may have moved it; first
+    /// undoes, with the other writers kept out, an import another process
+    /// left cut short. A head that fails its check is kept as damage (and
+    /// refuses writes), as on open.
+    pub(crate) fn refresh_writer_state(&self, state: &mut WriterState) -> Result<(), StoreError> {
+        let db = &*self.storage;
+        if db.contains(&keys::meta(MetaKey::Import))? {
+            let _exclusive = Exclusion::begin(db)?;
+            if crate::import::recover(db, self.layout)? {
+                db.sync()?;
+            }
+            self.forget_parties();
+        }
+        match Self::read_committed_head(db)? {
+            Ok((head, recorded_at)) => {
+                state.head = head;
+                state.last_recorded_at = state.last_recorded_at.max(recorded_at);
+                if head.seq > 0 {
+                    state.unwritten = false;
+                }
+            }
+            Err(why) => state.damaged = Some(why),
+        }
+        Ok(())
+    }
+
+    /// Whether the store's head is no longer `head` (another writer
+    /// committed); a head that cannot be read counts as not moved, so the
+    /// caller's own answer stands.
+    fn head_moved_from(&self, head: Head) -> bool {
+        matches!(Self::read_committed_head(&*self.storage), Ok(Ok((now, _))) if now != head)
+    }
+
+    /// The stored head and its record's transaction time, checked against
+    /// the record it names (committed with it, and never changed after):
+    /// two keyed reads that agree however many commits other writers make
+    /// between them (unlike "the last record", which may have moved on).
+    /// `Err`: why the head fails its check.
+    fn read_committed_head(db: &dyn Storage) -> Result<Result<(Head, i64), String>, StoreError> {
+        let head = match db.get(&keys::meta(MetaKey::Head))? {
+            None => return Ok(Ok((EMPTY, i64::MIN))),
+            Some(bytes) => match Head::decode(&bytes) {
+                Some(head) => head,
+                None => return Ok(Err("the stored head is unreadable".into())),
+            },
+        };
+        if head.seq == 0 {
+            return Ok(Ok((head, i64::MIN)));
+        }
+        let Some(bytes) = db.get(&keys::record(head.seq))? else {
+            return Ok(Err(format!(
+                "the head names seq {} but the ledger does not hold it",
+                head.seq
+            )));
+        };
+        if envelope::hash_record(&bytes) != head.hash {
+            return Ok(Err(format!(
+                "the hash of seq {} does not match the head",
+                head.seq
+            )));
+        }
+        Ok(envelope::decode_envelope(&bytes, head.seq)
+            .map(|env| (head, env.recorded_at))
+            .map_err(|e| e.to_string()))
+    }
+
+    /// The store's head now: read from the store when other processes may
+    /// write it (and kept as this ledger's head), else this process's own.
+    pub fn current_head(&self) -> Result<Head, StoreError> {
+        let mut state = self.lock_writer();
+        if self.storage.shared_writers() {
+            self.refresh_writer_state(&mut state)?;
+        }
+        Ok(state.head)
+    }
+
+    /// Whether other processes may append to this ledger while it is open
+    /// (a PostgreSQL ledger shared by several servers).
+    pub fn shares_writers(&self) -> bool {
+        self.storage.shared_writers()
+    }
+
+    /// Has `on_head` told the seq of every head committed from now on, by
+    /// any process (see [`Storage::watch_heads`]); `false` when the store
+    /// cannot tell, and this process's own appends are all there are.
+    pub fn watch_heads(&self, on_head: crate::HeadListener) -> bool {
+        self.storage.watch_heads(on_head)
+    }
+
+    /// Keeps the other writers of a shared store out until the returned
+    /// guard is dropped, and reads the head again (they may have moved it):
+    /// for an operation that writes the log in several write sets.
+    pub(crate) fn exclude_writers(
+        &self,
+        state: &mut WriterState,
+    ) -> Result<Exclusion<'_>, StoreError> {
+        let exclusion = Exclusion::begin(&*self.storage)?;
+        if self.storage.shared_writers() && !self.is_read_only() {
+            self.refresh_writer_state(state)?;
+        }
+        Ok(exclusion)
     }
 
     /// Appends records another ledger recorded, byte for byte (`copy`): each
@@ -665,7 +858,8 @@ impl Ledger {
     /// event id, transaction time, recorder and hash. They are not validated
     /// again (their ledger did that, and the chain proves they are what it
     /// recorded); the event-id and stream indexes and the kept views are
-    /// written as an append writes them. All of `records` is one write set,
+    /// written as an append writes them. Other writers of a shared store are
+    /// kept out meanwhile. All of `records` is one write set,
     /// applied and made durable before this returns the new head; refused
     /// records write nothing. Callers bound memory by passing chunks.
     pub fn append_verbatim(&self, records: Vec<VerbatimRecord>) -> Result<Head, StoreError> {
@@ -673,6 +867,9 @@ impl Ledger {
             return Err(StoreError::ReadOnly(self.path().to_owned()));
         }
         let mut state = self.lock_writer();
+        // On a shared store other servers may append meanwhile: keep them
+        // out and build on the head as committed, or the copy would fork.
+        let _exclusive = self.exclude_writers(&mut state)?;
         state.ensure_writable(self.path())?;
         if records.is_empty() {
             return Ok(state.head);
@@ -1266,6 +1463,7 @@ impl<'a> BatchBuilder<'a> {
         }
         self.writes
             .put(keys::meta(MetaKey::Head), &self.head.encode()[..]);
+        self.writes.set_head_recorded_at(self.recorded_at);
         Ok((self.writes, self.head, self.recorded_at))
     }
 }

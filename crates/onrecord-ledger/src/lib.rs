@@ -37,7 +37,7 @@ pub use ledger::{
 pub use queries::PositionsAt;
 pub use query::{LedgerReads, Query, QueryError};
 pub use stats::LedgerStats;
-pub use storage::{Acknowledged, MemoryStorage, Storage, WriteSet};
+pub use storage::{Acknowledged, Applied, Expect, HeadListener, MemoryStorage, Storage, WriteSet};
 pub use views::ViewsVerified;
 
 #[cfg(feature = "conformance")]

@@ -20,9 +20,14 @@
 //!   commit) may make `sync` a no-op.
 //! - Reads see every applied write, in byte order of keys; ranges stream
 //!   (memory is bounded by one entry, never by the range).
-//! - One writer: while a backend is open for writing, no other process
-//!   writes its store (sled: its file lock; a server database: a lock the
-//!   backend takes). Within the process the engine serialises writers.
+//! - One writer, unless it says otherwise: while a backend is open for
+//!   writing, no other process writes its store (sled: its file lock), and
+//!   within the process the engine serialises writers. A backend whose store
+//!   other processes may write meanwhile says so ([`Storage::shared_writers`]);
+//!   it then checks, inside each commit, that the head is still the one the
+//!   write set was built on ([`Storage::apply_if`]), and excludes the other
+//!   writers for the engine's multi-write operations (an import, a views
+//!   rebuild) while [`Storage::exclude_writers`] holds.
 //! - Errors are [`StoreError`]s naming the store ([`Storage::location`]):
 //!   `DiskFull`, `CorruptStorage` or `Storage`, never a panic.
 //!
@@ -58,12 +63,36 @@ pub enum Acknowledged {
     At(Head),
 }
 
+/// Told the seq of each head committed to a shared store (by any process)
+/// once [`Storage::watch_heads`] registered it. It runs on the backend's own
+/// threads: it must not block, nor call back into the store or the ledger.
+pub type HeadListener = Box<dyn Fn(u64) + Send + Sync>;
+
+/// A write set's precondition for [`Storage::apply_if`]: the head it was built on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expect {
+    /// The head the engine read before building the write set.
+    pub head: Head,
+}
+
+/// What [`Storage::apply_if`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    /// The head was as expected: the write set is applied.
+    Done,
+    /// Another writer moved the head (to this one) or left the store in a
+    /// state the write set was not built on (an import cut short): nothing
+    /// was applied; the engine reads the ledger again and rebuilds.
+    HeadMoved(Head),
+}
+
 /// One atomic change of the keyspace: puts and deletes, applied in order
 /// (a later write to a key wins).
 #[derive(Debug, Default, Clone)]
 pub struct WriteSet {
     ops: Vec<(Vec<u8>, Option<Vec<u8>>)>,
     record_bytes: u64,
+    head_recorded_at: Option<i64>,
 }
 
 impl WriteSet {
@@ -85,6 +114,18 @@ impl WriteSet {
     /// The bytes of new records this set holds.
     pub fn record_bytes(&self) -> u64 {
         self.record_bytes
+    }
+
+    /// Notes the transaction time (microseconds) of the record the set's new
+    /// head names, for a backend that keeps it beside the head (PostgreSQL's
+    /// head row); it is in the record's bytes anyway.
+    pub fn set_head_recorded_at(&mut self, micros: i64) {
+        self.head_recorded_at = Some(micros);
+    }
+
+    /// The transaction time of the new head's record, when the set moves the head.
+    pub fn head_recorded_at(&self) -> Option<i64> {
+        self.head_recorded_at
     }
 
     /// How many puts and deletes it holds.
@@ -130,6 +171,44 @@ pub trait Storage: Send + Sync {
 
     /// Applies a write set atomically; visible at once, durable after [`Storage::sync`].
     fn apply(&self, writes: WriteSet) -> Result<(), StoreError>;
+
+    /// Applies `writes` only if the store's head is still `expect.head`,
+    /// checked atomically with the apply (under the head's lock); otherwise
+    /// applies nothing and answers [`Applied::HeadMoved`]. The default
+    /// applies unchecked: right for a store with one writer, whose head only
+    /// this engine moves.
+    fn apply_if(&self, expect: Expect, writes: WriteSet) -> Result<Applied, StoreError> {
+        let _ = expect;
+        self.apply(writes).map(|()| Applied::Done)
+    }
+
+    /// Whether other processes may write this store while it is open (no
+    /// process-wide writer lock): the engine then reads the head again
+    /// before each append and rebuilds a batch whose head moved.
+    fn shared_writers(&self) -> bool {
+        false
+    }
+
+    /// Keeps every other writer of a shared store out until
+    /// [`Storage::admit_writers`] (their commits wait, then are busy), for an
+    /// operation that writes the log in several write sets. Waits up to the
+    /// store's busy wait for writers already at work. A no-op where this
+    /// process is the only writer.
+    fn exclude_writers(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    /// Lets the other writers back in after [`Storage::exclude_writers`].
+    fn admit_writers(&self) {}
+
+    /// Registers `on_head` to hear of every head committed from now on,
+    /// by this process or another (at least once each; possibly late, never
+    /// before the commit is visible). `false`: this store cannot tell (its
+    /// only writer is this process, which knows its own heads).
+    fn watch_heads(&self, on_head: HeadListener) -> bool {
+        let _ = on_head;
+        false
+    }
 
     /// Makes everything applied so far durable.
     fn sync(&self) -> Result<(), StoreError>;
@@ -302,6 +381,38 @@ impl Storage for MemoryStorage {
             };
         }
         Ok(())
+    }
+
+    /// Compares the stored `M head` with the expected head under the write
+    /// lock, so that handles sharing one memory store (the conformance
+    /// suite's second writer) can race as servers on one database do.
+    fn apply_if(&self, expect: Expect, writes: WriteSet) -> Result<Applied, StoreError> {
+        let mut map = self.map.write().unwrap_or_else(|p| p.into_inner());
+        let stored = match map.get(&crate::keys::meta(crate::keys::MetaKey::Head)[..]) {
+            Some(bytes) => Head::decode(bytes),
+            None => Some(Head {
+                seq: 0,
+                hash: crate::envelope::GENESIS_HASH,
+            }),
+        };
+        let import_cut_short =
+            map.contains_key(&crate::keys::meta(crate::keys::MetaKey::Import)[..]);
+        match stored {
+            Some(head) if head == expect.head && !import_cut_short => {}
+            Some(head) => return Ok(Applied::HeadMoved(head)),
+            None => {
+                return Err(StoreError::DamagedHead(
+                    "the stored head is unreadable".into(),
+                ));
+            }
+        }
+        for (key, value) in writes.into_ops() {
+            match value {
+                Some(value) => map.insert(key, value),
+                None => map.remove(&key),
+            };
+        }
+        Ok(Applied::Done)
     }
 
     fn sync(&self) -> Result<(), StoreError> {

@@ -523,7 +523,9 @@ impl Ledger {
     /// chunks; returns how many records were replayed. Appends wait meanwhile.
     pub fn rebuild_views(&self, on_progress: &mut dyn FnMut(u64, u64)) -> Result<u64, StoreError> {
         const CHUNK: usize = 10_000;
-        let guard = self.lock_writer();
+        let mut guard = self.lock_writer();
+        // On a shared store the other writers wait until the views are marked.
+        let exclusion = self.exclude_writers(&mut guard)?;
         let head = guard.head.seq;
         let db = self.tree();
         // Mark the views stale first, durably, before any of them changes: a
@@ -560,6 +562,7 @@ impl Ledger {
         let mut mark = WriteSet::default();
         mark.put(keys::meta(MetaKey::Views), &views_marker(head)[..]);
         db.commit(mark)?;
+        drop(exclusion);
         drop(guard);
         Ok(done)
     }

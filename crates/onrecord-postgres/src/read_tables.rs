@@ -23,22 +23,22 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{GenericClient, Transaction};
 
 /// The common-table expressions that write a write set's read rows: deletes
-/// by seq (`$6`, records deleted or no longer decodable), then one upsert
-/// per table from a JSON array of rows (`$7` parties, `$8` propositions,
-/// `$9` statements, `$10` retractions, `$11` resolutions). Times arrive as
+/// by seq (`$7`, records deleted or no longer decodable), then one upsert
+/// per table from a JSON array of rows (`$8` parties, `$9` propositions,
+/// `$10` statements, `$11` retractions, `$12` resolutions). Times arrive as
 /// microseconds since the epoch and are turned into `timestamptz` exactly.
 pub(crate) const WRITE_ROWS_CTES: &str = "
-gone_parties AS (DELETE FROM onrecord.recorded_parties WHERE seq = ANY($6::bigint[])),
-gone_propositions AS (DELETE FROM onrecord.recorded_propositions WHERE seq = ANY($6::bigint[])),
-gone_statements AS (DELETE FROM onrecord.recorded_statements WHERE seq = ANY($6::bigint[])),
-gone_retractions AS (DELETE FROM onrecord.recorded_retractions WHERE seq = ANY($6::bigint[])),
-gone_resolutions AS (DELETE FROM onrecord.recorded_resolutions WHERE seq = ANY($6::bigint[])),
+gone_parties AS (DELETE FROM onrecord.recorded_parties WHERE seq = ANY($7::bigint[])),
+gone_propositions AS (DELETE FROM onrecord.recorded_propositions WHERE seq = ANY($7::bigint[])),
+gone_statements AS (DELETE FROM onrecord.recorded_statements WHERE seq = ANY($7::bigint[])),
+gone_retractions AS (DELETE FROM onrecord.recorded_retractions WHERE seq = ANY($7::bigint[])),
+gone_resolutions AS (DELETE FROM onrecord.recorded_resolutions WHERE seq = ANY($7::bigint[])),
 new_parties AS (
     INSERT INTO onrecord.recorded_parties
         (seq, event_id, recorded_at, recorded_by, party, name, kind, speaks_for, aliases)
     SELECT r.seq, r.event_id, onrecord.micros_to_time(r.recorded_at), r.recorded_by,
            r.party, r.name, r.kind, r.speaks_for, r.aliases
-    FROM jsonb_to_recordset($7::text::jsonb) AS r(seq bigint, event_id uuid, recorded_at bigint,
+    FROM jsonb_to_recordset($8::text::jsonb) AS r(seq bigint, event_id uuid, recorded_at bigint,
         recorded_by text, party text, name text, kind text, speaks_for text, aliases text[])
     ON CONFLICT (seq) DO UPDATE SET event_id = EXCLUDED.event_id,
         recorded_at = EXCLUDED.recorded_at, recorded_by = EXCLUDED.recorded_by,
@@ -51,7 +51,7 @@ new_propositions AS (
     SELECT r.seq, r.event_id, onrecord.micros_to_time(r.recorded_at), r.recorded_by,
            r.proposition, r.text, r.criteria,
            onrecord.micros_to_time(r.window_from), onrecord.micros_to_time(r.window_to)
-    FROM jsonb_to_recordset($8::text::jsonb) AS r(seq bigint, event_id uuid, recorded_at bigint,
+    FROM jsonb_to_recordset($9::text::jsonb) AS r(seq bigint, event_id uuid, recorded_at bigint,
         recorded_by text, proposition text, text text, criteria text, window_from bigint,
         window_to bigint)
     ON CONFLICT (seq) DO UPDATE SET event_id = EXCLUDED.event_id,
@@ -68,7 +68,7 @@ new_statements AS (
            r.proposition, r.party, r.speaker, r.stance, r.credence,
            onrecord.micros_to_time(r.said_at), r.said_at_precision, r.quote, r.source,
            r.qualifiers
-    FROM jsonb_to_recordset($9::text::jsonb) AS r(seq bigint, event_id uuid, recorded_at bigint,
+    FROM jsonb_to_recordset($10::text::jsonb) AS r(seq bigint, event_id uuid, recorded_at bigint,
         recorded_by text, proposition text, party text, speaker text, stance text,
         credence double precision, said_at bigint, said_at_precision text, quote text,
         source text, qualifiers text[])
@@ -84,7 +84,7 @@ new_retractions AS (
         (seq, event_id, recorded_at, recorded_by, statement, reason)
     SELECT r.seq, r.event_id, onrecord.micros_to_time(r.recorded_at), r.recorded_by,
            r.statement, r.reason
-    FROM jsonb_to_recordset($10::text::jsonb) AS r(seq bigint, event_id uuid, recorded_at bigint,
+    FROM jsonb_to_recordset($11::text::jsonb) AS r(seq bigint, event_id uuid, recorded_at bigint,
         recorded_by text, statement uuid, reason text)
     ON CONFLICT (seq) DO UPDATE SET event_id = EXCLUDED.event_id,
         recorded_at = EXCLUDED.recorded_at, recorded_by = EXCLUDED.recorded_by,
@@ -97,7 +97,7 @@ new_resolutions AS (
     SELECT r.seq, r.event_id, onrecord.micros_to_time(r.recorded_at), r.recorded_by,
            r.proposition, r.outcome, onrecord.micros_to_time(r.resolved_at),
            r.resolved_at_precision, r.source, r.note
-    FROM jsonb_to_recordset($11::text::jsonb) AS r(seq bigint, event_id uuid, recorded_at bigint,
+    FROM jsonb_to_recordset($12::text::jsonb) AS r(seq bigint, event_id uuid, recorded_at bigint,
         recorded_by text, proposition text, outcome text, resolved_at bigint,
         resolved_at_precision text, source text, note text)
     ON CONFLICT (seq) DO UPDATE SET event_id = EXCLUDED.event_id,
@@ -109,18 +109,18 @@ new_resolutions AS (
 )";
 
 /// The statement the backfill writes each page of rows with: the read-row
-/// CTEs alone, with `$1`..`$5` (the keyspace's parameters in the write
+/// CTEs alone, with `$1`..`$6` (the keyspace's parameters in the write
 /// set's statement) bound and unused.
 fn backfill_sql() -> String {
     format!(
-        "WITH unused AS (SELECT $1::bytea[], $2::bytea[], $3::bytea[], $4::bigint, $5::bytea),
+        "WITH unused AS (SELECT $1::bytea[], $2::bytea[], $3::bytea[], $4::bigint, $5::bytea, $6::bigint),
         {WRITE_ROWS_CTES}
         SELECT 1"
     )
 }
 
 /// The read rows one write set adds and removes, as the statement's
-/// parameters `$6`..`$11` take them.
+/// parameters `$7`..`$12` take them.
 #[derive(Debug, Default)]
 pub(crate) struct ReadRows {
     /// Seqs whose rows go: records deleted, or put but not decodable.
@@ -205,7 +205,7 @@ impl ReadRows {
         }
     }
 
-    /// The parameters `$6`..`$11`, in order.
+    /// The parameters `$7`..`$12`, in order.
     pub(crate) fn parameters(&self) -> ReadParameters {
         let array = |rows: &[Value]| Value::Array(rows.to_vec()).to_string();
         ReadParameters {
@@ -238,7 +238,7 @@ pub(crate) struct ReadParameters {
 }
 
 impl ReadParameters {
-    /// The parameters `$6`..`$11` as the client binds them.
+    /// The parameters `$7`..`$12` as the client binds them.
     pub(crate) fn as_params(&self) -> [&(dyn ToSql + Sync); 6] {
         [
             &self.gone,
@@ -298,10 +298,12 @@ async fn write_rows(
     rows: &ReadRows,
 ) -> Result<(), tokio_postgres::Error> {
     let none_keys: Vec<Vec<u8>> = Vec::new();
-    let (no_seq, no_hash): (Option<i64>, Option<Vec<u8>>) = (None, None);
+    let (no_seq, no_hash, no_time): (Option<i64>, Option<Vec<u8>>, Option<i64>) =
+        (None, None, None);
     let read = rows.parameters();
-    let mut params: Vec<&(dyn ToSql + Sync)> =
-        vec![&none_keys, &none_keys, &none_keys, &no_seq, &no_hash];
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+        &none_keys, &none_keys, &none_keys, &no_seq, &no_hash, &no_time,
+    ];
     params.extend(read.as_params());
     client.execute(statement, &params).await?;
     Ok(())

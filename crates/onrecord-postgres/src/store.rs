@@ -1,8 +1,18 @@
 //! [`PostgresStorage`]: the engine's [`Storage`] over the `onrecord.keyspace`
 //! table, driven synchronously on a tokio runtime the store owns (ADR 0004,
-//! ADR 0005). One dedicated writer connection holds the ledger's writer lock
-//! (a session advisory lock) and commits each write set as one statement;
-//! reads go through a small pool and stream key ranges in bounded pages.
+//! ADR 0005). One dedicated writer connection commits each write set; reads
+//! go through a small pool and stream key ranges in bounded pages.
+//!
+//! Shared (the default): any number of processes write one ledger. Each
+//! append is a transaction that takes the writer lock (a per-database
+//! advisory lock) in shared mode, locks the head row (`FOR UPDATE`), checks
+//! it is the head the engine built on, and commits the write set with the
+//! new head and a `pg_notify` ([`HEAD_CHANNEL`]); a moved head commits
+//! nothing ([`Applied::HeadMoved`]). An import or views rebuild takes the
+//! lock exclusively for its duration ([`Storage::exclude_writers`]), as does
+//! creating or migrating the schema. Exclusive
+//! ([`PostgresOptions::shared`] `false`): the lock is held exclusively for the
+//! store's life, as sled's file lock is.
 //!
 //! Only storage lives here: opening, recognising and migrating a database is
 //! `lib.rs` and `schema.rs`, and what the keys mean is the engine's. Every
@@ -17,7 +27,9 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use onrecord_ledger::keys::{self, MetaKey};
-use onrecord_ledger::storage::{Acknowledged, Entries, Entry, Storage, WriteSet};
+use onrecord_ledger::storage::{
+    Acknowledged, Applied, Entries, Entry, Expect, HeadListener, Storage, WriteSet,
+};
 use onrecord_ledger::{Clock, Head, StoreError};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, NoTls, Statement};
@@ -40,11 +52,15 @@ pub const FIRST_PAGE_ROWS: i64 = 16;
 /// keeps in memory at most, with the row it hands out).
 pub const MAX_PAGE_ROWS: i64 = 512;
 
+/// The channel every commit that moves the head notifies, with the new
+/// head's seq as its payload: other servers' live tails wake on it.
+pub const HEAD_CHANNEL: &str = "onrecord_head";
+
 /// The one statement that commits a write set: deletes, upserts (from two
 /// arrays, so a write set is one round trip whatever its size), the head
-/// row, and the read tables' rows of the records it puts or deletes
-/// (`read_tables.rs`), as one autocommitted statement, so all of it or none
-/// is applied.
+/// row with a notification of the new head (sent at commit), and the read
+/// tables' rows of the records it puts or deletes (`read_tables.rs`), as one
+/// statement, so all of it or none is applied.
 fn apply_sql() -> String {
     format!(
         "WITH deleted AS (
@@ -54,12 +70,22 @@ fn apply_sql() -> String {
     SELECT * FROM unnest($1::bytea[], $2::bytea[])
     ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
 ), head AS (
-    UPDATE onrecord.head SET seq = $4::bigint, hash = $5::bytea WHERE $4::bigint IS NOT NULL
+    UPDATE onrecord.head
+    SET seq = $4::bigint, hash = $5::bytea,
+        last_recorded_at = coalesce($6::bigint, last_recorded_at)
+    WHERE $4::bigint IS NOT NULL
 ), {}
-SELECT 1",
+SELECT pg_notify('onrecord_head', $4::bigint::text) WHERE $4::bigint IS NOT NULL",
         read_tables::WRITE_ROWS_CTES
     )
 }
+
+/// Locks the head row for the rest of the append's transaction and reads
+/// it, with whether an import cut short left its mark (its staged records
+/// would be under the head the engine built on).
+const LOCK_HEAD_SQL: &str = "SELECT seq, hash,
+    EXISTS (SELECT 1 FROM onrecord.keyspace WHERE key = $1::bytea)
+FROM onrecord.head FOR UPDATE";
 
 /// Whether a store is being opened for a new ledger or an existing one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -79,6 +105,10 @@ pub struct PostgresOptions {
     pub readers: usize,
     /// Transaction time and new event ids.
     pub clock: Clock,
+    /// Whether other processes may write the ledger meanwhile (servers and
+    /// commands sharing it: each append checks the head under its row lock);
+    /// `false` holds the writer lock for the store's life, as sled does.
+    pub shared: bool,
 }
 
 impl Default for PostgresOptions {
@@ -87,14 +117,16 @@ impl Default for PostgresOptions {
             busy_wait: Duration::from_secs(10),
             readers: 4,
             clock: Clock::default(),
+            shared: true,
         }
     }
 }
 
-/// The writer's connection and its prepared statement.
+/// The writer's connection and its prepared statements.
 struct Writer {
     client: Client,
     apply: Statement,
+    lock_head: Statement,
     /// Set once the connection failed: the lock went with it, and a commit
     /// in flight may or may not have happened, so writes are refused until
     /// the store is opened again (what happened, in words).
@@ -111,6 +143,12 @@ pub struct PostgresStorage {
     acknowledged: Acknowledged,
     /// Whether this process may only read (a standby, a read-only role).
     read_only: bool,
+    /// Whether other processes may write the ledger meanwhile.
+    shared: bool,
+    /// How long a commit waits for the writer lock or the head row.
+    busy_wait: Duration,
+    /// How to connect again (the LISTEN connection of [`Storage::watch_heads`]).
+    config: tokio_postgres::Config,
     /// Drives every connection; shut down when the store is dropped.
     runtime: Option<tokio::runtime::Runtime>,
     handle: tokio::runtime::Handle,
@@ -175,6 +213,9 @@ impl PostgresStorage {
                 readers: started.readers,
                 acknowledged: started.acknowledged,
                 read_only: started.read_only,
+                shared: options.shared && !started.read_only,
+                busy_wait: options.busy_wait,
+                config: address.config.clone(),
                 runtime: Some(runtime),
                 handle,
             }),
@@ -235,7 +276,16 @@ impl PostgresStorage {
             (Intent::Open, SchemaState::At(_)) => {}
         }
         let apply = client.prepare(&apply_sql()).await.map_err(at)?;
+        let lock_head = client.prepare(LOCK_HEAD_SQL).await.map_err(at)?;
         let acknowledged = read_head_row(&client).await.map_err(at)?;
+        if !read_only && options.shared {
+            // The schema is settled: from now on the lock is taken per
+            // commit, shared, so that other processes write too.
+            client
+                .query_one("SELECT pg_advisory_unlock($1)", &[&WRITER_LOCK])
+                .await
+                .map_err(at)?;
+        }
         let manager = deadpool_postgres::Manager::from_config(
             address.config.clone(),
             NoTls,
@@ -261,6 +311,7 @@ impl PostgresStorage {
             writer: Writer {
                 client,
                 apply,
+                lock_head,
                 lost: None,
             },
             readers,
@@ -324,6 +375,43 @@ impl PostgresStorage {
             END $$",
         ))
         .map_err(|e| self.fail(e))
+    }
+
+    /// The writer, unless its connection was lost (then writes are refused
+    /// until the store is opened again).
+    fn usable_writer(&self) -> Result<std::sync::MutexGuard<'_, Writer>, StoreError> {
+        let writer = self.lock_writer();
+        if let Some(why) = &writer.lost {
+            return Err(StoreError::WriteUnsure {
+                path: self.location.clone(),
+                detail: why.clone(),
+            });
+        }
+        Ok(writer)
+    }
+
+    /// Notes that the writer's connection failed: no write follows until the
+    /// store is opened again. With a commit in flight (`nothing_sent`
+    /// false), whether it happened is unknown: [`StoreError::WriteUnsure`].
+    fn connection_failed(
+        &self,
+        writer: &mut Writer,
+        e: tokio_postgres::Error,
+        nothing_sent: bool,
+    ) -> StoreError {
+        let detail = if nothing_sent {
+            "the connection to the database was lost, and the writer lock with it".to_owned()
+        } else {
+            "the connection to the database failed during a commit, which may or may not have happened".to_owned()
+        };
+        writer.lost = Some(detail.clone());
+        if nothing_sent {
+            return self.fail(e);
+        }
+        StoreError::WriteUnsure {
+            path: self.location.clone(),
+            detail,
+        }
     }
 
     fn lock_writer(&self) -> std::sync::MutexGuard<'_, Writer> {
@@ -513,6 +601,126 @@ fn owned(bound: Bound<&[u8]>) -> Bound<Vec<u8>> {
     bound.map(<[u8]>::to_vec)
 }
 
+/// A write set as [`apply_sql`]'s parameters.
+struct ApplyParams {
+    put_keys: Vec<Vec<u8>>,
+    put_values: Vec<Vec<u8>>,
+    deleted: Vec<Vec<u8>>,
+    head_seq: Option<i64>,
+    head_hash: Option<Vec<u8>>,
+    head_recorded_at: Option<i64>,
+    /// The read tables' rows of the records the set puts or deletes.
+    read: read_tables::ReadParameters,
+}
+
+impl ApplyParams {
+    /// The last write to each key, split into puts and deletes; the head
+    /// row's values from the `M head` key, when the set moves the head.
+    fn of(writes: WriteSet) -> Self {
+        let head_recorded_at = writes.head_recorded_at();
+        let mut last: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+        for (key, value) in writes.into_ops() {
+            last.insert(key, value);
+        }
+        let head_key = keys::meta(MetaKey::Head);
+        let (mut put_keys, mut put_values, mut deleted) = (Vec::new(), Vec::new(), Vec::new());
+        let (mut head_seq, mut head_hash, mut recorded_at) = (None, None, None);
+        let mut read_rows = ReadRows::default();
+        for (key, value) in last {
+            read_rows.note(&key, value.as_deref());
+            match value {
+                Some(value) => {
+                    if key == head_key
+                        && let Some((seq, hash)) = head_of(&value)
+                    {
+                        (head_seq, head_hash) = (Some(seq), Some(hash));
+                        recorded_at = head_recorded_at;
+                    }
+                    put_keys.push(key);
+                    put_values.push(value);
+                }
+                None => deleted.push(key),
+            }
+        }
+        Self {
+            put_keys,
+            put_values,
+            deleted,
+            head_seq,
+            head_hash,
+            head_recorded_at: recorded_at,
+            read: read_rows.parameters(),
+        }
+    }
+
+    /// The parameters in [`apply_sql`]'s order: the keyspace's `$1`..`$6`,
+    /// then the read rows' `$7`..`$12`.
+    fn as_sql(&self) -> Vec<&(dyn ToSql + Sync)> {
+        let mut params: Vec<&(dyn ToSql + Sync)> = vec![
+            &self.put_keys,
+            &self.put_values,
+            &self.deleted,
+            &self.head_seq,
+            &self.head_hash,
+            &self.head_recorded_at,
+        ];
+        params.extend(self.read.as_params());
+        params
+    }
+}
+
+/// The head a row of the head table holds (`None`: not a head).
+fn stored_head(row: &tokio_postgres::Row) -> Result<Option<Head>, tokio_postgres::Error> {
+    let (seq, hash): (i64, Vec<u8>) = (row.try_get(0)?, row.try_get(1)?);
+    Ok(
+        match (u64::try_from(seq), <[u8; 32]>::try_from(hash.as_slice())) {
+            (Ok(seq), Ok(hash)) => Some(Head { seq, hash }),
+            _ => None,
+        },
+    )
+}
+
+/// How long the head listener waits before connecting again.
+const LISTEN_RETRY: Duration = Duration::from_millis(500);
+
+/// Follows the heads other processes commit, for as long as the store's
+/// runtime runs: LISTEN on a connection of its own, hand each notified seq
+/// to `on_head`; after (re)connecting, hand it the head row too, so that
+/// commits made while no connection listened are not missed.
+async fn listen_for_heads(config: tokio_postgres::Config, on_head: HeadListener) {
+    use futures_util::StreamExt;
+    loop {
+        if let Ok((client, mut connection)) = config.connect(NoTls).await {
+            let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
+            let driver = tokio::spawn(async move {
+                let mut messages =
+                    futures_util::stream::poll_fn(move |cx| connection.poll_message(cx));
+                while let Some(Ok(message)) = messages.next().await {
+                    if let tokio_postgres::AsyncMessage::Notification(n) = message
+                        && let Ok(seq) = n.payload().parse::<u64>()
+                        && tx.send(seq).is_err()
+                    {
+                        break;
+                    }
+                }
+            });
+            let listening = client
+                .batch_execute(&format!("LISTEN {HEAD_CHANNEL}"))
+                .await
+                .is_ok();
+            if listening && let Ok(Acknowledged::At(head)) = read_head_row(&client).await {
+                on_head(head.seq);
+            }
+            while listening && let Some(seq) = rx.recv().await {
+                on_head(seq);
+            }
+            drop(client);
+            let _ = driver.await;
+        }
+        tokio::time::sleep(LISTEN_RETRY).await;
+    }
+}
+
 /// The head a write set puts, as the head row stores it (seq, hash).
 fn head_of(value: &[u8]) -> Option<(i64, Vec<u8>)> {
     let seq = u64::from_be_bytes(value.get(..8)?.try_into().ok()?);
@@ -585,64 +793,131 @@ impl Storage for PostgresStorage {
         if self.read_only {
             return Err(StoreError::ReadOnly(self.location.clone()));
         }
-        let mut last: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
-        for (key, value) in writes.into_ops() {
-            last.insert(key, value);
-        }
-        let head_key = keys::meta(MetaKey::Head);
-        let (mut put_keys, mut put_values, mut deleted) = (Vec::new(), Vec::new(), Vec::new());
-        let (mut head_seq, mut head_hash): (Option<i64>, Option<Vec<u8>>) = (None, None);
-        let mut read_rows = ReadRows::default();
-        for (key, value) in last {
-            read_rows.note(&key, value.as_deref());
-            match value {
-                Some(value) => {
-                    if key == head_key
-                        && let Some((seq, hash)) = head_of(&value)
-                    {
-                        (head_seq, head_hash) = (Some(seq), Some(hash));
-                    }
-                    put_keys.push(key);
-                    put_values.push(value);
-                }
-                None => deleted.push(key),
-            }
-        }
-        let mut writer = self.lock_writer();
-        if let Some(why) = &writer.lost {
-            return Err(StoreError::WriteUnsure {
-                path: self.location.clone(),
-                detail: why.clone(),
-            });
-        }
+        let params = ApplyParams::of(writes);
+        let mut writer = self.usable_writer()?;
         let was_closed = writer.client.is_closed();
-        let read = read_rows.parameters();
-        let mut params: Vec<&(dyn ToSql + Sync)> =
-            vec![&put_keys, &put_values, &deleted, &head_seq, &head_hash];
-        params.extend(read.as_params());
-        let result = self.run(writer.client.execute(&writer.apply, &params));
+        let result = self.run(writer.client.execute(&writer.apply, &params.as_sql()));
         match result {
             Ok(_) => Ok(()),
             // The server refused the statement: it rolled back, nothing changed.
             Err(e) if e.as_db_error().is_some() => Err(self.fail(e)),
-            Err(e) => {
-                let detail = if was_closed {
-                    "the connection to the database was lost, and the writer lock with it"
-                        .to_owned()
-                } else {
-                    "the connection to the database failed during a commit, which may or may not have happened".to_owned()
-                };
-                writer.lost = Some(detail.clone());
-                if was_closed {
-                    // Nothing was sent: nothing changed, but no write can follow.
-                    return Err(self.fail(e));
-                }
-                Err(StoreError::WriteUnsure {
-                    path: self.location.clone(),
-                    detail,
-                })
-            }
+            Err(e) => Err(self.connection_failed(&mut writer, e, was_closed)),
         }
+    }
+
+    /// On a shared store, one transaction: the writer lock in shared mode
+    /// (waiting while an import holds it exclusively), the head row locked
+    /// and compared with `expect`, then the write set, the head and the
+    /// notification, committed. Two round trips (each a pipeline).
+    fn apply_if(&self, expect: Expect, writes: WriteSet) -> Result<Applied, StoreError> {
+        if !self.shared {
+            return self.apply(writes).map(|()| Applied::Done);
+        }
+        if self.read_only {
+            return Err(StoreError::ReadOnly(self.location.clone()));
+        }
+        let params = ApplyParams::of(writes);
+        let mut writer = self.usable_writer()?;
+        let was_closed = writer.client.is_closed();
+        let begin = format!(
+            "BEGIN; SET LOCAL lock_timeout = {}; SELECT pg_advisory_xact_lock_shared({WRITER_LOCK})",
+            self.busy_wait.as_millis().max(1)
+        );
+        let import_key = keys::meta(MetaKey::Import);
+        let client = &writer.client;
+        let locked = self.run(async {
+            let (begun, head) = futures_util::future::join(
+                client.batch_execute(&begin),
+                client.query_one(&writer.lock_head, &[&import_key]),
+            )
+            .await;
+            begun?;
+            head
+        });
+        let row = match locked {
+            Ok(row) => row,
+            Err(e) if e.as_db_error().is_some() => {
+                let rolled_back = self.run(client.batch_execute("ROLLBACK"));
+                return Err(match rolled_back {
+                    Ok(()) => self.fail(e),
+                    Err(lost) => self.connection_failed(&mut writer, lost, false),
+                });
+            }
+            // Lost before anything was sent to commit: nothing changed.
+            Err(e) => return Err(self.connection_failed(&mut writer, e, true)),
+        };
+        let stored = stored_head(&row).map_err(|e| self.fail(e))?;
+        let import_cut_short: bool = row.try_get(2).map_err(|e| self.fail(e))?;
+        let Some(stored) = stored else {
+            let _ = self.run(client.batch_execute("ROLLBACK"));
+            return Err(StoreError::DamagedHead(
+                "the onrecord.head row is unreadable".into(),
+            ));
+        };
+        if stored != expect.head || import_cut_short {
+            return match self.run(client.batch_execute("ROLLBACK")) {
+                Ok(()) => Ok(Applied::HeadMoved(stored)),
+                Err(e) => Err(self.connection_failed(&mut writer, e, true)),
+            };
+        }
+        let committed = self.run(async {
+            let (applied, commit) = futures_util::future::join(
+                client.execute(&writer.apply, &params.as_sql()),
+                client.batch_execute("COMMIT"),
+            )
+            .await;
+            // A refused statement turns the COMMIT into a rollback.
+            applied?;
+            commit
+        });
+        match committed {
+            Ok(()) => Ok(Applied::Done),
+            Err(e) if e.as_db_error().is_some() => Err(self.fail(e)),
+            Err(e) => Err(self.connection_failed(&mut writer, e, was_closed)),
+        }
+    }
+
+    fn shared_writers(&self) -> bool {
+        self.shared
+    }
+
+    /// Takes the writer lock exclusively on the writer's connection,
+    /// retrying for the busy wait while other processes' commits hold it.
+    fn exclude_writers(&self) -> Result<(), StoreError> {
+        if !self.shared {
+            return Ok(());
+        }
+        let mut writer = self.usable_writer()?;
+        let taken = self.run(take_writer_lock(
+            &writer.client,
+            self.busy_wait,
+            &self.location,
+        ));
+        if let Err(StoreError::Unreachable { .. }) = &taken {
+            writer.lost = Some("the connection to the database was lost".into());
+        }
+        taken
+    }
+
+    fn admit_writers(&self) {
+        if !self.shared {
+            return;
+        }
+        let writer = self.lock_writer();
+        // If this fails the connection is gone, and the lock with it.
+        let _ = self.run(
+            writer
+                .client
+                .query_one("SELECT pg_advisory_unlock($1)", &[&WRITER_LOCK]),
+        );
+    }
+
+    /// Listens on [`HEAD_CHANNEL`] on a connection of its own (connected
+    /// again, with the head row read, whenever it is lost).
+    fn watch_heads(&self, on_head: HeadListener) -> bool {
+        self.handle
+            .spawn(listen_for_heads(self.config.clone(), on_head));
+        true
     }
 
     /// Nothing to do: [`Storage::apply`] returns only once the server has

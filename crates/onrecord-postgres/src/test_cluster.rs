@@ -98,10 +98,22 @@ impl Cluster {
                 String::from_utf8_lossy(&out.stderr)
             )));
         }
+        Self::launch(bin, run_as, dir, data, settings).map_err(Err)
+    }
+
+    /// Starts the server on `data` (in `dir`) on a free loopback port with
+    /// these extra settings, and its watchdog.
+    fn launch(
+        bin: PathBuf,
+        run_as: RunAs,
+        dir: tempfile::TempDir,
+        data: PathBuf,
+        settings: &[&str],
+    ) -> Result<Self, String> {
         let mut last_error = String::new();
         // A free port can be taken by someone else before the server binds it: try a few.
         for _ in 0..5 {
-            let port = free_port().map_err(|e| Err(format!("no free port: {e}")))?;
+            let port = free_port().map_err(|e| format!("no free port: {e}"))?;
             let mut options = format!(
                 "-c listen_addresses=127.0.0.1 -p {port} -c unix_socket_directories={}",
                 dir.path().display()
@@ -118,7 +130,7 @@ impl Cluster {
                 .args(["-w", "-t", "60", "-o", &options, "start"])
                 .stdin(Stdio::null())
                 .output()
-                .map_err(|e| Err(format!("cannot run pg_ctl: {e}")))?;
+                .map_err(|e| format!("cannot run pg_ctl: {e}"))?;
             if out.status.success() {
                 let cluster = Self {
                     watchdog: Mutex::new(None),
@@ -137,7 +149,104 @@ impl Cluster {
                 std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default()
             );
         }
-        Err(Err(format!("pg_ctl start failed: {last_error}")))
+        Err(format!("pg_ctl start failed: {last_error}"))
+    }
+
+    /// A streaming standby of this cluster named `name` (its
+    /// `application_name`, what `synchronous_standby_names` lists): a copy
+    /// made by `pg_basebackup -R`, started on a port of its own.
+    pub fn standby(&self, name: &str, settings: &[&str]) -> Result<Self, String> {
+        let dir = tempfile::Builder::new()
+            .prefix("onrecord-pg-standby-")
+            .tempdir()
+            .map_err(|e| format!("cannot make a temp dir: {e}"))?;
+        if let Some((uid, gid)) = self.run_as.postgres {
+            std::os::unix::fs::chown(dir.path(), Some(uid), Some(gid))
+                .map_err(|e| format!("cannot give the temp dir to postgres: {e}"))?;
+        }
+        let data = dir.path().join("data");
+        let out = self
+            .run_as
+            .command(&self.bin.join("pg_basebackup"))
+            .arg("-D")
+            .arg(&data)
+            .args(["-h", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-U", "postgres", "-R", "-X", "stream", "--no-sync"])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run pg_basebackup: {e}"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "pg_basebackup failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ));
+        }
+        // The last setting wins: the one `-R` wrote, with the standby's name added.
+        let conninfo = format!(
+            "\nprimary_conninfo = 'host=127.0.0.1 port={} user=postgres application_name={name}'\n",
+            self.port
+        );
+        std::fs::OpenOptions::new()
+            .append(true)
+            .open(data.join("postgresql.auto.conf"))
+            .and_then(|mut f| std::io::Write::write_all(&mut f, conninfo.as_bytes()))
+            .map_err(|e| format!("cannot name the standby: {e}"))?;
+        Self::launch(self.bin.clone(), self.run_as.clone(), dir, data, settings)
+    }
+
+    /// Waits (up to a minute) until `count` standbys stream from this cluster.
+    pub fn wait_for_standbys(&self, count: i64) -> Result<(), String> {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let sql = format!(
+                "DO $$ BEGIN IF (SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming') < {count} THEN RAISE EXCEPTION 'not yet'; END IF; END $$"
+            );
+            if self.execute("postgres", &sql).is_ok() {
+                return Ok(());
+            }
+            if std::time::Instant::now() > deadline {
+                return Err(format!("{count} standbys did not start streaming"));
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
+
+    /// Kills the postmaster with SIGKILL, as a machine that dies would (its
+    /// backends end when they notice). The directory stays until [`Cluster::stop`].
+    pub fn kill(&self) {
+        if let Ok(pid_file) = std::fs::read_to_string(self.data.join("postmaster.pid"))
+            && let Some(pid) = pid_file
+                .lines()
+                .next()
+                .and_then(|l| l.trim().parse::<i32>().ok())
+        {
+            // SAFETY: kill(2) on the postmaster this cluster started; no memory is touched.
+            unsafe {
+                libc::kill(pid, libc::SIGKILL);
+            }
+        }
+    }
+
+    /// Promotes this standby to a primary (`pg_ctl promote`, waiting until
+    /// it takes writes).
+    pub fn promote(&self) -> Result<(), String> {
+        let out = self
+            .run_as
+            .command(&self.bin.join("pg_ctl"))
+            .arg("-D")
+            .arg(&self.data)
+            .args(["-w", "-t", "60", "promote"])
+            .stdin(Stdio::null())
+            .output()
+            .map_err(|e| format!("cannot run pg_ctl promote: {e}"))?;
+        if out.status.success() {
+            Ok(())
+        } else {
+            Err(format!(
+                "pg_ctl promote failed: {}",
+                String::from_utf8_lossy(&out.stderr)
+            ))
+        }
     }
 
     /// The loopback port the cluster listens on.

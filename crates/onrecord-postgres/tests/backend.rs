@@ -129,11 +129,15 @@ fn an_unreachable_server_is_unavailable_naming_host_and_port_but_never_the_passw
 }
 
 #[test]
-fn one_writer_at_a_time_the_second_waits_then_is_busy() {
+fn an_exclusive_writer_makes_the_second_wait_then_be_busy() {
     let Some(db) = TestDatabase::new() else {
         return;
     };
-    let first = onrecord_postgres::create(&db.url(), &options()).unwrap();
+    let exclusive = PostgresOptions {
+        shared: false,
+        ..options()
+    };
+    let first = onrecord_postgres::create(&db.url(), &exclusive).unwrap();
     let impatient = PostgresOptions {
         busy_wait: Duration::from_millis(200),
         ..options()
@@ -143,6 +147,39 @@ fn one_writer_at_a_time_the_second_waits_then_is_busy() {
     assert_eq!(e.kind(), ErrorKind::Busy);
     drop(first);
     onrecord_postgres::open(&db.url(), &options()).expect("free once the first is closed");
+}
+
+#[test]
+fn shared_writers_append_to_one_chain_and_wait_while_one_excludes_them() {
+    let Some(db) = TestDatabase::new() else {
+        return;
+    };
+    let first = onrecord_postgres::create(&db.url(), &options()).unwrap();
+    let impatient = PostgresOptions {
+        busy_wait: Duration::from_millis(200),
+        ..options()
+    };
+    let second = onrecord_postgres::open(&db.url(), &impatient).expect("shared: no lock for life");
+    assert!(first.shares_writers() && second.shares_writers());
+    first.append(req(party("trump", None))).unwrap();
+    let next = second.append(req(party("kremlin", None))).unwrap();
+    assert_eq!(
+        next.seq(),
+        2,
+        "the second writer reads the head the first moved"
+    );
+
+    // An import holds the writer lock exclusively: the other's commit waits, then is busy.
+    let import = first
+        .import()
+        .expect("the import excludes the other writers");
+    let e = second.append(req(party("peskov", None))).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Busy, "{e:?}");
+    drop(import);
+    let after = second.append(req(party("peskov", None))).unwrap();
+    assert_eq!(after.seq(), 3);
+    assert_eq!(first.current_head().unwrap(), second.head());
+    assert_sound(&first);
 }
 
 #[test]

@@ -37,6 +37,14 @@ impl Backend for PostgresBackend {
         Box::new(store)
     }
 
+    /// Two shared stores on one new ledger schema: two servers on one database.
+    fn shared_stores(&mut self) -> Option<(Box<dyn Storage>, Box<dyn Storage>)> {
+        let first = self.new_store();
+        let second = onrecord_postgres::open_storage(&self.db.url(), &PostgresOptions::default())
+            .expect("a second writer opens the ledger");
+        Some((first, Box::new(second)))
+    }
+
     /// Every store is a schema made by a migration and every read a round
     /// trip: as few cases as on sled.
     fn property_cases(&self) -> u32 {

@@ -295,9 +295,10 @@ fn a_ledger_made_at_schema_version_1_gets_its_read_tables_filled_when_migrated()
     let positions = sql_positions(&db);
     let statements = db.query("SELECT * FROM onrecord.statements ORDER BY seq");
     drop(ledger);
-    // What schema version 1 was: 0001 alone.
+    // What schema version 1 was: 0001 alone (0003's column dropped too).
     db.execute(
-        "DROP VIEW onrecord.contradictions, onrecord.current_positions, onrecord.statements,
+        "ALTER TABLE onrecord.head DROP COLUMN last_recorded_at;
+         DROP VIEW onrecord.contradictions, onrecord.current_positions, onrecord.statements,
                    onrecord.propositions, onrecord.retractions, onrecord.resolutions,
                    onrecord.parties;
          DROP TABLE onrecord.recorded_parties, onrecord.recorded_propositions,

@@ -5,7 +5,9 @@
 //! blocking pool (the engine is synchronous, ADR 0004). Routes live under
 //! `/v1` (`docs/server.md`); errors are `application/problem+json`, mapped
 //! from the engine's error kinds in one place ([`problem`]). The live tail
-//! ([`tail`]) catches up from any seq and then follows the durable head.
+//! ([`tail`]) catches up from any seq and then follows the durable head:
+//! this server's own appends, and on a ledger several servers share
+//! (PostgreSQL) the heads the store reports other servers commit.
 //! The web page at `/` (`page`) shows the report (rendered by
 //! `onrecord-report`, as `onrecord report` does) live from that tail.
 //! Nothing here touches a store directly: only the engine's `Ledger`.
@@ -95,6 +97,18 @@ impl AppState {
     }
 }
 
+/// Moves the published head forward to `seq` (never back: this server's
+/// writer and the store's watch both publish, in either order).
+pub(crate) fn publish_head(head: &watch::Sender<u64>, seq: u64) {
+    head.send_if_modified(|current| {
+        let moved = seq > *current;
+        if moved {
+            *current = seq;
+        }
+        moved
+    });
+}
+
 /// Serves `ledger` on `listener` until `shutdown` completes; then stops
 /// accepting, lets in-flight requests finish (appends are durable before
 /// they are answered), ends live tails, and returns once the writer has
@@ -132,6 +146,13 @@ where
             .map_err(std::io::Error::other)?
     };
     let (head_tx, head) = watch::channel(ledger.head().seq);
+    let head_tx = Arc::new(head_tx);
+    // On a ledger other servers append to, their heads come from the store
+    // (PostgreSQL's LISTEN/NOTIFY), so live tails here follow them too.
+    if ledger.shares_writers() {
+        let heads = Arc::clone(&head_tx);
+        ledger.watch_heads(Box::new(move |seq| publish_head(&heads, seq)));
+    }
     let (stop_tx, stop) = watch::channel(false);
     let writer = writer::Writer::start(Arc::clone(&ledger), head_tx, options.queue);
     let state = AppState {

@@ -665,7 +665,14 @@ async fn export(State(state): State<AppState>, headers: HeaderMap) -> Result<Res
     let (tx, mut rx) = tokio::sync::mpsc::channel::<Result<Bytes, StoreError>>(64);
     let ledger = Arc::clone(&state.ledger);
     tokio::task::spawn_blocking(move || {
-        let head = ledger.head().seq;
+        // The store's head, which other servers on a shared ledger move too.
+        let head = match ledger.current_head() {
+            Ok(head) => head.seq,
+            Err(e) => {
+                let _ = tx.blocking_send(Err(e));
+                return;
+            }
+        };
         for record in ledger.records_checked(1, head) {
             let chunk = record.map(|r| {
                 let mut line = write_line(&r);

@@ -67,6 +67,9 @@ struct TailState {
     filter: TailFilter,
     ledger: Arc<Ledger>,
     head: watch::Receiver<u64>,
+    /// The head last read from the store itself (on a shared ledger the
+    /// published head can lag another server's commit by a notification).
+    store_head: u64,
     stop: watch::Receiver<bool>,
     next: u64,
     buffer: VecDeque<Recorded>,
@@ -91,6 +94,7 @@ pub fn tail(
         filter,
         ledger,
         head,
+        store_head: 0,
         stop,
         next: from.max(1),
         buffer: VecDeque::new(),
@@ -117,7 +121,7 @@ async fn next_item(s: &mut TailState) -> Option<Result<TailItem, StoreError>> {
         if let Some(record) = s.buffer.pop_front() {
             return Some(Ok(TailItem::Event(Box::new(record))));
         }
-        let head = *s.head.borrow_and_update();
+        let head = (*s.head.borrow_and_update()).max(s.store_head);
         if s.next <= head {
             let (from, to) = (s.next, head.min(s.next + CHUNK - 1));
             let ledger = Arc::clone(&s.ledger);
@@ -151,6 +155,20 @@ async fn next_item(s: &mut TailState) -> Option<Result<TailItem, StoreError>> {
                 Err(_) => return None,
             }
             continue;
+        }
+        if !s.caught_up && s.ledger.shares_writers() {
+            // Say "caught up" only at the store's own head, not at a
+            // published one another server's notification has yet to move.
+            let ledger = Arc::clone(&s.ledger);
+            match tokio::task::spawn_blocking(move || ledger.current_head()).await {
+                Ok(Ok(now)) if now.seq > head => {
+                    s.store_head = now.seq;
+                    continue;
+                }
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => return Some(Err(e)),
+                Err(_) => return None,
+            }
         }
         if !s.caught_up {
             s.caught_up = true;

@@ -27,8 +27,9 @@ pub(crate) struct Writer {
 }
 
 impl Writer {
-    /// Starts the writer over `ledger`; it publishes the durable head seq on `head`.
-    pub(crate) fn start(ledger: Arc<Ledger>, head: watch::Sender<u64>, queue: usize) -> Self {
+    /// Starts the writer over `ledger`; it publishes the durable head seq on
+    /// `head` (which the store's own watch may move too, so only forward).
+    pub(crate) fn start(ledger: Arc<Ledger>, head: Arc<watch::Sender<u64>>, queue: usize) -> Self {
         let (jobs, mut rx) = mpsc::channel::<WriteJob>(queue);
         let thread = std::thread::Builder::new()
             .name("onrecord-writer".into())
@@ -44,7 +45,7 @@ impl Writer {
                     let (batches, replies): (Vec<_>, Vec<_>) =
                         group.into_iter().map(|j| (j.requests, j.reply)).unzip();
                     let results = ledger.append_batches(batches);
-                    head.send_replace(ledger.head().seq);
+                    crate::publish_head(&head, ledger.head().seq);
                     for (reply, result) in replies.into_iter().zip(results) {
                         // A client that went away still had its batch written.
                         let _ = reply.send(result);

@@ -6,7 +6,7 @@ use std::ops::Bound;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use crate::storage::{Acknowledged, Entries, Entry, Storage, WriteSet};
+use crate::storage::{Acknowledged, Applied, Entries, Entry, Expect, Storage, WriteSet};
 use crate::{Head, StoreError};
 
 /// The kind of storage call a fault hits.
@@ -171,6 +171,23 @@ impl Storage for FaultyStorage {
     fn apply(&self, writes: WriteSet) -> Result<(), StoreError> {
         self.fail_if_tripped(FaultPoint::Apply)?;
         self.inner.apply(writes)
+    }
+
+    fn apply_if(&self, expect: Expect, writes: WriteSet) -> Result<Applied, StoreError> {
+        self.fail_if_tripped(FaultPoint::Apply)?;
+        self.inner.apply_if(expect, writes)
+    }
+
+    fn shared_writers(&self) -> bool {
+        self.inner.shared_writers()
+    }
+
+    fn exclude_writers(&self) -> Result<(), StoreError> {
+        self.inner.exclude_writers()
+    }
+
+    fn admit_writers(&self) {
+        self.inner.admit_writers()
     }
 
     fn sync(&self) -> Result<(), StoreError> {

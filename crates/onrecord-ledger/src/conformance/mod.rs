@@ -22,6 +22,7 @@ pub mod drafts;
 mod faults;
 mod faulty;
 mod model;
+mod shared;
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -33,13 +34,14 @@ use sha2::{Digest, Sha256};
 
 use crate::envelope::{self, GENESIS_HASH};
 use crate::keys;
-use crate::storage::{Acknowledged, Entries, Entry, Storage, WriteSet};
+use crate::storage::{Acknowledged, Applied, Entries, Entry, Expect, Storage, WriteSet};
 use crate::{Clock, Head, Ledger, MemoryStorage, Opening, StoreError, ViewsVerified};
 
 pub use checks::*;
 pub use faults::injected_faults_leave_no_partial_state;
 pub use faulty::{Fault, FaultPoint, FaultSwitch, FaultyStorage};
 pub use model::random_operations_agree_with_a_model;
+pub use shared::a_head_moved_by_another_writer_is_rebuilt_on;
 
 /// A storage backend under test: how to make a new store and open one again.
 pub trait Backend {
@@ -54,6 +56,12 @@ pub trait Backend {
     /// whose every write costs a disk sync.
     fn property_cases(&self) -> u32 {
         64
+    }
+
+    /// Two stores open at once for writing on one new, empty store, as two
+    /// servers on one database: `None` where a store takes one writer.
+    fn shared_stores(&mut self) -> Option<(Box<dyn Storage>, Box<dyn Storage>)> {
+        None
     }
 
     /// A new, empty ledger.
@@ -81,17 +89,27 @@ impl Backend for MemoryBackend {
     fn new_store(&mut self) -> Box<dyn Storage> {
         let store = Arc::new(MemoryStorage::new("memory"));
         self.last = Some(store.clone());
-        Box::new(SharedMemory(store))
+        Box::new(SharedMemory(store, false))
     }
 
     fn reopen_store(&mut self) -> Box<dyn Storage> {
         let store = self.last.clone().expect("a store was made before");
-        Box::new(SharedMemory(store))
+        Box::new(SharedMemory(store, false))
+    }
+
+    fn shared_stores(&mut self) -> Option<(Box<dyn Storage>, Box<dyn Storage>)> {
+        let store = Arc::new(MemoryStorage::new("memory"));
+        self.last = Some(store.clone());
+        Some((
+            Box::new(SharedMemory(store.clone(), true)),
+            Box::new(SharedMemory(store, true)),
+        ))
     }
 }
 
-/// A handle on a [`MemoryStorage`] the backend keeps too.
-struct SharedMemory(Arc<MemoryStorage>);
+/// A handle on a [`MemoryStorage`] the backend keeps too; `true` when
+/// other handles write it meanwhile (the shared-writers check).
+struct SharedMemory(Arc<MemoryStorage>, bool);
 
 impl Storage for SharedMemory {
     fn location(&self) -> &Path {
@@ -111,6 +129,12 @@ impl Storage for SharedMemory {
     }
     fn apply(&self, writes: WriteSet) -> Result<(), StoreError> {
         self.0.apply(writes)
+    }
+    fn apply_if(&self, expect: Expect, writes: WriteSet) -> Result<Applied, StoreError> {
+        self.0.apply_if(expect, writes)
+    }
+    fn shared_writers(&self) -> bool {
+        self.1
     }
     fn sync(&self) -> Result<(), StoreError> {
         self.0.sync()
@@ -158,6 +182,7 @@ macro_rules! conformance_tests {
             records_copied_verbatim_rebuild_the_same_keyspace,
             random_operations_agree_with_a_model,
             injected_faults_leave_no_partial_state,
+            a_head_moved_by_another_writer_is_rebuilt_on,
         );
     };
     (@each $backend:expr; $($check:ident),* $(,)?) => {

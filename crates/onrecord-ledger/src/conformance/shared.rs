@@ -1,0 +1,246 @@
+//! The shared-writers check: two ledgers open at once on one store (two
+//! servers on one database), one moving the head between the other's
+//! reading it and committing. Run where [`Backend::shared_stores`] gives two
+//! writers on one store (memory, PostgreSQL); a no-op where a store has one
+//! writer (sled).
+
+use std::ops::Bound;
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use onrecord_core::{DomainError, Stance, StreamId};
+
+use super::drafts::*;
+use super::{Backend, assert_sound};
+use crate::storage::{Acknowledged, Applied, Entries, Entry, Expect, Storage, WriteSet};
+use crate::{
+    AppendOutcome, Clock, ExpectedRevision, Head, Ledger, Opening, StoreError, envelope, keys,
+};
+
+/// Something another writer does just before this store's next commit.
+type Interleaved = Box<dyn FnOnce() + Send>;
+
+/// A store that runs one queued action right before its next conditional
+/// apply: the other writer commits after this one built its batch.
+struct Interleaving {
+    inner: Box<dyn Storage>,
+    before_commit: Arc<Mutex<Option<Interleaved>>>,
+}
+
+impl Storage for Interleaving {
+    fn location(&self) -> &Path {
+        self.inner.location()
+    }
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        self.inner.get(key)
+    }
+    fn contains(&self, key: &[u8]) -> Result<bool, StoreError> {
+        self.inner.contains(key)
+    }
+    fn range(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Entries<'_> {
+        self.inner.range(start, end)
+    }
+    fn last(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Result<Option<Entry>, StoreError> {
+        self.inner.last(start, end)
+    }
+    fn apply(&self, writes: WriteSet) -> Result<(), StoreError> {
+        self.inner.apply(writes)
+    }
+    fn apply_if(&self, expect: Expect, writes: WriteSet) -> Result<Applied, StoreError> {
+        let queued = self
+            .before_commit
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .take();
+        if let Some(other_writer) = queued {
+            other_writer();
+        }
+        self.inner.apply_if(expect, writes)
+    }
+    fn shared_writers(&self) -> bool {
+        self.inner.shared_writers()
+    }
+    fn exclude_writers(&self) -> Result<(), StoreError> {
+        self.inner.exclude_writers()
+    }
+    fn admit_writers(&self) {
+        self.inner.admit_writers()
+    }
+    fn sync(&self) -> Result<(), StoreError> {
+        self.inner.sync()
+    }
+    fn acknowledgement(&self) -> Acknowledged {
+        self.inner.acknowledgement()
+    }
+    fn is_read_only(&self) -> bool {
+        self.inner.is_read_only()
+    }
+}
+
+/// Two writers on one store: `a` and `b`; `b`'s next commit lets `a` act first.
+struct TwoWriters {
+    a: Arc<Ledger>,
+    b: Ledger,
+    before_b_commits: Arc<Mutex<Option<Interleaved>>>,
+}
+
+impl TwoWriters {
+    /// Queues `action` on `a` to run just before `b`'s next commit.
+    fn a_first(&self, action: impl FnOnce(&Ledger) + Send + 'static) {
+        let a = Arc::clone(&self.a);
+        *self
+            .before_b_commits
+            .lock()
+            .unwrap_or_else(|p| p.into_inner()) = Some(Box::new(move || action(&a)));
+    }
+}
+
+/// The transaction times of the records, in seq order.
+fn recorded_times(ledger: &Ledger) -> Vec<i64> {
+    ledger
+        .tree()
+        .scan_prefix(&[keys::RECORD])
+        .map(|kv| {
+            let (key, bytes) = kv.expect("a record reads back");
+            let seq = keys::record_seq(&key).expect("a record key");
+            envelope::decode_envelope(&bytes, seq)
+                .expect("a record decodes")
+                .recorded_at
+        })
+        .collect()
+}
+
+/// When another writer moved the head after this one read it, the commit
+/// is refused by the store, and the engine reads the ledger again and
+/// rebuilds the batch on it: the sequence stays gapless, an expected
+/// revision has one winner, an event id recorded by the other writer is
+/// "already recorded", a statement the other retracted cannot be retracted
+/// again, the kept views stay equal to the fold on both, and transaction
+/// time never goes back.
+pub fn a_head_moved_by_another_writer_is_rebuilt_on(backend: &mut dyn Backend) {
+    let Some((first, second)) = backend.shared_stores() else {
+        return;
+    };
+    assert!(first.shared_writers() && second.shared_writers());
+    let a = Arc::new(
+        Ledger::from_storage(first, Clock::default(), Opening::Create)
+            .expect("a new store takes a new ledger"),
+    );
+    let before_b_commits = Arc::new(Mutex::new(None));
+    let b = Ledger::from_storage(
+        Box::new(Interleaving {
+            inner: second,
+            before_commit: Arc::clone(&before_b_commits),
+        }),
+        Clock::default(),
+        Opening::Existing,
+    )
+    .expect("a second writer opens the ledger");
+    let w = TwoWriters {
+        a,
+        b,
+        before_b_commits,
+    };
+    super::seed(&w.a);
+
+    // b sees a's appends before it builds (it reads the head first).
+    let said =
+        w.b.append(req(statement(
+            "paris-meeting",
+            "trump",
+            Stance::Likely,
+            "2018-11-08",
+        )))
+        .expect("b appends after a");
+    assert_eq!(said.seq(), 5);
+
+    // a appends between b's build and b's commit: b rebuilds at the next seq.
+    w.a_first(|a| {
+        a.append(req(party("macron", None))).expect("a appends");
+    });
+    let next =
+        w.b.append(req(party("merkel", None)))
+            .expect("b rebuilds on a's head");
+    assert_eq!(
+        next.seq(),
+        7,
+        "b's event follows a's, no gap and no overwrite"
+    );
+    assert_eq!(w.b.head().seq, 7);
+
+    // One winner per expected revision: a takes revision 2 of the stream first.
+    let stream = StreamId::Proposition(prop_id("paris-meeting"));
+    let revision = w.b.stream_revision(&stream).unwrap().expect("it exists");
+    w.a_first(move |a| {
+        a.append(expecting(
+            ExpectedRevision::Exact(revision),
+            statement("paris-meeting", "kremlin", Stance::Unlikely, "2018-11-09"),
+        ))
+        .expect("a wins the race");
+    });
+    let lost =
+        w.b.append(expecting(
+            ExpectedRevision::Exact(revision),
+            statement("paris-meeting", "peskov", Stance::Likely, "2018-11-09"),
+        ))
+        .unwrap_err();
+    assert!(
+        matches!(lost, StoreError::WrongExpectedRevision { .. }),
+        "the loser of the race is told the stream moved: {lost:?}"
+    );
+
+    // An event id a records first is "already recorded" for b, at a's seq.
+    let id = test_id(77);
+    let draft = statement("paris-meeting", "trump", Stance::Unlikely, "2018-11-10");
+    let for_a = draft.clone();
+    w.a_first(move |a| {
+        a.append(with_id(id, for_a)).expect("a records the id");
+    });
+    let again =
+        w.b.append(with_id(id, draft))
+            .expect("b's retry is answered");
+    assert!(
+        matches!(again, AppendOutcome::AlreadyRecorded { event_id, .. } if event_id == id),
+        "{again:?}"
+    );
+    assert_eq!(again.seq(), w.a.current_head().unwrap().seq);
+
+    // Facts b validated against change under it: a retracts the statement first.
+    let said_id = said.event_id();
+    w.a_first(move |a| {
+        a.append(req(retraction(said_id))).expect("a retracts");
+    });
+    let refused = w.b.append(req(retraction(said_id))).unwrap_err();
+    assert!(
+        matches!(
+            refused,
+            StoreError::Invalid(DomainError::AlreadyRetracted(_))
+        ),
+        "a statement retracted by the other writer cannot be retracted again: {refused:?}"
+    );
+
+    // A group commit whose second batch meets a moved head rebuilds only it.
+    w.a_first(|a| {
+        a.append(req(party("putin", None))).expect("a appends");
+    });
+    let results = w.b.append_batches(vec![
+        vec![req(party("zelensky", None))],
+        vec![req(party("xi", None))],
+    ]);
+    let seqs: Vec<u64> = results
+        .into_iter()
+        .map(|r| r.expect("each batch is accepted")[0].seq())
+        .collect();
+    assert!(seqs[0] < seqs[1], "{seqs:?}");
+
+    let head_a = w.a.current_head().unwrap();
+    let head_b: Head = w.b.current_head().unwrap();
+    assert_eq!(head_a, head_b, "both writers see one head");
+    let times = recorded_times(&w.b);
+    assert!(
+        times.windows(2).all(|t| t[0] <= t[1]),
+        "transaction time never goes back"
+    );
+    assert_sound(&w.a);
+    assert_sound(&w.b);
+}
