@@ -395,8 +395,8 @@ fn sigkill_at_random_moments_loses_no_acknowledged_event_and_no_batch_is_partial
 
 /// Copies the ledger directory (the process that held it is dead) and says
 /// whether the copy holds an import that was written in part: the mark that
-/// `Ledger::open` finds and undoes. The copy is opened with bare sled, so the
-/// ledger itself is left for the binary to open.
+/// `Ledger::open` finds and undoes. The copy is opened without the engine
+/// (which would undo it), so the ledger itself is left for the binary to open.
 fn holds_a_partial_import(ledger: &Path) -> bool {
     fn copy_dir(from: &Path, to: &Path) {
         std::fs::create_dir_all(to).unwrap();
@@ -412,7 +412,7 @@ fn holds_a_partial_import(ledger: &Path) -> bool {
     }
     let copy = tempfile::tempdir().unwrap();
     copy_dir(ledger, copy.path());
-    let db = sled::open(copy.path()).expect("open the copy with sled");
+    let db = onrecord_sled::RawLedger::open(copy.path()).expect("open the copy's keyspace");
     db.get(b"Mimport").expect("read the copy").is_some()
 }
 

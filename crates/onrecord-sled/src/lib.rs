@@ -3,16 +3,21 @@
 //! (`anchor`). The only crate that touches sled.
 //!
 //! [`SledStorage`] implements the engine's [`Storage`] over one sled tree
-//! (the engine's keyspace, byte for byte: ADR 0003's layouts and the golden
-//! fixtures). This crate also decides, before sled opens anything, whether a
+//! holding the engine's keyspace, byte for byte: new ledgers in keyspace
+//! layout 3, entries packed into chunks ([`packed`], ADR 0006); ledgers
+//! made before it one sled key per engine key (ADR 0003's layouts 1 and 2),
+//! read and written as they are. This crate also decides, before sled opens anything, whether a
 //! directory holds a ledger ([`marker`]), so it never writes into one that
 //! does not; opens read-only archives from a private copy; and maps sled and
 //! file-system failures to the engine's errors. The append pipeline, chain,
 //! indexes and views are the engine's (`onrecord-ledger`).
 
 mod anchor;
+mod chunk;
 mod marker;
+pub mod packed;
 mod pending;
+mod raw;
 
 use std::fs::File;
 use std::ops::Bound;
@@ -30,6 +35,17 @@ use crate::pending::{Merged, PENDING_LIMIT, Pending, is_empty_range};
 
 pub use anchor::ANCHOR_FILE;
 pub use marker::MARKER_FILE;
+pub use raw::RawLedger;
+
+/// How a sled store holds the engine's keyspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StoreLayout {
+    /// Keyspace layout 3: entries packed into chunks ([`packed`], ADR 0006).
+    #[default]
+    Chunks,
+    /// One sled key per engine key: how ledgers before layout 3 are stored.
+    KeyPerEntry,
+}
 
 /// How a sled ledger is opened.
 #[derive(Debug, Clone)]
@@ -40,6 +56,8 @@ pub struct LedgerOptions {
     pub busy_wait: Duration,
     /// Transaction time and new event ids.
     pub clock: Clock,
+    /// How a NEW ledger stores its keyspace; an existing one keeps its own.
+    pub new_layout: StoreLayout,
 }
 
 impl Default for LedgerOptions {
@@ -48,6 +66,7 @@ impl Default for LedgerOptions {
             cache_capacity: 64 * 1024 * 1024,
             busy_wait: Duration::from_secs(10),
             clock: Clock::default(),
+            new_layout: StoreLayout::default(),
         }
     }
 }
@@ -71,6 +90,10 @@ pub struct SledStorage {
     anchored: Acknowledged,
     /// Whether the directory carries its marker file yet.
     marked: AtomicBool,
+    /// How this store holds the keyspace.
+    layout: StoreLayout,
+    /// Whether a layout 3 store holds its mark yet (written with its first batch).
+    layout_marked: AtomicBool,
     /// Write sets applied, not yet handed to sled (see [`pending`]).
     pending: Mutex<Pending>,
     /// Whether this process may only read (a read-only archive, read from a private copy).
@@ -179,6 +202,9 @@ impl Storage for SledStorage {
         if let Some(value) = self.lock_pending().writes.get(key) {
             return Ok(value.clone());
         }
+        if self.layout == StoreLayout::Chunks {
+            return packed::get(&self.db, &self.path, key);
+        }
         self.db
             .get(key)
             .map(|v| v.map(|v| v.to_vec()))
@@ -189,6 +215,9 @@ impl Storage for SledStorage {
         if let Some(value) = self.lock_pending().writes.get(key) {
             return Ok(value.is_some());
         }
+        if self.layout == StoreLayout::Chunks {
+            return Ok(packed::get(&self.db, &self.path, key)?.is_some());
+        }
         self.db
             .contains_key(key)
             .map_err(|e| storage(&self.path, e))
@@ -196,6 +225,16 @@ impl Storage for SledStorage {
 
     fn range(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Entries<'_> {
         let pending = self.lock_pending().in_range(start, end);
+        if self.layout == StoreLayout::Chunks {
+            let stored = packed::range(&self.db, &self.path, start, end);
+            if pending.is_empty() {
+                return Box::new(stored);
+            }
+            return Box::new(Merged {
+                pending: pending.into_iter().peekable(),
+                stored: stored.peekable(),
+            });
+        }
         let stored = self.db.range::<&[u8], _>((start, end)).map(move |kv| {
             kv.map(|(k, v)| (k.to_vec(), v.to_vec()))
                 .map_err(|e| storage(&self.path, e))
@@ -216,11 +255,17 @@ impl Storage for SledStorage {
         let pending = self.lock_pending();
         // The last stored entry pending writes do not replace or delete.
         let mut stored = None;
-        for kv in self.db.range::<&[u8], _>((start, end)).rev() {
-            let (k, v) = kv.map_err(|e| storage(&self.path, e))?;
-            if !pending.writes.contains_key(k.as_ref()) {
-                stored = Some((k.to_vec(), v.to_vec()));
-                break;
+        if self.layout == StoreLayout::Chunks {
+            stored = packed::last(&self.db, &self.path, start, end, |k| {
+                pending.writes.contains_key(k)
+            })?;
+        } else {
+            for kv in self.db.range::<&[u8], _>((start, end)).rev() {
+                let (k, v) = kv.map_err(|e| storage(&self.path, e))?;
+                if !pending.writes.contains_key(k.as_ref()) {
+                    stored = Some((k.to_vec(), v.to_vec()));
+                    break;
+                }
             }
         }
         let written = pending
@@ -388,17 +433,30 @@ impl SledStorage {
     /// if sled refuses it (the next sync tries again).
     fn write_pending(&self, pending: &mut Pending) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
-        for (key, value) in &pending.writes {
-            match value {
-                Some(value) => batch.insert(&key[..], &value[..]),
-                None => batch.remove(&key[..]),
+        if self.layout == StoreLayout::Chunks {
+            packed::stage(&self.db, &self.path, &pending.writes, &mut batch)?;
+            if !self.layout_marked.load(Ordering::Relaxed) {
+                batch.insert(packed::LAYOUT_MARK_KEY, &packed::LAYOUT_3[..]);
+            }
+        } else {
+            for (key, value) in &pending.writes {
+                match value {
+                    Some(value) => batch.insert(&key[..], &value[..]),
+                    None => batch.remove(&key[..]),
+                }
             }
         }
         self.db
             .apply_batch(batch)
             .map_err(|e| storage(&self.path, e))?;
+        self.layout_marked.store(true, Ordering::Relaxed);
         *pending = Pending::default();
         Ok(())
+    }
+
+    /// How this store holds the engine's keyspace.
+    pub fn layout(&self) -> StoreLayout {
+        self.layout
     }
 
     /// Opens sled in `dir` (the ledger at `path`, or a private copy of it).
@@ -422,6 +480,16 @@ impl SledStorage {
         };
         let data_file = File::open(dir.join("db")).map_err(|e| storage(path, e))?;
         let (anchor, anchored) = Anchor::open(dir).map_err(|e| storage(path, e))?;
+        // An empty store is new: it takes the layout new ledgers are given.
+        let (layout, layout_marked) =
+            match packed::is_layout_3(&db).map_err(|e| storage(path, e))? {
+                Some(true) => (StoreLayout::Chunks, true),
+                Some(false) => (StoreLayout::KeyPerEntry, true),
+                None => (
+                    options.new_layout,
+                    options.new_layout == StoreLayout::KeyPerEntry,
+                ),
+            };
         Ok(Self {
             path: path.to_owned(),
             db,
@@ -429,6 +497,8 @@ impl SledStorage {
             anchor: Mutex::new(anchor),
             anchored,
             marked: AtomicBool::new(false),
+            layout,
+            layout_marked: AtomicBool::new(layout_marked),
             pending: Mutex::new(Pending::default()),
             read_only: false,
             _copy: None,

@@ -33,7 +33,7 @@ fn closed_ledger() -> (tempfile::TempDir, std::path::PathBuf) {
     (dir, path)
 }
 
-fn with_raw(path: &std::path::Path, f: impl FnOnce(&sled::Db)) {
+fn with_raw(path: &std::path::Path, f: impl FnOnce(&onrecord_sled::RawLedger)) {
     let db = open_raw(path);
     f(&db);
     db.flush().unwrap();
