@@ -673,3 +673,136 @@ pub fn open_or_create_then<T, E: From<StoreError>>(
     }
     result
 }
+
+/// What [`upgrade`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Upgraded {
+    /// The ledger already was in keyspace layout 3; nothing was written.
+    AlreadyLayout3,
+    /// The ledger was rewritten in layout 3; the old one was kept at `backup`.
+    Rewritten {
+        /// The head, the same before and after.
+        head: Head,
+        /// Engine keys copied (records, indexes, views, marks, tokens).
+        entries: u64,
+        /// Where the ledger as it was before is kept.
+        backup: PathBuf,
+    },
+}
+
+/// Engine keys per write set while [`upgrade`] copies a ledger.
+const UPGRADE_WRITE_SET: usize = 20_000;
+
+/// The directory beside `path` named `path`'s name with `suffix`.
+fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "ledger".into());
+    path.with_file_name(format!("{name}{suffix}"))
+}
+
+/// Swaps the directories `a` and `b` in one step (Linux `renameat2` with
+/// `RENAME_EXCHANGE`): a crash leaves one or the other at each path, never
+/// neither.
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let cstr = |p: &Path| {
+        std::ffi::CString::new(p.as_os_str().as_bytes())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
+    };
+    let (a, b) = (cstr(a)?, cstr(b)?);
+    // SAFETY: both are valid NUL-terminated paths that outlive the call.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Rewrites the ledger at `path` in keyspace layout 3, keeping every record,
+/// hash, index, kept view and token: it must verify whole first; the copy is
+/// written beside it (`<name>.upgrading`), must verify whole with the same
+/// head, and only then takes the ledger's place in one rename; the ledger
+/// as it was is kept at `<name>.before-layout3`. Interrupted before that
+/// rename, the ledger is untouched (a later run starts the copy afresh).
+pub fn upgrade(path: &Path, options: &LedgerOptions) -> Result<Upgraded, StoreError> {
+    let store = open_storage(path, options)?;
+    if store.is_read_only() {
+        return Err(StoreError::ReadOnly(path.to_owned()));
+    }
+    if store.layout() == StoreLayout::Chunks {
+        return Ok(Upgraded::AlreadyLayout3);
+    }
+    let backup = beside(path, ".before-layout3");
+    if backup.exists() {
+        return Err(StoreError::Storage {
+            path: backup.clone(),
+            detail: "a backup of an earlier upgrade is in the way; move it elsewhere first".into(),
+            source: None,
+        });
+    }
+    let source = Ledger::from_storage(Box::new(store), options.clock, Opening::Existing)?;
+    let report = source.verify(&mut |_, _| {})?;
+    if let Some(damage) = report.damage {
+        return Err(StoreError::Damaged(damage));
+    }
+    let head = source.head();
+    let source = source.into_storage();
+
+    // The copy: a new layout 3 store beside the ledger (what an interrupted
+    // run left there is an unfinished copy: the ledger itself is not layout 3).
+    let staging = beside(path, ".upgrading");
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(|e| storage(&staging, e))?;
+    }
+    let fresh = LedgerOptions {
+        new_layout: StoreLayout::Chunks,
+        ..options.clone()
+    };
+    let target = create_storage(&staging, &fresh)?;
+    let mut entries = 0u64;
+    let mut writes = WriteSet::default();
+    for entry in source.range(Bound::Unbounded, Bound::Unbounded) {
+        let (key, value) = entry?;
+        writes.put(key, value);
+        entries += 1;
+        if writes.len() >= UPGRADE_WRITE_SET {
+            (&target as &dyn Storage).commit(std::mem::take(&mut writes))?;
+        }
+    }
+    (&target as &dyn Storage).commit(writes)?;
+    drop(source);
+
+    // The copy must verify whole, at the same head, before it is used.
+    let copy = Ledger::from_storage(Box::new(target), options.clock, Opening::Existing)?;
+    let copied = copy.verify(&mut |_, _| {})?;
+    if let Some(damage) = copied.damage {
+        return Err(StoreError::Damaged(damage));
+    }
+    if copy.head() != head {
+        return Err(StoreError::DamagedHead(format!(
+            "the layout 3 copy ends at seq {} instead of {}",
+            copy.head().seq,
+            head.seq
+        )));
+    }
+    drop(copy);
+    marker::write(&staging).map_err(|e| storage(&staging, e))?;
+    exchange(&staging, path).map_err(|e| storage(path, e))?;
+    std::fs::rename(&staging, &backup).map_err(|e| storage(&backup, e))?;
+    Ok(Upgraded::Rewritten {
+        head,
+        entries,
+        backup,
+    })
+}
