@@ -395,7 +395,7 @@ fn cut<K: AsRef<[u8]>, V: AsRef<[u8]>>(
 ) -> Vec<std::ops::Range<usize>> {
     let size = |(k, v): &(K, V)| chunk::entry_bytes(k.as_ref(), v.as_ref());
     let total: usize = entries.iter().map(size).sum();
-    let fill = appending || entries.len() <= limits.entries && total <= limits.bytes;
+    let fill = appending || (entries.len() <= limits.entries && total <= limits.bytes);
     let (max_entries, max_bytes) = if fill {
         (limits.entries, limits.bytes)
     } else {

@@ -326,7 +326,11 @@ fn a_changed_byte_inside_a_record_chunk_is_named_by_the_seq_it_falls_in() {
     for (at_end, seq) in [(true, 32), (false, 17)] {
         let (_dir, path) = closed_ledger_of_three_chunks();
         edit_record_chunk(&path, 17, |b| {
-            let i = if at_end { b.len() - 40 } else { 5 + 16 * 8 + 20 };
+            let i = if at_end {
+                b.len() - 40
+            } else {
+                5 + 16 * 8 + 20
+            };
             b[i] ^= 0x40;
         });
         let damage = first_damage(&path).expect("damage");
@@ -345,7 +349,9 @@ fn a_cut_or_garbled_record_chunk_is_damage_at_its_first_unreadable_seq_never_a_p
 
     // Offsets garbled: nothing of the chunk reads, named from its first seq.
     let (_dir, path) = closed_ledger_of_three_chunks();
-    edit_record_chunk(&path, 17, |b| b[5..9].copy_from_slice(&u32::MAX.to_be_bytes()));
+    edit_record_chunk(&path, 17, |b| {
+        b[5..9].copy_from_slice(&u32::MAX.to_be_bytes())
+    });
     let damage = first_damage(&path).expect("damage");
     assert_eq!(damage.seq, 17, "{damage}");
 
