@@ -195,7 +195,7 @@ pub(crate) fn encode<K: AsRef<[u8]>, V: AsRef<[u8]>>(entries: &[(K, V)]) -> Vec<
 pub(crate) fn decode_owned(
     first_key: &[u8],
     bytes: &[u8],
-) -> Result<Vec<(Vec<u8>, Vec<u8>)>, ChunkDamage> {
+) -> Result<Vec<onrecord_ledger::storage::Entry>, ChunkDamage> {
     let chunk = ChunkRef::parse(first_key, bytes)?;
     let mut out = Vec::with_capacity(chunk.len());
     let mut previous = None;

@@ -178,12 +178,15 @@ fn past_end(key: &[u8], end: &Bound<Vec<u8>>) -> bool {
     }
 }
 
+/// A range of chunk keys, as sled takes it.
+type ChunkBounds = (Bound<Vec<u8>>, Bound<Vec<u8>>);
+
 /// The chunk keys that can hold entries of `(start, end)`, as sled bounds.
 fn chunk_bounds(
     db: &sled::Db,
     start: Bound<&[u8]>,
     end: Bound<&[u8]>,
-) -> sled::Result<(Bound<Vec<u8>>, Bound<Vec<u8>>)> {
+) -> sled::Result<ChunkBounds> {
     let lower = match start {
         Bound::Unbounded => Bound::Included(vec![CHUNK_SPACE]),
         Bound::Included(s) | Bound::Excluded(s) => match chunk_at_or_before(db, s)? {
