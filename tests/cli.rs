@@ -765,7 +765,7 @@ fn verify_reports_the_head() {
 fn verify_exits_5_on_damage() {
     let env = story();
     {
-        let db = sled::Config::new().path(env.ledger()).open().unwrap();
+        let db = onrecord_sled::RawLedger::open(env.ledger()).unwrap();
         let key = onrecord_ledger::keys::record(3);
         let mut bytes = db.get(key).unwrap().unwrap().to_vec();
         let last = bytes.len() - 1;

@@ -7,6 +7,12 @@
 //! Scale with `ONRECORD_CRASH_ITERATIONS` (default 30) and
 //! `ONRECORD_CRASH_BATCH_LINES` (default 3000); `tools/soak.sh --long` does.
 //!
+//! New ledgers are keyspace layout 3 (records packed 16 to a sled key,
+//! docs/adr/0006): the batches span many chunks, and every batch after the
+//! first single append starts inside a chunk that earlier records share, so
+//! kills land while chunks holding acknowledged records are rewritten; the
+//! test counts both and requires them.
+//!
 //! A second test kills imports of several internal chunks
 //! ([`onrecord_ledger::IMPORT_CHUNK`] events each) at set fractions of their
 //! running time, so kills land while the input is checked, while chunks are
@@ -39,6 +45,11 @@ struct Single {
 /// A bulk import the test asked for.
 struct Batch {
     ids: Vec<String>,
+    /// The ledger's head before it (its records share a chunk with the
+    /// batch's first ones unless it is a multiple of the chunk size).
+    head_before: u64,
+    /// Whether the process was killed before it finished.
+    killed: bool,
     /// Whether the process reported success (exit 0 or its counts on stdout).
     acked: bool,
 }
@@ -56,6 +67,10 @@ struct Tally {
     singles_acked: u64,
     singles_acked_found: u64,
     singles_unacked_found: u64,
+    /// Present batches whose records span more than one chunk.
+    batches_spanning_chunks: u64,
+    /// Batches killed while their first chunk also held earlier records.
+    kills_in_a_shared_chunk: u64,
 }
 
 /// Waits for `child` until `deadline`; kills it (SIGKILL) if still running then.
@@ -187,12 +202,24 @@ fn check(
     }
     tally.batches_present = 0;
     tally.batches_absent = 0;
+    tally.batches_spanning_chunks = 0;
+    tally.kills_in_a_shared_chunk = 0;
+    let chunk = |seq: u64| (seq - 1) / onrecord_sled::packed::RECORDS_PER_CHUNK as u64;
     for (b, batch) in batches.iter().enumerate() {
         let present: Vec<u64> = batch
             .ids
             .iter()
             .filter_map(|id| ids.get(id).map(|e| e.seq))
             .collect();
+        let shared = batch.head_before % onrecord_sled::packed::RECORDS_PER_CHUNK as u64 != 0;
+        if batch.killed && shared {
+            tally.kills_in_a_shared_chunk += 1;
+        }
+        if let (Some(first), Some(last)) = (present.first(), present.last())
+            && chunk(*first) != chunk(*last)
+        {
+            tally.batches_spanning_chunks += 1;
+        }
         if present.is_empty() {
             assert!(!batch.acked, "{when}: acknowledged batch {b} is absent");
             tally.batches_absent += 1;
@@ -252,7 +279,12 @@ fn sigkill_at_random_moments_loses_no_acknowledged_event_and_no_batch_is_partial
         "calibration batch",
     );
     let batch_ms = t0.elapsed().as_millis().max(20) as u64;
-    batches.push(Batch { ids, acked: true });
+    batches.push(Batch {
+        ids,
+        head_before: 2 * BASE_PARTIES as u64,
+        killed: false,
+        acked: true,
+    });
     // Calibrate single appends the same way.
     let t0 = Instant::now();
     ok(
@@ -289,6 +321,7 @@ fn sigkill_at_random_moments_loses_no_acknowledged_event_and_no_batch_is_partial
             // A bulk import killed anywhere from its start to half again past its usual end.
             tally.batches += 1;
             let b = batches.len() as u64;
+            let head_before = seen.len() as u64;
             let (file, ids) = batch_file(dir.path(), b, lines, &mut rng);
             let delay = rng.below(batch_ms * 3 / 2 + 1);
             let child = spawn(&ledger, &["append", "--jsonl", file.to_str().unwrap()]);
@@ -301,6 +334,8 @@ fn sigkill_at_random_moments_loses_no_acknowledged_event_and_no_batch_is_partial
             }
             batches.push(Batch {
                 ids,
+                head_before,
+                killed,
                 acked: !killed || !stdout.trim().is_empty(),
             });
             let _ = std::fs::remove_file(file);
@@ -373,7 +408,7 @@ fn sigkill_at_random_moments_loses_no_acknowledged_event_and_no_batch_is_partial
         "crash: {} iterations in {:.1}s (batch of {lines} lines took {batch_ms} ms, a single append {single_ms} ms); \
          {} batches, {} killed mid-batch; batches present {} / absent {} (incl. calibration); \
          {} single-append loops, {} killed; single appends attempted {}, acknowledged {}, acknowledged and found {}, \
-         unacknowledged but durable {}; ledger holds {} events",
+         unacknowledged but durable {}; ledger holds {} events; batches spanning chunks {}, killed in a shared chunk {}",
         tally.iterations,
         started.elapsed().as_secs_f64(),
         tally.batches,
@@ -386,17 +421,26 @@ fn sigkill_at_random_moments_loses_no_acknowledged_event_and_no_batch_is_partial
         tally.singles_acked,
         tally.singles_acked_found,
         tally.singles_unacked_found,
-        seen.len()
+        seen.len(),
+        tally.batches_spanning_chunks,
+        tally.kills_in_a_shared_chunk
     );
     println!("{figures}");
     assert!(tally.iterations >= 30 || iterations < 30);
     assert_eq!(tally.singles_acked, tally.singles_acked_found);
+    // Layout 3's cases were exercised: batches across chunks, and kills while
+    // a chunk holding earlier, acknowledged records was being rewritten.
+    assert!(tally.batches_spanning_chunks >= 1, "{figures}");
+    assert!(
+        tally.kills_in_a_shared_chunk >= 1 || tally.kills_mid_batch == 0,
+        "{figures}"
+    );
 }
 
 /// Copies the ledger directory (the process that held it is dead) and says
 /// whether the copy holds an import that was written in part: the mark that
-/// `Ledger::open` finds and undoes. The copy is opened with bare sled, so the
-/// ledger itself is left for the binary to open.
+/// `Ledger::open` finds and undoes. The copy is opened without the engine
+/// (which would undo it), so the ledger itself is left for the binary to open.
 fn holds_a_partial_import(ledger: &Path) -> bool {
     fn copy_dir(from: &Path, to: &Path) {
         std::fs::create_dir_all(to).unwrap();
@@ -412,7 +456,7 @@ fn holds_a_partial_import(ledger: &Path) -> bool {
     }
     let copy = tempfile::tempdir().unwrap();
     copy_dir(ledger, copy.path());
-    let db = sled::open(copy.path()).expect("open the copy with sled");
+    let db = onrecord_sled::RawLedger::open(copy.path()).expect("open the copy's keyspace");
     db.get(b"Mimport").expect("read the copy").is_some()
 }
 
@@ -446,7 +490,12 @@ fn sigkill_during_an_import_of_several_chunks_leaves_all_of_it_or_none_and_the_l
         "calibration import",
     );
     let import_ms = t0.elapsed().as_millis().max(50) as u64;
-    batches.push(Batch { ids, acked: true });
+    batches.push(Batch {
+        ids,
+        head_before: BASE_PARTIES as u64,
+        killed: false,
+        acked: true,
+    });
     check(
         &ledger,
         &mut seen,
@@ -461,6 +510,7 @@ fn sigkill_during_an_import_of_several_chunks_leaves_all_of_it_or_none_and_the_l
     let mut partial = 0;
     for (i, percent) in points.iter().enumerate() {
         let b = batches.len() as u64;
+        let head_before = seen.len() as u64;
         let (file, ids) = batch_file(dir.path(), b, lines, &mut rng);
         let child = spawn(&ledger, &["append", "--jsonl", file.to_str().unwrap()]);
         let delay = Duration::from_millis(import_ms * percent / 100);
@@ -470,6 +520,8 @@ fn sigkill_during_an_import_of_several_chunks_leaves_all_of_it_or_none_and_the_l
         }
         batches.push(Batch {
             ids,
+            head_before,
+            killed,
             acked: !killed || !stdout.trim().is_empty(),
         });
         if killed && holds_a_partial_import(&ledger) {

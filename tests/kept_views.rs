@@ -353,7 +353,7 @@ fn a_kept_position_edited_outside_its_band_is_refused_as_damage_not_served() {
 }
 
 /// The stored key of the kept entry of `party`'s latest statement on `proposition`.
-fn latest_entry_key(db: &sled::Db, proposition: &str, party: &str) -> Vec<u8> {
+fn latest_entry_key(db: &onrecord_sled::RawLedger, proposition: &str, party: &str) -> Vec<u8> {
     let prefix = [
         &[keys::VIEW_ENTRY][..],
         proposition.as_bytes(),
@@ -372,7 +372,7 @@ fn latest_entry_key(db: &sled::Db, proposition: &str, party: &str) -> Vec<u8> {
 
 #[test]
 fn verify_reports_any_kept_view_that_differs_from_the_log_naming_proposition_and_party() {
-    type Edit = fn(&sled::Db);
+    type Edit = fn(&onrecord_sled::RawLedger);
     let cases: [(&str, Edit, &str); 5] = [
         (
             "a kept position's credence moved inside its band",

@@ -237,3 +237,33 @@ fn an_unreadable_anchor_is_reported_with_the_way_out_and_refuses_appends() {
     let again = run(&ledger, &["verify"]);
     assert_eq!(again.status.code(), Some(0), "{}", all_output(&again));
 }
+
+/// Rewrites, through sled itself, the layout 3 chunk whose first record is
+/// `first` (sled's checksums stay valid: only the chunk's bytes change).
+fn edit_record_chunk(ledger: &Path, first: u64, edit: impl FnOnce(&mut Vec<u8>)) {
+    let db = sled::open(ledger).expect("open sled");
+    let key = onrecord_sled::packed::chunk_key(&keys::record(first));
+    let mut bytes = db.get(&key).unwrap().expect("the chunk").to_vec();
+    edit(&mut bytes);
+    db.insert(key, bytes).unwrap();
+    db.flush().unwrap();
+}
+
+#[test]
+fn a_damaged_chunk_of_records_is_named_by_its_first_unreadable_seq() {
+    // The demo's 17 records: a chunk of seqs 1-16 and one of seq 17.
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = demo(dir.path());
+    edit_record_chunk(&ledger, 1, |b| b.truncate(b.len() - 10));
+    let msg = assert_damage_at(&ledger, 16, "chunk 1-16 cut inside seq 16");
+    assert!(msg.contains("chunk"), "{msg}");
+    let out = run(&ledger, &["export"]);
+    assert_eq!(out.status.code(), Some(5), "{}", all_output(&out));
+
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = demo(dir.path());
+    edit_record_chunk(&ledger, 1, |b| b[40] ^= 0x08);
+    let out = run(&ledger, &["verify"]);
+    assert_eq!(out.status.code(), Some(5), "{}", all_output(&out));
+    assert!(!all_output(&out).contains("panicked"));
+}

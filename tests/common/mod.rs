@@ -105,14 +105,15 @@ pub fn by_id(events: &[Exported]) -> BTreeMap<String, Exported> {
         .collect()
 }
 
-/// Opens the ledger's sled database directly (waiting up to 10 s for its
-/// lock), runs `f` and flushes: an edit made here keeps sled's own checksums
-/// valid, so sled still opens the ledger and only onrecord's checks can
-/// notice. The ledger must not be open elsewhere.
-pub fn with_raw(path: &Path, f: impl FnOnce(&sled::Db)) {
+/// Opens the ledger's keyspace directly, whatever its layout (waiting up to
+/// 10 s for its lock), runs `f` and makes its edits durable: an edit made
+/// here keeps sled's own checksums (and layout 3's chunks) valid, so sled
+/// still opens the ledger and only onrecord's checks can notice. The ledger
+/// must not be open elsewhere.
+pub fn with_raw(path: &Path, f: impl FnOnce(&onrecord_sled::RawLedger)) {
     let started = std::time::Instant::now();
     let db = loop {
-        match sled::open(path) {
+        match onrecord_sled::RawLedger::open(path) {
             Ok(db) => break db,
             Err(_) if started.elapsed() < std::time::Duration::from_secs(10) => {
                 std::thread::sleep(std::time::Duration::from_millis(10));

@@ -91,6 +91,8 @@ pub enum Command {
     Contradictions(ContradictionsArgs),
     /// Check the hash chain, sequence, indexes and head anchor (exit 5 on damage)
     Verify,
+    /// Rewrite a sled ledger in keyspace layout 3, keeping every record and hash (verified before and after)
+    Upgrade,
     /// Write every event as JSON Lines, in seq order, to stdout (exit 5 at the first bad seq)
     Export(ExportArgs),
     /// Copy a ledger record for record to another (directory or postgres:// URL), resuming a cut-short copy

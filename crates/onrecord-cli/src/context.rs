@@ -209,6 +209,17 @@ impl Context {
         ctx
     }
 
+    /// Rewrites a sled ledger in keyspace layout 3 (`upgrade`); a PostgreSQL
+    /// ledger has no sled layout to change.
+    pub fn upgrade(&self) -> Result<onrecord_sled::Upgraded, CliError> {
+        if self.postgres().is_some() {
+            return Err(CliError::usage(
+                "upgrade rewrites sled ledgers; a PostgreSQL ledger has no keyspace layout to change",
+            ));
+        }
+        Ok(onrecord_sled::upgrade(&self.ledger, &self.options)?)
+    }
+
     /// Creates a new ledger (`init`): a directory, or the schema in a PostgreSQL database.
     pub fn create(&self) -> Result<Ledger, CliError> {
         Ok(match self.postgres() {

@@ -428,7 +428,14 @@ impl Ledger {
         let last = db.last(
             Bound::Included(&keys::record(0)),
             Bound::Included(&keys::record(u64::MAX)),
-        )?;
+        );
+        // A last record the backend cannot read back is damage, found by
+        // `verify` and refused by readers, not a failure to open.
+        let (last, unreadable) = match last {
+            Ok(last) => (last, None),
+            Err(e @ StoreError::Corrupt { .. }) => (None, Some(e.to_string())),
+            Err(e) => return Err(e),
+        };
         let head = match &stored {
             Some(bytes) => Head::decode(bytes),
             None => Some(Head {
@@ -450,6 +457,10 @@ impl Ledger {
             state.damaged = Some("the stored head is unreadable".into());
             return Ok(state);
         };
+        if unreadable.is_some() {
+            state.damaged = unreadable;
+            return Ok(state);
+        }
         match last {
             None if head.seq == 0 => {}
             None => {

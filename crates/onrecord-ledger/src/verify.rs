@@ -73,7 +73,16 @@ pub(crate) fn verify(
         Bound::Included(&keys::record(u64::MAX)),
     );
     for kv in range {
-        let (key, bytes) = kv?;
+        let (key, bytes) = match kv {
+            Ok(kv) => kv,
+            // A backend that cannot read a stored record (a damaged chunk of
+            // sled's layout 3) names its seq: damage there, like a bad record.
+            Err(StoreError::Corrupt { seq, detail }) => {
+                report.damage = damage(seq, detail);
+                return Ok(report);
+            }
+            Err(e) => return Err(e),
+        };
         let Some(seq) = keys::record_seq(&key) else {
             continue;
         };

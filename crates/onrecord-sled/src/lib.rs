@@ -3,16 +3,21 @@
 //! (`anchor`). The only crate that touches sled.
 //!
 //! [`SledStorage`] implements the engine's [`Storage`] over one sled tree
-//! (the engine's keyspace, byte for byte: ADR 0003's layouts and the golden
-//! fixtures). This crate also decides, before sled opens anything, whether a
+//! holding the engine's keyspace, byte for byte: new ledgers in keyspace
+//! layout 3, entries packed into chunks ([`packed`], ADR 0006); ledgers
+//! made before it one sled key per engine key (ADR 0003's layouts 1 and 2),
+//! read and written as they are. This crate also decides, before sled opens anything, whether a
 //! directory holds a ledger ([`marker`]), so it never writes into one that
 //! does not; opens read-only archives from a private copy; and maps sled and
 //! file-system failures to the engine's errors. The append pipeline, chain,
 //! indexes and views are the engine's (`onrecord-ledger`).
 
 mod anchor;
+mod chunk;
 mod marker;
+pub mod packed;
 mod pending;
+mod raw;
 
 use std::fs::File;
 use std::ops::Bound;
@@ -30,6 +35,17 @@ use crate::pending::{Merged, PENDING_LIMIT, Pending, is_empty_range};
 
 pub use anchor::ANCHOR_FILE;
 pub use marker::MARKER_FILE;
+pub use raw::RawLedger;
+
+/// How a sled store holds the engine's keyspace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StoreLayout {
+    /// Keyspace layout 3: entries packed into chunks ([`packed`], ADR 0006).
+    #[default]
+    Chunks,
+    /// One sled key per engine key: how ledgers before layout 3 are stored.
+    KeyPerEntry,
+}
 
 /// How a sled ledger is opened.
 #[derive(Debug, Clone)]
@@ -40,6 +56,8 @@ pub struct LedgerOptions {
     pub busy_wait: Duration,
     /// Transaction time and new event ids.
     pub clock: Clock,
+    /// How a NEW ledger stores its keyspace; an existing one keeps its own.
+    pub new_layout: StoreLayout,
 }
 
 impl Default for LedgerOptions {
@@ -48,6 +66,7 @@ impl Default for LedgerOptions {
             cache_capacity: 64 * 1024 * 1024,
             busy_wait: Duration::from_secs(10),
             clock: Clock::default(),
+            new_layout: StoreLayout::default(),
         }
     }
 }
@@ -71,6 +90,10 @@ pub struct SledStorage {
     anchored: Acknowledged,
     /// Whether the directory carries its marker file yet.
     marked: AtomicBool,
+    /// How this store holds the keyspace.
+    layout: StoreLayout,
+    /// Whether a layout 3 store holds its mark yet (written with its first batch).
+    layout_marked: AtomicBool,
     /// Write sets applied, not yet handed to sled (see [`pending`]).
     pending: Mutex<Pending>,
     /// Whether this process may only read (a read-only archive, read from a private copy).
@@ -179,6 +202,9 @@ impl Storage for SledStorage {
         if let Some(value) = self.lock_pending().writes.get(key) {
             return Ok(value.clone());
         }
+        if self.layout == StoreLayout::Chunks {
+            return packed::get(&self.db, &self.path, key);
+        }
         self.db
             .get(key)
             .map(|v| v.map(|v| v.to_vec()))
@@ -189,6 +215,9 @@ impl Storage for SledStorage {
         if let Some(value) = self.lock_pending().writes.get(key) {
             return Ok(value.is_some());
         }
+        if self.layout == StoreLayout::Chunks {
+            return Ok(packed::get(&self.db, &self.path, key)?.is_some());
+        }
         self.db
             .contains_key(key)
             .map_err(|e| storage(&self.path, e))
@@ -196,6 +225,16 @@ impl Storage for SledStorage {
 
     fn range(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Entries<'_> {
         let pending = self.lock_pending().in_range(start, end);
+        if self.layout == StoreLayout::Chunks {
+            let stored = packed::range(&self.db, &self.path, start, end);
+            if pending.is_empty() {
+                return Box::new(stored);
+            }
+            return Box::new(Merged {
+                pending: pending.into_iter().peekable(),
+                stored: stored.peekable(),
+            });
+        }
         let stored = self.db.range::<&[u8], _>((start, end)).map(move |kv| {
             kv.map(|(k, v)| (k.to_vec(), v.to_vec()))
                 .map_err(|e| storage(&self.path, e))
@@ -216,11 +255,17 @@ impl Storage for SledStorage {
         let pending = self.lock_pending();
         // The last stored entry pending writes do not replace or delete.
         let mut stored = None;
-        for kv in self.db.range::<&[u8], _>((start, end)).rev() {
-            let (k, v) = kv.map_err(|e| storage(&self.path, e))?;
-            if !pending.writes.contains_key(k.as_ref()) {
-                stored = Some((k.to_vec(), v.to_vec()));
-                break;
+        if self.layout == StoreLayout::Chunks {
+            stored = packed::last(&self.db, &self.path, start, end, |k| {
+                pending.writes.contains_key(k)
+            })?;
+        } else {
+            for kv in self.db.range::<&[u8], _>((start, end)).rev() {
+                let (k, v) = kv.map_err(|e| storage(&self.path, e))?;
+                if !pending.writes.contains_key(k.as_ref()) {
+                    stored = Some((k.to_vec(), v.to_vec()));
+                    break;
+                }
             }
         }
         let written = pending
@@ -424,17 +469,30 @@ impl SledStorage {
     /// if sled refuses it (the next sync tries again).
     fn write_pending(&self, pending: &mut Pending) -> Result<(), StoreError> {
         let mut batch = sled::Batch::default();
-        for (key, value) in &pending.writes {
-            match value {
-                Some(value) => batch.insert(&key[..], &value[..]),
-                None => batch.remove(&key[..]),
+        if self.layout == StoreLayout::Chunks {
+            packed::stage(&self.db, &self.path, &pending.writes, &mut batch)?;
+            if !self.layout_marked.load(Ordering::Relaxed) {
+                batch.insert(packed::LAYOUT_MARK_KEY, &packed::LAYOUT_3[..]);
+            }
+        } else {
+            for (key, value) in &pending.writes {
+                match value {
+                    Some(value) => batch.insert(&key[..], &value[..]),
+                    None => batch.remove(&key[..]),
+                }
             }
         }
         self.db
             .apply_batch(batch)
             .map_err(|e| storage(&self.path, e))?;
+        self.layout_marked.store(true, Ordering::Relaxed);
         *pending = Pending::default();
         Ok(())
+    }
+
+    /// How this store holds the engine's keyspace.
+    pub fn layout(&self) -> StoreLayout {
+        self.layout
     }
 
     /// Opens sled in `dir` (the ledger at `path`, or a private copy of it).
@@ -467,6 +525,16 @@ impl SledStorage {
         };
         let data_file = File::open(dir.join("db")).map_err(|e| storage(path, e))?;
         let (anchor, anchored) = Anchor::open(dir).map_err(|e| storage(path, e))?;
+        // An empty store is new: it takes the layout new ledgers are given.
+        let (layout, layout_marked) =
+            match packed::is_layout_3(&db).map_err(|e| storage(path, e))? {
+                Some(true) => (StoreLayout::Chunks, true),
+                Some(false) => (StoreLayout::KeyPerEntry, true),
+                None => (
+                    options.new_layout,
+                    options.new_layout == StoreLayout::KeyPerEntry,
+                ),
+            };
         Ok(Self {
             path: path.to_owned(),
             db,
@@ -474,6 +542,8 @@ impl SledStorage {
             anchor: Mutex::new(anchor),
             anchored,
             marked: AtomicBool::new(false),
+            layout,
+            layout_marked: AtomicBool::new(layout_marked),
             pending: Mutex::new(Pending::default()),
             read_only: false,
             _copy: None,
@@ -647,4 +717,137 @@ pub fn open_or_create_then<T, E: From<StoreError>>(
         remove_created(path, existed);
     }
     result
+}
+
+/// What [`upgrade`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Upgraded {
+    /// The ledger already was in keyspace layout 3; nothing was written.
+    AlreadyLayout3,
+    /// The ledger was rewritten in layout 3; the old one was kept at `backup`.
+    Rewritten {
+        /// The head, the same before and after.
+        head: Head,
+        /// Engine keys copied (records, indexes, views, marks, tokens).
+        entries: u64,
+        /// Where the ledger as it was before is kept.
+        backup: PathBuf,
+    },
+}
+
+/// Engine keys per write set while [`upgrade`] copies a ledger.
+const UPGRADE_WRITE_SET: usize = 20_000;
+
+/// The directory beside `path` named `path`'s name with `suffix`.
+fn beside(path: &Path, suffix: &str) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "ledger".into());
+    path.with_file_name(format!("{name}{suffix}"))
+}
+
+/// Swaps the directories `a` and `b` in one step (Linux `renameat2` with
+/// `RENAME_EXCHANGE`): a crash leaves one or the other at each path, never
+/// neither.
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let cstr = |p: &Path| {
+        std::ffi::CString::new(p.as_os_str().as_bytes())
+            .map_err(|e| std::io::Error::new(std::io::ErrorKind::InvalidInput, e))
+    };
+    let (a, b) = (cstr(a)?, cstr(b)?);
+    // SAFETY: both are valid NUL-terminated paths that outlive the call.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Rewrites the ledger at `path` in keyspace layout 3, keeping every record,
+/// hash, index, kept view and token: it must verify whole first; the copy is
+/// written beside it (`<name>.upgrading`), must verify whole with the same
+/// head, and only then takes the ledger's place in one rename; the ledger
+/// as it was is kept at `<name>.before-layout3`. Interrupted before that
+/// rename, the ledger is untouched (a later run starts the copy afresh).
+pub fn upgrade(path: &Path, options: &LedgerOptions) -> Result<Upgraded, StoreError> {
+    let store = open_storage(path, options)?;
+    if store.is_read_only() {
+        return Err(StoreError::ReadOnly(path.to_owned()));
+    }
+    if store.layout() == StoreLayout::Chunks {
+        return Ok(Upgraded::AlreadyLayout3);
+    }
+    let backup = beside(path, ".before-layout3");
+    if backup.exists() {
+        return Err(StoreError::Storage {
+            path: backup.clone(),
+            detail: "a backup of an earlier upgrade is in the way; move it elsewhere first".into(),
+            source: None,
+        });
+    }
+    let source = Ledger::from_storage(Box::new(store), options.clock, Opening::Existing)?;
+    let report = source.verify(&mut |_, _| {})?;
+    if let Some(damage) = report.damage {
+        return Err(StoreError::Damaged(damage));
+    }
+    let head = source.head();
+    let source = source.into_storage();
+
+    // The copy: a new layout 3 store beside the ledger (what an interrupted
+    // run left there is an unfinished copy: the ledger itself is not layout 3).
+    let staging = beside(path, ".upgrading");
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging).map_err(|e| storage(&staging, e))?;
+    }
+    let fresh = LedgerOptions {
+        new_layout: StoreLayout::Chunks,
+        ..options.clone()
+    };
+    let target = create_storage(&staging, &fresh)?;
+    let mut entries = 0u64;
+    let mut writes = WriteSet::default();
+    for entry in source.range(Bound::Unbounded, Bound::Unbounded) {
+        let (key, value) = entry?;
+        writes.put(key, value);
+        entries += 1;
+        if writes.len() >= UPGRADE_WRITE_SET {
+            (&target as &dyn Storage).commit(std::mem::take(&mut writes))?;
+        }
+    }
+    (&target as &dyn Storage).commit(writes)?;
+    drop(source);
+
+    // The copy must verify whole, at the same head, before it is used.
+    let copy = Ledger::from_storage(Box::new(target), options.clock, Opening::Existing)?;
+    let copied = copy.verify(&mut |_, _| {})?;
+    if let Some(damage) = copied.damage {
+        return Err(StoreError::Damaged(damage));
+    }
+    if copy.head() != head {
+        return Err(StoreError::DamagedHead(format!(
+            "the layout 3 copy ends at seq {} instead of {}",
+            copy.head().seq,
+            head.seq
+        )));
+    }
+    drop(copy);
+    marker::write(&staging).map_err(|e| storage(&staging, e))?;
+    exchange(&staging, path).map_err(|e| storage(path, e))?;
+    std::fs::rename(&staging, &backup).map_err(|e| storage(&backup, e))?;
+    Ok(Upgraded::Rewritten {
+        head,
+        entries,
+        backup,
+    })
 }

@@ -4,6 +4,9 @@
 //! layout 1 (one stream-index key per revision). `tests/fixtures/golden-layout2/`
 //! holds the same events written in keyspace layout 2 (chunked stream index,
 //! docs/adr/0003) and must decode to the same lines and head.
+//! `tests/fixtures/golden-layout3/` holds them once more in keyspace layout 3
+//! (sled chunks, docs/adr/0006), made by `onrecord_sled::upgrade` of the
+//! layout 2 fixture: same lines, same head.
 //!
 //! Each fixture was made once by `make_golden_fixture` (ignored; it refuses
 //! to overwrite; golden-v1 by its earlier version, before layout 2). Never
@@ -29,6 +32,105 @@ fn fixture() -> PathBuf {
 
 fn fixture_layout2() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/golden-layout2")
+}
+
+fn fixture_layout3() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/fixtures/golden-layout3")
+}
+
+/// Every record exported as a JSON line.
+fn lines(ledger: &Ledger) -> Vec<String> {
+    ledger
+        .records_from(1)
+        .map(|r| interchange::write_line(&r.unwrap()))
+        .collect()
+}
+
+fn layout_of(path: &Path) -> onrecord_sled::StoreLayout {
+    onrecord_sled::open_storage(path, &options())
+        .unwrap()
+        .layout()
+}
+
+#[test]
+fn the_golden_layout_3_ledger_decodes_to_the_same_events_and_head() {
+    let (dir, ledger) = open_copy_of(&fixture_layout3());
+    assert_eq!(ledger.verify(&mut |_, _| {}).unwrap().damage, None);
+    let read = |fixture: PathBuf, name: &str| std::fs::read_to_string(fixture.join(name)).unwrap();
+    assert_eq!(
+        lines(&ledger),
+        read(fixture(), "expected.jsonl")
+            .lines()
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        format!("{} {}", ledger.head().seq, ledger.head().hash_hex()),
+        read(fixture(), "head.txt").trim()
+    );
+    assert_eq!(
+        read(fixture_layout3(), "head.txt"),
+        read(fixture(), "head.txt")
+    );
+    drop(ledger);
+    let path = dir.path().join("ledger");
+    assert_eq!(layout_of(&path), onrecord_sled::StoreLayout::Chunks);
+    // The same keyspace as layout 2's, key for key: only sled's keys differ.
+    let (_l2_dir, l2) = open_copy_of(&fixture_layout2());
+    let l2_path = l2.path().to_owned();
+    drop(l2);
+    let dump =
+        |p: &Path| -> Vec<(Vec<u8>, Vec<u8>)> { open_raw(p).iter().map(|e| e.unwrap()).collect() };
+    assert_eq!(dump(&path), dump(&l2_path));
+}
+
+#[test]
+fn upgrading_the_golden_layout_1_and_2_ledgers_keeps_every_record_and_hash() {
+    for fixture in [fixture(), fixture_layout2()] {
+        let (dir, ledger) = open_copy_of(&fixture);
+        let before = lines(&ledger);
+        let head = ledger.head();
+        drop(ledger);
+        let path = dir.path().join("ledger");
+        let upgraded = onrecord_sled::upgrade(&path, &options()).unwrap();
+        let onrecord_sled::Upgraded::Rewritten {
+            head: kept, backup, ..
+        } = upgraded
+        else {
+            panic!("{upgraded:?}");
+        };
+        assert_eq!(kept, head);
+        assert_eq!(layout_of(&path), onrecord_sled::StoreLayout::Chunks);
+        assert_eq!(layout_of(&backup), onrecord_sled::StoreLayout::KeyPerEntry);
+        let ledger = onrecord_sled::open(&path, &options()).unwrap();
+        assert_eq!(ledger.verify(&mut |_, _| {}).unwrap().damage, None);
+        assert_eq!((lines(&ledger), ledger.head()), (before, head));
+        drop(ledger);
+        assert_eq!(
+            onrecord_sled::upgrade(&path, &options()).unwrap(),
+            onrecord_sled::Upgraded::AlreadyLayout3
+        );
+    }
+}
+
+#[test]
+#[ignore = "writes the committed layout 3 fixture; never overwrite it"]
+fn make_golden_layout3_fixture() {
+    let out = fixture_layout3();
+    assert!(
+        !out.join("ledger").exists(),
+        "the golden fixture exists; never overwrite it"
+    );
+    let (dir, ledger) = open_copy_of(&fixture_layout2());
+    drop(ledger);
+    let path = dir.path().join("ledger");
+    onrecord_sled::upgrade(&path, &options()).unwrap();
+    // Opened once more, so sled leaves its files as a closed ledger has them.
+    let ledger = onrecord_sled::open(&path, &options()).unwrap();
+    let head = format!("{} {}\n", ledger.head().seq, ledger.head().hash_hex());
+    drop(ledger);
+    std::fs::create_dir_all(&out).unwrap();
+    copy_dir(&path, &out.join("ledger"));
+    std::fs::write(out.join("head.txt"), head).unwrap();
 }
 
 fn copy_dir(from: &Path, to: &Path) {

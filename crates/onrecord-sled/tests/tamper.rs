@@ -33,7 +33,7 @@ fn closed_ledger() -> (tempfile::TempDir, std::path::PathBuf) {
     (dir, path)
 }
 
-fn with_raw(path: &std::path::Path, f: impl FnOnce(&sled::Db)) {
+fn with_raw(path: &std::path::Path, f: impl FnOnce(&onrecord_sled::RawLedger)) {
     let db = open_raw(path);
     f(&db);
     db.flush().unwrap();
@@ -280,4 +280,98 @@ fn a_ledger_without_an_anchor_is_anchored_at_its_head_when_opened() {
     append_two_more(&path);
     std::fs::copy(path.join(ANCHOR_FILE), older.join(ANCHOR_FILE)).unwrap();
     assert_eq!(first_damage(&older).unwrap().seq, 7);
+}
+
+/// A closed layout 3 ledger of 40 records (chunks of seqs 1-16, 17-32, 33-40).
+fn closed_ledger_of_three_chunks() -> (tempfile::TempDir, std::path::PathBuf) {
+    let (dir, path) = closed_ledger();
+    let ledger = onrecord_sled::open(&path, &options()).unwrap();
+    let drafts: Vec<_> = (0..34)
+        .map(|i| {
+            req(statement(
+                "paris-meeting",
+                ["trump", "kremlin"][i % 2],
+                Stance::Likely,
+                &format!("2018-10-{:02}", 1 + i % 28),
+            ))
+        })
+        .collect();
+    ledger.append_batch(drafts).unwrap();
+    assert_eq!(ledger.head().seq, 40);
+    drop(ledger);
+    (dir, path)
+}
+
+/// Edits the stored chunk whose first record is `first` through sled
+/// itself (sled's checksums stay valid; only the chunk's bytes change).
+fn edit_record_chunk(path: &std::path::Path, first: u64, edit: impl FnOnce(&mut Vec<u8>)) {
+    let db = loop {
+        match sled::open(path) {
+            Ok(db) => break db,
+            Err(_) => std::thread::sleep(std::time::Duration::from_millis(10)),
+        }
+    };
+    let key = onrecord_sled::packed::chunk_key(&keys::record(first));
+    let mut bytes = db.get(&key).unwrap().expect("the chunk").to_vec();
+    edit(&mut bytes);
+    db.insert(key, bytes).unwrap();
+    db.flush().unwrap();
+}
+
+#[test]
+fn a_changed_byte_inside_a_record_chunk_is_named_by_the_seq_it_falls_in() {
+    // Chunk 17..32 holds 16 records after 5 + 128 bytes of header and
+    // offsets; the byte 40 bytes before its end lies in seq 32's record,
+    // and the first data byte after the prefix lies in seq 17's.
+    for (at_end, seq) in [(true, 32), (false, 17)] {
+        let (_dir, path) = closed_ledger_of_three_chunks();
+        edit_record_chunk(&path, 17, |b| {
+            let i = if at_end {
+                b.len() - 40
+            } else {
+                5 + 16 * 8 + 20
+            };
+            b[i] ^= 0x40;
+        });
+        let damage = first_damage(&path).expect("damage");
+        assert_eq!(damage.seq, seq, "{damage}");
+    }
+}
+
+#[test]
+fn a_cut_or_garbled_record_chunk_is_damage_at_its_first_unreadable_seq_never_a_panic() {
+    // Cut inside the last record: seqs 17..31 read, 32 does not.
+    let (_dir, path) = closed_ledger_of_three_chunks();
+    edit_record_chunk(&path, 17, |b| b.truncate(b.len() - 10));
+    let damage = first_damage(&path).expect("damage");
+    assert_eq!(damage.seq, 32, "{damage}");
+    assert!(damage.problem.contains("chunk"), "{damage}");
+
+    // Offsets garbled: nothing of the chunk reads, named from its first seq.
+    let (_dir, path) = closed_ledger_of_three_chunks();
+    edit_record_chunk(&path, 17, |b| {
+        b[5..9].copy_from_slice(&u32::MAX.to_be_bytes())
+    });
+    let damage = first_damage(&path).expect("damage");
+    assert_eq!(damage.seq, 17, "{damage}");
+
+    // The last chunk unreadable: the ledger still opens, refuses appends,
+    // and verify names the seq.
+    let (_dir, path) = closed_ledger_of_three_chunks();
+    edit_record_chunk(&path, 33, |b| b.truncate(3));
+    let ledger = onrecord_sled::open(&path, &options()).unwrap();
+    assert!(matches!(
+        ledger.ensure_whole(),
+        Err(StoreError::Damaged(d)) if d.seq == 33
+    ));
+    let refused = ledger.append(req(statement(
+        "paris-meeting",
+        "trump",
+        Stance::Likely,
+        "2018-11-09",
+    )));
+    assert!(
+        matches!(refused, Err(StoreError::DamagedHead(_))),
+        "{refused:?}"
+    );
 }

@@ -16,9 +16,14 @@ use crate::workload::{GenEvent, Workload};
 pub const BATCH: usize = 1_000;
 
 /// The options the bench opens ledgers with: the CLI's defaults, with
-/// `ONRECORD_CACHE_MB` honoured as the CLI honours it.
+/// `ONRECORD_CACHE_MB` honoured as the CLI honours it, and
+/// `ONRECORD_BENCH_LAYOUT=2` making its new ledgers one sled key per engine
+/// key (layout 2) instead of layout 3, for A/B runs of the two layouts.
 pub fn options() -> LedgerOptions {
     let mut options = LedgerOptions::default();
+    if std::env::var("ONRECORD_BENCH_LAYOUT").is_ok_and(|v| v.trim() == "2") {
+        options.new_layout = onrecord_sled::StoreLayout::KeyPerEntry;
+    }
     if let Some(mib) = std::env::var("ONRECORD_CACHE_MB")
         .ok()
         .and_then(|v| v.trim().parse::<u64>().ok())

@@ -155,6 +155,23 @@ pub const PHASES: [&str; 10] = [
     "import",
 ];
 
+/// How many keys sled holds in the ledger at `path` (chunks in layout 3,
+/// engine keys before it), counted with sled itself once the ledger is closed.
+fn sled_key_count(path: &std::path::Path) -> Result<u64> {
+    let started = std::time::Instant::now();
+    let db = loop {
+        match sled::open(path) {
+            Ok(db) => break db,
+            // sled's flusher can hold the lock a moment after the ledger closed.
+            Err(_) if started.elapsed() < std::time::Duration::from_secs(10) => {
+                std::thread::sleep(std::time::Duration::from_millis(10));
+            }
+            Err(e) => return Err(e.into()),
+        }
+    };
+    Ok(db.len() as u64)
+}
+
 fn bulk(args: &PhaseArgs) -> Result<Value> {
     let dir = &args.dir;
     let n = args.config.events as u64;
@@ -182,6 +199,11 @@ fn bulk(args: &PhaseArgs) -> Result<Value> {
     let size_on_disk = ledger.size_on_disk()?;
     drop(ledger);
     let onrecord_disk = disk_bytes(&ledger_dir(dir));
+    let onrecord_sled_keys = sled_key_count(&ledger_dir(dir))?;
+    progress(&format!(
+        "bulk: the ledger holds {onrecord_sled_keys} sled keys ({:.3} per event)",
+        onrecord_sled_keys as f64 / n as f64
+    ));
     let (w_parties, w_props, w_statements, w_retractions, w_resolutions) = (
         w.parties,
         w.propositions,
@@ -244,6 +266,7 @@ fn bulk(args: &PhaseArgs) -> Result<Value> {
             "encoded_bytes": encoded_bytes,
             "onrecord_disk_bytes": onrecord_disk,
             "onrecord_size_on_disk": size_on_disk,
+            "onrecord_sled_keys": onrecord_sled_keys,
             "sled_disk_bytes": disk_bytes(&sled_dir(dir)),
             "sqlite_disk_bytes": sqlite_disk,
             "file_disk_bytes": disk_bytes(&file_path(dir)),

@@ -44,6 +44,8 @@ pub enum Unit {
     BytesPerEvent,
     /// KiB of memory.
     Kib,
+    /// sled keys per event.
+    KeysPerEvent,
 }
 
 /// One line of the results table.
@@ -348,6 +350,16 @@ pub fn rows(phases: &Value) -> Vec<Row> {
         "<= 2.5x encoded",
     );
     b.row(
+        "sled_keys",
+        "sled keys per event (onrecord)",
+        per("onrecord_sled_keys"),
+        Unit::KeysPerEvent,
+        "0.3 keys per event",
+        Some(0.3),
+        Target::Below(0.3),
+        "< 0.3 keys/ev",
+    );
+    b.row(
         "disk_sled",
         "raw sled: bytes on disk per event",
         per("sled_disk_bytes"),
@@ -447,6 +459,7 @@ pub fn show(value: Option<f64>, unit: Unit) -> String {
         Unit::Micros => format!("{:.2} s", v / 1e6),
         Unit::BytesPerEvent => format!("{v:.0} B/ev"),
         Unit::Kib => format!("{:.1} MiB", v / 1024.0),
+        Unit::KeysPerEvent => format!("{v:.3} keys/ev"),
     }
 }
 

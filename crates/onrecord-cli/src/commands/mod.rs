@@ -19,6 +19,7 @@ pub mod stance;
 pub mod stats;
 pub mod tail;
 pub mod token;
+pub mod upgrade;
 pub mod verify;
 pub mod views;
 
@@ -39,6 +40,7 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::History(args) => views::history(&ctx, &args),
         Command::Contradictions(args) => views::contradictions_cmd(&ctx, &args),
         Command::Verify => verify::run(&ctx),
+        Command::Upgrade => upgrade::run(&ctx),
         Command::Demo => demo::run(&ctx),
         Command::Scores(args) => scores::scores(&ctx, &args),
         Command::Calibration(args) => scores::calibration(&ctx, &args),

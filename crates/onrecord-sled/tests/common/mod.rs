@@ -27,13 +27,14 @@ pub fn temp_ledger() -> (tempfile::TempDir, Ledger) {
     (dir, ledger)
 }
 
-/// Opens the ledger's sled database directly, for tests that damage it on purpose.
-/// sled's background flusher can hold the lock for a moment after a handle is
-/// dropped, so this retries briefly, as `Ledger::open` does.
-pub fn open_raw(path: &std::path::Path) -> sled::Db {
+/// Opens the ledger's keyspace directly, whatever its layout, for tests that
+/// damage it on purpose. sled's background flusher can hold the lock for a
+/// moment after a handle is dropped, so this retries briefly, as
+/// `Ledger::open` does.
+pub fn open_raw(path: &std::path::Path) -> onrecord_sled::RawLedger {
     let started = std::time::Instant::now();
     loop {
-        match sled::open(path) {
+        match onrecord_sled::RawLedger::open(path) {
             Ok(db) => return db,
             Err(e) if started.elapsed() < std::time::Duration::from_secs(10) => {
                 let _ = e;
