@@ -8,7 +8,7 @@
 //! `ONRECORD_CRASH_BATCH_LINES` (default 3000); `tools/soak.sh --long` does.
 //!
 //! New ledgers are keyspace layout 3 (records packed 16 to a sled key,
-//! docs/adr/0006): the batches span many chunks, and every batch after the
+//! docs/adr/0007): the batches span many chunks, and every batch after the
 //! first single append starts inside a chunk that earlier records share, so
 //! kills land while chunks holding acknowledged records are rewritten; the
 //! test counts both and requires them.

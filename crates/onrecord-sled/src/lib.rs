@@ -4,7 +4,7 @@
 //!
 //! [`SledStorage`] implements the engine's [`Storage`] over one sled tree
 //! holding the engine's keyspace, byte for byte: new ledgers in keyspace
-//! layout 3, entries packed into chunks ([`packed`], ADR 0006); ledgers
+//! layout 3, entries packed into chunks ([`packed`], ADR 0007); ledgers
 //! made before it one sled key per engine key (ADR 0003's layouts 1 and 2),
 //! read and written as they are. This crate also decides, before sled opens anything, whether a
 //! directory holds a ledger ([`marker`]), so it never writes into one that
@@ -40,7 +40,7 @@ pub use raw::RawLedger;
 /// How a sled store holds the engine's keyspace.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum StoreLayout {
-    /// Keyspace layout 3: entries packed into chunks ([`packed`], ADR 0006).
+    /// Keyspace layout 3: entries packed into chunks ([`packed`], ADR 0007).
     #[default]
     Chunks,
     /// One sled key per engine key: how ledgers before layout 3 are stored.

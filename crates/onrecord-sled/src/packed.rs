@@ -1,4 +1,4 @@
-//! Keyspace layout 3 (ADR 0006): the engine's keyspace, key for key and byte
+//! Keyspace layout 3 (ADR 0007): the engine's keyspace, key for key and byte
 //! for byte, stored in sled as chunks of consecutive entries instead of one
 //! sled key per entry, because sled 0.34's cost per key (its page table,
 //! open, disk and the work per insert) dominated every figure.

@@ -5,7 +5,7 @@
 //! holds the same events written in keyspace layout 2 (chunked stream index,
 //! docs/adr/0003) and must decode to the same lines and head.
 //! `tests/fixtures/golden-layout3/` holds them once more in keyspace layout 3
-//! (sled chunks, docs/adr/0006), made by `onrecord_sled::upgrade` of the
+//! (sled chunks, docs/adr/0007), made by `onrecord_sled::upgrade` of the
 //! layout 2 fixture: same lines, same head.
 //!
 //! Each fixture was made once by `make_golden_fixture` (ignored; it refuses

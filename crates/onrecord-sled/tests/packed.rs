@@ -1,4 +1,4 @@
-//! Keyspace layout 3 as a store (docs/adr/0006): random write sets of puts
+//! Keyspace layout 3 as a store (docs/adr/0007): random write sets of puts
 //! and deletes across several keyspaces, with syncs and reopens between
 //! them, read back through `get`, `range` and `last` exactly as a plain
 //! ordered map holds them, while chunks fill, split, empty and change their

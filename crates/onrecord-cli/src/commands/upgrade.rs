@@ -1,4 +1,4 @@
-//! `upgrade`: rewrite a sled ledger in keyspace layout 3 (docs/adr/0006),
+//! `upgrade`: rewrite a sled ledger in keyspace layout 3 (docs/adr/0007),
 //! verified whole before and after, the old ledger kept beside it.
 
 use crate::context::Context;
