@@ -113,6 +113,25 @@ impl Server {
         )
     }
 
+    /// GET `path`: status, body and the `onrecord-cache` header (`hit`, `miss` or empty).
+    fn get_cached(&self, path: &str) -> (u16, String, String) {
+        let mut response = self
+            .agent
+            .get(self.url(path))
+            .header("authorization", self.bearer())
+            .call()
+            .expect("GET");
+        let status = response.status().as_u16();
+        let cache = response
+            .headers()
+            .get("onrecord-cache")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let body = response.body_mut().read_to_string().unwrap_or_default();
+        (status, body, cache)
+    }
+
     /// POST `body` to `path` with `content_type`: status, content type and body.
     fn post(&self, path: &str, content_type: &str, body: &str) -> (u16, String, String) {
         let mut response = self
@@ -1476,6 +1495,58 @@ fn a_repeated_read_is_answered_from_the_head_it_was_computed_at_and_never_after_
     // Other routes and query strings are answered for themselves.
     let (_, other) = server.get("/v1/positions/paris-meeting?as_of=2018-11-05");
     assert_ne!(other, after);
+    assert!(server.stop().success());
+}
+
+#[test]
+fn a_propositions_kept_answer_outlives_appends_to_other_propositions_but_never_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = common::demo_ledger(dir.path());
+    let server = Server::start(&ledger);
+    let path = "/v1/positions/paris-meeting";
+    let (status, first, cache) = server.get_cached(path);
+    assert_eq!((status, cache.as_str()), (200, "miss"));
+    let (_, again, cache) = server.get_cached(path);
+    assert_eq!((again.as_str(), cache.as_str()), (first.as_str(), "hit"));
+
+    // An append about another proposition leaves this one's answer kept...
+    let (status, _) = server.append(
+        r#"{"type":"proposition","id":"g20-summit","text":"They meet at the G20","window":{"from":"2018-11-01","to":"2018-12-31"}}"#,
+    );
+    assert_eq!(status, 201);
+    let (_, after_other, cache) = server.get_cached(path);
+    assert_eq!(
+        (after_other.as_str(), cache.as_str()),
+        (first.as_str(), "hit")
+    );
+    // ...while routes over every proposition are computed again.
+    let (_, _, cache) = server.get_cached("/v1/positions");
+    assert_eq!(cache, "miss");
+
+    // An append about this proposition is in the very next answer.
+    let (status, _) = server.append(
+        r#"{"type":"statement","proposition":"paris-meeting","party":"trump","stance":"almost-certain","said_at":"2018-11-07","quote":"We will meet"}"#,
+    );
+    assert_eq!(status, 201);
+    let (_, after_own, cache) = server.get_cached(path);
+    assert_eq!(cache, "miss");
+    let v: Value = serde_json::from_str(&after_own).unwrap();
+    let trump = v["positions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["party"] == "trump")
+        .unwrap();
+    assert_eq!(trump["stance"], "almost-certain", "{v}");
+    // `Cache-Control: no-cache` is always computed now.
+    let response = server
+        .agent
+        .get(server.url(path))
+        .header("authorization", server.bearer())
+        .header("cache-control", "no-cache")
+        .call()
+        .expect("GET");
+    assert_eq!(response.headers().get("onrecord-cache").unwrap(), "miss");
     assert!(server.stop().success());
 }
 
