@@ -615,6 +615,53 @@ struct ResolutionOut<'a> {
     note: Option<&'a str>,
 }
 
+impl<'a> From<&'a Party> for PartyOut<'a> {
+    fn from(p: &'a Party) -> Self {
+        PartyOut {
+            id: p.id.as_str(),
+            name: &p.name,
+            kind: p.kind.name(),
+            speaks_for: p.speaks_for.as_ref().map(PartyId::as_str),
+            aliases: &p.aliases,
+        }
+    }
+}
+
+impl<'a> From<&'a Proposition> for PropositionOut<'a> {
+    fn from(p: &'a Proposition) -> Self {
+        PropositionOut {
+            id: p.id.as_str(),
+            text: &p.text,
+            criteria: p.criteria.as_deref(),
+            window: p.window.map(|w| WindowOut {
+                from: w.from.to_string(),
+                to: w.to.to_string(),
+            }),
+        }
+    }
+}
+
+impl<'a> From<&'a StatementRetracted> for RetractionOut<'a> {
+    fn from(r: &'a StatementRetracted) -> Self {
+        RetractionOut {
+            statement: r.statement.to_string(),
+            reason: &r.reason,
+        }
+    }
+}
+
+impl<'a> From<&'a PropositionResolved> for ResolutionOut<'a> {
+    fn from(r: &'a PropositionResolved) -> Self {
+        ResolutionOut {
+            proposition: r.proposition.as_str(),
+            outcome: r.outcome.name(),
+            resolved_at: r.resolved_at.to_string(),
+            source: r.source.as_deref(),
+            note: r.note.as_deref(),
+        }
+    }
+}
+
 fn line<T: Serialize>(rec: &Recorded, body: T) -> String {
     let line = Line {
         ty: rec.event.event_type().json_name(),
@@ -632,25 +679,11 @@ pub fn write_line(rec: &Recorded) -> String {
     match &rec.event {
         Event::PartyRegistered(p) => line(
             rec,
-            PartyOut {
-                id: p.id.as_str(),
-                name: &p.name,
-                kind: p.kind.name(),
-                speaks_for: p.speaks_for.as_ref().map(PartyId::as_str),
-                aliases: &p.aliases,
-            },
+            PartyOut::from(p),
         ),
         Event::PropositionOpened(p) => line(
             rec,
-            PropositionOut {
-                id: p.id.as_str(),
-                text: &p.text,
-                criteria: p.criteria.as_deref(),
-                window: p.window.map(|w| WindowOut {
-                    from: w.from.to_string(),
-                    to: w.to.to_string(),
-                }),
-            },
+            PropositionOut::from(p),
         ),
         Event::StatementRecorded(s) => line(
             rec,
@@ -668,20 +701,11 @@ pub fn write_line(rec: &Recorded) -> String {
         ),
         Event::StatementRetracted(r) => line(
             rec,
-            RetractionOut {
-                statement: r.statement.to_string(),
-                reason: &r.reason,
-            },
+            RetractionOut::from(r),
         ),
         Event::PropositionResolved(r) => line(
             rec,
-            ResolutionOut {
-                proposition: r.proposition.as_str(),
-                outcome: r.outcome.name(),
-                resolved_at: r.resolved_at.to_string(),
-                source: r.source.as_deref(),
-                note: r.note.as_deref(),
-            },
+            ResolutionOut::from(r),
         ),
     }
 }
@@ -739,27 +763,13 @@ pub fn draft_line(input: &InputEvent) -> String {
             "party",
             event_id,
             recorded_by,
-            PartyOut {
-                id: p.id.as_str(),
-                name: &p.name,
-                kind: p.kind.name(),
-                speaks_for: p.speaks_for.as_ref().map(PartyId::as_str),
-                aliases: &p.aliases,
-            },
+            PartyOut::from(p),
         ),
         Draft::Proposition(p) => of(
             "proposition",
             event_id,
             recorded_by,
-            PropositionOut {
-                id: p.id.as_str(),
-                text: &p.text,
-                criteria: p.criteria.as_deref(),
-                window: p.window.map(|w| WindowOut {
-                    from: w.from.to_string(),
-                    to: w.to.to_string(),
-                }),
-            },
+            PropositionOut::from(p),
         ),
         Draft::Statement(s) => of(
             "statement",
@@ -781,22 +791,13 @@ pub fn draft_line(input: &InputEvent) -> String {
             "retraction",
             event_id,
             recorded_by,
-            RetractionOut {
-                statement: r.statement.to_string(),
-                reason: &r.reason,
-            },
+            RetractionOut::from(r),
         ),
         Draft::Resolution(r) => of(
             "resolution",
             event_id,
             recorded_by,
-            ResolutionOut {
-                proposition: r.proposition.as_str(),
-                outcome: r.outcome.name(),
-                resolved_at: r.resolved_at.to_string(),
-                source: r.source.as_deref(),
-                note: r.note.as_deref(),
-            },
+            ResolutionOut::from(r),
         ),
     }
 }
