@@ -211,7 +211,10 @@ fn a_damaged_source_stops_the_copy_at_its_first_bad_seq_with_exit_5() {
     let env = Env::new();
     let source = sled_ledger(&env, util::STORY);
     {
-        let db = sled::open(&source).expect("the closed ledger opens raw");
+        // Through the layout-aware raw view, so the edit lands inside the
+        // record whatever the sled layout (layout 3 packs records in chunks).
+        let db = onrecord_sled::RawLedger::open(std::path::Path::new(&source))
+            .expect("the closed ledger opens raw");
         let key = onrecord_ledger::keys::record(9);
         let mut bytes = db.get(key).unwrap().expect("seq 9 is stored").to_vec();
         let last = bytes.len() - 1;

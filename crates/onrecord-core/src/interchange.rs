@@ -677,14 +677,8 @@ fn line<T: Serialize>(rec: &Recorded, body: T) -> String {
 /// Writes one recorded event as a compact JSON line (no newline), every field explicit.
 pub fn write_line(rec: &Recorded) -> String {
     match &rec.event {
-        Event::PartyRegistered(p) => line(
-            rec,
-            PartyOut::from(p),
-        ),
-        Event::PropositionOpened(p) => line(
-            rec,
-            PropositionOut::from(p),
-        ),
+        Event::PartyRegistered(p) => line(rec, PartyOut::from(p)),
+        Event::PropositionOpened(p) => line(rec, PropositionOut::from(p)),
         Event::StatementRecorded(s) => line(
             rec,
             StatementOut {
@@ -699,14 +693,8 @@ pub fn write_line(rec: &Recorded) -> String {
                 qualifiers: &s.qualifiers,
             },
         ),
-        Event::StatementRetracted(r) => line(
-            rec,
-            RetractionOut::from(r),
-        ),
-        Event::PropositionResolved(r) => line(
-            rec,
-            ResolutionOut::from(r),
-        ),
+        Event::StatementRetracted(r) => line(rec, RetractionOut::from(r)),
+        Event::PropositionResolved(r) => line(rec, ResolutionOut::from(r)),
     }
 }
 
@@ -759,12 +747,7 @@ pub fn draft_line(input: &InputEvent) -> String {
     let recorded_by = input.recorded_by.as_ref().map(Recorder::as_str);
     let draft = &input.draft;
     match draft {
-        Draft::Party(p) => of(
-            "party",
-            event_id,
-            recorded_by,
-            PartyOut::from(p),
-        ),
+        Draft::Party(p) => of("party", event_id, recorded_by, PartyOut::from(p)),
         Draft::Proposition(p) => of(
             "proposition",
             event_id,
@@ -787,18 +770,8 @@ pub fn draft_line(input: &InputEvent) -> String {
                 qualifiers: &s.qualifiers,
             },
         ),
-        Draft::Retraction(r) => of(
-            "retraction",
-            event_id,
-            recorded_by,
-            RetractionOut::from(r),
-        ),
-        Draft::Resolution(r) => of(
-            "resolution",
-            event_id,
-            recorded_by,
-            ResolutionOut::from(r),
-        ),
+        Draft::Retraction(r) => of("retraction", event_id, recorded_by, RetractionOut::from(r)),
+        Draft::Resolution(r) => of("resolution", event_id, recorded_by, ResolutionOut::from(r)),
     }
 }
 
