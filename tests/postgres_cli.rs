@@ -213,3 +213,23 @@ fn sql_answers_current_positions_and_contradictions_as_the_cli_does() {
         assert_eq!(Some(spread), c["spread"].as_f64());
     }
 }
+
+#[test]
+fn a_login_the_server_refuses_is_exit_1_with_the_servers_message_and_no_password() {
+    let Some(db) = TestDatabase::new() else {
+        return;
+    };
+    let url = db
+        .url()
+        .replacen("postgres://postgres@", "postgres://nosuchrole:s3cret@", 1);
+    let run = on(&url, &["positions"]);
+    assert_eq!(run.code, 1, "{}", run.stderr);
+    assert!(
+        run.stderr.contains("the server refused the login")
+            && run.stderr.contains("role \"nosuchrole\" does not exist"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("s3cret"), "{}", run.stderr);
+    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+}
