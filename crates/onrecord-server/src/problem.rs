@@ -41,9 +41,10 @@ pub struct Problem {
     /// `Onrecord-Min-Seq` asked for).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub head: Option<u64>,
-    /// Seconds to wait before retrying (also sent as `Retry-After`).
+    /// Seconds to wait before retrying (also sent as `Retry-After`; `u32`
+    /// keeps a problem small enough to return by value).
     #[serde(skip)]
-    pub retry_after: Option<u64>,
+    pub retry_after: Option<u32>,
     /// Whether to send `WWW-Authenticate: Bearer` (a 401).
     #[serde(skip)]
     pub www_authenticate: bool,

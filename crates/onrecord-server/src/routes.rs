@@ -251,7 +251,7 @@ async fn authenticate(
                     caller.token_id, state.options.rate_per_token
                 ),
             );
-            problem.retry_after = Some(wait.as_secs().max(1));
+            problem.retry_after = Some(u32::try_from(wait.as_secs().max(1)).unwrap_or(u32::MAX));
             return problem.into_response();
         }
     }
