@@ -7,7 +7,9 @@
 //! from the engine's error kinds in one place ([`problem`]). The live tail
 //! ([`tail`]) catches up from any seq and then follows the durable head:
 //! this server's own appends, and on a ledger several servers share
-//! (PostgreSQL) the heads the store reports other servers commit.
+//! (PostgreSQL) the heads the store reports other servers commit, or on a
+//! standby the heads it replays (read every `head_poll`). A read may ask
+//! for a minimum seq ([`min_seq`]: `Onrecord-Min-Seq`, else 503 `behind`).
 //! The web page at `/` (`page`) shows the report (rendered by
 //! `onrecord-report`, as `onrecord report` does) live from that tail.
 //! Nothing here touches a store directly: only the engine's `Ledger`.
