@@ -1592,3 +1592,89 @@ fn tokens_are_managed_through_the_socket_of_the_server_holding_the_ledger_and_wo
     );
     assert!(server.stop().success());
 }
+
+/// GET `path` with `Onrecord-Min-Seq: min_seq`: status, `Onrecord-Head-Seq`, body.
+fn get_at_least(server: &Server, path: &str, min_seq: &str) -> (u16, Option<u64>, Value) {
+    let mut response = server
+        .agent
+        .get(server.url(path))
+        .header("authorization", server.bearer())
+        .header("onrecord-min-seq", min_seq)
+        .call()
+        .expect("GET");
+    let head = response
+        .headers()
+        .get("onrecord-head-seq")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok());
+    let body = response.body_mut().read_to_string().unwrap_or_default();
+    let body = serde_json::from_str(&body).unwrap_or(Value::String(body));
+    (response.status().as_u16(), head, body)
+}
+
+#[test]
+fn a_read_with_a_min_seq_waits_for_that_seq_or_says_behind_naming_the_head() {
+    let dir = tempfile::tempdir().unwrap();
+    let ledger = ledger_in(&dir);
+    let token = create_token(&ledger, "desk", "admin");
+    let server = Server::start_args(&ledger, token.clone(), &["--min-seq-wait", "300"]);
+    let (status, answer) = server.append(&party("alice"));
+    assert_eq!(status, 201);
+    let seq = answer["seq"].as_u64().unwrap();
+
+    // Its own acknowledged seq is there at once, on every read route.
+    for path in ["/v1/parties", "/v1/positions", "/v1/stats", "/v1/events/1"] {
+        let (status, head, body) = get_at_least(&server, path, &seq.to_string());
+        assert_eq!(status, 200, "{path}: {body}");
+        assert_eq!(head, Some(seq), "{path}");
+    }
+    // Past the head: 503 behind after the bound, with the seq it has.
+    let started = std::time::Instant::now();
+    let (status, head, body) = get_at_least(&server, "/v1/positions", "1000");
+    assert_eq!(status, 503, "{body}");
+    assert!(started.elapsed() >= Duration::from_millis(300));
+    assert_eq!(body["type"], "urn:onrecord:problem:behind");
+    assert_eq!(body["head"].as_u64(), Some(seq));
+    assert_eq!(head, Some(seq));
+    // Not a seq: 400 naming the value.
+    let (status, _, body) = get_at_least(&server, "/v1/positions", "next");
+    assert_eq!(status, 400);
+    assert!(
+        body["detail"].as_str().unwrap().contains("`next`"),
+        "{body}"
+    );
+    // The document says which routes take it.
+    let (_, doc) = server.get("/v1/openapi.json");
+    let doc: Value = serde_json::from_str(&doc).unwrap();
+    let names = |path: &str| -> Vec<String> {
+        doc["paths"][path]["get"]["parameters"]
+            .as_array()
+            .map(|ps| {
+                ps.iter()
+                    .map(|p| p["name"].as_str().unwrap().to_owned())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert!(names("/v1/positions").contains(&"Onrecord-Min-Seq".to_owned()));
+    assert!(!names("/v1/health").contains(&"Onrecord-Min-Seq".to_owned()));
+    assert!(server.stop().success());
+
+    // A read that asks for the next seq waits for the append that makes it.
+    let server = Server::start_args(&ledger, token, &["--min-seq-wait", "20000"]);
+    let next = (seq + 1).to_string();
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(|| get_at_least(&server, "/v1/parties", &next));
+        std::thread::sleep(Duration::from_millis(200));
+        let (status, _) = server.append(&party("bob"));
+        assert_eq!(status, 201);
+        let (status, head, body) = reader.join().unwrap();
+        assert_eq!(status, 200, "{body}");
+        assert_eq!(head, Some(seq + 1));
+        assert!(
+            body.as_array().unwrap().iter().any(|p| p["id"] == "bob"),
+            "{body}"
+        );
+    });
+    assert!(server.stop().success());
+}

@@ -138,6 +138,9 @@ pub struct ServeArgs {
     /// Live tails one token may hold open at once; more get 429
     #[arg(long, value_name = "N", default_value_t = 16)]
     pub max_tails: usize,
+    /// How long a read whose Onrecord-Min-Seq is past this server's head waits for it, in milliseconds; then 503 `behind`
+    #[arg(long, value_name = "MS", default_value_t = 2000)]
+    pub min_seq_wait: u64,
     /// Serve HTTPS with this PEM certificate chain (with --tls-key)
     #[arg(long, value_name = "FILE", requires = "tls_key")]
     pub tls_cert: Option<PathBuf>,

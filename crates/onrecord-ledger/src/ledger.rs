@@ -767,7 +767,9 @@ impl Ledger {
     /// refuses writes), as on open.
     pub(crate) fn refresh_writer_state(&self, state: &mut WriterState) -> Result<(), StoreError> {
         let db = &*self.storage;
-        if db.contains(&keys::meta(MetaKey::Import))? {
+        // A store this process may only read cannot undo an import (nor does
+        // it need to: the records it staged are past the committed head).
+        if !db.is_read_only() && db.contains(&keys::meta(MetaKey::Import))? {
             let _exclusive = Exclusion::begin(db)?;
             if crate::import::recover(db, self.layout)? {
                 db.sync()?;
@@ -828,10 +830,11 @@ impl Ledger {
     }
 
     /// The store's head now: read from the store when other processes may
-    /// write it (and kept as this ledger's head), else this process's own.
+    /// move it (other writers, or a standby's replay; kept as this ledger's
+    /// head), else this process's own.
     pub fn current_head(&self) -> Result<Head, StoreError> {
         let mut state = self.lock_writer();
-        if self.storage.shared_writers() {
+        if self.storage.others_move_head() {
             self.refresh_writer_state(&mut state)?;
         }
         Ok(state.head)
@@ -841,6 +844,13 @@ impl Ledger {
     /// (a PostgreSQL ledger shared by several servers).
     pub fn shares_writers(&self) -> bool {
         self.storage.shared_writers()
+    }
+
+    /// Whether the head may move while the ledger is open without this
+    /// process appending (see [`Storage::others_move_head`]): then only
+    /// [`Ledger::current_head`] tells where it is now.
+    pub fn others_move_head(&self) -> bool {
+        self.storage.others_move_head()
     }
 
     /// Has `on_head` told the seq of every head committed from now on, by

@@ -189,6 +189,16 @@ pub trait Storage: Send + Sync {
         false
     }
 
+    /// Whether the stored head may move while this store is open without
+    /// this process writing it: other processes write it
+    /// ([`Storage::shared_writers`]), or it replays another server's commits
+    /// (a PostgreSQL standby, a read-only session beside writers). The
+    /// engine then reads the head from the store whenever the current one
+    /// is asked for ([`crate::Ledger::current_head`]).
+    fn others_move_head(&self) -> bool {
+        self.shared_writers()
+    }
+
     /// Keeps every other writer of a shared store out until
     /// [`Storage::admit_writers`] (their commits wait, then are busy), for an
     /// operation that writes the log in several write sets. Waits up to the

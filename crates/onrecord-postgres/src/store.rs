@@ -881,6 +881,12 @@ impl Storage for PostgresStorage {
         self.shared
     }
 
+    /// Shared, or read-only: a standby replays the primary's commits, and a
+    /// read-only role reads beside writers, so the head moves under it.
+    fn others_move_head(&self) -> bool {
+        self.shared || self.read_only
+    }
+
     /// Takes the writer lock exclusively on the writer's connection,
     /// retrying for the busy wait while other processes' commits hold it.
     fn exclude_writers(&self) -> Result<(), StoreError> {
@@ -913,8 +919,13 @@ impl Storage for PostgresStorage {
     }
 
     /// Listens on [`HEAD_CHANNEL`] on a connection of its own (connected
-    /// again, with the head row read, whenever it is lost).
+    /// again, with the head row read, whenever it is lost). Not on a store
+    /// that may only read: a standby refuses `LISTEN` (notifications are
+    /// not replicated), so its readers poll the head instead.
     fn watch_heads(&self, on_head: HeadListener) -> bool {
+        if self.read_only {
+            return false;
+        }
         self.handle
             .spawn(listen_for_heads(self.config.clone(), on_head));
         true

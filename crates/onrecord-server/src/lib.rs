@@ -7,7 +7,9 @@
 //! from the engine's error kinds in one place ([`problem`]). The live tail
 //! ([`tail`]) catches up from any seq and then follows the durable head:
 //! this server's own appends, and on a ledger several servers share
-//! (PostgreSQL) the heads the store reports other servers commit.
+//! (PostgreSQL) the heads the store reports other servers commit, or on a
+//! standby the heads it replays (read every `head_poll`). A read may ask
+//! for a minimum seq ([`min_seq`]: `Onrecord-Min-Seq`, else 503 `behind`).
 //! The web page at `/` (`page`) shows the report (rendered by
 //! `onrecord-report`, as `onrecord report` does) live from that tail.
 //! Nothing here touches a store directly: only the engine's `Ledger`.
@@ -16,6 +18,7 @@ pub mod auth;
 pub mod cache;
 pub mod limits;
 pub mod local;
+pub mod min_seq;
 mod page;
 pub mod problem;
 mod reads;
@@ -54,6 +57,12 @@ pub struct ServeOptions {
     /// How long a request may take to arrive and to be answered (a live
     /// tail or an export only until its stream starts); 503 past it.
     pub request_timeout: Duration,
+    /// How long a read whose `Onrecord-Min-Seq` is past this server's head
+    /// waits for the head to reach it; 503 `behind` past it.
+    pub min_seq_wait: Duration,
+    /// How often a server whose store's head moves without notice (a
+    /// PostgreSQL standby replaying its primary) reads the head again.
+    pub head_poll: Duration,
 }
 
 impl Default for ServeOptions {
@@ -67,6 +76,8 @@ impl Default for ServeOptions {
             max_tails_per_token: 16,
             max_line: 1024 * 1024,
             request_timeout: Duration::from_secs(30),
+            min_seq_wait: Duration::from_secs(2),
+            head_poll: Duration::from_millis(200),
         }
     }
 }
@@ -79,6 +90,8 @@ pub(crate) struct AppState {
     pub(crate) limits: Arc<limits::Limits>,
     pub(crate) jobs: mpsc::Sender<writer::WriteJob>,
     pub(crate) head: watch::Receiver<u64>,
+    /// Publishes a head read from the store (see [`publish_head`]).
+    pub(crate) heads: Arc<watch::Sender<u64>>,
     pub(crate) stop: watch::Receiver<bool>,
     pub(crate) options: ServeOptions,
     /// Read answers kept for the current head.
@@ -107,6 +120,28 @@ pub(crate) fn publish_head(head: &watch::Sender<u64>, seq: u64) {
         }
         moved
     });
+}
+
+/// Reads the store's head every `interval` and publishes it, until `stop`:
+/// how a server on a store that sends no notice of new heads (a PostgreSQL
+/// standby) follows them. A failed read (the store restarting) is retried
+/// at the next interval.
+async fn follow_head(
+    ledger: Arc<Ledger>,
+    heads: Arc<watch::Sender<u64>>,
+    interval: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
+        let reader = Arc::clone(&ledger);
+        if let Ok(Ok(head)) = tokio::task::spawn_blocking(move || reader.current_head()).await {
+            publish_head(&heads, head.seq);
+        }
+    }
 }
 
 /// Serves `ledger` on `listener` until `shutdown` completes; then stops
@@ -147,14 +182,24 @@ where
     };
     let (head_tx, head) = watch::channel(ledger.head().seq);
     let head_tx = Arc::new(head_tx);
-    // On a ledger other servers append to, their heads come from the store
-    // (PostgreSQL's LISTEN/NOTIFY), so live tails here follow them too.
-    if ledger.shares_writers() {
-        let heads = Arc::clone(&head_tx);
-        ledger.watch_heads(Box::new(move |seq| publish_head(&heads, seq)));
-    }
     let (stop_tx, stop) = watch::channel(false);
-    let writer = writer::Writer::start(Arc::clone(&ledger), head_tx, options.queue);
+    // On a ledger whose head others move, live tails and reads here follow
+    // it: other servers' commits come from the store (PostgreSQL's
+    // LISTEN/NOTIFY); a store that cannot tell (a standby, where NOTIFY
+    // does not arrive) has its head read every `head_poll`.
+    if ledger.others_move_head() {
+        let heads = Arc::clone(&head_tx);
+        let watched = ledger.watch_heads(Box::new(move |seq| publish_head(&heads, seq)));
+        if !watched {
+            tokio::spawn(follow_head(
+                Arc::clone(&ledger),
+                Arc::clone(&head_tx),
+                options.head_poll,
+                stop.clone(),
+            ));
+        }
+    }
+    let writer = writer::Writer::start(Arc::clone(&ledger), Arc::clone(&head_tx), options.queue);
     let state = AppState {
         ledger,
         access: Arc::new(auth::Access::new(tokens)),
@@ -164,6 +209,7 @@ where
         )),
         jobs: writer.jobs.clone(),
         head,
+        heads: head_tx,
         stop,
         options,
         answers: Arc::new(cache::AnswerCache::default()),

@@ -37,9 +37,14 @@ pub struct Problem {
     /// For a batch: every refused item, by index.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ItemProblem>,
-    /// Seconds to wait before retrying (also sent as `Retry-After`).
+    /// For `behind`: the seq this server's ledger has (short of the
+    /// `Onrecord-Min-Seq` asked for).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub head: Option<u64>,
+    /// Seconds to wait before retrying (also sent as `Retry-After`; `u32`
+    /// keeps a problem small enough to return by value).
     #[serde(skip)]
-    pub retry_after: Option<u64>,
+    pub retry_after: Option<u32>,
     /// Whether to send `WWW-Authenticate: Bearer` (a 401).
     #[serde(skip)]
     pub www_authenticate: bool,
@@ -80,6 +85,7 @@ impl Problem {
             status: status.as_u16(),
             detail: detail.into(),
             errors: Vec::new(),
+            head: None,
             retry_after: None,
             www_authenticate: false,
         }
@@ -101,6 +107,27 @@ impl Problem {
     pub fn unavailable(detail: impl Into<String>) -> Self {
         let (status, name, title) = of_kind(ErrorKind::Unavailable);
         let mut problem = Self::new(status, name, title, detail);
+        problem.retry_after = Some(1);
+        problem
+    }
+}
+
+impl Problem {
+    /// A read asked for seq `wanted` (`Onrecord-Min-Seq`) and this server's
+    /// ledger had only `head` after waiting `waited` (503 behind, with
+    /// `Retry-After` and the seq it has in `head`).
+    pub fn behind(wanted: u64, head: u64, waited: std::time::Duration) -> Self {
+        let mut problem = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "behind",
+            "Behind",
+            format!(
+                "this server has the ledger up to seq {head}, not yet seq {wanted} \
+                 (Onrecord-Min-Seq), after waiting {} ms; retry, or ask another server",
+                waited.as_millis()
+            ),
+        );
+        problem.head = Some(head);
         problem.retry_after = Some(1);
         problem
     }

@@ -60,7 +60,7 @@ impl utoipa::Modify for BearerScheme {
 /// the document and the routes cannot drift; plus `/v1/openapi.json`.
 pub(crate) fn router(state: AppState) -> Router {
     let max_body = state.options.max_body;
-    let (router, api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
+    let (router, mut api) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .routes(routes!(health))
         .routes(routes!(page::index))
         .routes(routes!(page::app_js))
@@ -85,6 +85,8 @@ pub(crate) fn router(state: AppState) -> Router {
         .routes(routes!(tokens_list, tokens_create))
         .routes(routes!(tokens_revoke))
         .split_for_parts();
+    // Once every route is in: the reads' `Onrecord-Min-Seq` and `Onrecord-Head-Seq`.
+    utoipa::Modify::modify(&crate::min_seq::MinSeqDoc, &mut api);
     let document = Bytes::from(api.to_json().unwrap_or_default());
     router
         .route(
@@ -97,6 +99,10 @@ pub(crate) fn router(state: AppState) -> Router {
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::cache::answer_cache,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::min_seq::wait_for_min_seq,
         ))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
@@ -195,7 +201,7 @@ fn answers_compressed() -> tower_http::compression::CompressionLayer<
 
 /// The routes anyone may call: health, the API document, and the web page's
 /// shell, script and stylesheet (which hold no ledger data).
-const PUBLIC: [&str; 5] = ["/v1/health", "/v1/openapi.json", "/", "/app.js", "/app.css"];
+pub(crate) const PUBLIC: [&str; 5] = ["/v1/health", "/v1/openapi.json", "/", "/app.js", "/app.css"];
 
 /// Refuses any request without a valid token (401) before a handler or an
 /// extractor looks at it, so nothing about a route (its parameters, its
@@ -245,7 +251,7 @@ async fn authenticate(
                     caller.token_id, state.options.rate_per_token
                 ),
             );
-            problem.retry_after = Some(wait.as_secs().max(1));
+            problem.retry_after = Some(u32::try_from(wait.as_secs().max(1)).unwrap_or(u32::MAX));
             return problem.into_response();
         }
     }

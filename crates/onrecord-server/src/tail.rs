@@ -156,7 +156,7 @@ async fn next_item(s: &mut TailState) -> Option<Result<TailItem, StoreError>> {
             }
             continue;
         }
-        if !s.caught_up && s.ledger.shares_writers() {
+        if !s.caught_up && s.ledger.others_move_head() {
             // Say "caught up" only at the store's own head, not at a
             // published one another server's notification has yet to move.
             let ledger = Arc::clone(&s.ledger);

@@ -61,6 +61,7 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> Result<(), CliError> {
         let options = onrecord_server::ServeOptions {
             rate_per_token: args.rate_limit,
             max_tails_per_token: args.max_tails,
+            min_seq_wait: std::time::Duration::from_millis(args.min_seq_wait),
             ..onrecord_server::ServeOptions::default()
         };
         let served = match tls {

@@ -236,7 +236,7 @@ impl Remote {
             .to_owned();
         let code = match kind.as_str() {
             "conflict" => CONFLICT,
-            "busy" | "rate-limited" | "too-many-tails" => BUSY,
+            "busy" | "rate-limited" | "too-many-tails" | "behind" => BUSY,
             "damaged" => DAMAGE,
             "unauthorized" | "forbidden" => DENIED,
             _ => INVALID,

@@ -182,6 +182,10 @@ impl Storage for FaultyStorage {
         self.inner.shared_writers()
     }
 
+    fn others_move_head(&self) -> bool {
+        self.inner.others_move_head()
+    }
+
     fn exclude_writers(&self) -> Result<(), StoreError> {
         self.inner.exclude_writers()
     }

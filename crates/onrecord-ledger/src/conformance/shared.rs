@@ -60,6 +60,9 @@ impl Storage for Interleaving {
     fn shared_writers(&self) -> bool {
         self.inner.shared_writers()
     }
+    fn others_move_head(&self) -> bool {
+        self.inner.others_move_head()
+    }
     fn exclude_writers(&self) -> Result<(), StoreError> {
         self.inner.exclude_writers()
     }
