@@ -702,11 +702,27 @@ impl Ledger {
                 // committed while they ran, a refusal (or an index that
                 // seemed to lack a revision) may only be what a read half
                 // before and half after that commit saw. Judged again.
-                Err(e) if shared && self.head_moved_from(state.head) => {
-                    let _ = e;
-                    self.refresh_writer_state(state)?;
-                    continue;
-                }
+                Err(e) if shared => match self.head_moved_from(state.head) {
+                    Ok(true) => {
+                        self.refresh_writer_state(state)?;
+                        continue;
+                    }
+                    Ok(false) => return Err(e),
+                    // A refusal that cannot be judged again is not an
+                    // answer: the read's failure is (a storage error stays
+                    // itself).
+                    Err(read)
+                        if matches!(
+                            e.kind(),
+                            crate::ErrorKind::Invalid
+                                | crate::ErrorKind::Conflict
+                                | crate::ErrorKind::NotFound
+                        ) =>
+                    {
+                        return Err(read);
+                    }
+                    Err(_) => return Err(e),
+                },
                 Err(e) => return Err(e),
             };
             let Some((writes, head, recorded_at)) = built else {
@@ -790,10 +806,10 @@ impl Ledger {
     }
 
     /// Whether the store's head is no longer `head` (another writer
-    /// committed); a head that cannot be read counts as not moved, so the
-    /// caller's own answer stands.
-    fn head_moved_from(&self, head: Head) -> bool {
-        matches!(Self::read_committed_head(&*self.storage), Ok(Ok((now, _))) if now != head)
+    /// committed); a head that fails its check counts as not moved (the
+    /// damage is reported where the head is read), a failed read is an error.
+    fn head_moved_from(&self, head: Head) -> Result<bool, StoreError> {
+        Ok(matches!(Self::read_committed_head(&*self.storage)?, Ok((now, _)) if now != head))
     }
 
     /// The stored head and its record's transaction time, checked against
