@@ -72,7 +72,12 @@ impl Ledger {
         filter: Filter,
         mut apply: impl FnMut(&Recorded),
     ) -> Result<(), StoreError> {
-        let to = filter.at_seq.unwrap_or(u64::MAX);
+        let mut to = filter.at_seq.unwrap_or(u64::MAX);
+        if self.tree().others_move_head() {
+            // Another process may have staged records past the committed
+            // head (an import not yet committed): they are not the ledger.
+            to = to.min(self.head().seq);
+        }
         let records: Box<dyn Iterator<Item = Result<Recorded, StoreError>>> = match only {
             Some(id) => Box::new(self.stream(&StreamId::Proposition(id.clone()))),
             None => Box::new(self.records(1, to)),

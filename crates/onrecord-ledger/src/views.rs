@@ -498,6 +498,12 @@ impl Ledger {
     /// interrupted rebuild, an older views version) is stale until
     /// `rebuild_views` completes.
     pub(crate) fn views_reflect(&self, head: u64) -> Result<bool, StoreError> {
+        // Another process's import writes its chunks' kept views in place
+        // before its head commits them: while its mark is there, the views
+        // are ahead of the log and are not read (a fold of the log is).
+        if self.tree().others_move_head() && self.tree().contains(&keys::meta(MetaKey::Import))? {
+            return Ok(false);
+        }
         Ok(match self.views_marker()? {
             Some((seq, VIEWS_VERSION)) => seq == head,
             Some(_) => false,

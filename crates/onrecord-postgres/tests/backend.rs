@@ -288,3 +288,84 @@ fn a_refused_first_append_leaves_the_database_without_a_ledger() {
     assert_eq!(ledger.head().seq, 1);
     assert!(!keyspace(&ledger).is_empty());
 }
+
+/// Every proposition's positions and contradictions as `ledger` answers them
+/// under `filter`, in a comparable form.
+fn answers(ledger: &onrecord_ledger::Ledger, filter: onrecord_projections::Filter) -> String {
+    let views = ledger
+        .query(&onrecord_ledger::query::PositionsQuery {
+            filter,
+            ..Default::default()
+        })
+        .unwrap();
+    format!("{views:?}")
+}
+
+#[test]
+fn another_process_never_sees_an_import_before_it_commits() {
+    use onrecord_ledger::conformance::drafts::{proposition, statement};
+    let Some(db) = TestDatabase::new() else {
+        return;
+    };
+    let importer = onrecord_postgres::create(&db.url(), &options()).unwrap();
+    importer
+        .append_batch(vec![
+            req(party("trump", None)),
+            req(party("kremlin", None)),
+            req(proposition("paris-meeting")),
+            req(statement(
+                "paris-meeting",
+                "trump",
+                onrecord_core::Stance::Unlikely,
+                "2018-11-05",
+            )),
+        ])
+        .unwrap();
+    let reader = onrecord_postgres::open(&db.url(), &options()).unwrap();
+    reader.current_head().unwrap();
+    // The kept views, and a fold of the log (a time filter reads the log).
+    let later = onrecord_projections::Filter {
+        known_at: Some(onrecord_core::TimeBound(i64::MAX)),
+        ..Default::default()
+    };
+    let unfiltered = onrecord_projections::Filter::default();
+    let before = (answers(&reader, unfiltered), answers(&reader, later));
+
+    // More than one chunk: the first is staged (written, head unmoved) when
+    // the next request is written.
+    let requests: Vec<_> = (0..onrecord_ledger::IMPORT_CHUNK + 10)
+        .map(|i| {
+            let (party, day) = if i % 2 == 0 {
+                ("kremlin", "2018-11-08")
+            } else {
+                ("trump", "2018-11-09")
+            };
+            req(statement(
+                "paris-meeting",
+                party,
+                onrecord_core::Stance::AlmostCertain,
+                day,
+            ))
+        })
+        .collect();
+    let mut check = importer.import().unwrap();
+    for r in &requests {
+        check.check(r.clone()).unwrap();
+    }
+    let mut writer = check.into_writer().unwrap();
+    for r in &requests {
+        writer.write(r.clone()).unwrap();
+    }
+    let during = (answers(&reader, unfiltered), answers(&reader, later));
+    assert_eq!(
+        during, before,
+        "a reader in another process sees only what is committed"
+    );
+    writer.commit().unwrap();
+    reader.current_head().unwrap();
+    assert_eq!(
+        (answers(&reader, unfiltered), answers(&reader, later)),
+        (answers(&importer, unfiltered), answers(&importer, later)),
+        "once committed, the reader sees all of it"
+    );
+}
