@@ -249,31 +249,48 @@ impl PostgresStorage {
             // Someone may have made (or changed) the schema while we waited.
             state = schema::inspect(&client).await.map_err(at)?;
         }
-        match (intent, state) {
-            (Intent::Create, SchemaState::Absent) => {
-                schema::migrate(&mut client, 0).await.map_err(at)?;
+        let settled = async {
+            match (intent, state) {
+                (Intent::Create, SchemaState::Absent) => {
+                    schema::migrate(&mut client, 0).await.map_err(at)?;
+                }
+                (Intent::Create, SchemaState::At(_)) => {
+                    return Err(StoreError::LedgerExists(location.clone()));
+                }
+                (_, SchemaState::Foreign) => {
+                    return Err(StoreError::NotALedger(location.clone()));
+                }
+                (Intent::Open, SchemaState::Absent) => {
+                    return Err(StoreError::NoLedger(location.clone()));
+                }
+                (Intent::Open, SchemaState::At(found)) if found > SCHEMA_VERSION => {
+                    return Err(StoreError::NewerSchema {
+                        location: location.clone(),
+                        found,
+                        known: SCHEMA_VERSION,
+                    });
+                }
+                (Intent::Open, SchemaState::At(found)) if found < SCHEMA_VERSION && read_only => {
+                    return Err(StoreError::ReadOnly(location.clone()));
+                }
+                (Intent::Open, SchemaState::At(found)) if found < SCHEMA_VERSION => {
+                    schema::migrate(&mut client, found).await.map_err(at)?;
+                }
+                (Intent::Open, SchemaState::At(_)) => {}
             }
-            (Intent::Create, SchemaState::At(_)) => {
-                return Err(StoreError::LedgerExists(location.clone()));
+            Ok::<(), StoreError>(())
+        }
+        .await;
+        if let Err(e) = settled {
+            if !read_only {
+                // Released now, not when the server notices this connection
+                // is gone: a next attempt (open_or_create's create after its
+                // open found no ledger) must not find it still held.
+                let _ = client
+                    .query_one("SELECT pg_advisory_unlock_all()", &[])
+                    .await;
             }
-            (_, SchemaState::Foreign) => return Err(StoreError::NotALedger(location.clone())),
-            (Intent::Open, SchemaState::Absent) => {
-                return Err(StoreError::NoLedger(location.clone()));
-            }
-            (Intent::Open, SchemaState::At(found)) if found > SCHEMA_VERSION => {
-                return Err(StoreError::NewerSchema {
-                    location: location.clone(),
-                    found,
-                    known: SCHEMA_VERSION,
-                });
-            }
-            (Intent::Open, SchemaState::At(found)) if found < SCHEMA_VERSION && read_only => {
-                return Err(StoreError::ReadOnly(location.clone()));
-            }
-            (Intent::Open, SchemaState::At(found)) if found < SCHEMA_VERSION => {
-                schema::migrate(&mut client, found).await.map_err(at)?;
-            }
-            (Intent::Open, SchemaState::At(_)) => {}
+            return Err(e);
         }
         let apply = client.prepare(&apply_sql()).await.map_err(at)?;
         let lock_head = client.prepare(LOCK_HEAD_SQL).await.map_err(at)?;

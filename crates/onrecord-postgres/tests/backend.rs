@@ -369,3 +369,27 @@ fn another_process_never_sees_an_import_before_it_commits() {
         "once committed, the reader sees all of it"
     );
 }
+
+#[test]
+fn an_open_that_finds_no_ledger_leaves_the_writer_lock_free_at_once() {
+    // `append` on a new URL opens, finds no ledger, then creates one: the
+    // open's lock must be released before its connection is gone, or the
+    // create (with no busy wait) finds it held by the closing session.
+    let impatient = PostgresOptions {
+        busy_wait: Duration::ZERO,
+        ..options()
+    };
+    for _ in 0..10 {
+        let Some(db) = TestDatabase::new() else {
+            return;
+        };
+        let e = onrecord_postgres::open(&db.url(), &impatient).unwrap_err();
+        assert!(matches!(e, StoreError::NoLedger(_)), "{e:?}");
+        assert_sql(
+            &db,
+            "NOT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database()))",
+            "the refused open still holds the writer lock",
+        );
+        onrecord_postgres::create(&db.url(), &impatient).expect("the lock is free");
+    }
+}
