@@ -845,6 +845,19 @@ impl Ledger {
             .map_err(|e| e.to_string()))
     }
 
+    /// The head a read answers at: this process's own, or, when other
+    /// processes move the store's head, the head committed in the store now
+    /// (two keyed reads; never undoes another's import, never waits for a
+    /// lock). A stored head that fails its check leaves this process's own.
+    pub(crate) fn head_for_reads(&self) -> Result<u64, StoreError> {
+        if self.storage.others_move_head()
+            && let Ok((head, _)) = Self::read_committed_head(&*self.storage)?
+        {
+            return Ok(head.seq);
+        }
+        Ok(self.head().seq)
+    }
+
     /// The store's head now: read from the store when other processes may
     /// move it (other writers, or a standby's replay; kept as this ledger's
     /// head), else this process's own.

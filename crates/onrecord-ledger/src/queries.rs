@@ -76,7 +76,7 @@ impl Ledger {
         if self.tree().others_move_head() {
             // Another process may have staged records past the committed
             // head (an import not yet committed): they are not the ledger.
-            to = to.min(self.head().seq);
+            to = to.min(self.head_for_reads()?);
         }
         let records: Box<dyn Iterator<Item = Result<Recorded, StoreError>>> = match only {
             Some(id) => Box::new(self.stream(&StreamId::Proposition(id.clone()))),

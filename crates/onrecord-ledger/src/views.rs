@@ -514,7 +514,10 @@ impl Ledger {
     /// Whether the kept views are current: `positions` without a time filter
     /// reads them only then, and folds the log otherwise.
     pub fn views_current(&self) -> Result<bool, StoreError> {
-        self.views_reflect(self.head().seq)
+        // Where other processes append, the head they committed, not the
+        // one this process last saw: else their appends would make the
+        // views look stale here, and every answer a fold of the whole log.
+        self.views_reflect(self.head_for_reads()?)
     }
 
     fn check_views(&self) -> Result<(), StoreError> {

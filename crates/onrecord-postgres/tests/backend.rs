@@ -393,3 +393,21 @@ fn an_open_that_finds_no_ledger_leaves_the_writer_lock_free_at_once() {
         onrecord_postgres::create(&db.url(), &impatient).expect("the lock is free");
     }
 }
+
+#[test]
+fn another_servers_append_leaves_this_ones_kept_views_current() {
+    let Some(db) = TestDatabase::new() else {
+        return;
+    };
+    let first = onrecord_postgres::create(&db.url(), &options()).unwrap();
+    first.append(req(party("trump", None))).unwrap();
+    let second = onrecord_postgres::open(&db.url(), &options()).unwrap();
+    first.append(req(party("kremlin", None))).unwrap();
+    // `second` has not appended since: its own head is behind the store's,
+    // yet its positions are read from the kept views, not folded from the log.
+    assert!(second.views_current().unwrap());
+    assert_eq!(
+        answers(&second, Default::default()),
+        answers(&first, Default::default())
+    );
+}
