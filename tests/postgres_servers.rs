@@ -322,3 +322,83 @@ fn a_live_tail_on_one_server_sees_appends_through_the_others_in_order_without_a_
         "every append through the other servers, in order, no gap"
     );
 }
+
+/// Polls `check` every 50 ms for up to 20 s; whether it came true.
+fn within_seconds(mut check: impl FnMut() -> bool) -> bool {
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while std::time::Instant::now() < deadline {
+        if check() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    false
+}
+
+#[test]
+fn a_token_made_or_revoked_through_one_server_works_or_stops_on_the_others_open_tails_included() {
+    let Some(db) = TestDatabase::new() else {
+        return;
+    };
+    let servers = servers_on_one_ledger(&db, 2);
+    let (a, b) = (&servers[0], &servers[1]);
+    let made = a
+        .agent
+        .post(format!("{}/v1/tokens", a.base))
+        .header("content-type", "application/json")
+        .header("authorization", format!("Bearer {}", a.token))
+        .send(r#"{"name":"bot","role":"read"}"#)
+        .expect("POST /v1/tokens")
+        .body_mut()
+        .read_to_string()
+        .unwrap();
+    let made: Value = serde_json::from_str(&made).unwrap();
+    let (id, secret) = (
+        made["id"].as_str().unwrap().to_owned(),
+        made["token"].as_str().unwrap().to_owned(),
+    );
+    let status_on_b = |path: &str| {
+        b.agent
+            .get(format!("{}{path}", b.base))
+            .header("authorization", format!("Bearer {secret}"))
+            .call()
+            .expect("GET on B")
+            .status()
+            .as_u16()
+    };
+    assert!(
+        within_seconds(|| status_on_b("/v1/stats") == 200),
+        "a token made through A works on B"
+    );
+    // A tail on B with that token, then the token revoked through A.
+    let tail = b
+        .agent
+        .get(format!("{}/v1/events?from=1", b.base))
+        .header("accept", "application/x-ndjson")
+        .header("authorization", format!("Bearer {secret}"))
+        .call()
+        .expect("open a tail on B");
+    assert_eq!(tail.status(), 200);
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let lines = BufReader::new(tail.into_body().into_reader())
+            .lines()
+            .count();
+        let _ = tx.send(lines);
+    });
+    let revoked = a
+        .agent
+        .delete(format!("{}/v1/tokens/{id}", a.base))
+        .header("authorization", format!("Bearer {}", a.token))
+        .call()
+        .expect("DELETE /v1/tokens/ID");
+    assert_eq!(revoked.status(), 200);
+    assert!(
+        within_seconds(|| status_on_b("/v1/stats") == 401),
+        "a token revoked through A stops on B"
+    );
+    assert!(
+        rx.recv_timeout(Duration::from_secs(20)).is_ok(),
+        "B closes the tail the revoked token held open"
+    );
+}

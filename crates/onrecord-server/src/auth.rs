@@ -124,6 +124,24 @@ impl Access {
             .is_some_and(|t| t.is_active(now))
     }
 
+    /// Takes the tokens the store keeps now (another server may have made
+    /// or revoked some): each new or changed one is kept as it is and those
+    /// watching are told once; tokens held only here (local users') stay.
+    pub fn refresh(&self, stored: Vec<TokenRecord>) {
+        let mut tokens = self.tokens.write().unwrap_or_else(|p| p.into_inner());
+        let mut changed = false;
+        for token in stored {
+            if tokens.get(&token.id) != Some(&token) {
+                tokens.insert(token.id.clone(), token);
+                changed = true;
+            }
+        }
+        drop(tokens);
+        if changed {
+            self.changes.send_modify(|n| *n += 1);
+        }
+    }
+
     /// Keeps `token` as it now is (added or revoked) and tells those watching.
     pub fn update(&self, token: TokenRecord) {
         self.tokens

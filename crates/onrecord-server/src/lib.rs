@@ -63,6 +63,9 @@ pub struct ServeOptions {
     /// How often a server whose store's head moves without notice (a
     /// PostgreSQL standby replaying its primary) reads the head again.
     pub head_poll: Duration,
+    /// How often a server on a ledger other processes write reads its tokens
+    /// again, so that one made or revoked through another server takes effect here.
+    pub token_poll: Duration,
 }
 
 impl Default for ServeOptions {
@@ -78,6 +81,7 @@ impl Default for ServeOptions {
             request_timeout: Duration::from_secs(30),
             min_seq_wait: Duration::from_secs(2),
             head_poll: Duration::from_millis(200),
+            token_poll: Duration::from_secs(1),
         }
     }
 }
@@ -144,6 +148,27 @@ async fn follow_head(
     }
 }
 
+/// Reads the tokens the store keeps every `interval` until `stop`, so that
+/// a token made or revoked through another server on the same ledger works,
+/// or stops working (open tails included), here too within `interval`.
+async fn follow_tokens(
+    ledger: Arc<Ledger>,
+    access: Arc<auth::Access>,
+    interval: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    loop {
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = stop.wait_for(|stop| *stop) => return,
+        }
+        let reader = Arc::clone(&ledger);
+        if let Ok(Ok(tokens)) = tokio::task::spawn_blocking(move || reader.tokens()).await {
+            access.refresh(tokens);
+        }
+    }
+}
+
 /// Serves `ledger` on `listener` until `shutdown` completes; then stops
 /// accepting, lets in-flight requests finish (appends are durable before
 /// they are answered), ends live tails, and returns once the writer has
@@ -200,9 +225,18 @@ where
         }
     }
     let writer = writer::Writer::start(Arc::clone(&ledger), Arc::clone(&head_tx), options.queue);
+    let access = Arc::new(auth::Access::new(tokens));
+    if ledger.others_move_head() {
+        tokio::spawn(follow_tokens(
+            Arc::clone(&ledger),
+            Arc::clone(&access),
+            options.token_poll,
+            stop.clone(),
+        ));
+    }
     let state = AppState {
         ledger,
-        access: Arc::new(auth::Access::new(tokens)),
+        access,
         limits: Arc::new(limits::Limits::new(
             options.rate_per_token,
             options.max_tails_per_token,
