@@ -233,3 +233,99 @@ fn a_login_the_server_refuses_is_exit_1_with_the_servers_message_and_no_password
     assert!(!run.stderr.contains("s3cret"), "{}", run.stderr);
     assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
 }
+
+/// A cluster of its own serving TLS with `tests/fixtures/tls`'s certificate
+/// (valid for 127.0.0.1, signed by `ca.pem`), or `None` to skip.
+fn tls_cluster(dir: &std::path::Path) -> Option<onrecord_postgres::test_cluster::Cluster> {
+    use onrecord_postgres::test_cluster::{Cluster, REQUIRE_ENV, Unavailable};
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+    let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
+    std::fs::copy(fixtures.join("cert.pem"), &cert).unwrap();
+    std::fs::copy(fixtures.join("key.pem"), &key).unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+    // Run as root, the cluster runs as `postgres`, which must own its key.
+    if unsafe { libc::geteuid() } == 0 {
+        let id = |flag: &str| -> Option<u32> {
+            let out = std::process::Command::new("id")
+                .args([flag, "postgres"])
+                .output()
+                .ok()?;
+            String::from_utf8_lossy(&out.stdout).trim().parse().ok()
+        };
+        if let (Some(uid), Some(gid)) = (id("-u"), id("-g")) {
+            for file in [&cert, &key] {
+                std::os::unix::fs::chown(file, Some(uid), Some(gid)).unwrap();
+            }
+            std::os::unix::fs::chown(dir, Some(uid), Some(gid)).unwrap();
+        }
+    }
+    let settings = [
+        "fsync=off".to_owned(),
+        "ssl=on".to_owned(),
+        format!("ssl_cert_file='{}'", cert.display()),
+        format!("ssl_key_file='{}'", key.display()),
+    ];
+    let settings: Vec<&str> = settings.iter().map(String::as_str).collect();
+    match Cluster::start(&settings) {
+        Ok(c) => Some(c),
+        Err(Ok(Unavailable(why))) if std::env::var_os(REQUIRE_ENV).is_none() => {
+            println!("skipped: PostgreSQL is not available here ({why})");
+            None
+        }
+        Err(e) => panic!("the TLS cluster did not start: {e:?}"),
+    }
+}
+
+#[test]
+fn sslmode_require_connects_over_tls_verifying_the_certificate_against_sslrootcert() {
+    let env = Env::new();
+    let dir = env.file("tls");
+    std::fs::create_dir(&dir).unwrap();
+    let Some(cluster) = tls_cluster(&dir) else {
+        return;
+    };
+    let ca = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls/ca.pem");
+    let url = |extra: &str| format!("{}?{extra}", cluster.url("postgres"));
+    let trusted = url(&format!("sslmode=verify-full&sslrootcert={}", ca.display()));
+    ok(on(&trusted, &["init"]), "init over TLS");
+    ok(
+        on(
+            &trusted,
+            &[
+                "append",
+                "party",
+                "trump",
+                "--name",
+                "Donald Trump",
+                "--kind",
+                "person",
+            ],
+        ),
+        "append over TLS",
+    );
+    let served = ok(on(&trusted, &["positions", "--json"]), "positions over TLS");
+    assert!(served.trim_start().starts_with('['), "{served}");
+
+    // Not trusted: the usual roots do not hold the test CA, so the TLS
+    // handshake (which `require` always makes, and verifies) fails.
+    let untrusted = on(&url("sslmode=require"), &["positions"]);
+    assert_eq!(untrusted.code, 4, "{}", untrusted.stderr);
+    assert_eq!(
+        untrusted.stderr.trim().lines().count(),
+        1,
+        "{}",
+        untrusted.stderr
+    );
+    // An unreadable sslrootcert is named.
+    let missing = on(
+        &url("sslmode=verify-full&sslrootcert=/nonexistent/ca.pem"),
+        &["positions"],
+    );
+    assert_eq!(missing.code, 1, "{}", missing.stderr);
+    assert!(
+        missing.stderr.contains("/nonexistent/ca.pem"),
+        "{}",
+        missing.stderr
+    );
+}

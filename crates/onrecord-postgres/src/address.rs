@@ -8,6 +8,7 @@ use std::time::Duration;
 use tokio_postgres::config::Host;
 
 use crate::error::PostgresError;
+use crate::tls::TlsWanted;
 
 /// How long a connection attempt may take when the URL does not say (`connect_timeout`).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -24,6 +25,8 @@ pub(crate) struct Address {
     pub(crate) config: tokio_postgres::Config,
     /// `postgres://USER@HOST:PORT/DB`, never with a password.
     pub(crate) location: PathBuf,
+    /// Whether connections use TLS, and what they trust (`sslmode`, `sslrootcert`).
+    pub(crate) tls: TlsWanted,
 }
 
 impl Address {
@@ -35,12 +38,23 @@ impl Address {
                 reason: "it must start with postgres://".into(),
             });
         }
+        let (for_client, tls) = tls_parameters(url).map_err(|reason| PostgresError::BadUrl {
+            url: redact(url),
+            reason,
+        })?;
         let mut config: tokio_postgres::Config =
-            url.parse()
+            for_client
+                .parse()
                 .map_err(|e: tokio_postgres::Error| PostgresError::BadUrl {
                     url: redact(url),
                     reason: e.to_string(),
                 })?;
+        // Only a URL asking for TLS gets it, and then always verified; with
+        // any other `sslmode` no connection tries it.
+        config.ssl_mode(match tls {
+            TlsWanted::No => tokio_postgres::config::SslMode::Disable,
+            TlsWanted::Verified { .. } => tokio_postgres::config::SslMode::Require,
+        });
         if config.get_hosts().is_empty() {
             return Err(PostgresError::BadUrl {
                 url: redact(url),
@@ -54,8 +68,78 @@ impl Address {
             config.application_name("onrecord");
         }
         let location = PathBuf::from(describe(&config));
-        Ok(Self { config, location })
+        Ok(Self {
+            config,
+            location,
+            tls,
+        })
     }
+}
+
+/// Takes the TLS parameters out of `url`'s query: `sslmode` (`disable`,
+/// `allow`, `prefer`: no TLS; `require`, `verify-ca`, `verify-full`: TLS,
+/// the certificate always verified, chain and host name) and `sslrootcert`
+/// (a PEM file of the certificates to trust); the rest of the URL is left
+/// for the client to parse. An unknown `sslmode` is refused, naming it.
+fn tls_parameters(url: &str) -> Result<(String, TlsWanted), String> {
+    let Some((base, query)) = url.split_once('?') else {
+        return Ok((url.to_owned(), TlsWanted::No));
+    };
+    let (mut wanted, mut root_file) = (false, None);
+    let mut kept = Vec::new();
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match key {
+            "sslmode" => {
+                wanted = match value {
+                    "disable" | "allow" | "prefer" => false,
+                    "require" | "verify-ca" | "verify-full" => true,
+                    other => {
+                        return Err(format!(
+                            "sslmode `{other}` is not one of disable, allow, prefer, require, verify-ca, verify-full"
+                        ));
+                    }
+                };
+            }
+            "sslrootcert" => root_file = Some(PathBuf::from(percent_decoded(value))),
+            _ => kept.push(pair),
+        }
+    }
+    if root_file.is_some() && !wanted {
+        return Err("sslrootcert needs sslmode=require, verify-ca or verify-full".into());
+    }
+    let for_client = if kept.is_empty() {
+        base.to_owned()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    let tls = if wanted {
+        TlsWanted::Verified { root_file }
+    } else {
+        TlsWanted::No
+    };
+    Ok((for_client, tls))
+}
+
+/// `%XX` escapes decoded (a path in a URL query may carry them).
+fn percent_decoded(value: &str) -> String {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && let Some(byte) = value
+                .get(i + 1..i + 3)
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// `postgres://USER@HOST:PORT/DB` from a configuration, without its password.
@@ -112,6 +196,28 @@ mod tests {
             e.contains("postgres://desk@db.example:notaport/ledger"),
             "{e}"
         );
+    }
+
+    #[test]
+    fn sslmode_chooses_tls_and_sslrootcert_what_it_trusts() {
+        let plain = Address::parse("postgres://u@h/db?sslmode=prefer&application_name=x").unwrap();
+        assert_eq!(plain.tls, TlsWanted::No);
+        assert_eq!(plain.config.get_application_name(), Some("x"));
+        let verified =
+            Address::parse("postgres://u@h/db?sslmode=verify-full&sslrootcert=%2Fetc%2Fca.pem")
+                .unwrap();
+        assert_eq!(
+            verified.tls,
+            TlsWanted::Verified {
+                root_file: Some(PathBuf::from("/etc/ca.pem"))
+            }
+        );
+        let e = Address::parse("postgres://u:pw@h/db?sslmode=maybe")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(e.contains("sslmode `maybe`") && !e.contains("pw"), "{e}");
+        assert!(Address::parse("postgres://u@h/db?sslrootcert=ca.pem").is_err());
     }
 
     #[test]

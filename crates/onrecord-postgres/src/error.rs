@@ -28,6 +28,9 @@ pub enum PostgresError {
     /// The readers' connection pool failed to hand out a connection.
     #[error("{}", pool_words(.0))]
     Pool(#[from] deadpool_postgres::PoolError),
+    /// TLS to the database cannot be set up (an unreadable `sslrootcert`).
+    #[error("{0}")]
+    Tls(#[from] crate::tls::TlsSetupError),
     /// The readers' connection pool could not be built.
     #[error("cannot build the connection pool: {0}")]
     PoolBuild(#[from] deadpool_postgres::BuildError),
@@ -39,6 +42,7 @@ impl PostgresError {
         let location = location.to_owned();
         match self {
             PostgresError::BadUrl { .. }
+            | PostgresError::Tls(_)
             | PostgresError::Runtime(_)
             | PostgresError::PoolBuild(_) => StoreError::Storage {
                 path: location,

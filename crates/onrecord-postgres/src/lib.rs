@@ -18,6 +18,7 @@ mod schema;
 mod store;
 #[cfg(feature = "test-cluster")]
 pub mod test_cluster;
+mod tls;
 
 use onrecord_ledger::{Ledger, Opening, StoreError};
 
@@ -26,6 +27,7 @@ pub use error::PostgresError;
 pub use onrecord_ledger::Storage;
 pub use schema::SCHEMA_VERSION;
 pub use store::{FIRST_PAGE_ROWS, MAX_PAGE_ROWS, PostgresOptions, PostgresStorage};
+pub use tls::TlsSetupError;
 
 use store::Intent;
 

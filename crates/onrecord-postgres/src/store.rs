@@ -32,12 +32,13 @@ use onrecord_ledger::storage::{
 };
 use onrecord_ledger::{Clock, Head, StoreError};
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{Client, NoTls, Statement};
+use tokio_postgres::{Client, Statement};
 
 use crate::address::Address;
 use crate::error::PostgresError;
 use crate::read_tables::{self, ReadRows};
 use crate::schema::{self, SCHEMA_VERSION, SchemaState};
+use crate::tls::Connector;
 
 /// The advisory lock a writing store holds for its whole life (one writer
 /// per ledger, as sled's file lock): "onrecord" in ASCII. Advisory locks
@@ -149,6 +150,8 @@ pub struct PostgresStorage {
     busy_wait: Duration,
     /// How to connect again (the LISTEN connection of [`Storage::watch_heads`]).
     config: tokio_postgres::Config,
+    /// How its connections speak TLS (or not: see [`crate::tls`]).
+    tls: Connector,
     /// Drives every connection; shut down when the store is dropped.
     runtime: Option<tokio::runtime::Runtime>,
     handle: tokio::runtime::Handle,
@@ -206,7 +209,9 @@ impl PostgresStorage {
             .build()
             .map_err(|e| PostgresError::Runtime(e).at(&location))?;
         let handle = runtime.handle().clone();
-        match block_on(&handle, Self::start(&address, options, intent)) {
+        let tls = crate::tls::connector(&address.tls)
+            .map_err(|e| PostgresError::from(e).at(&location))?;
+        match block_on(&handle, Self::start(&address, &tls, options, intent)) {
             Ok(started) => Ok(Self {
                 location,
                 writer: Mutex::new(started.writer),
@@ -216,6 +221,7 @@ impl PostgresStorage {
                 shared: options.shared && !started.read_only,
                 busy_wait: options.busy_wait,
                 config: address.config.clone(),
+                tls,
                 runtime: Some(runtime),
                 handle,
             }),
@@ -228,12 +234,13 @@ impl PostgresStorage {
 
     async fn start(
         address: &Address,
+        tls: &Connector,
         options: &PostgresOptions,
         intent: Intent,
     ) -> Result<Started, StoreError> {
         let location = &address.location;
         let at = |e: tokio_postgres::Error| PostgresError::from(e).at(location);
-        let (mut client, connection) = address.config.connect(NoTls).await.map_err(at)?;
+        let (mut client, connection) = address.config.connect(tls.clone()).await.map_err(at)?;
         tokio::spawn(async move {
             // Ends when the client is dropped or the connection fails; a
             // failure shows on the client's next call.
@@ -305,7 +312,7 @@ impl PostgresStorage {
         }
         let manager = deadpool_postgres::Manager::from_config(
             address.config.clone(),
-            NoTls,
+            tls.clone(),
             deadpool_postgres::ManagerConfig {
                 recycling_method: deadpool_postgres::RecyclingMethod::Fast,
             },
@@ -704,10 +711,10 @@ const LISTEN_RETRY: Duration = Duration::from_millis(500);
 /// runtime runs: LISTEN on a connection of its own, hand each notified seq
 /// to `on_head`; after (re)connecting, hand it the head row too, so that
 /// commits made while no connection listened are not missed.
-async fn listen_for_heads(config: tokio_postgres::Config, on_head: HeadListener) {
+async fn listen_for_heads(config: tokio_postgres::Config, tls: Connector, on_head: HeadListener) {
     use futures_util::StreamExt;
     loop {
-        if let Ok((client, mut connection)) = config.connect(NoTls).await {
+        if let Ok((client, mut connection)) = config.connect(tls.clone()).await {
             let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel::<u64>();
             let driver = tokio::spawn(async move {
                 let mut messages =
@@ -943,8 +950,11 @@ impl Storage for PostgresStorage {
         if self.read_only {
             return false;
         }
-        self.handle
-            .spawn(listen_for_heads(self.config.clone(), on_head));
+        self.handle.spawn(listen_for_heads(
+            self.config.clone(),
+            self.tls.clone(),
+            on_head,
+        ));
         true
     }
 
