@@ -777,6 +777,7 @@ fn the_openapi_document_lists_real_routes_only_and_every_one_of_them() {
         "GET /v1/positions",
         "GET /v1/positions/{proposition}",
         "GET /v1/propositions",
+        "GET /v1/propositions/{proposition}",
         "GET /v1/propositions/{proposition}/chart.svg",
         "GET /v1/propositions/{proposition}/history",
         "GET /v1/report",
@@ -917,7 +918,32 @@ const READ_COMMANDS: &[&[&str]] = &[
     &["positions", "paris-meetin"],
     &["history", "nope"],
     &["positions", "--as-of", "2018-13-01"],
+    &["extract", ARTICLE, "--json"],
+    &[
+        "extract",
+        ARTICLE,
+        "--jsonl",
+        "--proposition",
+        "paris-meeting",
+        "--said-at",
+        "2018-11-06",
+    ],
+    &[
+        "extract",
+        ARTICLE,
+        "--jsonl",
+        "--proposition",
+        "paris-meetin",
+        "--said-at",
+        "2018-11-06",
+    ],
 ];
+
+/// The founding article, for `extract` (which matches speakers to the ledger's parties).
+const ARTICLE: &str = concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/tests/fixtures/founding-article.txt"
+);
 
 /// Runs `onrecord ARGS` against the server at `url` with `token` (no local ledger involved).
 fn remote(url: &str, token: Option<&str>, args: &[&str]) -> std::process::Output {

@@ -226,6 +226,8 @@ pub(crate) struct PartyJson {
     kind: &'static str,
     /// The party its statements speak for by default, if any.
     speaks_for: Option<String>,
+    /// Other names it goes by in text (what `extract` matches speakers by).
+    aliases: Vec<String>,
 }
 
 /// `GET /v1/parties`: every registered party, in id order.
@@ -247,6 +249,7 @@ pub(crate) async fn parties(
                 name: p.name,
                 kind: p.kind.name(),
                 speaks_for: p.speaks_for.map(|s| s.as_str().to_owned()),
+                aliases: p.aliases,
             })
             .collect(),
     ))
@@ -285,6 +288,34 @@ pub(crate) async fn propositions(
     })
     .await?;
     Ok(Json(opened))
+}
+
+/// `GET /v1/propositions/{proposition}`: one opened proposition; 404 naming the closest known ids.
+#[utoipa::path(get, path = "/v1/propositions/{proposition}", tag = "queries",
+    params(("proposition" = String, Path, description = "The proposition id")),
+    responses((status = 200, body = PropositionJson),
+        (status = 400, body = Problem, content_type = "application/problem+json"),
+        (status = 401, body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "Unknown proposition (with the closest known ids)", body = Problem, content_type = "application/problem+json")),
+    security(("bearer" = [])))]
+pub(crate) async fn proposition(
+    State(state): State<AppState>,
+    axum::extract::Path(id): axum::extract::Path<String>,
+    headers: HeaderMap,
+) -> Result<Json<PropositionJson>, Problem> {
+    state.authorize(&headers, Role::Read)?;
+    let id = onrecord_core::PropositionId::new(&id).map_err(|e| Problem::invalid(e.to_string()))?;
+    let ledger = std::sync::Arc::clone(&state.ledger);
+    let opened = tokio::task::spawn_blocking(move || {
+        onrecord_ledger::query::known_proposition(&*ledger, &id)
+    })
+    .await
+    .map_err(|_| Problem::unavailable("the server is stopping"))?
+    .map_err(Problem::from)?;
+    Ok(Json(PropositionJson {
+        id: opened.id.as_str().to_owned(),
+        text: opened.text,
+    }))
 }
 
 #[cfg(test)]

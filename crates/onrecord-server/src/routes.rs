@@ -69,6 +69,7 @@ pub(crate) fn router(state: AppState) -> Router {
         .routes(routes!(page::stance))
         .routes(routes!(page::parties))
         .routes(routes!(page::propositions))
+        .routes(routes!(page::proposition))
         .routes(routes!(reads::report))
         .routes(routes!(events_tail, append))
         .routes(routes!(event_one))

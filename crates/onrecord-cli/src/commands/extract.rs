@@ -105,6 +105,40 @@ fn unplaceable(st: &Statement, have_ledger: bool) -> Option<String> {
     None
 }
 
+/// A party as `GET /v1/parties` answers it.
+#[derive(serde::Deserialize)]
+struct ServedParty {
+    id: String,
+    name: String,
+    kind: String,
+    speaks_for: Option<String>,
+    #[serde(default)]
+    aliases: Vec<String>,
+}
+
+impl ServedParty {
+    /// The party it describes; a value this version cannot read is refused.
+    fn into_party(self) -> Result<onrecord_core::Party, CliError> {
+        let kind = self.kind.parse().map_err(|_| {
+            CliError::invalid(format!(
+                "the server answered a party kind this version cannot read: `{}`",
+                self.kind
+            ))
+        })?;
+        Ok(onrecord_core::Party {
+            id: onrecord_core::PartyId::new(&self.id)?,
+            name: self.name,
+            kind,
+            speaks_for: self
+                .speaks_for
+                .as_deref()
+                .map(onrecord_core::PartyId::new)
+                .transpose()?,
+            aliases: self.aliases,
+        })
+    }
+}
+
 /// Runs `extract`.
 pub fn run(ctx: &Context, args: &ExtractArgs) -> Result<(), CliError> {
     if args.jsonl && args.proposition.is_none() {
@@ -143,15 +177,33 @@ pub fn run(ctx: &Context, args: &ExtractArgs) -> Result<(), CliError> {
         text
     };
 
-    let ledger = ledger_if_any(ctx)?;
-    if let (Some(id), Some(ledger)) = (&proposition, &ledger) {
-        onrecord_ledger::query::known_proposition(ledger, id)?;
-    }
-    let parties = ledger
-        .as_ref()
-        .map(|l| l.parties().map(PartyDirectory::new))
-        .transpose()?;
-    drop(ledger);
+    let parties = match ctx.remote()? {
+        // A server holds the ledger (or --server names one): ask it.
+        Some(remote) => {
+            if let Some(id) = &proposition {
+                let _: serde_json::Value = remote.get_json(
+                    &format!("/v1/propositions/{}", crate::remote::segment(id.as_str())),
+                    &[],
+                )?;
+            }
+            let served: Vec<ServedParty> = remote.get_json("/v1/parties", &[])?;
+            let parties = served
+                .into_iter()
+                .map(ServedParty::into_party)
+                .collect::<Result<Vec<_>, _>>()?;
+            Some(PartyDirectory::new(parties))
+        }
+        None => {
+            let ledger = ledger_if_any(ctx)?;
+            if let (Some(id), Some(ledger)) = (&proposition, &ledger) {
+                onrecord_ledger::query::known_proposition(ledger, id)?;
+            }
+            ledger
+                .as_ref()
+                .map(|l| l.parties().map(PartyDirectory::new))
+                .transpose()?
+        }
+    };
     let found = extract(text, parties.as_ref());
     let mut out = Out::new();
     if args.json {
