@@ -404,7 +404,14 @@ impl PostgresStorage {
     /// The writer, unless its connection was lost (then writes are refused
     /// until the store is opened again).
     fn usable_writer(&self) -> Result<std::sync::MutexGuard<'_, Writer>, StoreError> {
-        let writer = self.lock_writer();
+        let mut writer = self.lock_writer();
+        if writer.lost.is_some() && self.shared {
+            // Shared writers hold no lock between transactions, and the
+            // engine reads the committed head before every batch: a new
+            // connection (to the same URL, which a failover may have moved
+            // to a new primary) is all a write needs.
+            self.reconnect(&mut writer)?;
+        }
         if let Some(why) = &writer.lost {
             return Err(StoreError::WriteUnsure {
                 path: self.location.clone(),
@@ -412,6 +419,28 @@ impl PostgresStorage {
             });
         }
         Ok(writer)
+    }
+
+    /// Replaces a lost writer connection with a new one and its prepared
+    /// statements; an error (the database still unreachable) leaves it lost.
+    fn reconnect(&self, writer: &mut Writer) -> Result<(), StoreError> {
+        let at = |e: tokio_postgres::Error| PostgresError::from(e).at(&self.location);
+        let (client, apply, lock_head) = self.run(async {
+            let (client, connection) = self.config.connect(self.tls.clone()).await.map_err(at)?;
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+            let apply = client.prepare(&apply_sql()).await.map_err(at)?;
+            let lock_head = client.prepare(LOCK_HEAD_SQL).await.map_err(at)?;
+            Ok::<_, StoreError>((client, apply, lock_head))
+        })?;
+        *writer = Writer {
+            client,
+            apply,
+            lock_head,
+            lost: None,
+        };
+        Ok(())
     }
 
     /// Notes that the writer's connection failed: no write follows until the

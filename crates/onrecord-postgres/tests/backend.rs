@@ -235,7 +235,7 @@ fn range_reads_page_through_many_keys_as_a_memory_store_answers() {
 }
 
 #[test]
-fn a_connection_lost_mid_use_is_an_error_never_a_panic_and_reopening_recovers() {
+fn a_connection_lost_mid_use_is_an_error_never_a_panic_then_a_shared_writer_reconnects() {
     let Some(db) = TestDatabase::new() else {
         return;
     };
@@ -251,13 +251,33 @@ fn a_connection_lost_mid_use_is_an_error_never_a_panic_and_reopening_recovers() 
         matches!(e.kind(), ErrorKind::Unavailable),
         "a lost connection is Unavailable: {e:?}"
     );
-    // The writer lock went with the connection: no write until reopened.
+    // A shared writer holds no lock between commits: the next write connects
+    // again and goes on from the committed head.
+    let next = ledger.append(req(party("kremlin", None))).unwrap();
+    assert_eq!(next.seq(), 2);
+    assert_sound(&ledger);
+
+    // A writer that held the lock for its life lost it with the connection:
+    // no write until the ledger is opened again.
+    drop(ledger);
+    let exclusive = PostgresOptions {
+        shared: false,
+        ..options()
+    };
+    let ledger = onrecord_postgres::open(&db.url(), &exclusive).unwrap();
+    db.execute(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+         WHERE datname = current_database() AND pid <> pg_backend_pid()",
+    );
+    std::thread::sleep(Duration::from_millis(200));
+    let e = ledger.append(req(party("peskov", None))).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e:?}");
     let e = ledger.append(req(party("peskov", None))).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable, "{e:?}");
     drop(ledger);
     let ledger = onrecord_postgres::open(&db.url(), &options()).unwrap();
-    assert_eq!(ledger.head().seq, 1);
-    ledger.append(req(party("kremlin", None))).unwrap();
+    assert_eq!(ledger.head().seq, 2);
+    ledger.append(req(party("peskov", None))).unwrap();
     assert_sound(&ledger);
 }
 
