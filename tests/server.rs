@@ -1684,6 +1684,23 @@ fn a_read_with_a_min_seq_waits_for_that_seq_or_says_behind_naming_the_head() {
     };
     assert!(names("/v1/positions").contains(&"Onrecord-Min-Seq".to_owned()));
     assert!(!names("/v1/health").contains(&"Onrecord-Min-Seq".to_owned()));
+    // The CLI sends it with --min-seq (or $ONRECORD_MIN_SEQ).
+    let held = remote(
+        &server.base,
+        Some(&token),
+        &["--min-seq", &seq.to_string(), "stats", "--json"],
+    );
+    assert_eq!(
+        held.status.code(),
+        Some(0),
+        "{}",
+        common::text(&held.stderr)
+    );
+    let behind = remote(&server.base, Some(&token), &["--min-seq", "1000", "stats"]);
+    let said = common::text(&behind.stderr);
+    assert_eq!(behind.status.code(), Some(4), "{said}");
+    assert!(said.contains(&format!("seq {seq}")), "{said}");
+    assert_eq!(said.trim().lines().count(), 1, "{said}");
     assert!(server.stop().success());
 
     // A read that asks for the next seq waits for the append that makes it.

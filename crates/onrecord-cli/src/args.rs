@@ -66,6 +66,9 @@ pub struct Cli {
     /// Trust this PEM certificate (or CA) for an https --server instead of the usual roots [default: $ONRECORD_CACERT]
     #[arg(long, global = true, value_name = "FILE")]
     pub cacert: Option<PathBuf>,
+    /// Reads through a --server wait until it holds this seq (your last acknowledged append), else exit 4 [default: $ONRECORD_MIN_SEQ]
+    #[arg(long, global = true, value_name = "SEQ")]
+    pub min_seq: Option<u64>,
     /// Show no progress bars and no notes on stderr (errors are still printed)
     #[arg(long, short = 'q', global = true)]
     pub quiet: bool,

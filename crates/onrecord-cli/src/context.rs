@@ -45,6 +45,8 @@ pub struct Context {
     pub token: Option<String>,
     /// `--cacert`, else a non-empty `$ONRECORD_CACERT`: a certificate to trust for https.
     pub cacert: Option<PathBuf>,
+    /// `--min-seq`, else `$ONRECORD_MIN_SEQ`: the seq a server must hold before it answers a read.
+    pub min_seq: Option<u64>,
 }
 
 impl Context {
@@ -86,6 +88,10 @@ impl Context {
                 .cacert
                 .clone()
                 .or_else(|| env("ONRECORD_CACERT").map(PathBuf::from)),
+            min_seq: match cli.min_seq {
+                Some(seq) => Some(seq),
+                None => env_number("ONRECORD_MIN_SEQ", "seqs")?,
+            },
         })
     }
 }
@@ -113,7 +119,7 @@ impl Context {
                 self.cacert.as_deref(),
                 self.options.busy_wait,
             )
-            .map(Some);
+            .map(|remote| Some(remote.with_min_seq(self.min_seq)));
         }
         let socket = self.ledger.join(SOCKET_NAME);
         if !socket.exists() {

@@ -38,6 +38,8 @@ pub struct Remote {
     token: Option<String>,
     /// How long to keep retrying an answer of 429 (the busy wait).
     busy_wait: Duration,
+    /// Sent as `Onrecord-Min-Seq` with every read (`--min-seq`).
+    min_seq: Option<u64>,
 }
 
 /// A problem document, as far as the client reads it.
@@ -105,7 +107,15 @@ impl Remote {
             shown: base.to_owned(),
             token,
             busy_wait,
+            min_seq: None,
         })
+    }
+
+    /// The same client, asking the server to hold `min_seq` before it
+    /// answers a read (`Onrecord-Min-Seq`; a standby waits or says it is behind).
+    pub fn with_min_seq(mut self, min_seq: Option<u64>) -> Self {
+        self.min_seq = min_seq;
+        self
     }
 
     /// A client of the server holding the ledger at `ledger`, through its socket.
@@ -121,6 +131,7 @@ impl Remote {
             shown: format!("the server holding {}", ledger.display()),
             token: None,
             busy_wait,
+            min_seq: None,
         }
     }
 
@@ -155,6 +166,11 @@ impl Remote {
                 .header("Accept", accept);
             if let Some(token) = &self.token {
                 request = request.header("Authorization", format!("Bearer {token}"));
+            }
+            if method == "GET"
+                && let Some(seq) = self.min_seq
+            {
+                request = request.header("Onrecord-Min-Seq", seq.to_string());
             }
             let result = match body {
                 Some((content_type, bytes)) => {
