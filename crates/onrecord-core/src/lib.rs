@@ -4,6 +4,7 @@
 //!
 //! This crate does no I/O: it never touches files, sled or the clock except
 //! through values handed to it. The store and the CLI build on it.
+#![warn(missing_docs)]
 
 pub mod error;
 pub mod event;

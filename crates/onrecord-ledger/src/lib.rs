@@ -9,6 +9,7 @@
 //! applied atomically and synced before it is acknowledged; reads stream;
 //! [`Ledger::verify`] proves chain, indexes and views. Callers read a
 //! ledger's contents through the query API in [`query`].
+#![warn(missing_docs)]
 
 pub mod access;
 mod admission;

@@ -10,6 +10,7 @@
 //! the client's failures to the engine's errors. The append pipeline, chain,
 //! indexes and views are the engine's (`onrecord-ledger`); the decision
 //! record is ADR 0005, operating notes are `docs/postgres.md`.
+#![warn(missing_docs)]
 
 mod address;
 mod error;

@@ -10,6 +10,7 @@
 //! statement is current, what counts as a flip) is defined once, in
 //! [`summary`]: [`PositionsFold`] walks its entries with it, and the store
 //! keeps current positions incrementally with it.
+#![warn(missing_docs)]
 
 pub mod calibration;
 pub mod chart;

@@ -8,6 +8,7 @@
 //! Pure string building: every function takes values and returns a `String`.
 //! This crate does no I/O (no files, no network, no clock, no store); the
 //! caller decides where the text goes.
+#![warn(missing_docs)]
 
 pub mod chart;
 pub mod escape;

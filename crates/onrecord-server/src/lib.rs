@@ -13,6 +13,7 @@
 //! The web page at `/` (`page`) shows the report (rendered by
 //! `onrecord-report`, as `onrecord report` does) live from that tail.
 //! Nothing here touches a store directly: only the engine's `Ledger`.
+#![warn(missing_docs)]
 
 pub mod auth;
 pub mod cache;

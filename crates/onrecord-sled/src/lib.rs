@@ -11,6 +11,7 @@
 //! does not; opens read-only archives from a private copy; and maps sled and
 //! file-system failures to the engine's errors. The append pipeline, chain,
 //! indexes and views are the engine's (`onrecord-ledger`).
+#![warn(missing_docs)]
 
 mod anchor;
 mod chunk;
