@@ -172,12 +172,15 @@ fn main() -> Result<()> {
     // The cluster: durable commits (fsync and synchronous_commit on, the
     // defaults), statement counts kept.
     progress("starting a PostgreSQL cluster (synchronous_commit = on)");
-    let cluster = match Cluster::start(&[
+    // The standby gets the same settings: it refuses to start with fewer
+    // connections than its primary.
+    let settings = [
         "max_connections=200",
         "synchronous_commit=on",
         "shared_preload_libraries=pg_stat_statements",
         "pg_stat_statements.track_utility=on",
-    ]) {
+    ];
+    let cluster = match Cluster::start(&settings) {
         Ok(c) => c,
         Err(Ok(why)) => bail!("PostgreSQL cannot run here: {}", why.0),
         Err(Err(why)) => bail!("the PostgreSQL cluster did not start: {why}"),
@@ -185,15 +188,18 @@ fn main() -> Result<()> {
     let standby = if args.standby {
         progress("starting a synchronous standby");
         let s = cluster
-            .standby("s1", &[])
+            .standby("s1", &settings)
             .map_err(anyhow::Error::msg)
             .context("starting the standby")?;
-        cluster
-            .execute(
-                "postgres",
-                "ALTER SYSTEM SET synchronous_standby_names = 's1'; SELECT pg_reload_conf()",
-            )
-            .map_err(anyhow::Error::msg)?;
+        // One statement each: ALTER SYSTEM refuses to run in a transaction block.
+        for sql in [
+            "ALTER SYSTEM SET synchronous_standby_names = 's1'",
+            "SELECT pg_reload_conf()",
+        ] {
+            cluster
+                .execute("postgres", sql)
+                .map_err(anyhow::Error::msg)?;
+        }
         cluster.wait_for_standbys(1).map_err(anyhow::Error::msg)?;
         Some(s)
     } else {
