@@ -362,28 +362,16 @@ impl PostgresStorage {
         rows: i64,
         descending: bool,
     ) -> Result<Vec<Entry>, StoreError> {
-        let (sql, bounds) = range_query(start, end, descending);
-        let mut params: Vec<&(dyn ToSql + Sync)> = bounds.iter().map(|b| b as _).collect();
-        params.push(&rows);
-        self.run(async {
-            let client = self.readers.get().await.map_err(|e| self.fail(e))?;
-            let statement = client
-                .prepare_cached(&sql)
-                .await
-                .map_err(|e| self.fail(e))?;
-            let found = client
-                .query(&statement, &params)
-                .await
-                .map_err(|e| self.fail(e))?;
-            found
-                .into_iter()
-                .map(|row| {
-                    Ok((
-                        row.try_get::<_, Vec<u8>>(0).map_err(|e| self.fail(e))?,
-                        row.try_get::<_, Vec<u8>>(1).map_err(|e| self.fail(e))?,
-                    ))
-                })
-                .collect()
+        self.run(fetch_rows(&self.readers, start, end, rows, descending))
+            .map_err(|e| self.fail(e))
+    }
+
+    /// Starts fetching the page of up to `rows` entries in `(start, end)` on
+    /// the store's runtime, for the caller to wait for later.
+    fn fetch_page_ahead(&self, start: Bound<Vec<u8>>, end: Bound<Vec<u8>>, rows: i64) -> Ahead {
+        let readers = self.readers.clone();
+        self.handle.spawn(async move {
+            fetch_rows(&readers, as_slice(&start), as_slice(&end), rows, false).await
         })
     }
 
@@ -564,6 +552,36 @@ async fn read_head_row(client: &Client) -> Result<Acknowledged, tokio_postgres::
     )
 }
 
+/// Up to `rows` entries in `(start, end)`, in key order (or reverse order),
+/// read on a connection of the pool that goes back to it at once.
+async fn fetch_rows(
+    readers: &deadpool_postgres::Pool,
+    start: Bound<&[u8]>,
+    end: Bound<&[u8]>,
+    rows: i64,
+    descending: bool,
+) -> Result<Vec<Entry>, PostgresError> {
+    let (sql, bounds) = range_query(start, end, descending);
+    let mut params: Vec<&(dyn ToSql + Sync)> = bounds.iter().map(|b| b as _).collect();
+    params.push(&rows);
+    let client = readers.get().await?;
+    let statement = client.prepare_cached(&sql).await?;
+    let found = client.query(&statement, &params).await?;
+    found
+        .into_iter()
+        .map(|row| Ok((row.try_get(0)?, row.try_get(1)?)))
+        .collect()
+}
+
+/// A page being fetched ahead of its reader ([`Pages`]).
+type Ahead = tokio::task::JoinHandle<Result<Vec<Entry>, PostgresError>>;
+
+/// A range read that has come back for this many pages is taken to be a
+/// scan (a replay, an export): from then on each page is fetched while the
+/// one before it is read. A short read (a chunk, the first key of a range)
+/// never fetches ahead.
+const FETCH_AHEAD_FROM_PAGE: u32 = 2;
+
 /// The SQL and bound values of a page of `(start, end)`: keys in order (or
 /// reverse order), the page size as the last parameter.
 fn range_query(start: Bound<&[u8]>, end: Bound<&[u8]>, descending: bool) -> (String, Vec<Vec<u8>>) {
@@ -604,10 +622,11 @@ fn is_empty_range(start: Bound<&[u8]>, end: Bound<&[u8]>) -> bool {
 }
 
 /// A range read fetched in pages (keyset pagination: each page starts after
-/// the last key of the one before), so it holds at most one page and no
+/// the last key of the one before), so it holds at most two pages (the one
+/// it hands out and the next, fetched ahead once the read is a scan) and no
 /// connection between pages: a slow reader never holds up a writer, and it
-/// sees what is committed when it asks for the next page, as sled's
-/// iterators do.
+/// sees what is committed when the page before is read, as sled's iterators
+/// see what is committed as they go.
 struct Pages<'a> {
     store: &'a PostgresStorage,
     next: Bound<Vec<u8>>,
@@ -615,6 +634,10 @@ struct Pages<'a> {
     page: std::vec::IntoIter<Entry>,
     rows: i64,
     exhausted: bool,
+    /// How many pages were read so far.
+    pages: u32,
+    /// The next page, being fetched while this one is read (scans only).
+    ahead: Option<Ahead>,
 }
 
 impl Iterator for Pages<'_> {
@@ -624,11 +647,21 @@ impl Iterator for Pages<'_> {
         if let Some(entry) = self.page.next() {
             return Some(Ok(entry));
         }
-        let (start, end) = (as_slice(&self.next), as_slice(&self.end));
-        if self.exhausted || is_empty_range(start, end) {
-            return None;
-        }
-        match self.store.fetch_page(start, end, self.rows, false) {
+        let fetched = match self.ahead.take() {
+            Some(ahead) => self
+                .store
+                .run(ahead)
+                .unwrap_or_else(|e| Err(PostgresError::Runtime(std::io::Error::other(e))))
+                .map_err(|e| self.store.fail(e)),
+            None => {
+                let (start, end) = (as_slice(&self.next), as_slice(&self.end));
+                if self.exhausted || is_empty_range(start, end) {
+                    return None;
+                }
+                self.store.fetch_page(start, end, self.rows, false)
+            }
+        };
+        match fetched {
             Err(e) => {
                 self.exhausted = true;
                 Some(Err(e))
@@ -639,6 +672,17 @@ impl Iterator for Pages<'_> {
                     self.next = Bound::Excluded(key.clone());
                 }
                 self.rows = (self.rows * 2).min(MAX_PAGE_ROWS);
+                self.pages += 1;
+                if !self.exhausted
+                    && self.pages >= FETCH_AHEAD_FROM_PAGE
+                    && !is_empty_range(as_slice(&self.next), as_slice(&self.end))
+                {
+                    self.ahead = Some(self.store.fetch_page_ahead(
+                        self.next.clone(),
+                        self.end.clone(),
+                        self.rows,
+                    ));
+                }
                 self.page = entries.into_iter();
                 self.page.next().map(Ok)
             }
@@ -827,6 +871,8 @@ impl Storage for PostgresStorage {
             page: Vec::new().into_iter(),
             rows: FIRST_PAGE_ROWS,
             exhausted: false,
+            pages: 0,
+            ahead: None,
         })
     }
 

@@ -5,13 +5,16 @@
 //!
 //! The binary (`onrecord-bench`) runs each scenario in a child process of its
 //! own, prints a table of figures, baselines, ratios and targets, and writes
-//! everything to JSON for comparison with later runs. See `docs/benchmarks.md`.
+//! everything to JSON for comparison with later runs. The `pg-bench` binary
+//! holds onrecord on PostgreSQL against a plain-SQL baseline ([`pg`]). See
+//! `docs/benchmarks.md`.
 
 pub mod bare_sled;
 pub mod baselines;
 pub mod encode;
 pub mod machine;
 pub mod ops;
+pub mod pg;
 pub mod phases;
 pub mod report;
 pub mod rng;

@@ -46,6 +46,8 @@ pub enum Unit {
     Kib,
     /// sled keys per event.
     KeysPerEvent,
+    /// SQL statements sent per event.
+    StatementsPerEvent,
 }
 
 /// One line of the results table.
@@ -460,6 +462,7 @@ pub fn show(value: Option<f64>, unit: Unit) -> String {
         Unit::BytesPerEvent => format!("{v:.0} B/ev"),
         Unit::Kib => format!("{:.1} MiB", v / 1024.0),
         Unit::KeysPerEvent => format!("{v:.3} keys/ev"),
+        Unit::StatementsPerEvent => format!("{v:.3} stmts/ev"),
     }
 }
 
