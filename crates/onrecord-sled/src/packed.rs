@@ -52,17 +52,7 @@ pub const RECORDS_PER_CHUNK: usize = 16;
 
 /// Bytes a chunk of any other keyspace holds at most (keys and values in
 /// full plus 8 bytes of offsets per entry), unless one entry is larger.
-///
-/// 512, not the 2,048 layout 3 started with: sled 0.34.7 keeps memory for
-/// every rewrite of a value of about 1 KiB or more once its cache evicts
-/// (bare sled, 20,000 keys rewritten in batches of 1,000 under a 16 MiB
-/// cache: 2 KiB values grow RSS to 361 MB after 1.5 GB written, 512-byte
-/// ones stay at 19 MB; ADR 0007). These chunks are the ones rewritten in
-/// place (stream heads, kept views, index entries), so at 2 KiB a 1 M-line
-/// import peaked at 272 MiB; at 512 bytes, 179 MiB. The price is keys:
-/// about 0.6 sled keys an event instead of 0.2. Only new chunks are cut to
-/// it; chunks already written stay readable whatever their size.
-pub const CHUNK_BYTES: usize = 512;
+pub const CHUNK_BYTES: usize = 2048;
 
 /// Bytes a records chunk holds at most, unless one record is larger.
 const RECORD_CHUNK_BYTES: usize = 64 * 1024;
