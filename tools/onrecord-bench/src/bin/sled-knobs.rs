@@ -19,7 +19,9 @@
 //!   of `--value-bytes` each, chosen at random among `--chunks-per-event` x
 //!   events-so-far chunk keys, rewritten whole (layout 3's `W`, `V`, `H`,
 //!   `C` chunks). Reports the rate, the bytes written, the file's size and
-//!   three reopen times.
+//!   three reopen times. `--content FILE` takes the bytes of records and
+//!   chunks from FILE (e.g. a real ledger's `db`) instead of made-up ones,
+//!   so that `--compression` sees realistic data.
 //!
 //! Knobs for both: `--cache-mb` (64), `--flush-ms` (500, sled's default;
 //! 0 = no flusher thread), `--segment-kib` (512, sled's default; only for a
@@ -186,12 +188,45 @@ impl Rng {
     }
 }
 
+/// Up to 32 MiB of the 4 KiB blocks of `file` that are not mostly one byte
+/// (sled's zeroed segments): content as compressible as a real ledger's.
+fn real_bytes(file: &Path) -> Result<Vec<u8>> {
+    use std::io::Read;
+    let mut f = File::open(file)?;
+    let mut out = Vec::new();
+    let mut block = vec![0u8; 4096];
+    while out.len() < 32 << 20 {
+        if f.read(&mut block)? < block.len() {
+            break;
+        }
+        if block.iter().filter(|&&b| b == block[0]).count() < block.len() * 9 / 10 {
+            out.extend_from_slice(&block);
+        }
+    }
+    Ok(out)
+}
+
 fn write(args: &Args) -> Result<()> {
     let events = args.num("events", 200_000)?;
     let rewrites = args.num("rewrites", 1_000)?;
     let value_bytes = args.num("value-bytes", 1_400)? as usize;
     let per_event = args.float("chunks-per-event", 0.12)?;
     let idle = args.num("idle-secs", 0)?;
+    let content = match args.opts.get("content") {
+        Some(file) => real_bytes(Path::new(file))?,
+        None => Vec::new(),
+    };
+    let mut at = 0usize;
+    let mut bytes_from = |n: usize| -> Vec<u8> {
+        if content.len() < n {
+            return Vec::new();
+        }
+        if at + n > content.len() {
+            at = 0;
+        }
+        at += n;
+        content[at - n..at].to_vec()
+    };
     let db = args.config()?.open()?;
     let data = File::open(args.dir.join("db"))?;
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
@@ -206,7 +241,13 @@ fn write(args: &Args) -> Result<()> {
         for s in seq + 1..=to {
             // A record: 244 bytes that vary (compressible like JSON-ish text would be more).
             chunk.extend_from_slice(&244u32.to_le_bytes());
-            chunk.extend((0..244u32).map(|i| (s as u32).wrapping_mul(31).wrapping_add(i) as u8));
+            let real = bytes_from(244);
+            if real.is_empty() {
+                chunk
+                    .extend((0..244u32).map(|i| (s as u32).wrapping_mul(31).wrapping_add(i) as u8));
+            } else {
+                chunk.extend_from_slice(&real);
+            }
             if s % 16 == 0 || s == to {
                 let mut key = vec![b'R'];
                 key.extend_from_slice(&((s - 1) / 16).to_be_bytes());
@@ -221,6 +262,10 @@ fn write(args: &Args) -> Result<()> {
             let k = rng.below(population);
             let mut key = vec![b'W'];
             key.extend_from_slice(&k.to_be_bytes());
+            let real = bytes_from(value_bytes);
+            if !real.is_empty() {
+                value.copy_from_slice(&real);
+            }
             value[..8].copy_from_slice(&seq.to_le_bytes());
             batch.insert(key, &value[..]);
         }
