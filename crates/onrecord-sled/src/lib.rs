@@ -12,6 +12,7 @@
 //! file-system failures to the engine's errors. The append pipeline, chain,
 //! indexes and views are the engine's (`onrecord-ledger`).
 
+mod allocator;
 mod anchor;
 mod chunk;
 mod marker;
@@ -33,6 +34,7 @@ use crate::anchor::Anchor;
 use crate::marker::Recognised;
 use crate::pending::{Merged, PENDING_LIMIT, Pending, is_empty_range};
 
+pub use allocator::pin_mmap_threshold;
 pub use anchor::ANCHOR_FILE;
 pub use marker::MARKER_FILE;
 pub use raw::RawLedger;
