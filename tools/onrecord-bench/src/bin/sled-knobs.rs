@@ -25,7 +25,11 @@
 //!
 //! Knobs for both: `--cache-mb` (64), `--flush-ms` (500, sled's default;
 //! 0 = no flusher thread), `--segment-kib` (512, sled's default; only for a
-//! new database), `--compression` (needs sled's `compression` feature).
+//! new database), `--compression` (needs sled's `compression` feature,
+//! which the workspace does not enable: build this file alone in a scratch
+//! crate outside it, whose `Cargo.toml` has an empty `[workspace]`,
+//! `sled = { version = "=0.34.7", features = ["compression"] }` and a
+//! `[[bin]]` whose `path` is this file).
 //!
 //! ```sh
 //! cp -r LEDGER /tmp/copy && target/release/sled-knobs open /tmp/copy --runs 5
