@@ -30,6 +30,8 @@ use clap::Parser;
 
 /// Runs the CLI on the process's arguments and returns the exit code.
 pub fn main() -> i32 {
+    // Before any thread: sled's log buffers must not fragment the heap.
+    onrecord_sled::pin_mmap_threshold();
     let cli = match args::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -13,6 +13,7 @@
 //! indexes and views are the engine's (`onrecord-ledger`).
 #![warn(missing_docs)]
 
+mod allocator;
 mod anchor;
 mod chunk;
 mod marker;
@@ -34,6 +35,7 @@ use crate::anchor::Anchor;
 use crate::marker::Recognised;
 use crate::pending::{Merged, PENDING_LIMIT, Pending, is_empty_range};
 
+pub use allocator::pin_mmap_threshold;
 pub use anchor::ANCHOR_FILE;
 pub use marker::MARKER_FILE;
 pub use raw::RawLedger;

@@ -227,6 +227,8 @@ fn run_all(cli: &Cli) -> Result<()> {
 }
 
 fn main() -> ExitCode {
+    // As the onrecord binary does: sled's log buffers must not fragment the heap.
+    onrecord_sled::pin_mmap_threshold();
     let cli = Cli::parse();
     let result = match &cli.phase {
         Some(name) => {
