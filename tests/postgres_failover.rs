@@ -12,8 +12,7 @@
 mod common;
 
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -21,61 +20,11 @@ use std::time::Duration;
 use onrecord_postgres::test_cluster::{Cluster, REQUIRE_ENV, Unavailable};
 use serde_json::Value;
 
-/// `onrecord --ledger URL ARGS...`: exit code and stdout.
-fn onrecord(url: &str, args: &[&str]) -> (Option<i32>, String) {
-    let out = Command::new(common::bin())
-        .arg("--ledger")
-        .arg(url)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .output()
-        .expect("spawn onrecord");
-    (out.status.code(), common::text(&out.stdout))
-}
-
 /// `onrecord --ledger URL ARGS...`, required to succeed: its stdout.
 fn ok(url: &str, args: &[&str]) -> String {
-    let (code, out) = onrecord(url, args);
+    let (code, out) = common::run_at(url, args);
     assert_eq!(code, Some(0), "{args:?}: {out}");
     out
-}
-
-/// An `onrecord serve` process; killed (and waited for) when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(url: &str) -> Self {
-        let mut child = Command::new(common::bin())
-            .arg("--ledger")
-            .arg(url)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start a server");
-        let mut line = String::new();
-        let _ = BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line);
-        let base = line.trim().rsplit(" on ").next().unwrap_or("").to_owned();
-        let server = Self { child, base };
-        assert!(
-            server.base.starts_with("http://127.0.0.1:"),
-            "the server printed no address: {line:?}"
-        );
-        server
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 fn party(id: &str) -> String {
@@ -118,7 +67,7 @@ fn a_killed_primary_loses_no_acknowledged_event_and_the_promoted_standby_continu
     ok(&url, &["init"]);
     let token = ok(&url, &["token", "create", "desk", "--role", "admin"]);
     let token = token.trim().to_owned();
-    let servers = [Server::start(&url), Server::start(&url)];
+    let servers = [common::Served::start(&url), common::Served::start(&url)];
     let agent = ureq::Agent::new_with_config(
         ureq::Agent::config_builder()
             .http_status_as_error(false)
@@ -197,7 +146,7 @@ fn a_killed_primary_loses_no_acknowledged_event_and_the_promoted_standby_continu
     assert!(head >= *acknowledged.keys().last().unwrap());
 
     // A server pointed at the new primary goes on at head + 1.
-    let server = Server::start(&url);
+    let server = common::Served::start(&url);
     let mut answer = agent
         .post(format!("{}/v1/events", server.base))
         .header("content-type", "application/json")

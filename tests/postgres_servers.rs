@@ -46,29 +46,7 @@ impl Server {
     /// Starts `onrecord serve` on `url`, port 0 (a free loopback port), and
     /// reads the address it prints; requests carry `token`.
     fn start(url: &str, token: &str) -> Self {
-        let mut child = Command::new(common::bin())
-            .arg("--ledger")
-            .arg(url)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start a server");
-        let mut line = String::new();
-        let read = BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line);
-        let base = line
-            .trim()
-            .rsplit(" on ")
-            .next()
-            .filter(|a| a.starts_with("http://127.0.0.1:"))
-            .map(str::to_owned);
-        let Some(base) = base.filter(|_| read.is_ok()) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the server printed no address: {line:?}");
-        };
+        let (child, base) = common::spawn_serve(url, &[], Stdio::null());
         let agent = ureq::Agent::new_with_config(
             ureq::Agent::config_builder()
                 .http_status_as_error(false)

@@ -11,68 +11,16 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use onrecord_postgres::test_cluster::{Cluster, REQUIRE_ENV, Unavailable};
 use serde_json::Value;
 
-/// `onrecord --ledger URL ARGS...`: exit code and stdout.
-fn onrecord(url: &str, args: &[&str]) -> (Option<i32>, String) {
-    let out = Command::new(common::bin())
-        .arg("--ledger")
-        .arg(url)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .expect("spawn onrecord");
-    (out.status.code(), common::text(&out.stdout))
-}
-
 /// `onrecord --ledger URL ARGS...`, required to succeed: its stdout.
 fn ok(url: &str, args: &[&str]) -> String {
-    let (code, out) = onrecord(url, args);
+    let (code, out) = common::run_at(url, args);
     assert_eq!(code, Some(0), "{args:?}: {out}");
     out
-}
-
-/// An `onrecord serve` process; killed (and waited for) when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(url: &str) -> Self {
-        let mut child = Command::new(common::bin())
-            .arg("--ledger")
-            .arg(url)
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start a server");
-        let mut line = String::new();
-        let _ = BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line);
-        let base = line.trim().rsplit(" on ").next().unwrap_or("").to_owned();
-        let server = Self { child, base };
-        assert!(
-            server.base.starts_with("http://127.0.0.1:"),
-            "the server printed no address: {line:?}"
-        );
-        server
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }
 
 /// One answer: status, the headers this test reads, and the body.
@@ -101,7 +49,7 @@ fn agent() -> ureq::Agent {
 /// GET `path` on `server` with `token`, and `Onrecord-Min-Seq: min_seq` when given.
 fn get(
     agent: &ureq::Agent,
-    server: &Server,
+    server: &common::Served,
     path: &str,
     token: &str,
     min_seq: Option<&str>,
@@ -164,15 +112,18 @@ fn a_server_on_a_standby_waits_for_the_clients_seq_or_says_it_is_behind() {
     let writer = writer.trim().to_owned();
     // The standby's server reads its tokens when it starts: wait for them to replay.
     let deadline = Instant::now() + Duration::from_secs(60);
-    while !onrecord(&standby_url, &["token", "list"]).1.contains("bot") {
+    while !common::run_at(&standby_url, &["token", "list"])
+        .1
+        .contains("bot")
+    {
         assert!(
             Instant::now() < deadline,
             "the tokens never reached the standby"
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let on_primary = Server::start(&url);
-    let on_standby = Server::start(&standby_url);
+    let on_primary = common::Served::start(&url);
+    let on_standby = common::Served::start(&standby_url);
     let agent = agent();
 
     // A live tail on the standby, open before any event: it must follow the

@@ -45,11 +45,7 @@ impl Server {
 
     /// Starts `onrecord serve` on `ledger` with `extra` flags; helper requests carry `token`.
     fn start_args(ledger: &Path, token: String, extra: &[&str]) -> Self {
-        let (child, base) = spawn_serve(ledger, extra, Stdio::null());
-        assert!(
-            base.starts_with("http://127.0.0.1:"),
-            "no loopback address: {base:?}"
-        );
+        let (child, base) = common::spawn_serve(ledger, extra, Stdio::null());
         let agent = ureq::Agent::new_with_config(
             ureq::Agent::config_builder()
                 .http_status_as_error(false)
@@ -1249,33 +1245,7 @@ fn a_ledger_held_by_serve_takes_appends_and_follows_through_its_socket_instead_o
 
 /// A server started with `extra` flags whose stderr is kept (a file), and the address it printed.
 fn start_logged(ledger: &Path, extra: &[&str], log: &Path) -> (Child, String) {
-    spawn_serve(ledger, extra, std::fs::File::create(log).unwrap().into())
-}
-
-/// Starts `onrecord serve` on `ledger`, port 0, with `extra` flags and its
-/// stderr to `stderr`; the child and the base URL it printed.
-fn spawn_serve(ledger: &Path, extra: &[&str], stderr: Stdio) -> (Child, String) {
-    let mut child = Command::new(common::bin())
-        .arg("--ledger")
-        .arg(ledger)
-        .args(["serve", "--listen", "127.0.0.1:0"])
-        .args(extra)
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::piped())
-        .stderr(stderr)
-        .spawn()
-        .expect("start the server");
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().expect("stdout"))
-        .read_line(&mut line)
-        .expect("the server prints its address");
-    let base = line
-        .trim()
-        .rsplit(" on ")
-        .next()
-        .unwrap_or_else(|| panic!("no address in {line:?}"))
-        .to_owned();
-    (child, base)
+    common::spawn_serve(ledger, extra, std::fs::File::create(log).unwrap().into())
 }
 
 /// Kills and reaps a child when dropped, even if the test fails first.

@@ -3,8 +3,10 @@
 #![allow(dead_code)]
 
 use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 
 use serde_json::Value;
 
@@ -234,4 +236,69 @@ pub fn env_num(name: &str, default: u64) -> u64 {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+/// Starts `onrecord --ledger LEDGER serve --listen 127.0.0.1:0 EXTRA...`
+/// (a free loopback port) with its stderr to `stderr`, and reads the base
+/// URL it prints: the child and that URL. Panics, ending the child, when no
+/// loopback address is printed.
+pub fn spawn_serve(ledger: impl AsRef<OsStr>, extra: &[&str], stderr: Stdio) -> (Child, String) {
+    let mut child = Command::new(bin())
+        .arg("--ledger")
+        .arg(ledger)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(extra)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(stderr)
+        .spawn()
+        .expect("start the server");
+    let mut line = String::new();
+    let read = BufReader::new(child.stdout.take().expect("stdout")).read_line(&mut line);
+    let base = line.trim().rsplit(" on ").next().unwrap_or("").to_owned();
+    let loopback = base.starts_with("http://127.0.0.1:") || base.starts_with("https://127.0.0.1:");
+    if read.is_err() || !loopback {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("the server printed no loopback address: {line:?}");
+    }
+    (child, base)
+}
+
+/// An `onrecord serve` process started by [`spawn_serve`]; killed and
+/// waited for when dropped.
+pub struct Served {
+    /// The server process.
+    pub child: Child,
+    /// Its base URL, `http://127.0.0.1:PORT`.
+    pub base: String,
+}
+
+impl Served {
+    /// Serves `ledger` (a path or a `postgres://` URL) with no extra flags, stderr discarded.
+    pub fn start(ledger: impl AsRef<OsStr>) -> Self {
+        let (child, base) = spawn_serve(ledger, &[], Stdio::null());
+        Self { child, base }
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// `onrecord --ledger LEDGER ARGS...` with stdin closed: its exit code and stdout.
+pub fn run_at(ledger: &str, args: &[&str]) -> (Option<i32>, String) {
+    let out = Command::new(bin())
+        .arg("--ledger")
+        .arg(ledger)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdin(Stdio::null())
+        .output()
+        .expect("spawn onrecord");
+    (out.status.code(), text(&out.stdout))
 }
