@@ -27,6 +27,7 @@ use crate::admission::validate_at_revision;
 use crate::chain::{CheckedRecords, CheckedVerbatim, VerbatimRecord};
 use crate::envelope::{self, EnvelopeV2, GENESIS_HASH, Hash};
 use crate::keys::{self, MetaKey};
+use crate::read_ahead;
 use crate::storage::{Acknowledged, Applied, Expect, Storage, WriteSet};
 use crate::stream_index::{LAYOUT_2, PendingIndex, StageError, StreamLayout};
 use crate::views::ViewUpdate;
@@ -683,20 +684,27 @@ impl Ledger {
         if self.is_read_only() {
             return Err(StoreError::ReadOnly(self.path().to_owned()));
         }
-        if *stale {
-            self.refresh_writer_state(state)?;
-            *stale = false;
-        }
         let shared = self.storage.shared_writers();
         let mut requests = Some(requests);
         for _ in 0..HEAD_MOVED_RETRIES {
-            state.ensure_writable(self.path())?;
             // Only a shared store can need the batch again (a moved head).
             let attempt = match (&requests, shared) {
                 (Some(r), true) => r.clone(),
                 _ => requests.take().unwrap_or_default(),
             };
-            let (outcomes, built) = match self.build_batch(state, attempt) {
+            let built = {
+                // On a store whose reads are round trips, what the head
+                // refresh and the build will read, read together first; it
+                // ends before anything is written or judged again.
+                let _ahead = read_ahead::read_ahead(&*self.storage, self.layout, &attempt, *stale)?;
+                if *stale {
+                    self.refresh_writer_state(state)?;
+                    *stale = false;
+                }
+                state.ensure_writable(self.path())?;
+                self.build_batch(state, attempt)
+            };
+            let (outcomes, built) = match built {
                 Ok(built) => built,
                 // The batch's reads are not one snapshot: if another writer
                 // committed while they ran, a refusal (or an index that
@@ -704,7 +712,7 @@ impl Ledger {
                 // before and half after that commit saw. Judged again.
                 Err(e) if shared => match self.head_moved_from(state.head) {
                     Ok(true) => {
-                        self.refresh_writer_state(state)?;
+                        *stale = true;
                         continue;
                     }
                     Ok(false) => return Err(e),
@@ -735,7 +743,7 @@ impl Ledger {
                     state.unwritten = false;
                     return Ok((outcomes, true));
                 }
-                Applied::HeadMoved(_) => self.refresh_writer_state(state)?,
+                Applied::HeadMoved(_) => *stale = true,
             }
         }
         Err(StoreError::LedgerBusy(self.path().to_owned()))
@@ -786,6 +794,8 @@ impl Ledger {
         // A store this process may only read cannot undo an import (nor does
         // it need to: the records it staged are past the committed head).
         if !db.is_read_only() && db.contains(&keys::meta(MetaKey::Import))? {
+            // Undoing writes: what a read-ahead kept would be stale.
+            db.end_read_ahead();
             let _exclusive = Exclusion::begin(db)?;
             if crate::import::recover(db, self.layout)? {
                 db.sync()?;

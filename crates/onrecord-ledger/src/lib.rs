@@ -22,6 +22,7 @@ pub mod keys;
 mod ledger;
 mod queries;
 pub mod query;
+pub mod read_ahead;
 mod stats;
 pub mod storage;
 mod stream_index;

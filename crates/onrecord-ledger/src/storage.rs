@@ -37,6 +37,8 @@
 //! - It calls [`Storage::acknowledged`] with the head after a durable write,
 //!   and never with a head that is not durable.
 //! - It reads and writes from one thread at a time per write.
+//! - It writes nothing on a thread that is reading ahead
+//!   ([`Storage::read_ahead`]) until it has ended it.
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -162,6 +164,28 @@ pub trait Storage: Send + Sync {
     fn contains(&self, key: &[u8]) -> Result<bool, StoreError> {
         Ok(self.get(key)?.is_some())
     }
+
+    /// Whether each read is a round trip to a server (PostgreSQL): the
+    /// engine then reads the keys a batch will need ahead, together
+    /// ([`Storage::read_ahead`]). Default: no (a lookup in memory or a file).
+    fn reads_are_round_trips(&self) -> bool {
+        false
+    }
+
+    /// Reads `keys` together (one round trip where reads are round trips)
+    /// and returns their values in `keys`' order; a store whose reads are
+    /// round trips also keeps them, and whatever else this thread reads,
+    /// for this thread's reads until [`Storage::end_read_ahead`]
+    /// ([`crate::read_ahead::ReadMemo`]): the engine reads ahead only while
+    /// it builds a batch, and writes nothing meanwhile. Default: reads key
+    /// by key and keeps nothing.
+    fn read_ahead(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        keys.iter().map(|key| self.get(key)).collect()
+    }
+
+    /// Forgets what [`Storage::read_ahead`] kept for this thread: its reads
+    /// go to the store again.
+    fn end_read_ahead(&self) {}
 
     /// Streams the entries with keys in `(start, end)`, in ascending order.
     fn range(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Entries<'_>;

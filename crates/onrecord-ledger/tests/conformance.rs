@@ -7,4 +7,14 @@
 //! `cargo test -p onrecord-ledger --features conformance`.
 #![cfg(feature = "conformance")]
 
-onrecord_ledger::conformance_tests!(onrecord_ledger::conformance::MemoryBackend::default());
+mod memory {
+    onrecord_ledger::conformance_tests!(onrecord_ledger::conformance::MemoryBackend::default());
+}
+
+/// The same suite with the engine reading each batch's keys ahead, as it
+/// does on a store whose reads are round trips (PostgreSQL).
+mod memory_reading_ahead {
+    onrecord_ledger::conformance_tests!(
+        onrecord_ledger::conformance::MemoryBackend::reading_ahead()
+    );
+}

@@ -155,6 +155,19 @@ impl Storage for FaultyStorage {
         self.inner.contains(key)
     }
 
+    fn reads_are_round_trips(&self) -> bool {
+        self.inner.reads_are_round_trips()
+    }
+
+    fn read_ahead(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        self.fail_if_tripped(FaultPoint::Read)?;
+        self.inner.read_ahead(keys)
+    }
+
+    fn end_read_ahead(&self) {
+        self.inner.end_read_ahead()
+    }
+
     fn range(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Entries<'_> {
         let inner = self.inner.range(start, end);
         Box::new(inner.map(move |entry| {

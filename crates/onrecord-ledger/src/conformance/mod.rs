@@ -34,6 +34,7 @@ use sha2::{Digest, Sha256};
 
 use crate::envelope::{self, GENESIS_HASH};
 use crate::keys;
+use crate::read_ahead::ReadMemo;
 use crate::storage::{Acknowledged, Applied, Entries, Entry, Expect, Storage, WriteSet};
 use crate::{Clock, Head, Ledger, MemoryStorage, Opening, StoreError, ViewsVerified};
 
@@ -80,79 +81,132 @@ pub trait Backend {
 
 /// The in-memory backend: each store a [`MemoryStorage`] that outlives the
 /// ledgers opened on it (so "reopening" finds what was applied).
+/// [`MemoryBackend::reading_ahead`] makes its stores behave as a server's
+/// for reads: each says its reads are round trips and keeps what it reads
+/// ahead, so the engine's read-ahead path runs the whole suite too.
 #[derive(Debug, Default)]
 pub struct MemoryBackend {
     last: Option<Arc<MemoryStorage>>,
+    reads_ahead: bool,
+}
+
+impl MemoryBackend {
+    /// A backend whose stores read ahead as PostgreSQL's do.
+    pub fn reading_ahead() -> Self {
+        Self {
+            last: None,
+            reads_ahead: true,
+        }
+    }
+
+    fn handle(&self, store: Arc<MemoryStorage>, shared: bool) -> Box<dyn Storage> {
+        Box::new(SharedMemory {
+            store,
+            shared,
+            memo: self.reads_ahead.then(ReadMemo::default),
+        })
+    }
 }
 
 impl Backend for MemoryBackend {
     fn new_store(&mut self) -> Box<dyn Storage> {
         let store = Arc::new(MemoryStorage::new("memory"));
         self.last = Some(store.clone());
-        Box::new(SharedMemory(store, false))
+        self.handle(store, false)
     }
 
     fn reopen_store(&mut self) -> Box<dyn Storage> {
         let store = self.last.clone().expect("a store was made before");
-        Box::new(SharedMemory(store, false))
+        self.handle(store, false)
     }
 
     fn shared_stores(&mut self) -> Option<(Box<dyn Storage>, Box<dyn Storage>)> {
         let store = Arc::new(MemoryStorage::new("memory"));
         self.last = Some(store.clone());
-        Some((
-            Box::new(SharedMemory(store.clone(), true)),
-            Box::new(SharedMemory(store, true)),
-        ))
+        Some((self.handle(store.clone(), true), self.handle(store, true)))
     }
 }
 
-/// A handle on a [`MemoryStorage`] the backend keeps too; `true` when
-/// other handles write it meanwhile (the shared-writers check).
-struct SharedMemory(Arc<MemoryStorage>, bool);
+/// A handle on a [`MemoryStorage`] the backend keeps too: `shared` when
+/// other handles write it meanwhile (the shared-writers check); with a
+/// `memo`, its reads count as round trips and it keeps what it reads ahead.
+struct SharedMemory {
+    store: Arc<MemoryStorage>,
+    shared: bool,
+    memo: Option<ReadMemo>,
+}
 
 impl Storage for SharedMemory {
     fn location(&self) -> &Path {
-        self.0.location()
+        self.store.location()
     }
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        self.0.get(key)
+        let Some(memo) = &self.memo else {
+            return self.store.get(key);
+        };
+        if let Some(kept) = memo.recall(key) {
+            return Ok(kept);
+        }
+        let value = self.store.get(key)?;
+        memo.keep(key, value.as_deref());
+        Ok(value)
     }
     fn contains(&self, key: &[u8]) -> Result<bool, StoreError> {
-        self.0.contains(key)
+        if let Some(kept) = self.memo.as_ref().and_then(|m| m.recall(key)) {
+            return Ok(kept.is_some());
+        }
+        self.store.contains(key)
+    }
+    fn reads_are_round_trips(&self) -> bool {
+        self.memo.is_some()
+    }
+    fn read_ahead(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let values: Vec<Option<Vec<u8>>> = keys
+            .iter()
+            .map(|key| self.store.get(key))
+            .collect::<Result<_, _>>()?;
+        if let Some(memo) = &self.memo {
+            memo.begin(keys.iter().cloned().zip(values.iter().cloned()));
+        }
+        Ok(values)
+    }
+    fn end_read_ahead(&self) {
+        if let Some(memo) = &self.memo {
+            memo.end();
+        }
     }
     fn range(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Entries<'_> {
-        self.0.range(start, end)
+        self.store.range(start, end)
     }
     fn last(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Result<Option<Entry>, StoreError> {
-        self.0.last(start, end)
+        self.store.last(start, end)
     }
     fn apply(&self, writes: WriteSet) -> Result<(), StoreError> {
-        self.0.apply(writes)
+        self.store.apply(writes)
     }
     fn apply_if(&self, expect: Expect, writes: WriteSet) -> Result<Applied, StoreError> {
-        self.0.apply_if(expect, writes)
+        self.store.apply_if(expect, writes)
     }
     fn shared_writers(&self) -> bool {
-        self.1
+        self.shared
     }
     fn sync(&self) -> Result<(), StoreError> {
-        self.0.sync()
+        self.store.sync()
     }
     fn ensure_room(&self, record_bytes: u64) -> Result<(), StoreError> {
-        self.0.ensure_room(record_bytes)
+        self.store.ensure_room(record_bytes)
     }
     fn acknowledged(&self, head: &Head) {
-        self.0.acknowledged(head)
+        self.store.acknowledged(head)
     }
     fn acknowledgement(&self) -> Acknowledged {
-        self.0.acknowledgement()
+        self.store.acknowledgement()
     }
     fn is_read_only(&self) -> bool {
-        self.0.is_read_only()
+        self.store.is_read_only()
     }
     fn size_on_disk(&self) -> Result<u64, StoreError> {
-        self.0.size_on_disk()
+        self.store.size_on_disk()
     }
 }
 

@@ -37,6 +37,15 @@ impl Storage for Interleaving {
     fn contains(&self, key: &[u8]) -> Result<bool, StoreError> {
         self.inner.contains(key)
     }
+    fn reads_are_round_trips(&self) -> bool {
+        self.inner.reads_are_round_trips()
+    }
+    fn read_ahead(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        self.inner.read_ahead(keys)
+    }
+    fn end_read_ahead(&self) {
+        self.inner.end_read_ahead()
+    }
     fn range(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Entries<'_> {
         self.inner.range(start, end)
     }
