@@ -10,7 +10,7 @@
 //! row, so the staged chunks of an unfinished import never show.
 //!
 //! What lives here: turning records into rows ([`ReadRows`]), the SQL that
-//! writes them ([`WRITE_ROWS_CTES`]) and the backfill of a ledger migrated
+//! writes them ([`write_rows_ctes`]) and the backfill of a ledger migrated
 //! from schema version 1 ([`backfill`]). The engine never reads these tables
 //! and nothing here decides what a position is: the views state the ledger's
 //! rules (`onrecord-projections`' `summary.rs`) in SQL, and the tests compare
@@ -27,12 +27,13 @@ use tokio_postgres::{GenericClient, Transaction};
 /// per table from a JSON array of rows (`$8` parties, `$9` propositions,
 /// `$10` statements, `$11` retractions, `$12` resolutions). Times arrive as
 /// microseconds since the epoch and are turned into `timestamptz` exactly.
-pub(crate) const WRITE_ROWS_CTES: &str = "
-gone_parties AS (DELETE FROM onrecord.recorded_parties WHERE seq = ANY($7::bigint[])),
-gone_propositions AS (DELETE FROM onrecord.recorded_propositions WHERE seq = ANY($7::bigint[])),
-gone_statements AS (DELETE FROM onrecord.recorded_statements WHERE seq = ANY($7::bigint[])),
-gone_retractions AS (DELETE FROM onrecord.recorded_retractions WHERE seq = ANY($7::bigint[])),
-gone_resolutions AS (DELETE FROM onrecord.recorded_resolutions WHERE seq = ANY($7::bigint[])),
+/// Each writes only where `{WHEN}` holds: see [`write_rows_ctes`].
+const WRITE_ROWS_CTES: &str = "
+gone_parties AS (DELETE FROM onrecord.recorded_parties WHERE seq = ANY($7::bigint[]) AND {WHEN}),
+gone_propositions AS (DELETE FROM onrecord.recorded_propositions WHERE seq = ANY($7::bigint[]) AND {WHEN}),
+gone_statements AS (DELETE FROM onrecord.recorded_statements WHERE seq = ANY($7::bigint[]) AND {WHEN}),
+gone_retractions AS (DELETE FROM onrecord.recorded_retractions WHERE seq = ANY($7::bigint[]) AND {WHEN}),
+gone_resolutions AS (DELETE FROM onrecord.recorded_resolutions WHERE seq = ANY($7::bigint[]) AND {WHEN}),
 new_parties AS (
     INSERT INTO onrecord.recorded_parties
         (seq, event_id, recorded_at, recorded_by, party, name, kind, speaks_for, aliases)
@@ -40,6 +41,7 @@ new_parties AS (
            r.party, r.name, r.kind, r.speaks_for, r.aliases
     FROM jsonb_to_recordset($8::text::jsonb) AS r(seq bigint, event_id uuid, recorded_at bigint,
         recorded_by text, party text, name text, kind text, speaks_for text, aliases text[])
+    WHERE {WHEN}
     ON CONFLICT (seq) DO UPDATE SET event_id = EXCLUDED.event_id,
         recorded_at = EXCLUDED.recorded_at, recorded_by = EXCLUDED.recorded_by,
         party = EXCLUDED.party, name = EXCLUDED.name, kind = EXCLUDED.kind,
@@ -54,6 +56,7 @@ new_propositions AS (
     FROM jsonb_to_recordset($9::text::jsonb) AS r(seq bigint, event_id uuid, recorded_at bigint,
         recorded_by text, proposition text, text text, criteria text, window_from bigint,
         window_to bigint)
+    WHERE {WHEN}
     ON CONFLICT (seq) DO UPDATE SET event_id = EXCLUDED.event_id,
         recorded_at = EXCLUDED.recorded_at, recorded_by = EXCLUDED.recorded_by,
         proposition = EXCLUDED.proposition, text = EXCLUDED.text,
@@ -72,6 +75,7 @@ new_statements AS (
         recorded_by text, proposition text, party text, speaker text, stance text,
         credence double precision, said_at bigint, said_at_precision text, quote text,
         source text, qualifiers text[])
+    WHERE {WHEN}
     ON CONFLICT (seq) DO UPDATE SET event_id = EXCLUDED.event_id,
         recorded_at = EXCLUDED.recorded_at, recorded_by = EXCLUDED.recorded_by,
         proposition = EXCLUDED.proposition, party = EXCLUDED.party,
@@ -86,6 +90,7 @@ new_retractions AS (
            r.statement, r.reason
     FROM jsonb_to_recordset($11::text::jsonb) AS r(seq bigint, event_id uuid, recorded_at bigint,
         recorded_by text, statement uuid, reason text)
+    WHERE {WHEN}
     ON CONFLICT (seq) DO UPDATE SET event_id = EXCLUDED.event_id,
         recorded_at = EXCLUDED.recorded_at, recorded_by = EXCLUDED.recorded_by,
         statement = EXCLUDED.statement, reason = EXCLUDED.reason
@@ -100,6 +105,7 @@ new_resolutions AS (
     FROM jsonb_to_recordset($12::text::jsonb) AS r(seq bigint, event_id uuid, recorded_at bigint,
         recorded_by text, proposition text, outcome text, resolved_at bigint,
         resolved_at_precision text, source text, note text)
+    WHERE {WHEN}
     ON CONFLICT (seq) DO UPDATE SET event_id = EXCLUDED.event_id,
         recorded_at = EXCLUDED.recorded_at, recorded_by = EXCLUDED.recorded_by,
         proposition = EXCLUDED.proposition, outcome = EXCLUDED.outcome,
@@ -108,14 +114,22 @@ new_resolutions AS (
         source = EXCLUDED.source, note = EXCLUDED.note
 )";
 
+/// [`WRITE_ROWS_CTES`] writing only when the SQL condition `when` holds
+/// (`true`; or the head check of a conditional commit, so that a write set
+/// built on a moved head writes no row).
+pub(crate) fn write_rows_ctes(when: &str) -> String {
+    WRITE_ROWS_CTES.replace("{WHEN}", when)
+}
+
 /// The statement the backfill writes each page of rows with: the read-row
 /// CTEs alone, with `$1`..`$6` (the keyspace's parameters in the write
 /// set's statement) bound and unused.
 fn backfill_sql() -> String {
     format!(
         "WITH unused AS (SELECT $1::bytea[], $2::bytea[], $3::bytea[], $4::bigint, $5::bytea, $6::bigint),
-        {WRITE_ROWS_CTES}
-        SELECT 1"
+        {}
+        SELECT 1",
+        write_rows_ctes("true")
     )
 }
 

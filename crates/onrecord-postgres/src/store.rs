@@ -27,6 +27,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use onrecord_ledger::keys::{self, MetaKey};
+use onrecord_ledger::read_ahead::ReadMemo;
 use onrecord_ledger::storage::{
     Acknowledged, Applied, Entries, Entry, Expect, HeadListener, Storage, WriteSet,
 };
@@ -61,32 +62,50 @@ pub const HEAD_CHANNEL: &str = "onrecord_head";
 /// arrays, so a write set is one round trip whatever its size), the head
 /// row with a notification of the new head (sent at commit), and the read
 /// tables' rows of the records it puts or deletes (`read_tables.rs`), as one
-/// statement, so all of it or none is applied.
-fn apply_sql() -> String {
+/// statement, so all of it or none is applied. It answers one row: whether
+/// it wrote, and the head row as it found it.
+///
+/// `checked` (a shared store's [`Storage::apply_if`]): it first locks the
+/// head row (`FOR UPDATE`, held to the commit) and writes only if that row
+/// is still the head the write set was built on (`$13` seq, `$14` hash) and
+/// no import cut short left its mark (`$15`, the import key: its staged
+/// records would be under that head); otherwise it writes nothing and the
+/// row it answers says so. Unchecked, it always writes (`$13`..`$15` unused).
+fn apply_sql(checked: bool) -> String {
+    let (head, when) = if checked {
+        (
+            "SELECT seq, hash, (seq = $13::bigint AND hash = $14::bytea AND NOT EXISTS (
+        SELECT 1 FROM onrecord.keyspace WHERE key = $15::bytea)) AS ok
+    FROM onrecord.head FOR UPDATE",
+            "(SELECT ok FROM checked)",
+        )
+    } else {
+        (
+            "SELECT seq, hash, true AS ok, $13::bigint, $14::bytea, $15::bytea FROM onrecord.head",
+            "true",
+        )
+    };
     format!(
-        "WITH deleted AS (
-    DELETE FROM onrecord.keyspace WHERE key = ANY($3::bytea[])
+        "WITH checked AS (
+    {head}
+), deleted AS (
+    DELETE FROM onrecord.keyspace WHERE key = ANY($3::bytea[]) AND {when}
 ), upserted AS (
     INSERT INTO onrecord.keyspace (key, value)
-    SELECT * FROM unnest($1::bytea[], $2::bytea[])
+    SELECT * FROM unnest($1::bytea[], $2::bytea[]) WHERE {when}
     ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
 ), head AS (
     UPDATE onrecord.head
     SET seq = $4::bigint, hash = $5::bytea,
         last_recorded_at = coalesce($6::bigint, last_recorded_at)
-    WHERE $4::bigint IS NOT NULL
+    WHERE $4::bigint IS NOT NULL AND {when}
+), notified AS (
+    SELECT pg_notify('onrecord_head', $4::bigint::text) WHERE $4::bigint IS NOT NULL AND {when}
 ), {}
-SELECT pg_notify('onrecord_head', $4::bigint::text) WHERE $4::bigint IS NOT NULL",
-        read_tables::WRITE_ROWS_CTES
+SELECT ok, seq, hash, (SELECT count(*) FROM notified) FROM checked",
+        read_tables::write_rows_ctes(when)
     )
 }
-
-/// Locks the head row for the rest of the append's transaction and reads
-/// it, with whether an import cut short left its mark (its staged records
-/// would be under the head the engine built on).
-const LOCK_HEAD_SQL: &str = "SELECT seq, hash,
-    EXISTS (SELECT 1 FROM onrecord.keyspace WHERE key = $1::bytea)
-FROM onrecord.head FOR UPDATE";
 
 /// Whether a store is being opened for a new ledger or an existing one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -126,8 +145,10 @@ impl Default for PostgresOptions {
 /// The writer's connection and its prepared statements.
 struct Writer {
     client: Client,
+    /// [`apply_sql`] unchecked, for [`Storage::apply`].
     apply: Statement,
-    lock_head: Statement,
+    /// [`apply_sql`] checked, for a shared store's [`Storage::apply_if`].
+    apply_checked: Statement,
     /// Set once the connection failed: the lock went with it, and a commit
     /// in flight may or may not have happened, so writes are refused until
     /// the store is opened again (what happened, in words).
@@ -155,6 +176,9 @@ pub struct PostgresStorage {
     /// Drives every connection; shut down when the store is dropped.
     runtime: Option<tokio::runtime::Runtime>,
     handle: tokio::runtime::Handle,
+    /// What the writer's thread read ahead for the batch it is building
+    /// ([`Storage::read_ahead`]).
+    memo: ReadMemo,
 }
 
 impl std::fmt::Debug for PostgresStorage {
@@ -224,6 +248,7 @@ impl PostgresStorage {
                 tls,
                 runtime: Some(runtime),
                 handle,
+                memo: ReadMemo::default(),
             }),
             Err(e) => {
                 runtime.shutdown_background();
@@ -299,8 +324,8 @@ impl PostgresStorage {
             }
             return Err(e);
         }
-        let apply = client.prepare(&apply_sql()).await.map_err(at)?;
-        let lock_head = client.prepare(LOCK_HEAD_SQL).await.map_err(at)?;
+        let apply = client.prepare(&apply_sql(false)).await.map_err(at)?;
+        let apply_checked = client.prepare(&apply_sql(true)).await.map_err(at)?;
         let acknowledged = read_head_row(&client).await.map_err(at)?;
         if !read_only && options.shared {
             // The schema is settled: from now on the lock is taken per
@@ -335,7 +360,7 @@ impl PostgresStorage {
             writer: Writer {
                 client,
                 apply,
-                lock_head,
+                apply_checked,
                 lost: None,
             },
             readers,
@@ -413,19 +438,19 @@ impl PostgresStorage {
     /// statements; an error (the database still unreachable) leaves it lost.
     fn reconnect(&self, writer: &mut Writer) -> Result<(), StoreError> {
         let at = |e: tokio_postgres::Error| PostgresError::from(e).at(&self.location);
-        let (client, apply, lock_head) = self.run(async {
+        let (client, apply, apply_checked) = self.run(async {
             let (client, connection) = self.config.connect(self.tls.clone()).await.map_err(at)?;
             tokio::spawn(async move {
                 let _ = connection.await;
             });
-            let apply = client.prepare(&apply_sql()).await.map_err(at)?;
-            let lock_head = client.prepare(LOCK_HEAD_SQL).await.map_err(at)?;
-            Ok::<_, StoreError>((client, apply, lock_head))
+            let apply = client.prepare(&apply_sql(false)).await.map_err(at)?;
+            let apply_checked = client.prepare(&apply_sql(true)).await.map_err(at)?;
+            Ok::<_, StoreError>((client, apply, apply_checked))
         })?;
         *writer = Writer {
             client,
             apply,
-            lock_head,
+            apply_checked,
             lost: None,
         };
         Ok(())
@@ -708,6 +733,11 @@ struct ApplyParams {
     head_recorded_at: Option<i64>,
     /// The read tables' rows of the records the set puts or deletes.
     read: read_tables::ReadParameters,
+    /// The head a checked apply expects (`$13` seq, `$14` hash), and the
+    /// import key whose presence stops it (`$15`); unused unchecked.
+    expect_seq: i64,
+    expect_hash: Vec<u8>,
+    import_key: Vec<u8>,
 }
 
 impl ApplyParams {
@@ -747,11 +777,20 @@ impl ApplyParams {
             head_hash,
             head_recorded_at: recorded_at,
             read: read_rows.parameters(),
+            expect_seq: 0,
+            expect_hash: Vec::new(),
+            import_key: keys::meta(MetaKey::Import),
         }
     }
 
+    /// Makes a checked apply write only on `head`.
+    fn expect(&mut self, head: &Head) {
+        self.expect_seq = i64::try_from(head.seq).unwrap_or(i64::MAX);
+        self.expect_hash = head.hash.to_vec();
+    }
+
     /// The parameters in [`apply_sql`]'s order: the keyspace's `$1`..`$6`,
-    /// then the read rows' `$7`..`$12`.
+    /// then the read rows' `$7`..`$12`, then the expected head's `$13`..`$15`.
     fn as_sql(&self) -> Vec<&(dyn ToSql + Sync)> {
         let mut params: Vec<&(dyn ToSql + Sync)> = vec![
             &self.put_keys,
@@ -762,13 +801,21 @@ impl ApplyParams {
             &self.head_recorded_at,
         ];
         params.extend(self.read.as_params());
+        params.extend([
+            &self.expect_seq as &(dyn ToSql + Sync),
+            &self.expect_hash,
+            &self.import_key,
+        ]);
         params
     }
 }
 
-/// The head a row of the head table holds (`None`: not a head).
-fn stored_head(row: &tokio_postgres::Row) -> Result<Option<Head>, tokio_postgres::Error> {
-    let (seq, hash): (i64, Vec<u8>) = (row.try_get(0)?, row.try_get(1)?);
+/// The head in a row's columns `at` (seq) and `at + 1` (hash) (`None`: not a head).
+fn stored_head_at(
+    row: &tokio_postgres::Row,
+    at: usize,
+) -> Result<Option<Head>, tokio_postgres::Error> {
+    let (seq, hash): (i64, Vec<u8>) = (row.try_get(at)?, row.try_get(at + 1)?);
     Ok(
         match (u64::try_from(seq), <[u8; 32]>::try_from(hash.as_slice())) {
             (Ok(seq), Ok(hash)) => Some(Head { seq, hash }),
@@ -831,7 +878,10 @@ impl Storage for PostgresStorage {
     }
 
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        self.run(async {
+        if let Some(kept) = self.memo.recall(key) {
+            return Ok(kept);
+        }
+        let value = self.run(async {
             let client = self.readers.get().await.map_err(|e| self.fail(e))?;
             let statement = client
                 .prepare_cached("SELECT value FROM onrecord.keyspace WHERE key = $1")
@@ -845,10 +895,15 @@ impl Storage for PostgresStorage {
                 Some(row) => row.try_get(0).map(Some).map_err(|e| self.fail(e)),
                 None => Ok(None),
             }
-        })
+        })?;
+        self.memo.keep(key, value.as_deref());
+        Ok(value)
     }
 
     fn contains(&self, key: &[u8]) -> Result<bool, StoreError> {
+        if let Some(kept) = self.memo.recall(key) {
+            return Ok(kept.is_some());
+        }
         self.run(async {
             let client = self.readers.get().await.map_err(|e| self.fail(e))?;
             let statement = client
@@ -861,6 +916,46 @@ impl Storage for PostgresStorage {
                 .and_then(|row| row.try_get(0))
                 .map_err(|e| self.fail(e))
         })
+    }
+
+    fn reads_are_round_trips(&self) -> bool {
+        true
+    }
+
+    /// One query for all of `keys` (`WHERE key = ANY`), kept in the memo
+    /// for this thread until [`Storage::end_read_ahead`].
+    fn read_ahead(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        if keys.is_empty() {
+            return Ok(Vec::new());
+        }
+        let rows = self.run(async {
+            let client = self.readers.get().await.map_err(|e| self.fail(e))?;
+            let statement = client
+                .prepare_cached(
+                    "SELECT key, value FROM onrecord.keyspace WHERE key = ANY($1::bytea[])",
+                )
+                .await
+                .map_err(|e| self.fail(e))?;
+            client
+                .query(&statement, &[&keys])
+                .await
+                .map_err(|e| self.fail(e))
+        })?;
+        let mut found = std::collections::HashMap::with_capacity(rows.len());
+        for row in rows {
+            let key: Vec<u8> = row.try_get(0).map_err(|e| self.fail(e))?;
+            let value: Vec<u8> = row.try_get(1).map_err(|e| self.fail(e))?;
+            found.insert(key, value);
+        }
+        // A key asked for twice gets its value twice.
+        let values: Vec<Option<Vec<u8>>> = keys.iter().map(|k| found.get(k).cloned()).collect();
+        self.memo
+            .begin(keys.iter().cloned().zip(values.iter().cloned()));
+        Ok(values)
+    }
+
+    fn end_read_ahead(&self) {
+        self.memo.end();
     }
 
     fn range(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Entries<'_> {
@@ -904,10 +999,12 @@ impl Storage for PostgresStorage {
         }
     }
 
-    /// On a shared store, one transaction: the writer lock in shared mode
-    /// (waiting while an import holds it exclusively), the head row locked
-    /// and compared with `expect`, then the write set, the head and the
-    /// notification, committed. Two round trips (each a pipeline).
+    /// On a shared store, one transaction sent as one pipeline (one round
+    /// trip): the writer lock in shared mode (waiting while an import holds
+    /// it exclusively), then [`apply_sql`] checked (the head row locked and
+    /// compared with `expect`; the write set, the head and the notification
+    /// written only if it matches), then the commit, which commits nothing
+    /// when the head had moved.
     fn apply_if(&self, expect: Expect, writes: WriteSet) -> Result<Applied, StoreError> {
         if !self.shared {
             return self.apply(writes).map(|()| Applied::Done);
@@ -915,64 +1012,45 @@ impl Storage for PostgresStorage {
         if self.read_only {
             return Err(StoreError::ReadOnly(self.location.clone()));
         }
-        let params = ApplyParams::of(writes);
+        let mut params = ApplyParams::of(writes);
+        params.expect(&expect.head);
         let mut writer = self.usable_writer()?;
         let was_closed = writer.client.is_closed();
         let begin = format!(
             "BEGIN; SET LOCAL lock_timeout = {}; SELECT pg_advisory_xact_lock_shared({WRITER_LOCK})",
             self.busy_wait.as_millis().max(1)
         );
-        let import_key = keys::meta(MetaKey::Import);
         let client = &writer.client;
-        let locked = self.run(async {
-            let (begun, head) = futures_util::future::join(
-                client.batch_execute(&begin),
-                client.query_one(&writer.lock_head, &[&import_key]),
-            )
-            .await;
-            begun?;
-            head
-        });
-        let row = match locked {
-            Ok(row) => row,
-            Err(e) if e.as_db_error().is_some() => {
-                let rolled_back = self.run(client.batch_execute("ROLLBACK"));
-                return Err(match rolled_back {
-                    Ok(()) => self.fail(e),
-                    Err(lost) => self.connection_failed(&mut writer, lost, false),
-                });
-            }
-            // Lost before anything was sent to commit: nothing changed.
-            Err(e) => return Err(self.connection_failed(&mut writer, e, true)),
-        };
-        let stored = stored_head(&row).map_err(|e| self.fail(e))?;
-        let import_cut_short: bool = row.try_get(2).map_err(|e| self.fail(e))?;
-        let Some(stored) = stored else {
-            let _ = self.run(client.batch_execute("ROLLBACK"));
-            return Err(StoreError::DamagedHead(
-                "the onrecord.head row is unreadable".into(),
-            ));
-        };
-        if stored != expect.head || import_cut_short {
-            return match self.run(client.batch_execute("ROLLBACK")) {
-                Ok(()) => Ok(Applied::HeadMoved(stored)),
-                Err(e) => Err(self.connection_failed(&mut writer, e, true)),
-            };
-        }
         let committed = self.run(async {
-            let (applied, commit) = futures_util::future::join(
-                client.execute(&writer.apply, &params.as_sql()),
+            let (begun, applied, commit) = futures_util::future::join3(
+                client.batch_execute(&begin),
+                client.query_one(&writer.apply_checked, &params.as_sql()),
                 client.batch_execute("COMMIT"),
             )
             .await;
-            // A refused statement turns the COMMIT into a rollback.
-            applied?;
-            commit
+            // A refused statement makes the rest fail and the COMMIT a
+            // rollback: the first error is what happened.
+            begun?;
+            let row = applied?;
+            commit?;
+            Ok::<_, tokio_postgres::Error>(row)
         });
-        match committed {
-            Ok(()) => Ok(Applied::Done),
-            Err(e) if e.as_db_error().is_some() => Err(self.fail(e)),
-            Err(e) => Err(self.connection_failed(&mut writer, e, was_closed)),
+        let row = match committed {
+            Ok(row) => row,
+            Err(e) if e.as_db_error().is_some() => return Err(self.fail(e)),
+            Err(e) => return Err(self.connection_failed(&mut writer, e, was_closed)),
+        };
+        let wrote: bool = row.try_get(0).map_err(|e| self.fail(e))?;
+        if wrote {
+            return Ok(Applied::Done);
+        }
+        // Nothing was written: the head had moved, an import cut short left
+        // its mark, or the head row is not a head.
+        match stored_head_at(&row, 1).map_err(|e| self.fail(e))? {
+            Some(stored) => Ok(Applied::HeadMoved(stored)),
+            None => Err(StoreError::DamagedHead(
+                "the onrecord.head row is unreadable".into(),
+            )),
         }
     }
 
