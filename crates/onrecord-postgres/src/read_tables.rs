@@ -23,17 +23,24 @@ use tokio_postgres::types::ToSql;
 use tokio_postgres::{GenericClient, Transaction};
 
 /// The common-table expressions that write a write set's read rows: deletes
-/// by seq (`$7`, records deleted or no longer decodable), then one upsert
+/// by seq (`$7`, records deleted or no longer decodable; joined with the
+/// unnested array, so that a plan made once for any parameters looks each
+/// seq up by index rather than scanning the table), then one upsert
 /// per table from a JSON array of rows (`$8` parties, `$9` propositions,
 /// `$10` statements, `$11` retractions, `$12` resolutions). Times arrive as
 /// microseconds since the epoch and are turned into `timestamptz` exactly.
 /// Each writes only where `{WHEN}` holds: see [`write_rows_ctes`].
 const WRITE_ROWS_CTES: &str = "
-gone_parties AS (DELETE FROM onrecord.recorded_parties WHERE seq = ANY($7::bigint[]) AND {WHEN}),
-gone_propositions AS (DELETE FROM onrecord.recorded_propositions WHERE seq = ANY($7::bigint[]) AND {WHEN}),
-gone_statements AS (DELETE FROM onrecord.recorded_statements WHERE seq = ANY($7::bigint[]) AND {WHEN}),
-gone_retractions AS (DELETE FROM onrecord.recorded_retractions WHERE seq = ANY($7::bigint[]) AND {WHEN}),
-gone_resolutions AS (DELETE FROM onrecord.recorded_resolutions WHERE seq = ANY($7::bigint[]) AND {WHEN}),
+gone_parties AS (DELETE FROM onrecord.recorded_parties t USING unnest($7::bigint[]) AS g(seq)
+    WHERE t.seq = g.seq AND {WHEN}),
+gone_propositions AS (DELETE FROM onrecord.recorded_propositions t USING unnest($7::bigint[]) AS g(seq)
+    WHERE t.seq = g.seq AND {WHEN}),
+gone_statements AS (DELETE FROM onrecord.recorded_statements t USING unnest($7::bigint[]) AS g(seq)
+    WHERE t.seq = g.seq AND {WHEN}),
+gone_retractions AS (DELETE FROM onrecord.recorded_retractions t USING unnest($7::bigint[]) AS g(seq)
+    WHERE t.seq = g.seq AND {WHEN}),
+gone_resolutions AS (DELETE FROM onrecord.recorded_resolutions t USING unnest($7::bigint[]) AS g(seq)
+    WHERE t.seq = g.seq AND {WHEN}),
 new_parties AS (
     INSERT INTO onrecord.recorded_parties
         (seq, event_id, recorded_at, recorded_by, party, name, kind, speaks_for, aliases)
