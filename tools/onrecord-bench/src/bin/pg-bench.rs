@@ -109,7 +109,7 @@ fn median(v: &[f64]) -> f64 {
 }
 
 /// Statement counts per database from `pg_stat_statements` since its last
-/// reset: calls, server time and WAL written (bytes, full-page images) per
+/// reset: calls, server time (executing and planning) and WAL written (bytes, full-page images) per
 /// database, and each database's top statements by calls.
 fn statements(admin: &Sql, dbs: &[&str]) -> Result<Value> {
     let mut out = serde_json::Map::new();
@@ -117,31 +117,32 @@ fn statements(admin: &Sql, dbs: &[&str]) -> Result<Value> {
         let rows = admin.run(|c| async move {
             c.query(
                 "SELECT s.calls, s.total_exec_time, left(regexp_replace(s.query, '\\s+', ' ', 'g'), 90),
-                        s.wal_bytes::float8, s.wal_fpi
+                        s.wal_bytes::float8, s.wal_fpi, s.total_plan_time
                  FROM pg_stat_statements s JOIN pg_database d ON d.oid = s.dbid
                  WHERE d.datname = $1 ORDER BY s.calls DESC",
                 &[db],
             )
             .await
         })?;
-        let (mut calls, mut ms, mut wal, mut fpi) = (0i64, 0f64, 0f64, 0i64);
+        let (mut calls, mut ms, mut wal, mut fpi, mut plan) = (0i64, 0f64, 0f64, 0i64, 0f64);
         let mut top = Vec::new();
         for (i, row) in rows.iter().enumerate() {
             let (c, t, q): (i64, f64, String) = (row.try_get(0)?, row.try_get(1)?, row.try_get(2)?);
-            let (w, f): (f64, i64) = (row.try_get(3)?, row.try_get(4)?);
+            let (w, f, p): (f64, i64, f64) = (row.try_get(3)?, row.try_get(4)?, row.try_get(5)?);
             calls += c;
             ms += t;
             wal += w;
             fpi += f;
+            plan += p;
             if i < 12 {
                 top.push(
-                    json!({"calls": c, "exec_ms": t, "wal_bytes": w, "wal_fpi": f, "query": q}),
+                    json!({"calls": c, "exec_ms": t, "plan_ms": p, "wal_bytes": w, "wal_fpi": f, "query": q}),
                 );
             }
         }
         out.insert(
             (*db).to_owned(),
-            json!({"calls": calls, "exec_ms": ms, "wal_bytes": wal, "wal_fpi": fpi, "top": top}),
+            json!({"calls": calls, "exec_ms": ms, "plan_ms": plan, "wal_bytes": wal, "wal_fpi": fpi, "top": top}),
         );
     }
     admin.execute("SELECT pg_stat_statements_reset()")?;
@@ -185,6 +186,7 @@ fn main() -> Result<()> {
         "synchronous_commit=on",
         "shared_preload_libraries=pg_stat_statements",
         "pg_stat_statements.track_utility=on",
+        "pg_stat_statements.track_planning=on",
     ];
     let cluster = match Cluster::start(&settings) {
         Ok(c) => c,
