@@ -58,6 +58,8 @@ impl Env {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_onrecord"));
         cmd.env("NO_COLOR", "1")
             .env_remove("ONRECORD_LEDGER")
+            .env_remove("PGPASSWORD")
+            .env_remove("PGPASSFILE")
             .env("ONRECORD_BUSY_WAIT_MS", "0");
         cmd
     }

@@ -1,6 +1,8 @@
 //! Where a PostgreSQL ledger is: the URL a user gives (`postgres://USER@HOST:PORT/DB`),
 //! parsed into the client's configuration, and the location messages name
-//! (the same URL without any password). Touches no socket.
+//! (the same URL without any password). A URL without a password takes one
+//! where libpq would: `$PGPASSWORD`, else the password file (`$PGPASSFILE`,
+//! else `~/.pgpass`). Touches no socket; reads only that file.
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -30,8 +32,18 @@ pub(crate) struct Address {
 }
 
 impl Address {
-    /// Parses `url`; a malformed one is refused naming it without its password.
+    /// Parses `url`; a malformed one is refused naming it without its
+    /// password. Without a password in it, one comes from the environment
+    /// ([`PasswordSources::from_environment`]).
     pub(crate) fn parse(url: &str) -> Result<Self, PostgresError> {
+        Self::parse_with(url, &PasswordSources::from_environment())
+    }
+
+    /// [`Address::parse`] with the password sources given.
+    pub(crate) fn parse_with(
+        url: &str,
+        passwords: &PasswordSources,
+    ) -> Result<Self, PostgresError> {
         if !is_postgres_url(url) {
             return Err(PostgresError::BadUrl {
                 url: redact(url),
@@ -67,6 +79,11 @@ impl Address {
         if config.get_application_name().is_none() {
             config.application_name("onrecord");
         }
+        if config.get_password().is_none()
+            && let Some(password) = passwords.password_for(&config)
+        {
+            config.password(password);
+        }
         let location = PathBuf::from(describe(&config));
         Ok(Self {
             config,
@@ -74,6 +91,109 @@ impl Address {
             tls,
         })
     }
+}
+
+/// Where a password comes from when the URL has none, in libpq's order.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct PasswordSources {
+    /// `$PGPASSWORD`.
+    pub(crate) env_password: Option<String>,
+    /// `$PGPASSFILE`, else `~/.pgpass`.
+    pub(crate) password_file: Option<PathBuf>,
+}
+
+impl PasswordSources {
+    /// This process's: `$PGPASSWORD`, and `$PGPASSFILE` or `$HOME/.pgpass`.
+    pub(crate) fn from_environment() -> Self {
+        let non_empty = |name: &str| std::env::var_os(name).filter(|v| !v.is_empty());
+        Self {
+            env_password: non_empty("PGPASSWORD").map(|v| v.to_string_lossy().into_owned()),
+            password_file: non_empty("PGPASSFILE")
+                .map(PathBuf::from)
+                .or_else(|| non_empty("HOME").map(|home| PathBuf::from(home).join(".pgpass"))),
+        }
+    }
+
+    /// The password for `config`'s user, host, port and database:
+    /// `$PGPASSWORD`, else the password file's first matching line. As
+    /// libpq does, a password file that others may read (any group or
+    /// world permission) is not read, nor is one that is missing.
+    fn password_for(&self, config: &tokio_postgres::Config) -> Option<String> {
+        if let Some(password) = &self.env_password {
+            return Some(password.clone());
+        }
+        let file = self.password_file.as_ref()?;
+        let metadata = std::fs::metadata(file).ok()?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            if !metadata.is_file() || metadata.permissions().mode() & 0o077 != 0 {
+                return None;
+            }
+        }
+        #[cfg(not(unix))]
+        if !metadata.is_file() {
+            return None;
+        }
+        let contents = std::fs::read_to_string(file).ok()?;
+        let user = config.get_user()?;
+        let host = match config.get_hosts().first()? {
+            Host::Tcp(name) => name.clone(),
+            // libpq matches a socket directory as `localhost`.
+            Host::Unix(_) => "localhost".to_owned(),
+        };
+        let port = config
+            .get_ports()
+            .first()
+            .copied()
+            .unwrap_or(5432)
+            .to_string();
+        let db = config.get_dbname().unwrap_or(user);
+        password_file_lookup(&contents, [&host, &port, db, user])
+    }
+}
+
+/// The password of the first line of a password file whose
+/// `hostname:port:database:username` match `wanted` (each field may be
+/// `*`; `\:` and `\\` escape a colon and a backslash); `#` lines are comments.
+fn password_file_lookup(contents: &str, wanted: [&str; 4]) -> Option<String> {
+    contents
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
+        .find_map(|line| {
+            let fields = split_escaped(line.trim_end_matches('\r'));
+            let [host, port, db, user, password] = <[String; 5]>::try_from(fields).ok()?;
+            let matches = [host, port, db, user]
+                .iter()
+                .zip(wanted)
+                .all(|(field, want)| field == "*" || field == want);
+            matches.then_some(password)
+        })
+}
+
+/// A password file line's five fields, escapes undone; the fifth is the
+/// rest of the line (a password may hold escaped colons).
+fn split_escaped(line: &str) -> Vec<String> {
+    let mut fields = vec![String::new()];
+    let mut chars = line.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' => {
+                if let Some(next) = chars.next()
+                    && let Some(f) = fields.last_mut()
+                {
+                    f.push(next)
+                }
+            }
+            ':' if fields.len() < 5 => fields.push(String::new()),
+            c => {
+                if let Some(f) = fields.last_mut() {
+                    f.push(c)
+                }
+            }
+        }
+    }
+    fields
 }
 
 /// Takes the TLS parameters out of `url`'s query: `sslmode` (`disable`,
@@ -218,6 +338,73 @@ mod tests {
             .to_string();
         assert!(e.contains("sslmode `maybe`") && !e.contains("pw"), "{e}");
         assert!(Address::parse("postgres://u@h/db?sslrootcert=ca.pem").is_err());
+    }
+
+    #[test]
+    fn a_url_without_a_password_takes_pgpassword_then_the_password_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("pgpass");
+        std::fs::write(
+            &file,
+            "# comment\nother:5432:*:desk:wrong\ndb.example:6543:ledger:desk:pa\\:ss\\\\w\n*:*:*:*:fallback\n",
+        )
+        .unwrap();
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+        }
+        let from_file = PasswordSources {
+            env_password: None,
+            password_file: Some(file.clone()),
+        };
+        let password = |url: &str, sources: &PasswordSources| {
+            Address::parse_with(url, sources)
+                .unwrap()
+                .config
+                .get_password()
+                .map(|p| String::from_utf8_lossy(p).into_owned())
+        };
+        let url = "postgres://desk@db.example:6543/ledger";
+        assert_eq!(password(url, &from_file).as_deref(), Some("pa:ss\\w"));
+        assert_eq!(
+            password("postgres://desk@elsewhere/ledger", &from_file).as_deref(),
+            Some("fallback"),
+            "the first line that matches, `*` matching anything"
+        );
+        let with_env = PasswordSources {
+            env_password: Some("from-env".into()),
+            ..from_file.clone()
+        };
+        assert_eq!(password(url, &with_env).as_deref(), Some("from-env"));
+        assert_eq!(
+            password("postgres://desk:in-url@db.example:6543/ledger", &with_env).as_deref(),
+            Some("in-url"),
+            "a password in the URL wins"
+        );
+        assert!(
+            !Address::parse_with(url, &from_file)
+                .unwrap()
+                .location
+                .to_string_lossy()
+                .contains("pa:ss"),
+            "the location never names it"
+        );
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).unwrap();
+            assert_eq!(
+                password(url, &from_file),
+                None,
+                "a file others may read is not read"
+            );
+        }
+        let missing = PasswordSources {
+            env_password: None,
+            password_file: Some(dir.path().join("absent")),
+        };
+        assert_eq!(password(url, &missing), None);
     }
 
     #[test]

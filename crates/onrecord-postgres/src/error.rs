@@ -74,6 +74,17 @@ impl PostgresError {
 fn client_error(e: tokio_postgres::Error, location: std::path::PathBuf) -> StoreError {
     let detail = client_words(&e);
     let Some(code) = e.code().cloned() else {
+        // The server asked for a password and the client had none to give.
+        if std::error::Error::source(&e).is_some_and(|s| s.to_string() == "password missing") {
+            return StoreError::Storage {
+                path: location,
+                detail: "the server refused the login: it asks for a password and none was \
+                         given (put it in the URL, $PGPASSWORD or the password file, \
+                         $PGPASSFILE or ~/.pgpass)"
+                    .to_owned(),
+                source: Some(Box::new(e)),
+            };
+        }
         return if e.is_closed() || io_source(&e).is_some() {
             StoreError::Unreachable {
                 location,
