@@ -237,14 +237,32 @@ fn a_login_the_server_refuses_is_exit_1_with_the_servers_message_and_no_password
 /// A cluster of its own serving TLS with `tests/fixtures/tls`'s certificate
 /// (valid for 127.0.0.1, signed by `ca.pem`), or `None` to skip.
 fn tls_cluster(dir: &std::path::Path) -> Option<onrecord_postgres::test_cluster::Cluster> {
-    use onrecord_postgres::test_cluster::{Cluster, REQUIRE_ENV, Unavailable};
     let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
     let (cert, key) = (dir.join("cert.pem"), dir.join("key.pem"));
     std::fs::copy(fixtures.join("cert.pem"), &cert).unwrap();
     std::fs::copy(fixtures.join("key.pem"), &key).unwrap();
     use std::os::unix::fs::PermissionsExt;
     std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
-    // Run as root, the cluster runs as `postgres`, which must own its key.
+    cluster_of_its_own(
+        dir,
+        &[&cert, &key],
+        &[
+            "ssl=on".to_owned(),
+            format!("ssl_cert_file='{}'", cert.display()),
+            format!("ssl_key_file='{}'", key.display()),
+        ],
+    )
+}
+
+/// A cluster of its own with `settings`, reading `files` in `dir` (made the
+/// `postgres` user's when run as root, as the cluster runs as it), or
+/// `None` to skip.
+fn cluster_of_its_own(
+    dir: &std::path::Path,
+    files: &[&std::path::Path],
+    settings: &[String],
+) -> Option<onrecord_postgres::test_cluster::Cluster> {
+    use onrecord_postgres::test_cluster::{Cluster, REQUIRE_ENV, Unavailable};
     if unsafe { libc::geteuid() } == 0 {
         let id = |flag: &str| -> Option<u32> {
             let out = std::process::Command::new("id")
@@ -254,26 +272,132 @@ fn tls_cluster(dir: &std::path::Path) -> Option<onrecord_postgres::test_cluster:
             String::from_utf8_lossy(&out.stdout).trim().parse().ok()
         };
         if let (Some(uid), Some(gid)) = (id("-u"), id("-g")) {
-            for file in [&cert, &key] {
+            for file in files {
                 std::os::unix::fs::chown(file, Some(uid), Some(gid)).unwrap();
             }
             std::os::unix::fs::chown(dir, Some(uid), Some(gid)).unwrap();
         }
     }
-    let settings = [
-        "fsync=off".to_owned(),
-        "ssl=on".to_owned(),
-        format!("ssl_cert_file='{}'", cert.display()),
-        format!("ssl_key_file='{}'", key.display()),
-    ];
-    let settings: Vec<&str> = settings.iter().map(String::as_str).collect();
-    match Cluster::start(&settings) {
+    let mut all = vec!["fsync=off"];
+    all.extend(settings.iter().map(String::as_str));
+    match Cluster::start(&all) {
         Ok(c) => Some(c),
         Err(Ok(Unavailable(why))) if std::env::var_os(REQUIRE_ENV).is_none() => {
             println!("skipped: PostgreSQL is not available here ({why})");
             None
         }
-        Err(e) => panic!("the TLS cluster did not start: {e:?}"),
+        Err(e) => panic!("the cluster did not start: {e:?}"),
+    }
+}
+
+#[test]
+fn a_url_without_a_password_logs_in_with_pgpassword_or_the_password_file() {
+    let env = Env::new();
+    let dir = env.file("auth");
+    std::fs::create_dir(&dir).unwrap();
+    let hba = dir.join("pg_hba.conf");
+    // The test's own superuser needs no password; `desk` needs SCRAM.
+    std::fs::write(
+        &hba,
+        "local all postgres trust\nhost all postgres 127.0.0.1/32 trust\nhost all all 127.0.0.1/32 scram-sha-256\n",
+    )
+    .unwrap();
+    let Some(cluster) =
+        cluster_of_its_own(&dir, &[&hba], &[format!("hba_file='{}'", hba.display())])
+    else {
+        return;
+    };
+    for sql in [
+        "CREATE ROLE desk LOGIN PASSWORD 'n0t-in-the-url'",
+        "CREATE DATABASE desk_ledger OWNER desk",
+    ] {
+        cluster.execute("postgres", sql).unwrap();
+    }
+    let url = format!("postgres://desk@127.0.0.1:{}/desk_ledger", cluster.port());
+    let passfile = env.file("pgpass");
+    let run = |vars: &[(&str, &str)], args: &[&str]| {
+        let mut cmd = Env::bare();
+        cmd.env("PGPASSFILE", &passfile)
+            .env("HOME", env.file("home"));
+        for (name, value) in vars {
+            cmd.env(name, value);
+        }
+        cmd.arg("--ledger").arg(&url).args(args);
+        Env::exec(&mut cmd)
+    };
+
+    let refused = run(&[], &["init"]);
+    assert_eq!(refused.code, 1, "no password anywhere: {}", refused.stderr);
+    assert!(
+        refused.stderr.contains("refused the login"),
+        "{}",
+        refused.stderr
+    );
+
+    ok(
+        run(&[("PGPASSWORD", "n0t-in-the-url")], &["init"]),
+        "init with $PGPASSWORD",
+    );
+
+    std::fs::write(
+        &passfile,
+        format!(
+            "127.0.0.1:{}:desk_ledger:desk:n0t-in-the-url\n",
+            cluster.port()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let stats = ok(
+        run(&[], &["stats", "--json"]),
+        "stats with the password file",
+    );
+    assert!(stats.contains("\"head\""), "{stats}");
+
+    // As libpq does, a password file others may read is not used.
+    std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let ignored = run(&[], &["stats"]);
+    assert_eq!(ignored.code, 1, "{}", ignored.stderr);
+    assert!(
+        !ignored.stderr.contains("n0t-in-the-url"),
+        "{}",
+        ignored.stderr
+    );
+    // `serve` on a URL with the password in it never prints the password
+    // (nor looks for a local socket "in" the URL).
+    use std::io::{BufRead, Read};
+    let with_password = url.replacen("desk@", "desk:n0t-in-the-url@", 1);
+    let mut server = std::process::Command::new(env!("CARGO_BIN_EXE_onrecord"))
+        .env("NO_COLOR", "1")
+        .env_remove("PGPASSWORD")
+        .arg("--ledger")
+        .arg(&with_password)
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(server.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let _ = server.kill();
+    let _ = server.wait();
+    let mut stderr = String::new();
+    server
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_string(&mut stderr)
+        .unwrap();
+    assert!(
+        line.starts_with("serving postgres://desk@127.0.0.1:"),
+        "{line}"
+    );
+    for printed in [&line, &stderr] {
+        assert!(!printed.contains("n0t-in-the-url"), "{printed}");
+        assert!(!printed.contains("serve.sock"), "{printed}");
     }
 }
 

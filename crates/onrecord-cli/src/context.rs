@@ -121,7 +121,9 @@ impl Context {
             )
             .map(|remote| Some(remote.with_min_seq(self.min_seq)));
         }
-        let socket = self.ledger.join(SOCKET_NAME);
+        let Some(socket) = self.local_socket() else {
+            return Ok(None);
+        };
         if !socket.exists() {
             return Ok(None);
         }
@@ -137,6 +139,15 @@ impl Context {
             ledger,
             ..self.clone()
         }
+    }
+
+    /// Where a local `onrecord serve` keeps its socket for this ledger: in
+    /// the ledger's directory; none for a PostgreSQL ledger, which has no
+    /// directory (its servers are reached with `--server`).
+    pub fn local_socket(&self) -> Option<PathBuf> {
+        self.postgres()
+            .is_none()
+            .then(|| self.ledger.join(SOCKET_NAME))
     }
 
     /// The ledger as messages and output name it: its path, or its URL

@@ -56,8 +56,10 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> Result<(), CliError> {
             );
             let _ = stdout.flush();
         }
-        let socket_path = ctx.ledger.join(crate::remote::SOCKET_NAME);
-        let socket = local_socket(&socket_path, ctx.quiet);
+        let socket_path = ctx.local_socket();
+        let socket = socket_path
+            .as_deref()
+            .and_then(|path| local_socket(path, ctx.quiet));
         let options = onrecord_server::ServeOptions {
             rate_per_token: args.rate_limit,
             max_tails_per_token: args.max_tails,
@@ -74,7 +76,9 @@ pub fn run(ctx: &Context, args: &ServeArgs) -> Result<(), CliError> {
                 onrecord_server::serve_with_socket(ledger, listener, socket, options, stop).await
             }
         };
-        let _ = std::fs::remove_file(&socket_path);
+        if let Some(path) = &socket_path {
+            let _ = std::fs::remove_file(path);
+        }
         served.map_err(|e| CliError::invalid(format!("the server failed: {e}")))
     })
 }
