@@ -291,6 +291,107 @@ fn cluster_of_its_own(
 }
 
 #[test]
+fn sslcert_and_sslkey_log_in_with_a_client_certificate() {
+    let env = Env::new();
+    let dir = env.file("certs");
+    std::fs::create_dir(&dir).unwrap();
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+    let copy = |name: &str| {
+        let to = dir.join(name);
+        std::fs::copy(fixtures.join(name), &to).unwrap();
+        to
+    };
+    use std::os::unix::fs::PermissionsExt;
+    let owner_only = |file: &std::path::Path| {
+        std::fs::set_permissions(file, std::fs::Permissions::from_mode(0o600)).unwrap()
+    };
+    let (cert, key, client_ca) = (copy("cert.pem"), copy("key.pem"), copy("client-ca.pem"));
+    owner_only(&key);
+    let hba = dir.join("pg_hba.conf");
+    std::fs::write(
+        &hba,
+        "local all postgres trust\nhost all postgres 127.0.0.1/32 trust\nhostssl all desk 127.0.0.1/32 cert\n",
+    )
+    .unwrap();
+    let Some(cluster) = cluster_of_its_own(
+        &dir,
+        &[&cert, &key, &client_ca, &hba],
+        &[
+            "ssl=on".to_owned(),
+            format!("ssl_cert_file='{}'", cert.display()),
+            format!("ssl_key_file='{}'", key.display()),
+            format!("ssl_ca_file='{}'", client_ca.display()),
+            format!("hba_file='{}'", hba.display()),
+        ],
+    ) else {
+        return;
+    };
+    for sql in [
+        "CREATE ROLE desk LOGIN",
+        "CREATE DATABASE desk_ledger OWNER desk",
+    ] {
+        cluster.execute("postgres", sql).unwrap();
+    }
+    // The client's files, where the user keeps them (not the cluster's).
+    let mine = env.file("mine");
+    std::fs::create_dir(&mine).unwrap();
+    let (client, client_key) = (mine.join("client.pem"), mine.join("client-key.pem"));
+    std::fs::copy(fixtures.join("client.pem"), &client).unwrap();
+    std::fs::copy(fixtures.join("client-key.pem"), &client_key).unwrap();
+    owner_only(&client_key);
+    let ca = fixtures.join("ca.pem");
+    let url = |extra: &str| {
+        format!(
+            "postgres://desk@127.0.0.1:{}/desk_ledger?sslmode=verify-full&sslrootcert={}{extra}",
+            cluster.port(),
+            ca.display()
+        )
+    };
+    let with_cert = url(&format!(
+        "&sslcert={}&sslkey={}",
+        client.display(),
+        client_key.display()
+    ));
+    ok(on(&with_cert, &["init"]), "init with a client certificate");
+    ok(
+        on(&with_cert, &["stats"]),
+        "stats with a client certificate",
+    );
+
+    let without = on(&url(""), &["stats"]);
+    assert_eq!(without.code, 1, "{}", without.stderr);
+    assert!(
+        without.stderr.contains("the server refused the login"),
+        "{}",
+        without.stderr
+    );
+
+    let half = on(&url(&format!("&sslcert={}", client.display())), &["stats"]);
+    assert_eq!(half.code, 1, "{}", half.stderr);
+    assert!(
+        half.stderr.contains("give both or neither"),
+        "{}",
+        half.stderr
+    );
+
+    std::fs::set_permissions(&client_key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let readable = on(&with_cert, &["stats"]);
+    assert_eq!(readable.code, 1, "{}", readable.stderr);
+    assert!(
+        readable.stderr.contains("make it owner-only")
+            && readable.stderr.contains("client-key.pem"),
+        "{}",
+        readable.stderr
+    );
+    assert_eq!(
+        readable.stderr.trim().lines().count(),
+        1,
+        "{}",
+        readable.stderr
+    );
+}
+
+#[test]
 fn a_url_without_a_password_logs_in_with_pgpassword_or_the_password_file() {
     let env = Env::new();
     let dir = env.file("auth");

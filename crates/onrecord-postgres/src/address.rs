@@ -10,7 +10,7 @@ use std::time::Duration;
 use tokio_postgres::config::Host;
 
 use crate::error::PostgresError;
-use crate::tls::TlsWanted;
+use crate::tls::{ClientCertificate, TlsWanted};
 
 /// How long a connection attempt may take when the URL does not say (`connect_timeout`).
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
@@ -198,14 +198,16 @@ fn split_escaped(line: &str) -> Vec<String> {
 
 /// Takes the TLS parameters out of `url`'s query: `sslmode` (`disable`,
 /// `allow`, `prefer`: no TLS; `require`, `verify-ca`, `verify-full`: TLS,
-/// the certificate always verified, chain and host name) and `sslrootcert`
-/// (a PEM file of the certificates to trust); the rest of the URL is left
+/// the certificate always verified, chain and host name), `sslrootcert`
+/// (a PEM file of the certificates to trust) and `sslcert` with `sslkey`
+/// (a client certificate and its key, PEM); the rest of the URL is left
 /// for the client to parse. An unknown `sslmode` is refused, naming it.
 fn tls_parameters(url: &str) -> Result<(String, TlsWanted), String> {
     let Some((base, query)) = url.split_once('?') else {
         return Ok((url.to_owned(), TlsWanted::No));
     };
     let (mut wanted, mut root_file) = (false, None);
+    let (mut cert_file, mut key_file) = (None, None);
     let mut kept = Vec::new();
     for pair in query.split('&').filter(|p| !p.is_empty()) {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
@@ -222,19 +224,28 @@ fn tls_parameters(url: &str) -> Result<(String, TlsWanted), String> {
                 };
             }
             "sslrootcert" => root_file = Some(PathBuf::from(percent_decoded(value))),
+            "sslcert" => cert_file = Some(PathBuf::from(percent_decoded(value))),
+            "sslkey" => key_file = Some(PathBuf::from(percent_decoded(value))),
             _ => kept.push(pair),
         }
     }
-    if root_file.is_some() && !wanted {
-        return Err("sslrootcert needs sslmode=require, verify-ca or verify-full".into());
+    if (root_file.is_some() || cert_file.is_some() || key_file.is_some()) && !wanted {
+        return Err(
+            "sslrootcert, sslcert and sslkey need sslmode=require, verify-ca or verify-full".into(),
+        );
     }
+    let client = match (cert_file, key_file) {
+        (Some(cert), Some(key)) => Some(ClientCertificate { cert, key }),
+        (None, None) => None,
+        _ => return Err("sslcert and sslkey go together: give both or neither".into()),
+    };
     let for_client = if kept.is_empty() {
         base.to_owned()
     } else {
         format!("{base}?{}", kept.join("&"))
     };
     let tls = if wanted {
-        TlsWanted::Verified { root_file }
+        TlsWanted::Verified { root_file, client }
     } else {
         TlsWanted::No
     };
@@ -329,7 +340,8 @@ mod tests {
         assert_eq!(
             verified.tls,
             TlsWanted::Verified {
-                root_file: Some(PathBuf::from("/etc/ca.pem"))
+                root_file: Some(PathBuf::from("/etc/ca.pem")),
+                client: None,
             }
         );
         let e = Address::parse("postgres://u:pw@h/db?sslmode=maybe")
