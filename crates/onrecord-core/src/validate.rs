@@ -312,7 +312,7 @@ pub fn streams_of<F: LedgerFacts>(
 
 /// The facts a batch has added so far, kept in hash maps so a large batch
 /// validates in linear time.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct PendingFacts {
     parties: HashMap<PartyId, Party>,
     propositions: HashMap<PropositionId, bool>,

@@ -61,6 +61,15 @@ const PARTY_CACHE: usize = 4096;
 /// store moved the head first, before the append is answered as busy.
 const HEAD_MOVED_RETRIES: u32 = 1000;
 
+/// The most batches, and requests in all, that [`Ledger::append_batches`]
+/// commits as one write set on a store whose reads are round trips: a
+/// server's group of single appends. Each batch is tried on a copy of the
+/// group's builder, so the copies cost grows with the group; a larger group
+/// is committed batch by batch.
+const GROUP_AS_ONE_BATCHES: usize = 64;
+/// See [`GROUP_AS_ONE_BATCHES`].
+const GROUP_AS_ONE_REQUESTS: usize = 1_024;
+
 /// Microseconds since the Unix epoch, from the system clock.
 pub fn system_clock() -> i64 {
     std::time::SystemTime::now()
@@ -631,6 +640,14 @@ impl Ledger {
         &self,
         batches: Vec<Vec<AppendRequest>>,
     ) -> Vec<Result<Vec<AppendOutcome>, StoreError>> {
+        let requests: usize = batches.iter().map(Vec::len).sum();
+        if self.storage.reads_are_round_trips()
+            && batches.len() > 1
+            && batches.len() <= GROUP_AS_ONE_BATCHES
+            && requests <= GROUP_AS_ONE_REQUESTS
+        {
+            return self.append_group_as_one(batches);
+        }
         let mut results = Vec::with_capacity(batches.len());
         let mut state = self.lock_writer();
         let mut applied = Vec::new();
@@ -666,6 +683,162 @@ impl Ledger {
             }
         }
         results
+    }
+
+    /// [`Ledger::append_batches`] on a store whose reads are round trips (a
+    /// server's database): the group is built as one write set and
+    /// committed in one transaction, so N clients' appends cost one head
+    /// lock and one commit rather than N of each. Each batch is still all or
+    /// nothing on its own: it is tried on a copy of the builder holding the
+    /// batches accepted before it, and kept only if every request of it is
+    /// accepted. Its keys are read ahead together, once for the group.
+    /// When another writer moved the head first, the whole group is built
+    /// again on the ledger as it now is.
+    fn append_group_as_one(
+        &self,
+        batches: Vec<Vec<AppendRequest>>,
+    ) -> Vec<Result<Vec<AppendOutcome>, StoreError>> {
+        let everyone = |e: StoreError| -> Vec<Result<Vec<AppendOutcome>, StoreError>> {
+            let mut results: Vec<_> = (1..batches.len())
+                .map(|_| Err(for_each_batch(&e, self.path())))
+                .collect();
+            results.insert(0, Err(e));
+            results
+        };
+        if self.is_read_only() {
+            return everyone(StoreError::ReadOnly(self.path().to_owned()));
+        }
+        let mut state = self.lock_writer();
+        let mut stale = self.storage.shared_writers();
+        let all: Vec<AppendRequest> = batches.iter().flatten().cloned().collect();
+        for _ in 0..HEAD_MOVED_RETRIES {
+            // The group's keys read ahead, the head refreshed (a moved
+            // head or a shared store) and the group built, in one read-ahead.
+            let mut build = || {
+                let _ahead = read_ahead::read_ahead(&*self.storage, self.layout, &all, stale)?;
+                if stale {
+                    self.refresh_writer_state(&mut state)?;
+                }
+                state.ensure_writable(self.path())?;
+                self.build_group(&state, &batches)
+            };
+            let (mut results, built) = match build() {
+                Ok(built) => built,
+                Err(e) => return everyone(e),
+            };
+            // A refusal (or an index that seemed to lack a revision) may only
+            // be what reads half before and half after another writer's
+            // commit saw (as in `apply_batch`): judged again.
+            let refused = results.iter().any(Result::is_err);
+            if refused && self.storage.shared_writers() {
+                match self.head_moved_from(state.head) {
+                    Ok(true) => {
+                        stale = true;
+                        continue;
+                    }
+                    Ok(false) => {}
+                    Err(e) => return everyone(e),
+                }
+            }
+            let Some((writes, head, recorded_at)) = built else {
+                return results;
+            };
+            let accepted: Vec<usize> = (0..results.len())
+                .filter(|&i| {
+                    results[i].as_ref().is_ok_and(|o| {
+                        o.iter()
+                            .any(|o| matches!(o, AppendOutcome::Appended { .. }))
+                    })
+                })
+                .collect();
+            let failed = |results: &mut Vec<Result<Vec<AppendOutcome>, StoreError>>,
+                          e: StoreError| {
+                for &i in &accepted {
+                    results[i] = Err(for_each_batch(&e, self.path()));
+                }
+            };
+            match self.storage.apply_if(Expect { head: state.head }, writes) {
+                Ok(Applied::Done) => {
+                    state.head = head;
+                    state.last_recorded_at = recorded_at;
+                    state.unwritten = false;
+                }
+                Ok(Applied::HeadMoved(_)) => {
+                    stale = true;
+                    continue;
+                }
+                Err(e) => {
+                    failed(&mut results, e);
+                    return results;
+                }
+            }
+            match state.sync_or_unsure(&*self.storage) {
+                Ok(()) => self.storage.acknowledged(&state.head),
+                Err(e) => failed(
+                    &mut results,
+                    StoreError::WriteUnsure {
+                        path: self.path().to_owned(),
+                        detail: e.to_string(),
+                    },
+                ),
+            }
+            return results;
+        }
+        everyone(StoreError::LedgerBusy(self.path().to_owned()))
+    }
+
+    /// Builds a group's batches as one write set on the ledger at `state`'s
+    /// head: each batch's outcomes or refusal (a storage failure while a
+    /// batch is checked is that batch's answer), and the write set of the
+    /// accepted ones, unless they write nothing.
+    #[allow(clippy::type_complexity)]
+    fn build_group(
+        &self,
+        state: &WriterState,
+        batches: &[Vec<AppendRequest>],
+    ) -> Result<
+        (
+            Vec<Result<Vec<AppendOutcome>, StoreError>>,
+            Option<BuiltBatch>,
+        ),
+        StoreError,
+    > {
+        let keep_views = self.views_reflect(state.head.seq)?;
+        let mut group = BatchBuilder::new(self, state, keep_views);
+        let mut results = Vec::with_capacity(batches.len());
+        for requests in batches {
+            let mut batch = group.clone();
+            let mut outcomes = Vec::with_capacity(requests.len());
+            let mut errors = Vec::new();
+            let mut failure = None;
+            for (index, request) in requests.iter().cloned().enumerate() {
+                match batch.add(request) {
+                    Ok(outcome) => outcomes.push(outcome),
+                    Err(e) if is_refusal(&e) => errors.push((index, e)),
+                    Err(e) => {
+                        failure = Some(e);
+                        break;
+                    }
+                }
+            }
+            let result = match failure {
+                Some(e) => Err(e),
+                None if !errors.is_empty() => Err(StoreError::BatchRejected(errors)),
+                None => match self.ensure_room(batch.bytes) {
+                    Ok(()) => {
+                        group = batch;
+                        Ok(outcomes)
+                    }
+                    Err(e) => Err(e),
+                },
+            };
+            results.push(result);
+        }
+        if group.appended == 0 {
+            return Ok((results, None));
+        }
+        let built = group.finish(state.unwritten)?;
+        Ok((results, Some(built)))
     }
 
     /// Checks one batch and applies its write set (visible, not yet
@@ -1235,6 +1408,39 @@ impl LedgerFacts for Ledger {
     }
 }
 
+/// The failure of a group's one commit, told to each batch it held: busy
+/// stays busy, unreachable stays unreachable, a write whose fate is unknown
+/// stays unsure, anything else is a storage error in the same words.
+fn for_each_batch(e: &StoreError, path: &Path) -> StoreError {
+    match e {
+        StoreError::LedgerBusy(p) => StoreError::LedgerBusy(p.clone()),
+        StoreError::ReadOnly(p) => StoreError::ReadOnly(p.clone()),
+        StoreError::DiskFull(p) => StoreError::DiskFull(p.clone()),
+        StoreError::DamagedHead(why) => StoreError::DamagedHead(why.clone()),
+        StoreError::WriteUnsure { path, detail } => StoreError::WriteUnsure {
+            path: path.clone(),
+            detail: detail.clone(),
+        },
+        StoreError::Unreachable {
+            location, detail, ..
+        } => StoreError::Unreachable {
+            location: location.clone(),
+            detail: detail.clone(),
+            source: None,
+        },
+        StoreError::Storage { path, detail, .. } => StoreError::Storage {
+            path: path.clone(),
+            detail: detail.clone(),
+            source: None,
+        },
+        other => StoreError::Storage {
+            path: path.to_owned(),
+            detail: other.to_string(),
+            source: None,
+        },
+    }
+}
+
 /// Whether `e` refuses one request of a batch (a broken rule or a conflict),
 /// rather than saying the ledger could not be read or written.
 fn is_refusal(e: &StoreError) -> bool {
@@ -1244,7 +1450,10 @@ fn is_refusal(e: &StoreError) -> bool {
     )
 }
 
-/// Builds one batch's writes, seeing the ledger plus the batch's earlier events.
+/// Builds one batch's writes, seeing the ledger plus the batch's earlier
+/// events. Cloned to try one client's batch of a group on top of the
+/// batches accepted before it (see [`Ledger::append_batches`]).
+#[derive(Clone)]
 pub(crate) struct BatchBuilder<'a> {
     ledger: &'a Ledger,
     writes: WriteSet,

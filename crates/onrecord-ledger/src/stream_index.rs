@@ -125,7 +125,7 @@ pub(crate) enum StageError {
 
 /// One batch's stream-index writes. In layout 2 each touched chunk is kept
 /// here as it grows and written once, when the batch is finished.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct PendingIndex {
     chunks: HashMap<StreamId, (u64, Vec<u8>)>,
 }

@@ -181,6 +181,7 @@ fn encode_summary(s: &PositionSummary) -> Vec<u8> {
 }
 
 /// One change to a (proposition, party), in the order the batch made them.
+#[derive(Clone)]
 enum PairOp {
     /// A statement was recorded.
     Add(StatementEntry),
@@ -189,7 +190,7 @@ enum PairOp {
 }
 
 /// The view writes one batch makes, gathered event by event and written at the end.
-#[derive(Default)]
+#[derive(Default, Clone)]
 pub(crate) struct ViewUpdate {
     pairs: HashMap<PairKey, Vec<PairOp>>,
     /// Statements recorded by this batch: where a retraction later in it finds them.

@@ -244,6 +244,17 @@ pub fn a_head_moved_by_another_writer_is_rebuilt_on(backend: &mut dyn Backend) {
         .map(|r| r.expect("each batch is accepted")[0].seq())
         .collect();
     assert!(seqs[0] < seqs[1], "{seqs:?}");
+    for (seq, name) in seqs.iter().zip(["zelensky", "xi"]) {
+        let record =
+            w.a.get(*seq)
+                .unwrap()
+                .expect("a batch acknowledged to b is committed, for a too");
+        assert!(
+            matches!(&record.event, onrecord_core::Event::PartyRegistered(p) if p.id.as_str() == name),
+            "seq {seq} holds {:?}",
+            record.event
+        );
+    }
 
     let head_a = w.a.current_head().unwrap();
     let head_b: Head = w.b.current_head().unwrap();
