@@ -38,6 +38,17 @@ fn without_ids(mut value: Value) -> Value {
     value
 }
 
+/// Asserts `run` failed with exit 1 and one line of stderr naming each of
+/// `words`; returns that line.
+fn refused(run: util::Run, words: &[&str]) -> String {
+    assert_eq!(run.code, 1, "{}{}", run.stdout, run.stderr);
+    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+    for word in words {
+        assert!(run.stderr.contains(word), "no `{word}` in: {}", run.stderr);
+    }
+    run.stderr
+}
+
 fn ok(run: util::Run, what: &str) -> String {
     assert_eq!(run.code, 0, "{what} failed: {}{}", run.stdout, run.stderr);
     run.stdout
@@ -222,16 +233,14 @@ fn a_login_the_server_refuses_is_exit_1_with_the_servers_message_and_no_password
     let url = db
         .url()
         .replacen("postgres://postgres@", "postgres://nosuchrole:s3cret@", 1);
-    let run = on(&url, &["positions"]);
-    assert_eq!(run.code, 1, "{}", run.stderr);
-    assert!(
-        run.stderr.contains("the server refused the login")
-            && run.stderr.contains("role \"nosuchrole\" does not exist"),
-        "{}",
-        run.stderr
+    let line = refused(
+        on(&url, &["positions"]),
+        &[
+            "the server refused the login",
+            "role \"nosuchrole\" does not exist",
+        ],
     );
-    assert!(!run.stderr.contains("s3cret"), "{}", run.stderr);
-    assert_eq!(run.stderr.trim().lines().count(), 1, "{}", run.stderr);
+    assert!(!line.contains("s3cret"), "{line}");
 }
 
 /// A cluster of its own serving TLS with `tests/fixtures/tls`'s certificate
@@ -358,36 +367,15 @@ fn sslcert_and_sslkey_log_in_with_a_client_certificate() {
         "stats with a client certificate",
     );
 
-    let without = on(&url(""), &["stats"]);
-    assert_eq!(without.code, 1, "{}", without.stderr);
-    assert!(
-        without.stderr.contains("the server refused the login"),
-        "{}",
-        without.stderr
+    refused(on(&url(""), &["stats"]), &["the server refused the login"]);
+    refused(
+        on(&url(&format!("&sslcert={}", client.display())), &["stats"]),
+        &["give both or neither"],
     );
-
-    let half = on(&url(&format!("&sslcert={}", client.display())), &["stats"]);
-    assert_eq!(half.code, 1, "{}", half.stderr);
-    assert!(
-        half.stderr.contains("give both or neither"),
-        "{}",
-        half.stderr
-    );
-
     std::fs::set_permissions(&client_key, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let readable = on(&with_cert, &["stats"]);
-    assert_eq!(readable.code, 1, "{}", readable.stderr);
-    assert!(
-        readable.stderr.contains("make it owner-only")
-            && readable.stderr.contains("client-key.pem"),
-        "{}",
-        readable.stderr
-    );
-    assert_eq!(
-        readable.stderr.trim().lines().count(),
-        1,
-        "{}",
-        readable.stderr
+    refused(
+        on(&with_cert, &["stats"]),
+        &["make it owner-only", "client-key.pem"],
     );
 }
 
@@ -427,13 +415,7 @@ fn a_url_without_a_password_logs_in_with_pgpassword_or_the_password_file() {
         Env::exec(&mut cmd)
     };
 
-    let refused = run(&[], &["init"]);
-    assert_eq!(refused.code, 1, "no password anywhere: {}", refused.stderr);
-    assert!(
-        refused.stderr.contains("refused the login"),
-        "{}",
-        refused.stderr
-    );
+    refused(run(&[], &["init"]), &["refused the login", "$PGPASSWORD"]);
 
     ok(
         run(&[("PGPASSWORD", "n0t-in-the-url")], &["init"]),
@@ -458,13 +440,8 @@ fn a_url_without_a_password_logs_in_with_pgpassword_or_the_password_file() {
 
     // As libpq does, a password file others may read is not used.
     std::fs::set_permissions(&passfile, std::fs::Permissions::from_mode(0o644)).unwrap();
-    let ignored = run(&[], &["stats"]);
-    assert_eq!(ignored.code, 1, "{}", ignored.stderr);
-    assert!(
-        !ignored.stderr.contains("n0t-in-the-url"),
-        "{}",
-        ignored.stderr
-    );
+    let line = refused(run(&[], &["stats"]), &["refused the login"]);
+    assert!(!line.contains("n0t-in-the-url"), "{line}");
     // `serve` on a URL with the password in it never prints the password
     // (nor looks for a local socket "in" the URL).
     use std::io::{BufRead, Read};
@@ -543,14 +520,11 @@ fn sslmode_require_connects_over_tls_verifying_the_certificate_against_sslrootce
         untrusted.stderr
     );
     // An unreadable sslrootcert is named.
-    let missing = on(
-        &url("sslmode=verify-full&sslrootcert=/nonexistent/ca.pem"),
-        &["positions"],
-    );
-    assert_eq!(missing.code, 1, "{}", missing.stderr);
-    assert!(
-        missing.stderr.contains("/nonexistent/ca.pem"),
-        "{}",
-        missing.stderr
+    refused(
+        on(
+            &url("sslmode=verify-full&sslrootcert=/nonexistent/ca.pem"),
+            &["positions"],
+        ),
+        &["/nonexistent/ca.pem"],
     );
 }
