@@ -155,6 +155,62 @@ fn field(value: &Value, key: &str) -> String {
 }
 
 #[test]
+fn verify_names_the_first_sql_read_row_that_does_not_match_its_record() {
+    let Some(db) = TestDatabase::new() else {
+        return;
+    };
+    let url = db.url();
+    let env = Env::new();
+    let story = env.file("story.jsonl");
+    std::fs::write(&story, util::STORY).unwrap();
+    ok(
+        on(&url, &["append", "--jsonl", story.to_str().unwrap()]),
+        "append --jsonl",
+    );
+    ok(on(&url, &["verify"]), "verify of untouched tables");
+    let seq_of = |sql: &str| db.query(sql)[0][0].clone().unwrap();
+    let statement = seq_of("SELECT max(seq) FROM onrecord.recorded_statements");
+    let party = seq_of("SELECT min(seq) FROM onrecord.recorded_parties");
+    let verify_fails_at = |seq: &str, table: &str| {
+        let run = on(&url, &["verify"]);
+        assert_eq!(run.code, 5, "{}{}", run.stdout, run.stderr);
+        assert!(
+            run.stderr.contains(&format!("seq {seq}")) && run.stderr.contains(table),
+            "{}",
+            run.stderr
+        );
+    };
+
+    // A changed column, a row past the head, a missing row and one
+    // that does not match its record.
+    db.execute(&format!(
+        "UPDATE onrecord.recorded_statements SET credence = credence + 0.01 WHERE seq = {statement}"
+    ));
+    verify_fails_at(&statement, "onrecord.recorded_statements");
+    db.execute(&format!(
+        "UPDATE onrecord.recorded_statements SET credence = credence - 0.01 WHERE seq = {statement}"
+    ));
+    ok(on(&url, &["verify"]), "verify once the row is put back");
+    let fake = |seq: &str| {
+        format!(
+            "INSERT INTO onrecord.recorded_parties
+               (seq, event_id, recorded_at, recorded_by, party, name, kind, speaks_for, aliases)
+             VALUES ({seq}, gen_random_uuid(), now(), NULL, 'x', 'x', 'person', NULL, '{{}}')"
+        )
+    };
+    db.execute(&fake("1000000"));
+    verify_fails_at("1000000", "onrecord.recorded_parties");
+    db.execute("DELETE FROM onrecord.recorded_parties WHERE seq = 1000000");
+    ok(on(&url, &["verify"]), "verify once the extra row is gone");
+    db.execute(&format!(
+        "DELETE FROM onrecord.recorded_parties WHERE seq = {party}"
+    ));
+    verify_fails_at(&party, "onrecord.recorded_parties");
+    db.execute(&fake(&party));
+    verify_fails_at(&party, "onrecord.recorded_parties");
+}
+
+#[test]
 fn sql_answers_current_positions_and_contradictions_as_the_cli_does() {
     let Some(db) = TestDatabase::new() else {
         return;

@@ -1246,13 +1246,12 @@ impl Ledger {
         &self,
         stream: &StreamId,
     ) -> impl Iterator<Item = Result<Recorded, StoreError>> + '_ {
-        self.layout.seqs(&*self.storage, stream).map(move |seq| {
-            let seq = seq?;
-            self.get(seq)?.ok_or_else(|| StoreError::Corrupt {
-                seq,
-                detail: "the stream index names a missing record".into(),
-            })
-        })
+        StreamRecords {
+            ledger: self,
+            seqs: self.layout.seqs(&*self.storage, stream).fuse(),
+            page: std::collections::VecDeque::new(),
+            together: self.storage.reads_are_round_trips(),
+        }
     }
 
     /// Every registered party, in id order (reads the party stream heads, not the log).
@@ -1438,6 +1437,71 @@ fn for_each_batch(e: &StoreError, path: &Path) -> StoreError {
             detail: other.to_string(),
             source: None,
         },
+    }
+}
+
+/// Records a stream read fetches together, on a store whose reads are round trips.
+const STREAM_PAGE: usize = 256;
+
+/// One stream's records in revision order ([`Ledger::stream`]): each read
+/// by its seq, or, on a store whose reads are round trips, a page of
+/// [`STREAM_PAGE`] at a time in one [`Storage::get_many`] (memory: one page).
+struct StreamRecords<'a> {
+    ledger: &'a Ledger,
+    seqs: std::iter::Fuse<crate::stream_index::StreamSeqs<'a>>,
+    page: std::collections::VecDeque<Result<Recorded, StoreError>>,
+    together: bool,
+}
+
+impl StreamRecords<'_> {
+    /// A record the index names, or the index's damage when it is missing.
+    fn found(seq: u64, bytes: Option<Vec<u8>>) -> Result<Recorded, StoreError> {
+        match bytes {
+            Some(bytes) => envelope::decode_recorded(&bytes, seq),
+            None => Err(StoreError::Corrupt {
+                seq,
+                detail: "the stream index names a missing record".into(),
+            }),
+        }
+    }
+}
+
+impl Iterator for StreamRecords<'_> {
+    type Item = Result<Recorded, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if !self.together {
+            return Some(self.seqs.next()?.and_then(|seq| {
+                let bytes = self.ledger.storage.get(&keys::record(seq))?;
+                Self::found(seq, bytes)
+            }));
+        }
+        if let Some(record) = self.page.pop_front() {
+            return Some(record);
+        }
+        let mut seqs = Vec::with_capacity(STREAM_PAGE);
+        let mut failed = None;
+        while seqs.len() < STREAM_PAGE {
+            match self.seqs.next() {
+                None => break,
+                Some(Ok(seq)) => seqs.push(seq),
+                Some(Err(e)) => {
+                    failed = Some(e);
+                    break;
+                }
+            }
+        }
+        let keys: Vec<Vec<u8>> = seqs.iter().map(|&s| keys::record(s).to_vec()).collect();
+        match self.ledger.storage.get_many(&keys) {
+            Ok(values) => self.page.extend(
+                seqs.iter()
+                    .zip(values)
+                    .map(|(&seq, bytes)| Self::found(seq, bytes)),
+            ),
+            Err(e) => self.page.push_back(Err(e)),
+        }
+        self.page.extend(failed.map(Err));
+        self.page.pop_front()
     }
 }
 

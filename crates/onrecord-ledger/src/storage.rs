@@ -172,6 +172,12 @@ pub trait Storage: Send + Sync {
         false
     }
 
+    /// The values of `keys`, in their order (`None`: absent), read together
+    /// (one round trip where reads are round trips). Default: key by key.
+    fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        keys.iter().map(|key| self.get(key)).collect()
+    }
+
     /// Reads `keys` together (one round trip where reads are round trips)
     /// and returns their values in `keys`' order; a store whose reads are
     /// round trips also keeps them, and whatever else this thread reads,
@@ -271,6 +277,15 @@ pub trait Storage: Send + Sync {
         false
     }
 
+    /// Checks what the store keeps besides the keyspace, derived from the
+    /// records (PostgreSQL's SQL read tables), against the records up to
+    /// `head`, which `verify` has proven: the first seq where it differs.
+    /// Default: nothing kept, nothing to check.
+    fn verify_derived(&self, head: u64) -> Result<Option<crate::Damage>, StoreError> {
+        let _ = head;
+        Ok(None)
+    }
+
     /// Bytes the store takes on disk (0 when it keeps none).
     fn size_on_disk(&self) -> Result<u64, StoreError> {
         Ok(0)
@@ -352,22 +367,31 @@ fn is_empty_range(start: &Bound<Vec<u8>>, end: &Bound<Vec<u8>>) -> bool {
 
 /// A range read over a [`MemoryStorage`] that takes its lock per entry, so
 /// a writer is never blocked by a slow reader (it sees what is there when
-/// it asks for the next entry, as sled's iterators do).
+/// it asks for the next entry, as sled's iterators do). Once it has ended
+/// it stays ended.
 struct MemoryRange<'a> {
     store: &'a MemoryStorage,
     next: Bound<Vec<u8>>,
     end: Bound<Vec<u8>>,
+    ended: bool,
 }
 
 impl Iterator for MemoryRange<'_> {
     type Item = Result<Entry, StoreError>;
     fn next(&mut self) -> Option<Self::Item> {
+        if self.ended {
+            return None;
+        }
         let start = std::mem::replace(&mut self.next, Bound::Unbounded);
         if is_empty_range(&start, &self.end) {
+            self.ended = true;
             return None;
         }
         let map = self.store.read();
-        let (k, v) = map.range((start, self.end.clone())).next()?;
+        let Some((k, v)) = map.range((start, self.end.clone())).next() else {
+            self.ended = true;
+            return None;
+        };
         self.next = Bound::Excluded(k.clone());
         Some(Ok((k.clone(), v.clone())))
     }
@@ -391,6 +415,7 @@ impl Storage for MemoryStorage {
             store: self,
             next: owned(start),
             end: owned(end),
+            ended: false,
         })
     }
 

@@ -2,8 +2,9 @@
 //! the gapless sequence, the event-id and stream indexes, the retraction and
 //! resolution markers, the head and the head anchor (a ledger shorter than its
 //! anchor lost acknowledged records); then, unless they are stale, the kept
-//! views against a fold of the log, one proposition at a time. It reports the
-//! first failure by seq.
+//! views against a fold of the log, one proposition at a time, and what the
+//! store derives from the records besides ([`crate::Storage::verify_derived`]).
+//! It reports the first failure by seq.
 
 use std::collections::HashMap;
 use std::ops::Bound;
@@ -13,7 +14,7 @@ use onrecord_core::{Event, StreamId};
 use crate::envelope::{self, GENESIS_HASH};
 use crate::keys;
 use crate::ledger::{Head, VerifyReport};
-use crate::storage::Acknowledged;
+use crate::storage::{Acknowledged, Entries, Storage};
 use crate::stream_index::{CHUNK, StreamLayout};
 use crate::views::{ViewsVerdict, ViewsVerified};
 use crate::{Damage, Ledger, StoreError};
@@ -72,7 +73,7 @@ pub(crate) fn verify(
         Bound::Included(&keys::record(0)),
         Bound::Included(&keys::record(u64::MAX)),
     );
-    for kv in range {
+    for kv in RecordsAhead::new(db, range, ledger.layout()) {
         let (key, bytes) = match kv {
             Ok(kv) => kv,
             // A backend that cannot read a stored record (a damaged chunk of
@@ -259,6 +260,12 @@ pub(crate) fn verify(
             return Ok(report);
         }
     }
+    // What the store derives from the records besides the keyspace
+    // (PostgreSQL's SQL read tables).
+    if let Some(d) = db.verify_derived(head.seq)? {
+        report.damage = Some(d);
+        return Ok(report);
+    }
     if let Acknowledged::Unreadable(file) = ledger.anchored() {
         // Reported last, so that it is the only damage when it is reported:
         // then the records prove themselves and only the anchor is lost.
@@ -272,6 +279,120 @@ pub(crate) fn verify(
         );
     }
     Ok(report)
+}
+
+/// Records a page at a time, on a store whose reads are round trips.
+const AHEAD_PAGE: usize = 512;
+
+/// The records of a range as `verify` walks them. On a store whose reads are
+/// round trips (PostgreSQL) they are taken a page at a time, and the keys
+/// verify will look up for them are read ahead together
+/// ([`Storage::read_ahead`]): each record's event-id entry, the stream-index
+/// chunk (or entry) its revisions fall in, its retraction or resolution
+/// mark. One round trip per page instead of several per record. The keys
+/// are a hint: the revisions are counted here as verify counts them,
+/// except for a retraction's streams (known only from the statement it
+/// retracts), whose later chunks may then be missed and read one by one.
+/// Elsewhere the range as it is. Memory: one page.
+struct RecordsAhead<'a> {
+    store: &'a dyn Storage,
+    records: Entries<'a>,
+    page: std::vec::IntoIter<Result<crate::storage::Entry, StoreError>>,
+    revisions: HashMap<StreamId, u64>,
+    layout: StreamLayout,
+    reading: bool,
+}
+
+impl<'a> RecordsAhead<'a> {
+    fn new(store: &'a dyn Storage, records: Entries<'a>, layout: StreamLayout) -> Self {
+        Self {
+            store,
+            // Asked again after its end while the last page is handed out.
+            records: Box::new(records.fuse()),
+            page: Vec::new().into_iter(),
+            revisions: HashMap::new(),
+            layout,
+            reading: false,
+        }
+    }
+
+    /// The keys verify reads for the record `bytes` at `key`, added to `into`.
+    fn keys_of(&mut self, key: &[u8], bytes: &[u8], into: &mut Vec<Vec<u8>>) {
+        let Some(seq) = keys::record_seq(key) else {
+            return;
+        };
+        let Ok(env) = envelope::decode_envelope(bytes, seq) else {
+            return;
+        };
+        into.push(keys::event(&onrecord_core::EventId::from_bytes(env.event_id)).to_vec());
+        let Ok(event) = envelope::decode_event(&env) else {
+            return;
+        };
+        match &event {
+            Event::StatementRetracted(r) => into.push(keys::retracted(&r.statement).to_vec()),
+            Event::PropositionResolved(r) => into.push(keys::resolved(&r.proposition)),
+            _ => {}
+        }
+        for stream in event.streams(None).unwrap_or_default() {
+            let revision = self.revisions.entry(stream.clone()).or_insert(u64::MAX);
+            *revision = revision.wrapping_add(1);
+            into.push(match self.layout {
+                StreamLayout::Chunked => keys::stream_chunk(&stream, *revision / CHUNK),
+                StreamLayout::PerRevision => keys::stream_entry(&stream, *revision),
+            });
+        }
+    }
+
+    fn stop_reading(&mut self) {
+        if self.reading {
+            self.store.end_read_ahead();
+            self.reading = false;
+        }
+    }
+}
+
+impl Iterator for RecordsAhead<'_> {
+    type Item = Result<crate::storage::Entry, StoreError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if !self.store.reads_are_round_trips() {
+            return self.records.next();
+        }
+        if let Some(entry) = self.page.next() {
+            return Some(entry);
+        }
+        self.stop_reading();
+        let mut page = Vec::with_capacity(AHEAD_PAGE);
+        let mut wanted = Vec::new();
+        while page.len() < AHEAD_PAGE {
+            match self.records.next() {
+                None => break,
+                Some(Ok((key, bytes))) => {
+                    self.keys_of(&key, &bytes, &mut wanted);
+                    page.push(Ok((key, bytes)));
+                }
+                Some(Err(e)) => {
+                    page.push(Err(e));
+                    break;
+                }
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        wanted.retain(|k| seen.insert(k.clone()));
+        // A failed read-ahead only leaves the reads to go one by one (and
+        // fail, if the store does, where verify reads).
+        if !wanted.is_empty() && self.store.read_ahead(&wanted).is_ok() {
+            self.reading = true;
+        }
+        self.page = page.into_iter();
+        self.page.next()
+    }
+}
+
+impl Drop for RecordsAhead<'_> {
+    fn drop(&mut self) {
+        self.stop_reading();
+    }
 }
 
 /// What the stream index of `stream` holds past its last revision, if anything:

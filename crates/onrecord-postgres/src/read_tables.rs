@@ -20,112 +20,179 @@ use onrecord_core::{Event, Recorded};
 use onrecord_ledger::{envelope, keys};
 use serde_json::{Value, json};
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{GenericClient, Transaction};
+use tokio_postgres::{Client, GenericClient, Transaction};
+
+/// One read table: its name and its own columns, each as a JSON row names
+/// it with the type `jsonb_to_recordset` reads it as (`time`: microseconds
+/// since the epoch in the row, turned into `timestamptz` exactly). The
+/// writes and `verify` are both made from these, so they cannot drift.
+struct ReadTable {
+    /// The table, in schema `onrecord`.
+    name: &'static str,
+    /// `(name, type)` of each column after the common ones, in the table's order.
+    json_columns: &'static [(&'static str, &'static str)],
+}
+
+/// The five read tables, in the order of the statement's parameters `$8`..`$12`.
+const READ_TABLES: [ReadTable; 5] = [
+    ReadTable {
+        name: "recorded_parties",
+        json_columns: &[
+            ("party", "text"),
+            ("name", "text"),
+            ("kind", "text"),
+            ("speaks_for", "text"),
+            ("aliases", "text[]"),
+        ],
+    },
+    ReadTable {
+        name: "recorded_propositions",
+        json_columns: &[
+            ("proposition", "text"),
+            ("text", "text"),
+            ("criteria", "text"),
+            ("window_from", "time"),
+            ("window_to", "time"),
+        ],
+    },
+    ReadTable {
+        name: "recorded_statements",
+        json_columns: &[
+            ("proposition", "text"),
+            ("party", "text"),
+            ("speaker", "text"),
+            ("stance", "text"),
+            ("credence", "double precision"),
+            ("said_at", "time"),
+            ("said_at_precision", "text"),
+            ("quote", "text"),
+            ("source", "text"),
+            ("qualifiers", "text[]"),
+        ],
+    },
+    ReadTable {
+        name: "recorded_retractions",
+        json_columns: &[("statement", "uuid"), ("reason", "text")],
+    },
+    ReadTable {
+        name: "recorded_resolutions",
+        json_columns: &[
+            ("proposition", "text"),
+            ("outcome", "text"),
+            ("resolved_at", "time"),
+            ("resolved_at_precision", "text"),
+            ("source", "text"),
+            ("note", "text"),
+        ],
+    },
+];
+
+/// The columns every read table starts with.
+const COMMON_COLUMNS: [(&str, &str); 4] = [
+    ("seq", "bigint"),
+    ("event_id", "uuid"),
+    ("recorded_at", "time"),
+    ("recorded_by", "text"),
+];
+
+impl ReadTable {
+    fn columns(&self) -> impl Iterator<Item = (&'static str, &'static str)> + '_ {
+        COMMON_COLUMNS.iter().chain(self.json_columns).copied()
+    }
+
+    /// `seq, event_id, ...`: the table's columns.
+    fn column_list(&self) -> String {
+        self.columns()
+            .map(|(c, _)| c)
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// The rows of the JSON array `param`, as the table holds them.
+    fn values_from(&self, param: &str) -> String {
+        let values: Vec<String> = self
+            .columns()
+            .map(|(c, t)| match t {
+                "time" => format!("onrecord.micros_to_time(r.{c})"),
+                _ => format!("r.{c}"),
+            })
+            .collect();
+        let record: Vec<String> = self
+            .columns()
+            .map(|(c, t)| format!("{c} {}", if t == "time" { "bigint" } else { t }))
+            .collect();
+        format!(
+            "SELECT {} FROM jsonb_to_recordset({param}::text::jsonb) AS r({})",
+            values.join(", "),
+            record.join(", ")
+        )
+    }
+}
 
 /// The common-table expressions that write a write set's read rows: deletes
 /// by seq (`$7`, records deleted or no longer decodable; joined with the
 /// unnested array, so that a plan made once for any parameters looks each
-/// seq up by index rather than scanning the table), then one upsert
-/// per table from a JSON array of rows (`$8` parties, `$9` propositions,
-/// `$10` statements, `$11` retractions, `$12` resolutions). Times arrive as
-/// microseconds since the epoch and are turned into `timestamptz` exactly.
-/// Each writes only where `{WHEN}` holds: see [`write_rows_ctes`].
-const WRITE_ROWS_CTES: &str = "
-gone_parties AS (DELETE FROM onrecord.recorded_parties t USING unnest($7::bigint[]) AS g(seq)
-    WHERE t.seq = g.seq AND {WHEN}),
-gone_propositions AS (DELETE FROM onrecord.recorded_propositions t USING unnest($7::bigint[]) AS g(seq)
-    WHERE t.seq = g.seq AND {WHEN}),
-gone_statements AS (DELETE FROM onrecord.recorded_statements t USING unnest($7::bigint[]) AS g(seq)
-    WHERE t.seq = g.seq AND {WHEN}),
-gone_retractions AS (DELETE FROM onrecord.recorded_retractions t USING unnest($7::bigint[]) AS g(seq)
-    WHERE t.seq = g.seq AND {WHEN}),
-gone_resolutions AS (DELETE FROM onrecord.recorded_resolutions t USING unnest($7::bigint[]) AS g(seq)
-    WHERE t.seq = g.seq AND {WHEN}),
-new_parties AS (
-    INSERT INTO onrecord.recorded_parties
-        (seq, event_id, recorded_at, recorded_by, party, name, kind, speaks_for, aliases)
-    SELECT r.seq, r.event_id, onrecord.micros_to_time(r.recorded_at), r.recorded_by,
-           r.party, r.name, r.kind, r.speaks_for, r.aliases
-    FROM jsonb_to_recordset($8::text::jsonb) AS r(seq bigint, event_id uuid, recorded_at bigint,
-        recorded_by text, party text, name text, kind text, speaks_for text, aliases text[])
-    WHERE {WHEN}
-    ON CONFLICT (seq) DO UPDATE SET event_id = EXCLUDED.event_id,
-        recorded_at = EXCLUDED.recorded_at, recorded_by = EXCLUDED.recorded_by,
-        party = EXCLUDED.party, name = EXCLUDED.name, kind = EXCLUDED.kind,
-        speaks_for = EXCLUDED.speaks_for, aliases = EXCLUDED.aliases
-),
-new_propositions AS (
-    INSERT INTO onrecord.recorded_propositions
-        (seq, event_id, recorded_at, recorded_by, proposition, text, criteria, window_from, window_to)
-    SELECT r.seq, r.event_id, onrecord.micros_to_time(r.recorded_at), r.recorded_by,
-           r.proposition, r.text, r.criteria,
-           onrecord.micros_to_time(r.window_from), onrecord.micros_to_time(r.window_to)
-    FROM jsonb_to_recordset($9::text::jsonb) AS r(seq bigint, event_id uuid, recorded_at bigint,
-        recorded_by text, proposition text, text text, criteria text, window_from bigint,
-        window_to bigint)
-    WHERE {WHEN}
-    ON CONFLICT (seq) DO UPDATE SET event_id = EXCLUDED.event_id,
-        recorded_at = EXCLUDED.recorded_at, recorded_by = EXCLUDED.recorded_by,
-        proposition = EXCLUDED.proposition, text = EXCLUDED.text,
-        criteria = EXCLUDED.criteria, window_from = EXCLUDED.window_from,
-        window_to = EXCLUDED.window_to
-),
-new_statements AS (
-    INSERT INTO onrecord.recorded_statements
-        (seq, event_id, recorded_at, recorded_by, proposition, party, speaker, stance,
-         credence, said_at, said_at_precision, quote, source, qualifiers)
-    SELECT r.seq, r.event_id, onrecord.micros_to_time(r.recorded_at), r.recorded_by,
-           r.proposition, r.party, r.speaker, r.stance, r.credence,
-           onrecord.micros_to_time(r.said_at), r.said_at_precision, r.quote, r.source,
-           r.qualifiers
-    FROM jsonb_to_recordset($10::text::jsonb) AS r(seq bigint, event_id uuid, recorded_at bigint,
-        recorded_by text, proposition text, party text, speaker text, stance text,
-        credence double precision, said_at bigint, said_at_precision text, quote text,
-        source text, qualifiers text[])
-    WHERE {WHEN}
-    ON CONFLICT (seq) DO UPDATE SET event_id = EXCLUDED.event_id,
-        recorded_at = EXCLUDED.recorded_at, recorded_by = EXCLUDED.recorded_by,
-        proposition = EXCLUDED.proposition, party = EXCLUDED.party,
-        speaker = EXCLUDED.speaker, stance = EXCLUDED.stance, credence = EXCLUDED.credence,
-        said_at = EXCLUDED.said_at, said_at_precision = EXCLUDED.said_at_precision,
-        quote = EXCLUDED.quote, source = EXCLUDED.source, qualifiers = EXCLUDED.qualifiers
-),
-new_retractions AS (
-    INSERT INTO onrecord.recorded_retractions
-        (seq, event_id, recorded_at, recorded_by, statement, reason)
-    SELECT r.seq, r.event_id, onrecord.micros_to_time(r.recorded_at), r.recorded_by,
-           r.statement, r.reason
-    FROM jsonb_to_recordset($11::text::jsonb) AS r(seq bigint, event_id uuid, recorded_at bigint,
-        recorded_by text, statement uuid, reason text)
-    WHERE {WHEN}
-    ON CONFLICT (seq) DO UPDATE SET event_id = EXCLUDED.event_id,
-        recorded_at = EXCLUDED.recorded_at, recorded_by = EXCLUDED.recorded_by,
-        statement = EXCLUDED.statement, reason = EXCLUDED.reason
-),
-new_resolutions AS (
-    INSERT INTO onrecord.recorded_resolutions
-        (seq, event_id, recorded_at, recorded_by, proposition, outcome, resolved_at,
-         resolved_at_precision, source, note)
-    SELECT r.seq, r.event_id, onrecord.micros_to_time(r.recorded_at), r.recorded_by,
-           r.proposition, r.outcome, onrecord.micros_to_time(r.resolved_at),
-           r.resolved_at_precision, r.source, r.note
-    FROM jsonb_to_recordset($12::text::jsonb) AS r(seq bigint, event_id uuid, recorded_at bigint,
-        recorded_by text, proposition text, outcome text, resolved_at bigint,
-        resolved_at_precision text, source text, note text)
-    WHERE {WHEN}
-    ON CONFLICT (seq) DO UPDATE SET event_id = EXCLUDED.event_id,
-        recorded_at = EXCLUDED.recorded_at, recorded_by = EXCLUDED.recorded_by,
-        proposition = EXCLUDED.proposition, outcome = EXCLUDED.outcome,
-        resolved_at = EXCLUDED.resolved_at,
-        resolved_at_precision = EXCLUDED.resolved_at_precision,
-        source = EXCLUDED.source, note = EXCLUDED.note
-)";
-
-/// [`WRITE_ROWS_CTES`] writing only when the SQL condition `when` holds
-/// (`true`; or the head check of a conditional commit, so that a write set
-/// built on a moved head writes no row).
+/// seq up by index rather than scanning the table), then one upsert per
+/// table from a JSON array of rows (`$8` parties, `$9` propositions, `$10`
+/// statements, `$11` retractions, `$12` resolutions), each writing only when
+/// the SQL condition `when` holds (`true`; or the head check of a
+/// conditional commit, so that a write set built on a moved head writes no
+/// row).
 pub(crate) fn write_rows_ctes(when: &str) -> String {
-    WRITE_ROWS_CTES.replace("{WHEN}", when)
+    let mut ctes = Vec::new();
+    for table in &READ_TABLES {
+        ctes.push(format!(
+            "gone_{0} AS (DELETE FROM onrecord.{0} t USING unnest($7::bigint[]) AS g(seq)
+    WHERE t.seq = g.seq AND {when})",
+            table.name
+        ));
+    }
+    for (i, table) in READ_TABLES.iter().enumerate() {
+        let updates: Vec<String> = table
+            .columns()
+            .skip(1)
+            .map(|(c, _)| format!("{c} = EXCLUDED.{c}"))
+            .collect();
+        ctes.push(format!(
+            "new_{0} AS (
+    INSERT INTO onrecord.{0} ({1})
+    {2}
+    WHERE {when}
+    ON CONFLICT (seq) DO UPDATE SET {3}
+)",
+            table.name,
+            table.column_list(),
+            table.values_from(&format!("${}", 8 + i)),
+            updates.join(", ")
+        ));
+    }
+    ctes.join(",\n")
+}
+
+/// The query [`verify`] runs for one page of records: `$1`..`$5` the rows
+/// their records make (as the writes take them), `$6`..`$7` the page's
+/// first and last seq. It answers the first seq of the page whose rows
+/// differ from the tables' in any column (a row missing, extra or changed),
+/// with its table; no row when they agree.
+fn verify_page_sql() -> String {
+    let mut differences = Vec::new();
+    for (i, table) in READ_TABLES.iter().enumerate() {
+        let expected = table.values_from(&format!("${}", 1 + i));
+        let actual = format!(
+            "SELECT {} FROM onrecord.{} WHERE seq BETWEEN $6 AND $7",
+            table.column_list(),
+            table.name
+        );
+        differences.push(format!(
+            "SELECT '{0}'::text AS t, d.seq FROM (({expected} EXCEPT ALL {actual})
+        UNION ALL ({actual} EXCEPT ALL {expected})) AS d",
+            table.name
+        ));
+    }
+    format!(
+        "SELECT t, seq FROM ({}) AS x ORDER BY seq, t LIMIT 1",
+        differences.join("\n    UNION ALL ")
+    )
 }
 
 /// The statement the backfill writes each page of rows with: the read-row
@@ -277,6 +344,87 @@ fn precision_name(when: onrecord_core::When) -> &'static str {
     match when.precision() {
         onrecord_core::Precision::Day => "day",
         onrecord_core::Precision::Instant => "instant",
+    }
+}
+
+/// How many records `verify` decodes and compares per query.
+const VERIFY_PAGE: i32 = 1_000;
+
+/// Checks the read tables against the records up to `head`, in one
+/// snapshot, a page of records at a time (memory: one page): the first seq
+/// whose rows differ from what its record makes, with the table, or a row
+/// past the snapshot's committed head.
+pub(crate) async fn verify(
+    client: &mut Client,
+    head: u64,
+) -> Result<Option<(u64, String)>, tokio_postgres::Error> {
+    let tx = client
+        .build_transaction()
+        .isolation_level(tokio_postgres::IsolationLevel::RepeatableRead)
+        .read_only(true)
+        .start()
+        .await?;
+    let select = tx
+        .prepare(
+            "SELECT key, value FROM onrecord.keyspace WHERE key >= $1 AND key <= $2 ORDER BY key",
+        )
+        .await?;
+    let check = tx.prepare(&verify_page_sql()).await?;
+    let (first, last) = (keys::record(1).to_vec(), keys::record(head).to_vec());
+    let portal = tx.bind(&select, &[&first, &last]).await?;
+    let seq_of = |s: i64| u64::try_from(s).unwrap_or(0);
+    if head > 0 {
+        loop {
+            let page = tx.query_portal(&portal, VERIFY_PAGE).await?;
+            let mut rows = ReadRows::default();
+            let (mut low, mut high) = (i64::MAX, 0i64);
+            for row in &page {
+                let (key, value): (Vec<u8>, Vec<u8>) = (row.try_get(0)?, row.try_get(1)?);
+                if let Some(seq) = keys::record_seq(&key).and_then(|s| i64::try_from(s).ok()) {
+                    (low, high) = (low.min(seq), high.max(seq));
+                }
+                rows.note(&key, Some(&value));
+            }
+            if high > 0 {
+                let read = rows.parameters();
+                let mut params: Vec<&(dyn ToSql + Sync)> = read.as_params()[1..].to_vec();
+                params.extend([&low as &(dyn ToSql + Sync), &high]);
+                if let Some(row) = tx.query_opt(&check, &params).await? {
+                    let (table, seq): (String, i64) = (row.try_get(0)?, row.try_get(1)?);
+                    return Ok(Some((seq_of(seq), table)));
+                }
+            }
+            if page.len() < VERIFY_PAGE as usize {
+                break;
+            }
+        }
+    }
+    let beyond: Vec<String> = READ_TABLES
+        .iter()
+        .map(|t| {
+            format!(
+                "SELECT '{0}'::text AS t, min(seq) AS seq FROM onrecord.{0}
+                 WHERE seq > (SELECT seq FROM onrecord.head)",
+                t.name
+            )
+        })
+        .collect();
+    let past = tx
+        .query_opt(
+            &format!(
+                "SELECT t, seq FROM ({}) AS x WHERE seq IS NOT NULL ORDER BY seq LIMIT 1",
+                beyond.join(" UNION ALL ")
+            ),
+            &[],
+        )
+        .await?;
+    tx.commit().await?;
+    match past {
+        Some(row) => {
+            let (table, seq): (String, i64) = (row.try_get(0)?, row.try_get(1)?);
+            Ok(Some((seq_of(seq), table)))
+        }
+        None => Ok(None),
     }
 }
 

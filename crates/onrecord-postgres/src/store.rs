@@ -31,7 +31,7 @@ use onrecord_ledger::read_ahead::ReadMemo;
 use onrecord_ledger::storage::{
     Acknowledged, Applied, Entries, Entry, Expect, HeadListener, Storage, WriteSet,
 };
-use onrecord_ledger::{Clock, Head, StoreError};
+use onrecord_ledger::{Clock, Damage, Head, StoreError};
 use tokio_postgres::types::ToSql;
 use tokio_postgres::{Client, Statement};
 
@@ -938,9 +938,8 @@ impl Storage for PostgresStorage {
         true
     }
 
-    /// One query for all of `keys` (`WHERE key = ANY`), kept in the memo
-    /// for this thread until [`Storage::end_read_ahead`].
-    fn read_ahead(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+    /// One query for all of `keys` (`WHERE key = ANY`).
+    fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
@@ -964,7 +963,13 @@ impl Storage for PostgresStorage {
             found.insert(key, value);
         }
         // A key asked for twice gets its value twice.
-        let values: Vec<Option<Vec<u8>>> = keys.iter().map(|k| found.get(k).cloned()).collect();
+        Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
+    }
+
+    /// [`Storage::get_many`], kept in the memo for this thread until
+    /// [`Storage::end_read_ahead`].
+    fn read_ahead(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let values = self.get_many(keys)?;
         self.memo
             .begin(keys.iter().cloned().zip(values.iter().cloned()));
         Ok(values)
@@ -1139,6 +1144,23 @@ impl Storage for PostgresStorage {
 
     fn is_read_only(&self) -> bool {
         self.read_only
+    }
+
+    /// The SQL read tables against the records ([`read_tables::verify`]).
+    fn verify_derived(&self, head: u64) -> Result<Option<Damage>, StoreError> {
+        let found = self.run(async {
+            let mut client = self.readers.get().await.map_err(|e| self.fail(e))?;
+            read_tables::verify(&mut client, head)
+                .await
+                .map_err(|e| self.fail(e))
+        })?;
+        Ok(found.map(|(seq, table)| Damage {
+            seq,
+            problem: format!(
+                "its row in the SQL read table onrecord.{table} does not match the record \
+                 (the log and the kept views verify; the read tables are derived from them)"
+            ),
+        }))
     }
 
     fn size_on_disk(&self) -> Result<u64, StoreError> {
