@@ -152,6 +152,19 @@ fn a_copy_cut_short_resumes_after_its_last_chunk_and_ends_identical() {
     );
     assert_eq!(export(target), export(&source));
     assert_eq!(verify(target), verify(&source));
+
+    // `--json`, for scripts: what this run copied, and the head it left.
+    let again: serde_json::Value =
+        serde_json::from_str(&ok(copy(&source, target, &["--json"]), "copy --json")).unwrap();
+    assert_eq!(again["copied"], 0, "{again}");
+    assert_eq!(again["resumed_after"], 57, "{again}");
+    assert_eq!(again["head"]["seq"], 57, "{again}");
+    assert!(
+        verify(target).contains(again["head"]["hash"].as_str().unwrap()),
+        "{again}"
+    );
+    assert_eq!(again["from"], source.as_str(), "{again}");
+    assert_eq!(again["to"], target, "{again}");
 }
 
 #[test]

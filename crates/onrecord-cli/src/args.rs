@@ -219,6 +219,9 @@ pub struct CopyArgs {
     /// Records per write set (each is written atomically; memory grows with it)
     #[arg(long, value_name = "N", default_value_t = crate::commands::copy::CHUNK_RECORDS)]
     pub chunk: u64,
+    /// Print JSON: {"from", "to", "copied", "resumed_after", "head": {"seq", "hash"}}
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// `stats`.

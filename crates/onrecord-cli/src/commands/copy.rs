@@ -36,6 +36,21 @@ struct Copied {
     head: Head,
 }
 
+/// `copy --json`: what a finished copy did.
+#[derive(serde::Serialize)]
+struct CopyJson {
+    /// The source, as messages name it.
+    from: String,
+    /// The target, as messages name it.
+    to: String,
+    /// Records written by this run (0: the target already held them).
+    copied: u64,
+    /// The target's head before this run (0: a new ledger).
+    resumed_after: u64,
+    /// The target's head after it.
+    head: onrecord_wire::HeadJson,
+}
+
 /// `copy`.
 pub fn run(ctx: &Context, args: &CopyArgs) -> Result<(), CliError> {
     if args.from == args.to {
@@ -61,9 +76,24 @@ pub fn run(ctx: &Context, args: &CopyArgs) -> Result<(), CliError> {
     let copied = target_ctx
         .open_or_create_then(|target| copy_into(ctx, &source, target, upto, args.chunk))?;
     let mut out = Out::new();
+    let head = copied.head;
+    if args.json {
+        // The ledgers as messages name them: a URL without its password.
+        return out
+            .json(&CopyJson {
+                from: source_ctx.ledger_shown(),
+                to: target_ctx.ledger_shown(),
+                copied: head.seq - copied.resumed_after,
+                resumed_after: copied.resumed_after,
+                head: onrecord_wire::HeadJson {
+                    seq: head.seq,
+                    hash: head.hash_hex(),
+                },
+            })
+            .and_then(|()| out.flush());
+    }
     let from = printable(&source_ctx.ledger_shown());
     let to = printable(&target_ctx.ledger_shown());
-    let head = copied.head;
     if copied.resumed_after == head.seq {
         out.line(format!(
             "nothing to copy: {to} already holds seq 1 to {} of {from}, head hash={}",
