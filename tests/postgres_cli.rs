@@ -154,11 +154,10 @@ fn field(value: &Value, key: &str) -> String {
     }
 }
 
-#[test]
-fn verify_names_the_first_sql_read_row_that_does_not_match_its_record() {
-    let Some(db) = TestDatabase::new() else {
-        return;
-    };
+/// A fresh database holding the seed story (`append --jsonl`), and its
+/// URL; `None` to skip where PostgreSQL cannot run.
+fn database_with_the_story() -> Option<(TestDatabase, String)> {
+    let db = TestDatabase::new()?;
     let url = db.url();
     let env = Env::new();
     let story = env.file("story.jsonl");
@@ -167,6 +166,14 @@ fn verify_names_the_first_sql_read_row_that_does_not_match_its_record() {
         on(&url, &["append", "--jsonl", story.to_str().unwrap()]),
         "append --jsonl",
     );
+    Some((db, url))
+}
+
+#[test]
+fn verify_names_the_first_sql_read_row_that_does_not_match_its_record() {
+    let Some((db, url)) = database_with_the_story() else {
+        return;
+    };
     ok(on(&url, &["verify"]), "verify of untouched tables");
     let seq_of = |sql: &str| db.query(sql)[0][0].clone().unwrap();
     let statement = seq_of("SELECT max(seq) FROM onrecord.recorded_statements");
@@ -212,17 +219,9 @@ fn verify_names_the_first_sql_read_row_that_does_not_match_its_record() {
 
 #[test]
 fn sql_answers_current_positions_and_contradictions_as_the_cli_does() {
-    let Some(db) = TestDatabase::new() else {
+    let Some((db, url)) = database_with_the_story() else {
         return;
     };
-    let url = db.url();
-    let env = Env::new();
-    let story = env.file("story.jsonl");
-    std::fs::write(&story, util::STORY).unwrap();
-    ok(
-        on(&url, &["append", "--jsonl", story.to_str().unwrap()]),
-        "append --jsonl",
-    );
 
     // What an analyst would type into psql (docs/sql.md).
     let rows = db.query(
