@@ -104,6 +104,34 @@ fn latencies(mut samples: Vec<f64>) -> Value {
     })
 }
 
+/// Runs `write` on one thread per writer (its index and its connection) at
+/// once: the seconds until all are done, and every append's latency.
+fn timed_writers<W: Sync>(
+    writers: &[W],
+    write: impl Fn(usize, &W) -> Result<Vec<Duration>> + Sync,
+) -> Result<(f64, Vec<Duration>)> {
+    let t = Instant::now();
+    let all = std::thread::scope(|scope| {
+        let handles: Vec<_> = writers
+            .iter()
+            .enumerate()
+            .map(|(i, w)| {
+                let write = &write;
+                scope.spawn(move || write(i, w))
+            })
+            .collect();
+        let mut all = Vec::new();
+        for h in handles {
+            all.extend(
+                h.join()
+                    .map_err(|_| anyhow::anyhow!("a writer panicked"))??,
+            );
+        }
+        Ok::<_, anyhow::Error>(all)
+    })?;
+    Ok((t.elapsed().as_secs_f64(), all))
+}
+
 fn median(v: &[f64]) -> f64 {
     quantile(&mut v.to_vec(), 0.5)
 }
@@ -466,67 +494,26 @@ fn main() -> Result<()> {
         let offset = next_line;
         next_line += writers * args.appends;
         let run_ours = || -> Result<(f64, Vec<Duration>)> {
-            let t = Instant::now();
-            let all = std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..writers)
-                    .map(|i| {
-                        let url = format!("{}/v1/events", servers[i % servers.len()].base);
-                        let (bearer, lines) = (&bearer, &lines);
-                        scope.spawn(move || -> Result<Vec<Duration>> {
-                            let agent = pg::agent();
-                            (0..args.appends)
-                                .map(|j| {
-                                    let line =
-                                        &lines[(offset + i * args.appends + j) % lines.len()];
-                                    pg::http_append(&agent, &url, bearer, line)
-                                })
-                                .collect()
-                        })
+            let agents: Vec<_> = (0..writers).map(|_| pg::agent()).collect();
+            timed_writers(&agents, |i, agent| {
+                let url = format!("{}/v1/events", servers[i % servers.len()].base);
+                (0..args.appends)
+                    .map(|j| {
+                        let line = &lines[(offset + i * args.appends + j) % lines.len()];
+                        pg::http_append(agent, &url, &bearer, line)
                     })
-                    .collect();
-                let mut all = Vec::new();
-                for h in handles {
-                    all.extend(
-                        h.join()
-                            .map_err(|_| anyhow::anyhow!("a writer panicked"))??,
-                    );
-                }
-                Ok::<_, anyhow::Error>(all)
-            })?;
-            Ok((t.elapsed().as_secs_f64(), all))
+                    .collect()
+            })
         };
         let run_theirs = || -> Result<(f64, Vec<Duration>)> {
             let conns = (0..writers)
                 .map(|_| BaselineWriter::connect(&base_url))
                 .collect::<Result<Vec<_>>>()?;
-            let t = Instant::now();
-            let all = std::thread::scope(|scope| {
-                let handles: Vec<_> = conns
-                    .iter()
-                    .enumerate()
-                    .map(|(i, conn)| {
-                        let singles = &singles;
-                        scope.spawn(move || -> Result<Vec<Duration>> {
-                            (0..args.appends)
-                                .map(|j| {
-                                    conn.append(
-                                        &singles[(offset + i * args.appends + j) % singles.len()],
-                                    )
-                                })
-                                .collect()
-                        })
-                    })
-                    .collect();
-                let mut all = Vec::new();
-                for h in handles {
-                    all.extend(
-                        h.join()
-                            .map_err(|_| anyhow::anyhow!("a writer panicked"))??,
-                    );
-                }
-                Ok::<_, anyhow::Error>(all)
-            })?;
-            Ok((t.elapsed().as_secs_f64(), all))
+            timed_writers(&conns, |i, conn| {
+                (0..args.appends)
+                    .map(|j| conn.append(&singles[(offset + i * args.appends + j) % singles.len()]))
+                    .collect()
+            })
         };
         let ((os, mut ol), (bs, mut bl)) = (run_ours()?, run_theirs()?);
         ol.sort_unstable();
