@@ -109,6 +109,37 @@ fn init_append_positions_verify_and_export_work_on_postgres_as_on_sled() {
 }
 
 #[test]
+fn demo_with_a_postgres_ledger_loads_the_story_into_that_database_and_nothing_onto_disk() {
+    let Some(db) = TestDatabase::new() else {
+        return;
+    };
+    let url = db.url();
+    let env = Env::new();
+    let mut demo = Env::bare();
+    demo.current_dir(env.file(""))
+        .args(["--ledger", &url, "demo"]);
+    let shown = ok(Env::exec(&mut demo), "demo on postgres");
+    assert!(
+        shown.contains("events) into postgres://"),
+        "the demo names the database it loaded: {shown}"
+    );
+    let in_dir: Vec<_> = std::fs::read_dir(env.file("")).unwrap().collect();
+    assert!(in_dir.is_empty(), "nothing written to disk: {in_dir:?}");
+
+    let story_lines = util::STORY.lines().filter(|l| !l.trim().is_empty()).count();
+    let exported = ok(on(&url, &["export"]), "export after the demo");
+    assert_eq!(
+        exported.lines().count(),
+        story_lines,
+        "the story is in the database"
+    );
+    ok(on(&url, &["verify"]), "verify after the demo");
+    let again = on(&url, &["demo"]);
+    assert_ne!(again.code, 0, "a second demo into a ledger is refused");
+    assert!(again.stderr.contains("already exists"), "{}", again.stderr);
+}
+
+#[test]
 fn a_database_without_a_ledger_says_run_init_and_gets_no_schema() {
     let Some(db) = TestDatabase::new() else {
         return;

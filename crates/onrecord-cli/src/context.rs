@@ -245,11 +245,6 @@ impl Context {
         })
     }
 
-    /// Creates a new ledger at `path` (not `--ledger`: the demo's own), with these options.
-    pub fn create_at(&self, path: &std::path::Path) -> Result<Ledger, CliError> {
-        Ok(onrecord_sled::create(path, &self.options)?)
-    }
-
     /// Removes the ledger at `--ledger` that this process created for an
     /// input that was then refused (the directory too, unless it `existed`).
     /// In a PostgreSQL database only a schema whose keyspace is still empty goes.

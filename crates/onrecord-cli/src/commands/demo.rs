@@ -36,11 +36,12 @@ fn wire_views(views: &[onrecord_ledger::query::PropositionView]) -> Vec<Proposit
         .collect()
 }
 
-/// Runs the demo in `--ledger` if given (which must not hold a ledger yet), else in a temporary directory.
+/// Runs the demo in `--ledger` if given (a directory or a PostgreSQL
+/// database, which must not hold a ledger yet), else in a temporary directory.
 pub fn run(ctx: &Context) -> Result<(), CliError> {
     let temp;
     let (ledger, place) = match &ctx.explicit_ledger {
-        Some(path) => (ctx.create_at(path)?, path.display().to_string()),
+        Some(_) => (ctx.create()?, ctx.ledger_shown()),
         None => {
             temp = tempfile::Builder::new()
                 .prefix("onrecord-demo-")
@@ -53,7 +54,7 @@ pub fn run(ctx: &Context) -> Result<(), CliError> {
                 })?;
             let path = temp.path().join("ledger");
             (
-                ctx.create_at(&path)?,
+                ctx.for_ledger(path).create()?,
                 "a temporary ledger (removed on exit)".to_owned(),
             )
         }
