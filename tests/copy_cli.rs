@@ -3,7 +3,7 @@
 //! hash on the seed story and on a ledger of several chunks; a copy cut
 //! short resumes and ends identical; a target holding another log is refused
 //! with nothing written; a damaged source stops the copy at its first bad
-//! seq (exit 5). The PostgreSQL test gets a fresh database on the test
+//! seq (exit 5); API tokens go with the copy and a revocation follows. The PostgreSQL test gets a fresh database on the test
 //! binary's own cluster and is skipped (printing "skipped") where
 //! PostgreSQL cannot run, unless `ONRECORD_REQUIRE_POSTGRES` is set.
 
@@ -130,6 +130,64 @@ fn sled_to_postgres_and_back_exports_identically_with_the_same_head_hash() {
         let again = ok(copy(&source, &url, &[]), "copy onto a full copy");
         assert!(again.starts_with("nothing to copy"), "{again}");
     }
+}
+
+/// `token list --json` on `ledger`.
+fn tokens(ledger: &str) -> serde_json::Value {
+    serde_json::from_str(&ok(
+        onrecord(&["--ledger", ledger, "token", "list", "--json"]),
+        "token list",
+    ))
+    .unwrap()
+}
+
+#[test]
+fn api_tokens_go_with_a_copy_to_postgres_and_back_and_a_revocation_follows() {
+    let Some(db) = TestDatabase::new() else {
+        return;
+    };
+    let env = Env::new();
+    let source = sled_ledger(&env, util::STORY);
+    let url = db.url();
+    let back = env.file("back");
+    let back = path(&back);
+    let made = |name: &str| {
+        let out = ok(
+            onrecord(&[
+                "--ledger", &source, "token", "create", name, "--role", "append", "--json",
+            ]),
+            "token create",
+        );
+        let made: serde_json::Value = serde_json::from_str(&out).unwrap();
+        made["id"].as_str().unwrap().to_owned()
+    };
+    let (desk, _bot) = (made("desk"), made("bot"));
+
+    let there = ok(copy(&source, &url, &[]), "copy sled → postgres");
+    assert!(there.contains("copied 2 API tokens"), "{there}");
+    let secrets = |list: &str| !list.contains("onr_");
+    assert!(secrets(&there), "no secret printed: {there}");
+    let back_json: serde_json::Value =
+        serde_json::from_str(&ok(copy(&url, back, &["--json"]), "copy postgres → sled")).unwrap();
+    assert_eq!(back_json["tokens"], 2, "{back_json}");
+    assert_eq!(
+        tokens(&url),
+        tokens(&source),
+        "postgres keeps the same tokens"
+    );
+    assert_eq!(tokens(back), tokens(&source), "and so does the copy back");
+
+    // A token revoked at the source after the copy is revoked by the next one.
+    ok(
+        onrecord(&["--ledger", &source, "token", "revoke", &desk]),
+        "token revoke",
+    );
+    let again = ok(copy(&source, &url, &[]), "copy again");
+    assert!(
+        again.starts_with("nothing to copy") && again.contains("copied 1 API token "),
+        "{again}"
+    );
+    assert_eq!(tokens(&url), tokens(&source), "the revocation arrived");
 }
 
 #[test]

@@ -185,6 +185,55 @@ impl Ledger {
             .transpose()
     }
 
+    /// Gives this ledger `source`'s API tokens (`copy`), in one durable
+    /// write: a token it lacks is added as the source keeps it (the secret's
+    /// digest, never the secret); one it keeps with the same secret takes the
+    /// source's fields but stays revoked if either revoked it (the earlier
+    /// time), so a copy never brings a revoked token back. A token kept here
+    /// under the same id with another secret refuses the copy, before
+    /// anything is written. How many tokens were written.
+    pub fn copy_tokens_from(&self, source: &Ledger) -> Result<usize, StoreError> {
+        let theirs = source.tokens()?;
+        if theirs.is_empty() {
+            return Ok(0);
+        }
+        if self.is_read_only() {
+            return Err(StoreError::ReadOnly(self.path().to_owned()));
+        }
+        let state = self.lock_writer();
+        state.ensure_writable(self.path())?;
+        let mut writes = WriteSet::default();
+        let mut written = 0;
+        for token in theirs {
+            let merged = match self.token(&token.id)? {
+                None => token,
+                Some(ours) if !same_digest(&ours.secret_sha256, &token.secret_sha256) => {
+                    return Err(StoreError::TokenClash(token.id));
+                }
+                Some(ours) => {
+                    let revoked_at = match (ours.revoked_at, token.revoked_at) {
+                        (Some(a), Some(b)) => Some(a.min(b)),
+                        (a, b) => a.or(b),
+                    };
+                    let merged = TokenRecord {
+                        revoked_at,
+                        ..token
+                    };
+                    if merged == ours {
+                        continue;
+                    }
+                    merged
+                }
+            };
+            writes.put(token_key(&merged.id), merged.encode());
+            written += 1;
+        }
+        if written > 0 {
+            self.tree().commit(writes)?;
+        }
+        Ok(written)
+    }
+
     /// Revokes token `id` at `at` (durably); revoking it again changes nothing.
     pub fn revoke_token(&self, id: &str, at: i64) -> Result<TokenRecord, StoreError> {
         if self.is_read_only() {

@@ -137,6 +137,11 @@ pub enum StoreError {
     /// No token has this id.
     #[error("no token with id `{0}`")]
     NoSuchToken(String),
+    /// A copy's target keeps a token under this id with another secret.
+    #[error(
+        "the target already keeps a token with id `{0}` and a different secret; nothing was copied"
+    )]
+    TokenClash(String),
     /// The file system is full; the append was not acknowledged and the ledger keeps its last head.
     #[error("no space left on the device holding {0}; nothing more was appended")]
     DiskFull(PathBuf),
@@ -250,6 +255,7 @@ impl StoreError {
             | E::ImportRefused(_)
             | E::ImportChanged
             | E::TokenExists(_) => ErrorKind::Invalid,
+            E::TokenClash(_) => ErrorKind::Conflict,
         }
     }
 

@@ -6,6 +6,10 @@
 //! path (`Ledger::append_verbatim`), one write set per chunk, so memory is
 //! bounded by the chunk and a copy cut short leaves a sound prefix.
 //!
+//! API tokens go too, after the chain check and before the records (their
+//! secrets' digests; a token revoked on either side stays revoked; one the
+//! target keeps under the same id with another secret refuses the copy).
+//!
 //! Resuming: a target whose head is seq k with the source's hash at k holds
 //! the source's seqs 1..k (the chain proves it) and is continued at k + 1; a
 //! target holding anything else is refused, naming the first seq where the
@@ -34,6 +38,8 @@ struct Copied {
     resumed_after: u64,
     /// The target's head after it.
     head: Head,
+    /// API tokens written to the target (new, or revoked since).
+    tokens: usize,
 }
 
 /// `copy --json`: what a finished copy did.
@@ -49,6 +55,8 @@ struct CopyJson {
     resumed_after: u64,
     /// The target's head after it.
     head: onrecord_wire::HeadJson,
+    /// API tokens written to the target by this run (new, or revoked since).
+    tokens: usize,
 }
 
 /// `copy`.
@@ -89,6 +97,7 @@ pub fn run(ctx: &Context, args: &CopyArgs) -> Result<(), CliError> {
                     seq: head.seq,
                     hash: head.hash_hex(),
                 },
+                tokens: copied.tokens,
             })
             .and_then(|()| out.flush());
     }
@@ -114,6 +123,13 @@ pub fn run(ctx: &Context, args: &CopyArgs) -> Result<(), CliError> {
             head.hash_hex()
         ))?;
     }
+    if copied.tokens > 0 {
+        out.line(format!(
+            "copied {} API token{} (their secrets' digests) from {from} to {to}",
+            copied.tokens,
+            if copied.tokens == 1 { "" } else { "s" }
+        ))?;
+    }
     out.flush()
 }
 
@@ -128,6 +144,7 @@ fn copy_into(
 ) -> Result<Copied, CliError> {
     let start = target.head();
     check_continues(source, target, start)?;
+    let tokens = target.copy_tokens_from(source)?;
     let mut progress = Progress::new("copying", Unit::Records, ctx.quiet, false);
     let mut head = start;
     let mut pending: Vec<VerbatimRecord> = Vec::new();
@@ -155,6 +172,7 @@ fn copy_into(
         None => Ok(Copied {
             resumed_after: start.seq,
             head,
+            tokens,
         }),
         Some(e) => {
             let e = CliError::from(e);
