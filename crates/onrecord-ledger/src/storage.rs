@@ -178,14 +178,21 @@ pub trait Storage: Send + Sync {
         keys.iter().map(|key| self.get(key)).collect()
     }
 
-    /// Reads `keys` together (one round trip where reads are round trips)
-    /// and returns their values in `keys`' order; a store whose reads are
-    /// round trips also keeps them, and whatever else this thread reads,
-    /// for this thread's reads until [`Storage::end_read_ahead`]
-    /// ([`crate::read_ahead::ReadMemo`]): the engine reads ahead only while
-    /// it builds a batch, and writes nothing meanwhile. Default: reads key
-    /// by key and keeps nothing.
-    fn read_ahead(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+    /// Reads `keys` and `spans` together (one round trip where reads are
+    /// round trips; the spans read no earlier than the keys) and returns the
+    /// keys' values in their order; a store whose reads are round trips also
+    /// keeps them, the entries found in each span, and whatever else this
+    /// thread reads, for this thread's reads until
+    /// [`Storage::end_read_ahead`] ([`crate::read_ahead::ReadMemo`]): the
+    /// engine reads ahead only while it builds a batch, and writes nothing
+    /// meanwhile. Default: reads key by key, ignores the spans and keeps
+    /// nothing.
+    fn read_ahead(
+        &self,
+        keys: &[Vec<u8>],
+        spans: &[crate::read_ahead::Span],
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let _ = spans;
         keys.iter().map(|key| self.get(key)).collect()
     }
 

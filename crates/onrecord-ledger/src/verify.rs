@@ -381,7 +381,7 @@ impl Iterator for RecordsAhead<'_> {
         wanted.retain(|k| seen.insert(k.clone()));
         // A failed read-ahead only leaves the reads to go one by one (and
         // fail, if the store does, where verify reads).
-        if !wanted.is_empty() && self.store.read_ahead(&wanted).is_ok() {
+        if !wanted.is_empty() && self.store.read_ahead(&wanted, &[]).is_ok() {
             self.reading = true;
         }
         self.page = page.into_iter();

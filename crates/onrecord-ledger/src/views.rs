@@ -141,6 +141,15 @@ fn damaged_view(key: &[u8], problem: impl Into<String>) -> StoreError {
     }
 }
 
+/// When the current statement of a kept summary was said (microseconds),
+/// if its bytes decode: what the read-ahead compares a batch's statements
+/// with to foresee which are backdated (and will look for neighbours).
+pub(crate) fn current_said_at(bytes: &[u8]) -> Option<i64> {
+    decode_summary(&[], bytes)
+        .ok()
+        .map(|s| s.current.said_at.micros())
+}
+
 fn decode_summary(key: &[u8], bytes: &[u8]) -> Result<PositionSummary, StoreError> {
     let (s, _): (StoredSummaryV1, usize) =
         bincode::serde::decode_from_slice(bytes, bincode_config())

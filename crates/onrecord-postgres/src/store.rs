@@ -27,7 +27,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use onrecord_ledger::keys::{self, MetaKey};
-use onrecord_ledger::read_ahead::ReadMemo;
+use onrecord_ledger::read_ahead::{RangeRest, ReadMemo, Span};
 use onrecord_ledger::storage::{
     Acknowledged, Applied, Entries, Entry, Expect, HeadListener, Storage, WriteSet,
 };
@@ -124,6 +124,26 @@ async fn prepare_writer(client: &Client) -> Result<(Statement, Statement), tokio
     let apply_checked = client.prepare(&apply_sql(true)).await?;
     Ok((apply, apply_checked))
 }
+
+/// The values of many keys at once.
+const GET_MANY_SQL: &str = "SELECT key, value FROM onrecord.keyspace WHERE key = ANY($1::bytea[])";
+
+/// The entries of many spans at once (read-ahead): for each span (its
+/// place from 1, its first key, the key it ends before, whether from its
+/// end, how many), that many entries nearest its start or end, each an
+/// index scan of a few rows.
+const SPANS_SQL: &str = "SELECT s.i, e.key, e.value
+FROM unnest($1::bytea[], $2::bytea[], $3::bool[], $4::int[])
+    WITH ORDINALITY AS s(first_key, end_key, from_end, n, i)
+CROSS JOIN LATERAL (
+    (SELECT k.key, k.value FROM onrecord.keyspace k
+     WHERE s.from_end AND k.key >= s.first_key AND k.key < s.end_key
+     ORDER BY k.key DESC LIMIT s.n)
+    UNION ALL
+    (SELECT k.key, k.value FROM onrecord.keyspace k
+     WHERE NOT s.from_end AND k.key >= s.first_key AND k.key < s.end_key
+     ORDER BY k.key ASC LIMIT s.n)
+) AS e";
 
 /// Whether a store is being opened for a new ledger or an existing one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -888,6 +908,24 @@ fn head_of(value: &[u8]) -> Option<(i64, Vec<u8>)> {
     Some((i64::try_from(seq).ok()?, hash.to_vec()))
 }
 
+impl PostgresStorage {
+    /// The value of each of `keys`, in their order, from rows of (key, value).
+    fn values_in_order(
+        &self,
+        keys: &[Vec<u8>],
+        rows: Vec<tokio_postgres::Row>,
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        let mut found = std::collections::HashMap::with_capacity(rows.len());
+        for row in rows {
+            let key: Vec<u8> = row.try_get(0).map_err(|e| self.fail(e))?;
+            let value: Vec<u8> = row.try_get(1).map_err(|e| self.fail(e))?;
+            found.insert(key, value);
+        }
+        // A key asked for twice gets its value twice.
+        Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
+    }
+}
+
 impl Storage for PostgresStorage {
     fn location(&self) -> &Path {
         &self.location
@@ -946,9 +984,7 @@ impl Storage for PostgresStorage {
         let rows = self.run(async {
             let client = self.readers.get().await.map_err(|e| self.fail(e))?;
             let statement = client
-                .prepare_cached(
-                    "SELECT key, value FROM onrecord.keyspace WHERE key = ANY($1::bytea[])",
-                )
+                .prepare_cached(GET_MANY_SQL)
                 .await
                 .map_err(|e| self.fail(e))?;
             client
@@ -956,22 +992,82 @@ impl Storage for PostgresStorage {
                 .await
                 .map_err(|e| self.fail(e))
         })?;
-        let mut found = std::collections::HashMap::with_capacity(rows.len());
-        for row in rows {
-            let key: Vec<u8> = row.try_get(0).map_err(|e| self.fail(e))?;
-            let value: Vec<u8> = row.try_get(1).map_err(|e| self.fail(e))?;
-            found.insert(key, value);
-        }
-        // A key asked for twice gets its value twice.
-        Ok(keys.iter().map(|k| found.get(k).cloned()).collect())
+        self.values_in_order(keys, rows)
     }
 
-    /// [`Storage::get_many`], kept in the memo for this thread until
-    /// [`Storage::end_read_ahead`].
-    fn read_ahead(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        let values = self.get_many(keys)?;
-        self.memo
-            .begin(keys.iter().cloned().zip(values.iter().cloned()));
+    /// The keys (`WHERE key = ANY`) and then the spans ([`SPANS_SQL`]),
+    /// pipelined on one connection (one round trip; the spans' statement
+    /// runs second, so it sees what the keys' saw or later, never earlier),
+    /// kept in the memo for this thread until [`Storage::end_read_ahead`].
+    fn read_ahead(
+        &self,
+        keys: &[Vec<u8>],
+        spans: &[Span],
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        if spans.is_empty() {
+            let values = self.get_many(keys)?;
+            self.memo
+                .begin(keys.iter().cloned().zip(values.iter().cloned()), []);
+            return Ok(values);
+        }
+        let starts: Vec<&[u8]> = spans.iter().map(|s| s.start.as_slice()).collect();
+        let ends: Vec<&[u8]> = spans.iter().map(|s| s.end.as_slice()).collect();
+        let descending: Vec<bool> = spans.iter().map(|s| s.descending).collect();
+        let limits: Vec<i32> = spans
+            .iter()
+            .map(|s| i32::try_from(s.limit.max(1)).unwrap_or(i32::MAX))
+            .collect();
+        let (key_rows, span_rows) = self.run(async {
+            let client = self.readers.get().await.map_err(|e| self.fail(e))?;
+            // Both prepared before either runs, so that they run in this order.
+            let by_key = client
+                .prepare_cached(GET_MANY_SQL)
+                .await
+                .map_err(|e| self.fail(e))?;
+            let by_span = client
+                .prepare_cached(SPANS_SQL)
+                .await
+                .map_err(|e| self.fail(e))?;
+            let (key_rows, span_rows) = futures_util::future::join(
+                async {
+                    if keys.is_empty() {
+                        Ok(Vec::new())
+                    } else {
+                        client.query(&by_key, &[&keys]).await
+                    }
+                },
+                client.query(&by_span, &[&starts, &ends, &descending, &limits]),
+            )
+            .await;
+            Ok::<_, StoreError>((
+                key_rows.map_err(|e| self.fail(e))?,
+                span_rows.map_err(|e| self.fail(e))?,
+            ))
+        })?;
+        let values = self.values_in_order(keys, key_rows)?;
+        let mut found: Vec<Vec<Entry>> = vec![Vec::new(); spans.len()];
+        for row in span_rows {
+            let i: i64 = row.try_get(0).map_err(|e| self.fail(e))?;
+            let entry = (
+                row.try_get(1).map_err(|e| self.fail(e))?,
+                row.try_get(2).map_err(|e| self.fail(e))?,
+            );
+            if let Some(list) = usize::try_from(i - 1).ok().and_then(|i| found.get_mut(i)) {
+                list.push(entry);
+            }
+        }
+        let spans_found = spans.iter().cloned().zip(found).map(|(span, mut entries)| {
+            // In the span's order: nearest its end first when descending.
+            entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+            if span.descending {
+                entries.reverse();
+            }
+            (span, entries)
+        });
+        self.memo.begin(
+            keys.iter().cloned().zip(values.iter().cloned()),
+            spans_found,
+        );
         Ok(values)
     }
 
@@ -979,14 +1075,21 @@ impl Storage for PostgresStorage {
         self.memo.end();
     }
 
+    /// Starts with what this thread's read-ahead settled of the range, if
+    /// anything, and reads the rest from the store.
     fn range(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Entries<'_> {
+        let (kept, next, exhausted) = match self.memo.recall_range(start, end) {
+            None => (Vec::new(), owned(start), false),
+            Some((kept, RangeRest::Nothing)) => (kept, Bound::Unbounded, true),
+            Some((kept, RangeRest::From(from))) => (kept, from, false),
+        };
         Box::new(Pages {
             store: self,
-            next: owned(start),
+            next,
             end: owned(end),
-            page: Vec::new().into_iter(),
+            page: kept.into_iter(),
             rows: FIRST_PAGE_ROWS,
-            exhausted: false,
+            exhausted,
             pages: 0,
             ahead: None,
         })
@@ -995,6 +1098,9 @@ impl Storage for PostgresStorage {
     fn last(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Result<Option<Entry>, StoreError> {
         if is_empty_range(start, end) {
             return Ok(None);
+        }
+        if let Some(kept) = self.memo.recall_last(start, end) {
+            return Ok(kept);
         }
         Ok(self.fetch_page(start, end, 1, true)?.pop())
     }

@@ -159,9 +159,13 @@ impl Storage for FaultyStorage {
         self.inner.reads_are_round_trips()
     }
 
-    fn read_ahead(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+    fn read_ahead(
+        &self,
+        keys: &[Vec<u8>],
+        spans: &[crate::read_ahead::Span],
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
         self.fail_if_tripped(FaultPoint::Read)?;
-        self.inner.read_ahead(keys)
+        self.inner.read_ahead(keys, spans)
     }
 
     fn end_read_ahead(&self) {

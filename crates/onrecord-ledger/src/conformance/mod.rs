@@ -34,7 +34,7 @@ use sha2::{Digest, Sha256};
 
 use crate::envelope::{self, GENESIS_HASH};
 use crate::keys;
-use crate::read_ahead::ReadMemo;
+use crate::read_ahead::{RangeRest, ReadMemo, Span};
 use crate::storage::{Acknowledged, Applied, Entries, Entry, Expect, Storage, WriteSet};
 use crate::{Clock, Head, Ledger, MemoryStorage, Opening, StoreError, ViewsVerified};
 
@@ -160,13 +160,25 @@ impl Storage for SharedMemory {
     fn reads_are_round_trips(&self) -> bool {
         self.memo.is_some()
     }
-    fn read_ahead(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+    fn read_ahead(
+        &self,
+        keys: &[Vec<u8>],
+        spans: &[Span],
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
         let values: Vec<Option<Vec<u8>>> = keys
             .iter()
             .map(|key| self.store.get(key))
             .collect::<Result<_, _>>()?;
         if let Some(memo) = &self.memo {
-            memo.begin(keys.iter().cloned().zip(values.iter().cloned()));
+            let mut found = Vec::with_capacity(spans.len());
+            for span in spans {
+                let entries = self
+                    .store
+                    .range(Bound::Included(&span.start), Bound::Excluded(&span.end))
+                    .collect::<Result<Vec<_>, _>>()?;
+                found.push((span.clone(), span.take_from(entries.into_iter())));
+            }
+            memo.begin(keys.iter().cloned().zip(values.iter().cloned()), found);
         }
         Ok(values)
     }
@@ -175,10 +187,29 @@ impl Storage for SharedMemory {
             memo.end();
         }
     }
+    /// With a memo, a range starts with what a read-ahead settled of it,
+    /// as PostgreSQL's does.
     fn range(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Entries<'_> {
-        self.store.range(start, end)
+        let Some((kept, rest)) = self.memo.as_ref().and_then(|m| m.recall_range(start, end)) else {
+            return self.store.range(start, end);
+        };
+        let rest: Entries<'_> = match rest {
+            RangeRest::Nothing => Box::new(std::iter::empty()),
+            RangeRest::From(from) => {
+                let from = match &from {
+                    Bound::Included(k) => Bound::Included(k.as_slice()),
+                    Bound::Excluded(k) => Bound::Excluded(k.as_slice()),
+                    Bound::Unbounded => Bound::Unbounded,
+                };
+                self.store.range(from, end)
+            }
+        };
+        Box::new(kept.into_iter().map(Ok).chain(rest))
     }
     fn last(&self, start: Bound<&[u8]>, end: Bound<&[u8]>) -> Result<Option<Entry>, StoreError> {
+        if let Some(kept) = self.memo.as_ref().and_then(|m| m.recall_last(start, end)) {
+            return Ok(kept);
+        }
         self.store.last(start, end)
     }
     fn apply(&self, writes: WriteSet) -> Result<(), StoreError> {

@@ -40,8 +40,12 @@ impl Storage for Interleaving {
     fn reads_are_round_trips(&self) -> bool {
         self.inner.reads_are_round_trips()
     }
-    fn read_ahead(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
-        self.inner.read_ahead(keys)
+    fn read_ahead(
+        &self,
+        keys: &[Vec<u8>],
+        spans: &[crate::read_ahead::Span],
+    ) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        self.inner.read_ahead(keys, spans)
     }
     fn end_read_ahead(&self) {
         self.inner.end_read_ahead()
