@@ -567,6 +567,16 @@ impl Ledger {
         &*self.storage
     }
 
+    /// The party a statement by `speaker` (naming no party) states the
+    /// position of, if this process already knows the speaker's registration
+    /// (kept once read: a registered party never changes): whom it speaks
+    /// for, else itself. `None` when not known, so nothing is read.
+    pub(crate) fn known_speaking_for(&self, speaker: &PartyId) -> Option<PartyId> {
+        let cache = self.parties.lock().unwrap_or_else(|p| p.into_inner());
+        let party = cache.get(speaker)?;
+        Some(party.speaks_for.clone().unwrap_or_else(|| speaker.clone()))
+    }
+
     /// The clock giving transaction time and new event ids.
     pub(crate) fn clock(&self) -> Clock {
         self.clock
@@ -715,7 +725,7 @@ impl Ledger {
             // The group's keys read ahead, the head refreshed (a moved
             // head or a shared store) and the group built, in one read-ahead.
             let mut build = || {
-                let _ahead = read_ahead::read_ahead(&*self.storage, self.layout, &all, stale)?;
+                let _ahead = read_ahead::read_ahead(self, &all, stale)?;
                 if stale {
                     self.refresh_writer_state(&mut state)?;
                 }
@@ -869,7 +879,7 @@ impl Ledger {
                 // On a store whose reads are round trips, what the head
                 // refresh and the build will read, read together first; it
                 // ends before anything is written or judged again.
-                let _ahead = read_ahead::read_ahead(&*self.storage, self.layout, &attempt, *stale)?;
+                let _ahead = read_ahead::read_ahead(self, &attempt, *stale)?;
                 if *stale {
                     self.refresh_writer_state(state)?;
                     *stale = false;

@@ -28,13 +28,13 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::ThreadId;
 
-use onrecord_core::StreamId;
 use onrecord_core::validate::Draft;
+use onrecord_core::{PartyId, StreamId};
 
 use crate::keys::{self, MetaKey};
 use crate::storage::{Entry, Storage};
 use crate::stream_index::StreamLayout;
-use crate::{AppendRequest, StoreError};
+use crate::{AppendRequest, Ledger, StoreError};
 
 /// A span of keys a build will look into from one end (a stream's last
 /// index chunk, the last record, a pair's kept entries on either side of a
@@ -423,7 +423,13 @@ impl KeysAhead {
     /// reads the head before it builds), then the views mark, and each
     /// request's event id, streams' heads and last index chunks, resolution
     /// and retraction marks and kept summary.
-    fn of(requests: &[AppendRequest], refresh: bool, shared: bool, chunked: bool) -> Self {
+    fn of(
+        requests: &[AppendRequest],
+        refresh: bool,
+        shared: bool,
+        chunked: bool,
+        speaking_for: impl Fn(&PartyId) -> Option<PartyId>,
+    ) -> Self {
         let mut ahead = Self::default();
         if refresh {
             ahead.add(keys::meta(MetaKey::Head), Leads::Nowhere);
@@ -450,11 +456,17 @@ impl KeysAhead {
                 Draft::Statement(s) => {
                     ahead.add_stream_head(StreamId::Proposition(s.proposition.clone()), chunked);
                     ahead.add(keys::resolved(&s.proposition), Leads::Nowhere);
-                    if let Some(party) = s.party.as_ref().or(s.speaker.as_ref()) {
+                    // A statement naming only its speaker states the position
+                    // of whom the speaker speaks for.
+                    let party = s.party.clone().or_else(|| {
+                        let speaker = s.speaker.as_ref()?;
+                        Some(speaking_for(speaker).unwrap_or_else(|| speaker.clone()))
+                    });
+                    if let Some(party) = party {
                         ahead.add_stream_head(StreamId::Party(party.clone()), chunked);
                         ahead.add_statement(
-                            keys::position(&s.proposition, party),
-                            keys::entry_prefix(&s.proposition, party),
+                            keys::position(&s.proposition, &party),
+                            keys::entry_prefix(&s.proposition, &party),
                             s.said_at.micros(),
                         );
                     }
@@ -544,11 +556,11 @@ fn entry_key(prefix: &[u8], said_at: i64, seq: u64) -> Vec<u8> {
 /// values lead to in a second, when there are any.
 /// `refresh`: the writer reads the head before it builds.
 pub(crate) fn read_ahead<'a>(
-    store: &'a dyn Storage,
-    layout: StreamLayout,
+    ledger: &'a Ledger,
     requests: &[AppendRequest],
     refresh: bool,
 ) -> Result<Option<ReadingAhead<'a>>, StoreError> {
+    let store = ledger.tree();
     if !store.reads_are_round_trips() {
         return Ok(None);
     }
@@ -556,7 +568,8 @@ pub(crate) fn read_ahead<'a>(
         requests,
         refresh,
         store.shared_writers(),
-        layout == StreamLayout::Chunked,
+        ledger.layout() == StreamLayout::Chunked,
+        |speaker| ledger.known_speaking_for(speaker),
     );
     let reading = ReadingAhead { store };
     let values = store.read_ahead(&ahead.keys, &ahead.spans)?;

@@ -186,3 +186,51 @@ fn a_backdated_statement_finds_its_kept_neighbours_in_the_read_ahead() {
     assert_eq!(positions.len(), 1);
     assert_eq!(positions[0].statements, 7);
 }
+
+/// `speaker`'s statement that names no party: the party is whom the speaker speaks for.
+fn spoken_by(prop: &str, speaker: &str, stance: Stance, day: &str) -> onrecord_core::Draft {
+    let mut draft = statement(prop, speaker, stance, day);
+    if let onrecord_core::Draft::Statement(s) = &mut draft {
+        s.speaker = s.party.take();
+    }
+    draft
+}
+
+#[test]
+fn a_spokesperson_s_statement_reads_ahead_the_position_of_whom_they_speak_for() {
+    let (ledger, store) = counting_ledger();
+    let setup = vec![
+        proposition("paris"),
+        party("kremlin", None),
+        party("peskov", Some("kremlin")),
+    ];
+    ledger
+        .append_batch(setup.into_iter().map(req).collect())
+        .unwrap();
+    ledger
+        .append(req(spoken_by(
+            "paris",
+            "peskov",
+            Stance::Likely,
+            "2018-11-06",
+        )))
+        .unwrap();
+
+    // Peskov's registration is known by now: the Kremlin's stream, chunk
+    // and kept position are what the read-ahead asks for, not Peskov's.
+    let (aheads, lookups) = reads_of(
+        &ledger,
+        store,
+        vec![spoken_by(
+            "paris",
+            "peskov",
+            Stance::AlmostCertain,
+            "2018-11-07",
+        )],
+    );
+    assert_eq!((aheads, lookups), (1, 0), "one read-ahead and nothing else");
+    let positions = ledger.positions(None).unwrap();
+    assert_eq!(positions.len(), 1);
+    assert_eq!(positions[0].party.as_str(), "kremlin");
+    assert_eq!(positions[0].statements, 2);
+}
