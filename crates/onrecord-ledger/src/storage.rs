@@ -219,6 +219,21 @@ pub trait Storage: Send + Sync {
         self.apply(writes).map(|()| Applied::Done)
     }
 
+    /// Holds the head for this writer until its next [`Storage::apply_if`]
+    /// or [`Storage::release_head`]: other writers of a shared store cannot
+    /// commit meanwhile (they wait for it), so a batch built now commits on
+    /// the head it read. The engine holds it to rebuild a batch after
+    /// another writer moved the head first, so that a busy store cannot
+    /// starve one writer. Whether the store held it. Default: `false`
+    /// (nothing to hold; the commit checks the head, as always).
+    fn hold_head(&self) -> Result<bool, StoreError> {
+        Ok(false)
+    }
+
+    /// Lets go of a head [`Storage::hold_head`] held, writing nothing (the
+    /// build was refused or failed); a no-op when none is held.
+    fn release_head(&self) {}
+
     /// Whether other processes may write this store while it is open (no
     /// process-wide writer lock): the engine then reads the head again
     /// before each append and rebuilds a batch whose head moved.

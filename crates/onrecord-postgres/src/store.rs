@@ -191,6 +191,9 @@ struct Writer {
     /// in flight may or may not have happened, so writes are refused until
     /// the store is opened again (what happened, in words).
     lost: Option<String>,
+    /// Whether a transaction is open holding the head row
+    /// ([`Storage::hold_head`]), for the next `apply_if` to commit in.
+    holding: bool,
 }
 
 /// A ledger's keyspace in a PostgreSQL database (see the module docs).
@@ -399,6 +402,7 @@ impl PostgresStorage {
                 apply,
                 apply_checked,
                 lost: None,
+                holding: false,
             },
             readers,
             acknowledged,
@@ -455,6 +459,8 @@ impl PostgresStorage {
     /// until the store is opened again).
     fn usable_writer(&self) -> Result<std::sync::MutexGuard<'_, Writer>, StoreError> {
         let mut writer = self.lock_writer();
+        // Anything but the commit a held head waits for lets go of it first.
+        self.let_go(&mut writer);
         if writer.lost.is_some() && self.shared {
             // Shared writers hold no lock between transactions, and the
             // engine reads the committed head before every batch: a new
@@ -488,6 +494,7 @@ impl PostgresStorage {
             apply,
             apply_checked,
             lost: None,
+            holding: false,
         };
         Ok(())
     }
@@ -495,12 +502,30 @@ impl PostgresStorage {
     /// Notes that the writer's connection failed: no write follows until the
     /// store is opened again. With a commit in flight (`nothing_sent`
     /// false), whether it happened is unknown: [`StoreError::WriteUnsure`].
+    /// Ends a transaction [`Storage::hold_head`] left open, writing nothing.
+    fn let_go(&self, writer: &mut Writer) {
+        if std::mem::take(&mut writer.holding) {
+            // If this fails the connection is gone, and the transaction with it.
+            let _ = self.run(writer.client.batch_execute("ROLLBACK"));
+        }
+    }
+
+    /// What starts a commit's transaction: the writer lock shared, and a
+    /// bound on how long it waits for the lock and the head row.
+    fn begin_sql(&self) -> String {
+        format!(
+            "BEGIN; SET LOCAL lock_timeout = {}; SELECT pg_advisory_xact_lock_shared({WRITER_LOCK})",
+            self.busy_wait.as_millis().max(1)
+        )
+    }
+
     fn connection_failed(
         &self,
         writer: &mut Writer,
         e: tokio_postgres::Error,
         nothing_sent: bool,
     ) -> StoreError {
+        writer.holding = false;
         let detail = if nothing_sent {
             "the connection to the database was lost, and the writer lock with it".to_owned()
         } else {
@@ -1141,16 +1166,28 @@ impl Storage for PostgresStorage {
         }
         let mut params = ApplyParams::of(writes);
         params.expect(&expect.head);
-        let mut writer = self.usable_writer()?;
+        let mut writer = self.lock_writer();
+        // A held head's transaction is open: the commit goes in it.
+        let held = std::mem::take(&mut writer.holding);
+        if !held {
+            drop(writer);
+            writer = self.usable_writer()?;
+        }
         let was_closed = writer.client.is_closed();
-        let begin = format!(
-            "BEGIN; SET LOCAL lock_timeout = {}; SELECT pg_advisory_xact_lock_shared({WRITER_LOCK})",
-            self.busy_wait.as_millis().max(1)
-        );
+        let begin = if held {
+            String::new()
+        } else {
+            self.begin_sql()
+        };
         let client = &writer.client;
         let committed = self.run(async {
             let (begun, applied, commit) = futures_util::future::join3(
-                client.batch_execute(&begin),
+                async {
+                    match held {
+                        true => Ok(()),
+                        false => client.batch_execute(&begin).await,
+                    }
+                },
                 client.query_one(&writer.apply_checked, &params.as_sql()),
                 client.batch_execute("COMMIT"),
             )
@@ -1179,6 +1216,45 @@ impl Storage for PostgresStorage {
                 "the onrecord.head row is unreadable".into(),
             )),
         }
+    }
+
+    /// Opens the commit's transaction early: the writer lock shared, then
+    /// the head row locked (`FOR UPDATE`), one round trip; other writers'
+    /// commits wait for it. Only on a shared store that may write.
+    fn hold_head(&self) -> Result<bool, StoreError> {
+        if !self.shared || self.read_only {
+            return Ok(false);
+        }
+        let mut writer = self.usable_writer()?;
+        let was_closed = writer.client.is_closed();
+        let begin = self.begin_sql();
+        let client = &writer.client;
+        let locked = self.run(async {
+            let (begun, locked) = futures_util::future::join(
+                client.batch_execute(&begin),
+                client.query_one("SELECT seq FROM onrecord.head FOR UPDATE", &[]),
+            )
+            .await;
+            begun?;
+            locked.map(|_| ())
+        });
+        match locked {
+            Ok(()) => {
+                writer.holding = true;
+                Ok(true)
+            }
+            Err(e) if e.as_db_error().is_some() => {
+                // The server refused (a lock wait timed out): end the transaction.
+                let _ = self.run(client.batch_execute("ROLLBACK"));
+                Err(self.fail(e))
+            }
+            Err(e) => Err(self.connection_failed(&mut writer, e, was_closed)),
+        }
+    }
+
+    fn release_head(&self) {
+        let mut writer = self.lock_writer();
+        self.let_go(&mut writer);
     }
 
     fn shared_writers(&self) -> bool {

@@ -431,3 +431,30 @@ fn another_servers_append_leaves_this_ones_kept_views_current() {
         answers(&first, Default::default())
     );
 }
+
+#[test]
+fn a_held_head_makes_other_writers_wait_until_it_is_let_go_with_nothing_written() {
+    let Some(db) = TestDatabase::new() else {
+        return;
+    };
+    let first = onrecord_postgres::create(&db.url(), &options()).unwrap();
+    first.append(req(party("trump", None))).unwrap();
+    let impatient = PostgresOptions {
+        busy_wait: Duration::from_millis(300),
+        ..options()
+    };
+    let other = onrecord_postgres::open(&db.url(), &impatient).unwrap();
+    let holder = onrecord_postgres::open_storage(&db.url(), &options()).unwrap();
+    assert!(holder.hold_head().unwrap(), "a shared store holds its head");
+
+    // Another writer's commit waits for the head row, then is busy.
+    let e = other.append(req(party("kremlin", None))).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Busy, "{e:?}");
+
+    // Let go, writing nothing: the other writer commits at the next seq.
+    holder.release_head();
+    let next = other.append(req(party("kremlin", None))).unwrap();
+    assert_eq!(next.seq(), 2, "the hold wrote nothing");
+    assert_eq!(first.current_head().unwrap(), other.head());
+    assert_sound(&other);
+}

@@ -195,6 +195,13 @@ impl Storage for FaultyStorage {
         self.inner.apply_if(expect, writes)
     }
 
+    fn hold_head(&self) -> Result<bool, StoreError> {
+        self.fail_if_tripped(FaultPoint::Read)?;
+        self.inner.hold_head()
+    }
+    fn release_head(&self) {
+        self.inner.release_head()
+    }
     fn shared_writers(&self) -> bool {
         self.inner.shared_writers()
     }

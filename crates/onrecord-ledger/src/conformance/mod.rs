@@ -42,7 +42,10 @@ pub use checks::*;
 pub use faults::injected_faults_leave_no_partial_state;
 pub use faulty::{Fault, FaultPoint, FaultSwitch, FaultyStorage};
 pub use model::random_operations_agree_with_a_model;
-pub use shared::a_head_moved_by_another_writer_is_rebuilt_on;
+pub use shared::{
+    a_head_moved_by_another_writer_is_rebuilt_on,
+    a_writer_that_keeps_losing_holds_the_head_and_commits,
+};
 
 /// A storage backend under test: how to make a new store and open one again.
 pub trait Backend {
@@ -268,6 +271,7 @@ macro_rules! conformance_tests {
             random_operations_agree_with_a_model,
             injected_faults_leave_no_partial_state,
             a_head_moved_by_another_writer_is_rebuilt_on,
+            a_writer_that_keeps_losing_holds_the_head_and_commits,
         );
     };
     (@each $backend:expr; $($check:ident),* $(,)?) => {

@@ -4,6 +4,7 @@
 //! writers on one store (memory, PostgreSQL); a no-op where a store has one
 //! writer (sled).
 
+use std::collections::VecDeque;
 use std::ops::Bound;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
@@ -20,11 +21,11 @@ use crate::{
 /// Something another writer does just before this store's next commit.
 type Interleaved = Box<dyn FnOnce() + Send>;
 
-/// A store that runs one queued action right before its next conditional
+/// A store that runs the first queued action right before each conditional
 /// apply: the other writer commits after this one built its batch.
 struct Interleaving {
     inner: Box<dyn Storage>,
-    before_commit: Arc<Mutex<Option<Interleaved>>>,
+    before_commit: Arc<Mutex<VecDeque<Interleaved>>>,
 }
 
 impl Storage for Interleaving {
@@ -64,11 +65,17 @@ impl Storage for Interleaving {
             .before_commit
             .lock()
             .unwrap_or_else(|p| p.into_inner())
-            .take();
+            .pop_front();
         if let Some(other_writer) = queued {
             other_writer();
         }
         self.inner.apply_if(expect, writes)
+    }
+    fn hold_head(&self) -> Result<bool, StoreError> {
+        self.inner.hold_head()
+    }
+    fn release_head(&self) {
+        self.inner.release_head()
     }
     fn shared_writers(&self) -> bool {
         self.inner.shared_writers()
@@ -97,17 +104,45 @@ impl Storage for Interleaving {
 struct TwoWriters {
     a: Arc<Ledger>,
     b: Ledger,
-    before_b_commits: Arc<Mutex<Option<Interleaved>>>,
+    before_b_commits: Arc<Mutex<VecDeque<Interleaved>>>,
 }
 
 impl TwoWriters {
-    /// Queues `action` on `a` to run just before `b`'s next commit.
+    /// Two ledgers on the backend's two shared stores, `a` seeded; `None`
+    /// where a store takes one writer.
+    fn open(backend: &mut dyn Backend) -> Option<Self> {
+        let (first, second) = backend.shared_stores()?;
+        assert!(first.shared_writers() && second.shared_writers());
+        let a = Arc::new(
+            Ledger::from_storage(first, Clock::default(), Opening::Create)
+                .expect("a new store takes a new ledger"),
+        );
+        let before_b_commits = Arc::new(Mutex::new(VecDeque::new()));
+        let b = Ledger::from_storage(
+            Box::new(Interleaving {
+                inner: second,
+                before_commit: Arc::clone(&before_b_commits),
+            }),
+            Clock::default(),
+            Opening::Existing,
+        )
+        .expect("a second writer opens the ledger");
+        super::seed(&a);
+        Some(Self {
+            a,
+            b,
+            before_b_commits,
+        })
+    }
+
+    /// Queues `action` on `a` to run just before one of `b`'s next commits
+    /// (each commit runs the first action queued).
     fn a_first(&self, action: impl FnOnce(&Ledger) + Send + 'static) {
         let a = Arc::clone(&self.a);
-        *self
-            .before_b_commits
+        self.before_b_commits
             .lock()
-            .unwrap_or_else(|p| p.into_inner()) = Some(Box::new(move || action(&a)));
+            .unwrap_or_else(|p| p.into_inner())
+            .push_back(Box::new(move || action(&a)));
     }
 }
 
@@ -134,30 +169,9 @@ fn recorded_times(ledger: &Ledger) -> Vec<i64> {
 /// again, the kept views stay equal to the fold on both, and transaction
 /// time never goes back.
 pub fn a_head_moved_by_another_writer_is_rebuilt_on(backend: &mut dyn Backend) {
-    let Some((first, second)) = backend.shared_stores() else {
+    let Some(w) = TwoWriters::open(backend) else {
         return;
     };
-    assert!(first.shared_writers() && second.shared_writers());
-    let a = Arc::new(
-        Ledger::from_storage(first, Clock::default(), Opening::Create)
-            .expect("a new store takes a new ledger"),
-    );
-    let before_b_commits = Arc::new(Mutex::new(None));
-    let b = Ledger::from_storage(
-        Box::new(Interleaving {
-            inner: second,
-            before_commit: Arc::clone(&before_b_commits),
-        }),
-        Clock::default(),
-        Opening::Existing,
-    )
-    .expect("a second writer opens the ledger");
-    let w = TwoWriters {
-        a,
-        b,
-        before_b_commits,
-    };
-    super::seed(&w.a);
 
     // b sees a's appends before it builds (it reads the head first).
     let said =
@@ -268,6 +282,43 @@ pub fn a_head_moved_by_another_writer_is_rebuilt_on(backend: &mut dyn Backend) {
         times.windows(2).all(|t| t[0] <= t[1]),
         "transaction time never goes back"
     );
+    assert_sound(&w.a);
+    assert_sound(&w.b);
+}
+
+/// A writer that keeps losing to another (its head moved before each of its
+/// first commits) holds the head on its next try, where the store can
+/// (PostgreSQL: the head row locked for the rebuild, other commits waiting),
+/// and commits: it is never starved. The sequence stays gapless and both
+/// writers' ledgers stay sound.
+pub fn a_writer_that_keeps_losing_holds_the_head_and_commits(backend: &mut dyn Backend) {
+    let Some(w) = TwoWriters::open(backend) else {
+        return;
+    };
+    let before = w.a.head().seq;
+    let losses = crate::ledger::OPTIMISTIC_TRIES;
+    for i in 0..losses {
+        w.a_first(move |a| {
+            a.append(req(party(&format!("rival-{i}"), None)))
+                .expect("the other writer commits first");
+        });
+    }
+    let mine =
+        w.b.append(req(party("persistent", None)))
+            .expect("b commits in the end");
+    assert_eq!(
+        mine.seq(),
+        before + u64::from(losses) + 1,
+        "b's record follows every one it lost to, without a gap"
+    );
+    assert!(
+        w.before_b_commits
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .is_empty(),
+        "b lost {losses} times before it held the head"
+    );
+    assert_eq!(w.a.current_head().unwrap(), w.b.head());
     assert_sound(&w.a);
     assert_sound(&w.b);
 }
