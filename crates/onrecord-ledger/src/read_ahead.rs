@@ -53,14 +53,30 @@ pub struct Span {
 }
 
 impl Span {
-    /// The entries of `entries` (all of the span's, in key order) a read of
-    /// this span finds, in the span's order (descending ones from the end).
-    pub fn take_from(&self, entries: impl DoubleEndedIterator<Item = Entry>) -> Vec<Entry> {
-        if self.descending {
-            entries.rev().take(self.limit).collect()
-        } else {
-            entries.take(self.limit).collect()
+    /// Reads the span from `store` key by key (for a store that has no
+    /// single query for it; PostgreSQL reads all of a read-ahead's spans in
+    /// one): its entries in the span's order, at most `limit` of them read.
+    pub fn read_from(&self, store: &dyn Storage) -> Result<Vec<Entry>, StoreError> {
+        let limit = self.limit.max(1);
+        let start = Bound::Included(self.start.as_slice());
+        if !self.descending {
+            return store
+                .range(start, Bound::Excluded(&self.end))
+                .take(limit)
+                .collect();
         }
+        let mut found: Vec<Entry> = Vec::with_capacity(limit);
+        while found.len() < limit {
+            let end = match found.last() {
+                Some((key, _)) => Bound::Excluded(key.as_slice()),
+                None => Bound::Excluded(self.end.as_slice()),
+            };
+            match store.last(start, end)? {
+                Some(entry) => found.push(entry),
+                None => break,
+            }
+        }
+        Ok(found)
     }
 }
 
@@ -661,6 +677,7 @@ mod tests {
                     (key(r), vec![r as u8])
                 })
                 .collect();
+            let store = crate::MemoryStorage::from_entries("memory", map.clone());
             let memo = ReadMemo::default();
             let mut spans = Vec::new();
             for _ in 0..1 + next(3) {
@@ -671,10 +688,7 @@ mod tests {
                     descending: next(2) == 0,
                     limit: 1 + next(4) as usize,
                 };
-                let within = map
-                    .range(span.start.clone()..span.end.clone())
-                    .map(|(k, v)| (k.clone(), v.clone()));
-                let found = span.take_from(within.collect::<Vec<_>>().into_iter());
+                let found = span.read_from(&store).unwrap();
                 spans.push((span, found));
             }
             memo.begin([], spans);

@@ -56,14 +56,10 @@ impl Storage for &'static CountingStore {
             .iter()
             .map(|k| self.inner.get(k))
             .collect::<Result<_, _>>()?;
-        let mut found = Vec::new();
-        for span in spans {
-            let all = self
-                .inner
-                .range(Bound::Included(&span.start), Bound::Excluded(&span.end))
-                .collect::<Result<Vec<_>, _>>()?;
-            found.push((span.clone(), span.take_from(all.into_iter())));
-        }
+        let found = spans
+            .iter()
+            .map(|span| Ok((span.clone(), span.read_from(&self.inner)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
         self.memo
             .begin(keys.iter().cloned().zip(values.iter().cloned()), found);
         Ok(values)

@@ -173,14 +173,10 @@ impl Storage for SharedMemory {
             .map(|key| self.store.get(key))
             .collect::<Result<_, _>>()?;
         if let Some(memo) = &self.memo {
-            let mut found = Vec::with_capacity(spans.len());
-            for span in spans {
-                let entries = self
-                    .store
-                    .range(Bound::Included(&span.start), Bound::Excluded(&span.end))
-                    .collect::<Result<Vec<_>, _>>()?;
-                found.push((span.clone(), span.take_from(entries.into_iter())));
-            }
+            let found = spans
+                .iter()
+                .map(|span| Ok((span.clone(), span.read_from(&*self.store)?)))
+                .collect::<Result<Vec<_>, StoreError>>()?;
             memo.begin(keys.iter().cloned().zip(values.iter().cloned()), found);
         }
         Ok(values)
