@@ -128,12 +128,16 @@ async fn prepare_writer(client: &Client) -> Result<(Statement, Statement), tokio
 /// The values of many keys at once.
 const GET_MANY_SQL: &str = "SELECT key, value FROM onrecord.keyspace WHERE key = ANY($1::bytea[])";
 
-/// The entries of many spans at once (read-ahead): for each span (its
-/// place from 1, its first key, the key it ends before, whether from its
-/// end, how many), that many entries nearest its start or end, each an
-/// index scan of a few rows.
-const SPANS_SQL: &str = "SELECT s.i, e.key, e.value
-FROM unnest($1::bytea[], $2::bytea[], $3::bool[], $4::int[])
+/// A read-ahead in one statement (one snapshot): the values of the keys
+/// `$1` as rows of place 0, then for each span (its place from 1, its first
+/// key `$2`, the key it ends before `$3`, whether from its end `$4`, how
+/// many `$5`) that many entries nearest its start or end, each an index
+/// scan of a few rows.
+const READ_AHEAD_SQL: &str = "SELECT 0::bigint AS i, k.key, k.value
+FROM onrecord.keyspace k WHERE k.key = ANY($1::bytea[])
+UNION ALL
+SELECT s.i, e.key, e.value
+FROM unnest($2::bytea[], $3::bytea[], $4::bool[], $5::int[])
     WITH ORDINALITY AS s(first_key, end_key, from_end, n, i)
 CROSS JOIN LATERAL (
     (SELECT k.key, k.value FROM onrecord.keyspace k
@@ -1020,10 +1024,9 @@ impl Storage for PostgresStorage {
         self.values_in_order(keys, rows)
     }
 
-    /// The keys (`WHERE key = ANY`) and then the spans ([`SPANS_SQL`]),
-    /// pipelined on one connection (one round trip; the spans' statement
-    /// runs second, so it sees what the keys' saw or later, never earlier),
-    /// kept in the memo for this thread until [`Storage::end_read_ahead`].
+    /// The keys and the spans in one statement ([`READ_AHEAD_SQL`]: one
+    /// round trip, one snapshot), kept in the memo for this thread until
+    /// [`Storage::end_read_ahead`].
     fn read_ahead(
         &self,
         keys: &[Vec<u8>],
@@ -1042,45 +1045,36 @@ impl Storage for PostgresStorage {
             .iter()
             .map(|s| i32::try_from(s.limit.max(1)).unwrap_or(i32::MAX))
             .collect();
-        let (key_rows, span_rows) = self.run(async {
+        let rows = self.run(async {
             let client = self.readers.get().await.map_err(|e| self.fail(e))?;
-            // Both prepared before either runs, so that they run in this order.
-            let by_key = client
-                .prepare_cached(GET_MANY_SQL)
+            let statement = client
+                .prepare_cached(READ_AHEAD_SQL)
                 .await
                 .map_err(|e| self.fail(e))?;
-            let by_span = client
-                .prepare_cached(SPANS_SQL)
+            client
+                .query(&statement, &[&keys, &starts, &ends, &descending, &limits])
                 .await
-                .map_err(|e| self.fail(e))?;
-            let (key_rows, span_rows) = futures_util::future::join(
-                async {
-                    if keys.is_empty() {
-                        Ok(Vec::new())
-                    } else {
-                        client.query(&by_key, &[&keys]).await
-                    }
-                },
-                client.query(&by_span, &[&starts, &ends, &descending, &limits]),
-            )
-            .await;
-            Ok::<_, StoreError>((
-                key_rows.map_err(|e| self.fail(e))?,
-                span_rows.map_err(|e| self.fail(e))?,
-            ))
+                .map_err(|e| self.fail(e))
         })?;
-        let values = self.values_in_order(keys, key_rows)?;
+        let mut key_rows = Vec::new();
         let mut found: Vec<Vec<Entry>> = vec![Vec::new(); spans.len()];
-        for row in span_rows {
+        for row in rows {
             let i: i64 = row.try_get(0).map_err(|e| self.fail(e))?;
-            let entry = (
+            let entry: Entry = (
                 row.try_get(1).map_err(|e| self.fail(e))?,
                 row.try_get(2).map_err(|e| self.fail(e))?,
             );
-            if let Some(list) = usize::try_from(i - 1).ok().and_then(|i| found.get_mut(i)) {
+            if i == 0 {
+                key_rows.push(entry);
+            } else if let Some(list) = usize::try_from(i - 1).ok().and_then(|i| found.get_mut(i)) {
                 list.push(entry);
             }
         }
+        let found_keys: std::collections::HashMap<Vec<u8>, Vec<u8>> =
+            key_rows.into_iter().collect();
+        // A key asked for twice gets its value twice.
+        let values: Vec<Option<Vec<u8>>> =
+            keys.iter().map(|k| found_keys.get(k).cloned()).collect();
         let spans_found = spans.iter().cloned().zip(found).map(|(span, mut entries)| {
             // In the span's order: nearest its end first when descending.
             entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
