@@ -524,6 +524,7 @@ impl<'a> ImportCheck<'a> {
             keep_views,
             staged: false,
             committed: false,
+            pending: Vec::new(),
         })
     }
 }
@@ -549,21 +550,60 @@ pub struct ImportWrite<'a> {
     /// Whether a chunk has been written (the import mark is set).
     staged: bool,
     committed: bool,
+    /// Requests given but not yet built: up to [`CHUNK`], built together
+    /// after their keys are read ahead (one round trip or two on a store
+    /// whose reads are round trips, rather than a few per request).
+    pending: Vec<AppendRequest>,
 }
 
 impl ImportWrite<'_> {
-    /// Validates and stages one request, in the order pass 1 checked them.
-    /// A refusal here means the input changed since pass 1; drop the import.
+    /// Validates and stages one request, in the order pass 1 checked them
+    /// (built with the requests around it, a chunk's worth at a time). A
+    /// refusal here, or at [`ImportWrite::commit`], means the input changed
+    /// since pass 1; drop the import.
     pub fn write(&mut self, request: AppendRequest) -> Result<(), StoreError> {
+        if self.batch.is_none() {
+            return Err(StoreError::ImportChanged);
+        }
+        self.pending.push(request);
+        if self.pending.len() as u64 >= CHUNK {
+            self.build_pending()?;
+        }
+        Ok(())
+    }
+
+    /// Builds the pending requests into the chunk, their keys read ahead
+    /// first, and stages the chunk once it holds [`CHUNK`] events. The
+    /// chunk's write set (its kept views too, whose neighbour lookups are
+    /// read ahead) is made while the read-ahead lasts and written after it.
+    fn build_pending(&mut self) -> Result<(), StoreError> {
+        let requests = std::mem::take(&mut self.pending);
+        let staged = {
+            // Ends before the chunk is written (nothing is written while it reads ahead).
+            let after = self.batch.as_ref().map_or(self.base.seq, |b| b.head.seq);
+            let _ahead = crate::read_ahead::read_ahead(self.ledger, &requests, false, after)?;
+            self.add_all(requests)?;
+            match self.batch.as_ref().is_some_and(|b| b.appended >= CHUNK) {
+                true => Some(self.chunk_writes()?),
+                false => None,
+            }
+        };
+        if let Some((writes, head, recorded_at)) = staged {
+            self.stage_chunk(writes, head, recorded_at)?;
+        }
+        Ok(())
+    }
+
+    /// Adds `requests` to the chunk, counting what each does.
+    fn add_all(&mut self, requests: Vec<AppendRequest>) -> Result<(), StoreError> {
         let Some(batch) = self.batch.as_mut() else {
             return Err(StoreError::ImportChanged);
         };
-        match batch.add(request)? {
-            crate::AppendOutcome::Appended { .. } => self.counts.appended += 1,
-            crate::AppendOutcome::AlreadyRecorded { .. } => self.counts.already_recorded += 1,
-        }
-        if batch.appended >= CHUNK {
-            self.stage_chunk()?;
+        for request in requests {
+            match batch.add(request)? {
+                crate::AppendOutcome::Appended { .. } => self.counts.appended += 1,
+                crate::AppendOutcome::AlreadyRecorded { .. } => self.counts.already_recorded += 1,
+            }
         }
         Ok(())
     }
@@ -571,13 +611,18 @@ impl ImportWrite<'_> {
     /// Adds to `writes` the journal entries of `candidates` not yet journaled:
     /// each key's value before the import (1 then the value), or 0 if it had none.
     fn journal(&self, candidates: Vec<Vec<u8>>, writes: &mut WriteSet) -> Result<(), StoreError> {
-        let db = self.ledger.tree();
-        for key in candidates {
-            let undo = keys::undo(&key);
-            if db.contains(&undo)? {
+        // Each key's journal entry and value, in one read (one round trip
+        // where reads are round trips).
+        let mut wanted: Vec<Vec<u8>> = candidates.iter().map(|key| keys::undo(key)).collect();
+        wanted.extend(candidates);
+        let mut found = self.ledger.tree().get_many(&wanted)?;
+        let values = found.split_off(wanted.len() / 2);
+        let undo_keys = wanted.into_iter().take(values.len());
+        for ((undo, journaled), value) in undo_keys.zip(found).zip(values) {
+            if journaled.is_some() {
                 continue;
             }
-            let before = match db.get(&key)? {
+            let before = match value {
                 Some(v) => [&[1u8][..], &v].concat(),
                 None => vec![0u8],
             };
@@ -586,10 +631,11 @@ impl ImportWrite<'_> {
         Ok(())
     }
 
-    /// Writes the chunk built so far, without the head.
-    fn stage_chunk(&mut self) -> Result<(), StoreError> {
+    /// The write set of the chunk built so far, without the head, with the
+    /// journal of the keys it overwrites; the chunk's head and time.
+    fn chunk_writes(&mut self) -> Result<(WriteSet, Head, i64), StoreError> {
         let Some(batch) = self.batch.take() else {
-            return Ok(());
+            return Err(StoreError::ImportChanged);
         };
         let recorded_at = batch.recorded_at();
         let bytes = batch.bytes;
@@ -603,6 +649,16 @@ impl ImportWrite<'_> {
             );
         }
         self.ledger.ensure_room(bytes)?;
+        Ok((writes, head, recorded_at))
+    }
+
+    /// Writes a chunk's write set (not moving the head) and starts the next chunk after it.
+    fn stage_chunk(
+        &mut self,
+        writes: WriteSet,
+        head: Head,
+        recorded_at: i64,
+    ) -> Result<(), StoreError> {
         self.staged = true;
         self.ledger.tree().apply(writes)?;
         self.batch = Some(BatchBuilder::continuing(
@@ -619,22 +675,31 @@ impl ImportWrite<'_> {
     /// [`StoreError::ImportChanged`] (and undoes the chunks) when pass 2 did
     /// not see what pass 1 saw.
     pub fn commit(mut self) -> Result<ImportCounts, StoreError> {
-        if self.counts != self.expected {
-            return Err(StoreError::ImportChanged);
-        }
-        let Some(batch) = self.batch.take() else {
-            return Err(StoreError::ImportChanged);
+        let requests = std::mem::take(&mut self.pending);
+        let last = {
+            // The last chunk is built, views and all, while its keys are read ahead.
+            let after = self.batch.as_ref().map_or(self.base.seq, |b| b.head.seq);
+            let _ahead = crate::read_ahead::read_ahead(self.ledger, &requests, false, after)?;
+            self.add_all(requests)?;
+            if self.counts != self.expected {
+                return Err(StoreError::ImportChanged);
+            }
+            let Some(batch) = self.batch.take() else {
+                return Err(StoreError::ImportChanged);
+            };
+            if self.counts.appended == 0 {
+                self.committed = true;
+                return Ok(self.counts);
+            }
+            let bytes = batch.bytes;
+            let prior = batch.prior_keys(self.base.seq);
+            let (mut writes, head, recorded_at) = batch.finish(self.state.unwritten)?;
+            self.journal(prior, &mut writes)?;
+            writes.delete(keys::meta(MetaKey::Import));
+            self.ledger.ensure_room(bytes)?;
+            (writes, head, recorded_at)
         };
-        if self.counts.appended == 0 {
-            self.committed = true;
-            return Ok(self.counts);
-        }
-        let bytes = batch.bytes;
-        let prior = batch.prior_keys(self.base.seq);
-        let (mut writes, head, recorded_at) = batch.finish(self.state.unwritten)?;
-        self.journal(prior, &mut writes)?;
-        writes.delete(keys::meta(MetaKey::Import));
-        self.ledger.ensure_room(bytes)?;
+        let (writes, head, recorded_at) = last;
         let db = self.ledger.tree();
         db.apply(writes)?;
         self.committed = true;

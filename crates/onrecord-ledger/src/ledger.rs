@@ -763,7 +763,7 @@ impl Ledger {
             // The group's keys read ahead, the head refreshed (a moved
             // head or a shared store) and the group built, in one read-ahead.
             let mut build = || {
-                let _ahead = read_ahead::read_ahead(self, &all, stale)?;
+                let _ahead = read_ahead::read_ahead(self, &all, stale, state.head.seq)?;
                 if stale {
                     self.refresh_writer_state(&mut state)?;
                 }
@@ -919,7 +919,7 @@ impl Ledger {
                 // On a store whose reads are round trips, what the head
                 // refresh and the build will read, read together first; it
                 // ends before anything is written or judged again.
-                let _ahead = read_ahead::read_ahead(self, &attempt, *stale)?;
+                let _ahead = read_ahead::read_ahead(self, &attempt, *stale, state.head.seq)?;
                 if *stale {
                     self.refresh_writer_state(state)?;
                     *stale = false;

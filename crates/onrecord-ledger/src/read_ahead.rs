@@ -384,6 +384,9 @@ struct KeysAhead {
     pairs: Vec<(Vec<u8>, Vec<i64>)>,
     /// Where each pair's summary key is in `pairs`.
     pair_index: HashMap<Vec<u8>, usize>,
+    /// The seq the batch's records follow: the store holds no kept entry
+    /// past it that the batch's statements can sort after.
+    after: u64,
 }
 
 /// What the next read ahead asks for.
@@ -445,8 +448,12 @@ impl KeysAhead {
         shared: bool,
         chunked: bool,
         speaking_for: impl Fn(&PartyId) -> Option<PartyId>,
+        after: u64,
     ) -> Self {
-        let mut ahead = Self::default();
+        let mut ahead = Self {
+            after,
+            ..Self::default()
+        };
         if refresh {
             ahead.add(keys::meta(MetaKey::Head), Leads::Nowhere);
             ahead.spans.push(Span {
@@ -543,8 +550,10 @@ impl KeysAhead {
                             descending: true,
                             limit: NEIGHBOURS_AHEAD,
                         });
+                        // Kept entries said that day sort before it (their
+                        // seqs are lower): the later ones start past `after`.
                         next.spans.push(Span {
-                            start: entry_key(prefix, at, 0),
+                            start: entry_key(prefix, at, self.after.saturating_add(1)),
                             end: end.clone(),
                             descending: false,
                             limit: NEIGHBOURS_AHEAD,
@@ -570,11 +579,13 @@ fn entry_key(prefix: &[u8], said_at: i64, seq: u64) -> Vec<u8> {
 /// are round trips (`None`, reading nothing, on any other): the keys and
 /// spans the requests name in one read, the records and kept entries their
 /// values lead to in a second, when there are any.
-/// `refresh`: the writer reads the head before it builds.
+/// `refresh`: the writer reads the head before it builds; `after`: the seq
+/// the batch's records are to follow, as far as the writer knows.
 pub(crate) fn read_ahead<'a>(
     ledger: &'a Ledger,
     requests: &[AppendRequest],
     refresh: bool,
+    after: u64,
 ) -> Result<Option<ReadingAhead<'a>>, StoreError> {
     let store = ledger.tree();
     if !store.reads_are_round_trips() {
@@ -586,6 +597,7 @@ pub(crate) fn read_ahead<'a>(
         store.shared_writers(),
         ledger.layout() == StreamLayout::Chunked,
         |speaker| ledger.known_speaking_for(speaker),
+        after,
     );
     let reading = ReadingAhead { store };
     let values = store.read_ahead(&ahead.keys, &ahead.spans)?;

@@ -46,6 +46,11 @@ impl Storage for &'static CountingStore {
     fn reads_are_round_trips(&self) -> bool {
         true
     }
+    /// One lookup for all of them (one round trip on PostgreSQL).
+    fn get_many(&self, keys: &[Vec<u8>]) -> Result<Vec<Option<Vec<u8>>>, StoreError> {
+        self.lookup();
+        keys.iter().map(|k| self.inner.get(k)).collect()
+    }
     fn read_ahead(
         &self,
         keys: &[Vec<u8>],
@@ -229,4 +234,37 @@ fn a_spokesperson_s_statement_reads_ahead_the_position_of_whom_they_speak_for() 
     assert_eq!(positions.len(), 1);
     assert_eq!(positions[0].party.as_str(), "kremlin");
     assert_eq!(positions[0].statements, 2);
+}
+
+#[test]
+fn an_import_reads_each_chunk_ahead_rather_than_each_request() {
+    let (ledger, store) = counting_ledger();
+    let mut drafts = vec![proposition("paris"), proposition("g20")];
+    for p in 0..5 {
+        drafts.push(party(&format!("p{p}"), None));
+    }
+    // Statements said on scattered days: most are backdated against their pair's latest.
+    for i in 0..3_000u32 {
+        let day = format!("2018-{:02}-{:02}", 1 + (i * 7) % 12, 1 + (i * 13) % 28);
+        let stance = [Stance::Likely, Stance::Unlikely, Stance::EvenChance][i as usize % 3];
+        let prop = ["paris", "g20"][i as usize % 2];
+        drafts.push(statement(prop, &format!("p{}", i % 5), stance, &day));
+    }
+    let lookups = store.lookups.load(Ordering::Relaxed);
+    let mut check = ledger.import().unwrap();
+    for d in &drafts {
+        check.check(req(d.clone())).unwrap();
+    }
+    let mut write = check.into_writer().unwrap();
+    for d in drafts {
+        write.write(req(d)).unwrap();
+    }
+    write.commit().unwrap();
+    let lookups = store.lookups.load(Ordering::Relaxed) - lookups;
+    eprintln!(
+        "LOOKUPS {lookups} AHEADS {}",
+        store.read_aheads.load(Ordering::Relaxed)
+    );
+    assert!(lookups < 100, "{lookups} lookups for 3,007 requests");
+    assert_eq!(ledger.verify(&mut |_, _| {}).unwrap().damage, None);
 }
