@@ -8,7 +8,7 @@
 use tokio_postgres::Client;
 
 /// The newest schema version this build knows (the highest migration).
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Every migration, in order: its version and its SQL. A released migration
 /// is never edited; a change is a new file and a new row here.
@@ -16,6 +16,7 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../migrations/0001_keyspace.sql")),
     (2, include_str!("../migrations/0002_read_tables.sql")),
     (3, include_str!("../migrations/0003_head_time.sql")),
+    (4, include_str!("../migrations/0004_views_per_proposition.sql")),
 ];
 
 /// The version whose migration made the read tables: migrating past it
