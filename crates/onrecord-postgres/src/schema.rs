@@ -16,7 +16,10 @@ const MIGRATIONS: &[(u32, &str)] = &[
     (1, include_str!("../migrations/0001_keyspace.sql")),
     (2, include_str!("../migrations/0002_read_tables.sql")),
     (3, include_str!("../migrations/0003_head_time.sql")),
-    (4, include_str!("../migrations/0004_views_per_proposition.sql")),
+    (
+        4,
+        include_str!("../migrations/0004_views_per_proposition.sql"),
+    ),
 ];
 
 /// The version whose migration made the read tables: migrating past it
