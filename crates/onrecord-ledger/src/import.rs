@@ -556,7 +556,7 @@ pub struct ImportWrite<'a> {
     pending: Vec<AppendRequest>,
 }
 
-impl ImportWrite<'_> {
+impl<'a> ImportWrite<'a> {
     /// Validates and stages one request, in the order pass 1 checked them
     /// (built with the requests around it, a chunk's worth at a time). A
     /// refusal here, or at [`ImportWrite::commit`], means the input changed
@@ -580,8 +580,7 @@ impl ImportWrite<'_> {
         let requests = std::mem::take(&mut self.pending);
         let staged = {
             // Ends before the chunk is written (nothing is written while it reads ahead).
-            let after = self.batch.as_ref().map_or(self.base.seq, |b| b.head.seq);
-            let _ahead = crate::read_ahead::read_ahead(self.ledger, &requests, false, after)?;
+            let _ahead = self.read_ahead(&requests)?;
             self.add_all(requests)?;
             match self.batch.as_ref().is_some_and(|b| b.appended >= CHUNK) {
                 true => Some(self.chunk_writes()?),
@@ -592,6 +591,15 @@ impl ImportWrite<'_> {
             self.stage_chunk(writes, head, recorded_at)?;
         }
         Ok(())
+    }
+
+    /// Reads ahead what building `requests` into the chunk will read.
+    fn read_ahead(
+        &self,
+        requests: &[AppendRequest],
+    ) -> Result<Option<crate::read_ahead::ReadingAhead<'a>>, StoreError> {
+        let after = self.batch.as_ref().map_or(self.base.seq, |b| b.head.seq);
+        crate::read_ahead::read_ahead(self.ledger, requests, false, after)
     }
 
     /// Adds `requests` to the chunk, counting what each does.
@@ -678,8 +686,7 @@ impl ImportWrite<'_> {
         let requests = std::mem::take(&mut self.pending);
         let last = {
             // The last chunk is built, views and all, while its keys are read ahead.
-            let after = self.batch.as_ref().map_or(self.base.seq, |b| b.head.seq);
-            let _ahead = crate::read_ahead::read_ahead(self.ledger, &requests, false, after)?;
+            let _ahead = self.read_ahead(&requests)?;
             self.add_all(requests)?;
             if self.counts != self.expected {
                 return Err(StoreError::ImportChanged);

@@ -199,7 +199,13 @@ pub fn entry_prefix(proposition: &PropositionId, party: &PartyId) -> Vec<u8> {
 
 /// The key of one kept statement entry, ordered by (said_at, seq).
 pub fn entry(proposition: &PropositionId, party: &PartyId, said_at: i64, seq: u64) -> Vec<u8> {
-    let mut k = entry_prefix(proposition, party);
+    entry_under(&entry_prefix(proposition, party), said_at, seq)
+}
+
+/// The key of a kept statement entry under a pair's [`entry_prefix`].
+pub fn entry_under(prefix: &[u8], said_at: i64, seq: u64) -> Vec<u8> {
+    let mut k = Vec::with_capacity(prefix.len() + 16);
+    k.extend_from_slice(prefix);
     // Flip the sign bit so that negative times sort before positive ones.
     k.extend_from_slice(&((said_at as u64) ^ (1 << 63)).to_be_bytes());
     k.extend_from_slice(&seq.to_be_bytes());

@@ -546,14 +546,14 @@ impl KeysAhead {
                         // (their seqs are lower), before every later one.
                         next.spans.push(Span {
                             start: prefix.clone(),
-                            end: entry_key(prefix, at, u64::MAX),
+                            end: keys::entry_under(prefix, at, u64::MAX),
                             descending: true,
                             limit: NEIGHBOURS_AHEAD,
                         });
                         // Kept entries said that day sort before it (their
                         // seqs are lower): the later ones start past `after`.
                         next.spans.push(Span {
-                            start: entry_key(prefix, at, self.after.saturating_add(1)),
+                            start: keys::entry_under(prefix, at, self.after.saturating_add(1)),
                             end: end.clone(),
                             descending: false,
                             limit: NEIGHBOURS_AHEAD,
@@ -564,15 +564,6 @@ impl KeysAhead {
         }
         next
     }
-}
-
-/// The kept entry key under a pair's `prefix` for `said_at` and `seq` (as [`keys::entry`]).
-fn entry_key(prefix: &[u8], said_at: i64, seq: u64) -> Vec<u8> {
-    let mut key = Vec::with_capacity(prefix.len() + 16);
-    key.extend_from_slice(prefix);
-    key.extend_from_slice(&((said_at as u64) ^ (1 << 63)).to_be_bytes());
-    key.extend_from_slice(&seq.to_be_bytes());
-    key
 }
 
 /// Reads ahead what building `requests` will read, on a store whose reads

@@ -336,10 +336,7 @@ impl PairView<'_> {
     }
 
     fn key(&self, (said_at, seq): (i64, u64)) -> Vec<u8> {
-        let mut k = self.prefix.clone();
-        k.extend_from_slice(&((said_at as u64) ^ (1 << 63)).to_be_bytes());
-        k.extend_from_slice(&seq.to_be_bytes());
-        k
+        keys::entry_under(&self.prefix, said_at, seq)
     }
 
     /// The nearest counted (not retracted) entry before or after `order`,

@@ -938,6 +938,22 @@ fn head_of(value: &[u8]) -> Option<(i64, Vec<u8>)> {
 }
 
 impl PostgresStorage {
+    /// The rows of `sql` (prepared once per connection) on a connection of the readers' pool.
+    fn query_a_reader(
+        &self,
+        sql: &str,
+        params: &[&(dyn ToSql + Sync)],
+    ) -> Result<Vec<tokio_postgres::Row>, StoreError> {
+        self.run(async {
+            let client = self.readers.get().await.map_err(|e| self.fail(e))?;
+            let statement = client.prepare_cached(sql).await.map_err(|e| self.fail(e))?;
+            client
+                .query(&statement, params)
+                .await
+                .map_err(|e| self.fail(e))
+        })
+    }
+
     /// The value of each of `keys`, in their order, from rows of (key, value).
     fn values_in_order(
         &self,
@@ -1010,17 +1026,7 @@ impl Storage for PostgresStorage {
         if keys.is_empty() {
             return Ok(Vec::new());
         }
-        let rows = self.run(async {
-            let client = self.readers.get().await.map_err(|e| self.fail(e))?;
-            let statement = client
-                .prepare_cached(GET_MANY_SQL)
-                .await
-                .map_err(|e| self.fail(e))?;
-            client
-                .query(&statement, &[&keys])
-                .await
-                .map_err(|e| self.fail(e))
-        })?;
+        let rows = self.query_a_reader(GET_MANY_SQL, &[&keys])?;
         self.values_in_order(keys, rows)
     }
 
@@ -1045,17 +1051,10 @@ impl Storage for PostgresStorage {
             .iter()
             .map(|s| i32::try_from(s.limit.max(1)).unwrap_or(i32::MAX))
             .collect();
-        let rows = self.run(async {
-            let client = self.readers.get().await.map_err(|e| self.fail(e))?;
-            let statement = client
-                .prepare_cached(READ_AHEAD_SQL)
-                .await
-                .map_err(|e| self.fail(e))?;
-            client
-                .query(&statement, &[&keys, &starts, &ends, &descending, &limits])
-                .await
-                .map_err(|e| self.fail(e))
-        })?;
+        let rows = self.query_a_reader(
+            READ_AHEAD_SQL,
+            &[&keys, &starts, &ends, &descending, &limits],
+        )?;
         let mut key_rows = Vec::new();
         let mut found: Vec<Vec<Entry>> = vec![Vec::new(); spans.len()];
         for row in rows {
